@@ -1,0 +1,80 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import type { ExecutionResult } from 'graphql';
+import type { Principal, Product } from '../src/core/auth/principal.ts';
+
+/** A REST request after routing, body parsing and contract validation. */
+export interface RestRequest {
+  method: string;
+  /** Path below the product prefix, e.g. `/v1/api-keys/123`. */
+  path: string;
+  operationId: string;
+  /** Decoded path parameters. */
+  params: Record<string, string>;
+  query: Record<string, string | string[]>;
+  /** Lower-cased header names. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON for JSON bodies, a Buffer for any other content type, undefined without a body. */
+  body: unknown;
+  requestId: string;
+  principal: Principal;
+}
+
+export interface RestResponse {
+  status: number;
+  /** Serialised as JSON unless it is a string or Buffer (then sent as is). */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Executes a document (parsed and validated once at startup) against the schema as `principal`. */
+export type GraphQLExecutor = <R, V>(
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+  principal: Principal,
+  requestId: string,
+) => Promise<ExecutionResult<R>>;
+
+/**
+ * The normal shape of a REST operation: translate the request to variables of one GraphQL document,
+ * execute it, map `data` onto the contract's response. GraphQL errors with `extensions.code` are mapped
+ * by the shim (UNAUTHENTICATED 401, FORBIDDEN 403, BAD_USER_INPUT 400, NOT_FOUND 404, else 500).
+ */
+export interface GraphQLRestOperation<R = unknown, V = unknown> {
+  kind: 'graphql';
+  document: TypedDocumentNode<R, V>;
+  variables(req: RestRequest): V;
+  respond(data: R, req: RestRequest): RestResponse;
+}
+
+/**
+ * Operations a JSON GraphQL result cannot carry (byte streams, proxies, SSE, redirects, text bodies)
+ * call services directly. Keep these rare; each one is listed by `directOperations()` for review.
+ */
+export interface DirectRestOperation {
+  kind: 'direct';
+  reason: string;
+  handle(req: RestRequest): Promise<RestResponse>;
+}
+
+export type RestOperation = GraphQLRestOperation<any, any> | DirectRestOperation;
+
+export type AuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; status: 401 | 403; message: string; code?: string };
+
+/** One product's REST contract mounted under its prefix. */
+export interface ProductSurface {
+  product: Product;
+  /** Mount prefix, e.g. `/goclaw`. */
+  prefix: string;
+  /** File name under rest-shim/specs/. */
+  specFile: string;
+  /** The contract's error body for a status and message. */
+  errorBody(status: number, message: string, code: string, requestId: string): unknown;
+  /**
+   * Turns the product's own credential headers into a Principal. Called for operations whose contract
+   * requires security; absent means the product's auth is not implemented yet (its operations answer 501).
+   */
+  authenticate?(headers: RestRequest['headers'], operationId: string): Promise<AuthResult>;
+  operations: Record<string, RestOperation>;
+}

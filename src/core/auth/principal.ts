@@ -1,0 +1,42 @@
+/** Products whose credential conventions Atrium honours. `atrium` is the platform itself. */
+export const products = ['atrium', 'athena', 'deepstore', 'polykomos', 'goclaw', 'mcp_v8'] as const;
+export type Product = (typeof products)[number];
+
+/**
+ * Who is calling, whatever the door (GraphQL over HTTP or WebSocket, or a product's REST headers).
+ * Every context carries exactly one.
+ */
+export type Principal =
+  | { kind: 'anonymous' }
+  | { kind: 'admin'; id: 'admin' }
+  | {
+      kind: 'apiKey';
+      id: string;
+      product: Product;
+      name: string;
+      scopes: readonly string[];
+    }
+  | {
+      kind: 'jwt';
+      id: string;
+      tokenUse: string;
+      scopes: readonly string[];
+      claims: Readonly<Record<string, unknown>>;
+    };
+
+export const anonymous: Principal = { kind: 'anonymous' };
+export const adminPrincipal: Principal = { kind: 'admin', id: 'admin' };
+
+/** A stable string naming the principal, stored as `created_by`/`actor_id`. */
+export function principalId(p: Principal): string {
+  switch (p.kind) {
+    case 'anonymous':
+      return 'anonymous';
+    case 'admin':
+      return 'admin';
+    case 'apiKey':
+      return `apikey:${p.id}`;
+    case 'jwt':
+      return `jwt:${p.id}`;
+  }
+}

@@ -1,0 +1,144 @@
+import path from 'node:path';
+
+/** Validated server configuration. Built once at start from the environment. */
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  dataDir: string;
+  /** A real Postgres server; when absent the platform database is embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** Real S3-compatible endpoint; when absent an embedded S3 server runs on loopback. */
+  s3: S3Config | undefined;
+  s3Bucket: string;
+  /** Fixed admin credential; when absent one is generated and kept in dataDir. */
+  adminKey: string | undefined;
+  /** JSON Web Key Set with private keys (first key signs); when absent one is generated in dataDir. */
+  jwtKeys: string | undefined;
+  jwtIssuer: string;
+  maxBodyBytes: number;
+  logLevel: string;
+  /** Print stack-free masked errors (always) and optionally expose GraphiQL. */
+  graphiql: boolean;
+  shutdownGraceMs: number;
+}
+
+export interface S3Config {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates configuration; throws ConfigError listing every problem at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string) => {
+    const v = env[name]?.trim();
+    return v === '' ? undefined : v;
+  };
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, protocols: string[]) => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) {
+        problems.push(`${name} must use ${protocols.join(' or ')} (got "${u.protocol}")`);
+      }
+      return raw;
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+      return undefined;
+    }
+  };
+
+  const nodeEnvRaw = str('NODE_ENV') ?? 'development';
+  const nodeEnv = (['development', 'production', 'test'] as const).find((e) => e === nodeEnvRaw);
+  if (!nodeEnv) problems.push(`NODE_ENV must be development, production or test (got "${nodeEnvRaw}")`);
+
+  const s3Endpoint = url('S3_ENDPOINT', ['http:', 'https:']);
+  let s3: S3Config | undefined;
+  if (s3Endpoint) {
+    const accessKeyId = str('S3_ACCESS_KEY_ID');
+    const secretAccessKey = str('S3_SECRET_ACCESS_KEY');
+    if (!accessKeyId) problems.push('S3_ACCESS_KEY_ID is required when S3_ENDPOINT is set');
+    if (!secretAccessKey) problems.push('S3_SECRET_ACCESS_KEY is required when S3_ENDPOINT is set');
+    s3 = {
+      endpoint: s3Endpoint,
+      region: str('S3_REGION') ?? 'us-east-1',
+      accessKeyId: accessKeyId ?? '',
+      secretAccessKey: secretAccessKey ?? '',
+      forcePathStyle: (str('S3_FORCE_PATH_STYLE') ?? 'true') !== 'false',
+    };
+  } else {
+    for (const n of ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) {
+      if (str(n)) problems.push(`${n} is set but S3_ENDPOINT is not`);
+    }
+  }
+  const s3Bucket = str('S3_BUCKET') ?? 'atrium';
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3Bucket) || s3Bucket.includes('..')) {
+    problems.push(`S3_BUCKET must be a valid DNS-style bucket name (got "${s3Bucket}")`);
+  }
+
+  const adminKey = str('ATRIUM_ADMIN_KEY');
+  if (adminKey !== undefined && adminKey.length < 32) {
+    problems.push('ATRIUM_ADMIN_KEY must be at least 32 characters');
+  }
+  const jwtKeys = str('ATRIUM_JWT_KEYS');
+  if (jwtKeys !== undefined) {
+    try {
+      const parsed = JSON.parse(jwtKeys) as { keys?: unknown };
+      if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) {
+        problems.push('ATRIUM_JWT_KEYS must be a JWK set: {"keys":[...]} with at least one private key');
+      }
+    } catch {
+      problems.push('ATRIUM_JWT_KEYS is not valid JSON');
+    }
+  }
+
+  const logLevel = str('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+  }
+
+  const config: Config = {
+    nodeEnv: nodeEnv ?? 'development',
+    host: str('HOST') ?? '127.0.0.1',
+    port: int('PORT', 4000, 0, 65535),
+    dataDir: path.resolve(str('ATRIUM_DATA_DIR') ?? '.atrium'),
+    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    s3,
+    s3Bucket,
+    adminKey,
+    jwtKeys,
+    jwtIssuer: str('ATRIUM_JWT_ISSUER') ?? 'atrium',
+    maxBodyBytes: int('ATRIUM_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    logLevel,
+    graphiql: (str('ATRIUM_GRAPHIQL') ?? 'true') !== 'false',
+    shutdownGraceMs: int('ATRIUM_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

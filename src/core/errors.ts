@@ -1,0 +1,35 @@
+/**
+ * Expected failures. Plain classes (no GraphQL import) so the REST shim maps the same classes onto each
+ * product's error body. GraphQL exposes them as union members through the errors plugin.
+ */
+export class DomainError extends Error {
+  code = 'DOMAIN_ERROR';
+  httpStatus = 400;
+}
+
+export class NotFoundError extends DomainError {
+  override code = 'NOT_FOUND';
+  override httpStatus = 404;
+  constructor(what: string, id: string) {
+    super(`${what} "${id}" not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class InvalidInputError extends DomainError {
+  override code = 'INVALID_INPUT';
+  override httpStatus = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidInputError';
+  }
+}
+
+/** Error codes carried in GraphQL `extensions.code` for protocol and authorization failures. */
+export const ErrorCodes = {
+  unauthenticated: 'UNAUTHENTICATED',
+  forbidden: 'FORBIDDEN',
+  badUserInput: 'BAD_USER_INPUT',
+  notFound: 'NOT_FOUND',
+  payloadTooLarge: 'PAYLOAD_TOO_LARGE',
+} as const;
