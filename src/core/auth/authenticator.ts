@@ -1,0 +1,81 @@
+import type { PrismaClient } from '../db.ts';
+import type { Logger } from '../logger.ts';
+import type { TokenService } from './jwt.ts';
+import { adminPrincipal, type Principal, type Product } from './principal.ts';
+import { constantTimeEqual, sha256Hex } from './secrets.ts';
+
+export type CredentialCheck =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: 'invalid' | 'expired' | 'revoked' | 'wrong_product' };
+
+// last_used_at is informational; writing it on every request would turn reads into writes.
+const lastUsedResolutionMs = 60_000;
+const maxCredentialLength = 4096;
+
+/** Turns raw credentials (admin key, API key, JWT) into a Principal. One instance per app. */
+export class Authenticator {
+  constructor(
+    private readonly deps: { prisma: PrismaClient; tokens: TokenService; adminKey: string; logger: Logger },
+  ) {}
+
+  /**
+   * Resolves a bearer credential. `product` restricts API keys to one product's keys (REST doors);
+   * undefined accepts any product's key (the GraphQL door).
+   */
+  async authenticate(raw: string, product?: Product): Promise<CredentialCheck> {
+    const credential = raw.trim();
+    if (credential === '' || credential.length > maxCredentialLength) return { ok: false, reason: 'invalid' };
+    if (constantTimeEqual(credential, this.deps.adminKey)) return { ok: true, principal: adminPrincipal };
+    if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(credential)) return this.checkJwt(credential);
+    return this.checkApiKey(credential, product);
+  }
+
+  private async checkJwt(token: string): Promise<CredentialCheck> {
+    try {
+      const v = await this.deps.tokens.verify(token);
+      return {
+        ok: true,
+        principal: { kind: 'jwt', id: v.subject, tokenUse: v.tokenUse, scopes: v.scopes, claims: v.payload },
+      };
+    } catch {
+      return { ok: false, reason: 'invalid' };
+    }
+  }
+
+  private async checkApiKey(raw: string, product?: Product): Promise<CredentialCheck> {
+    // Lookup by the hash of the presented key: equal hashes mean equal keys, and the comparison happens
+    // inside the database index on a value the caller cannot steer byte by byte.
+    const key = await this.deps.prisma.apiKey.findUnique({
+      where: { keyHash: sha256Hex(raw) },
+      select: { id: true, product: true, name: true, scopes: true, expiresAt: true, revokedAt: true, lastUsedAt: true },
+    });
+    if (!key) return { ok: false, reason: 'invalid' };
+    if (key.revokedAt) return { ok: false, reason: 'revoked' };
+    const now = Date.now();
+    if (key.expiresAt && key.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
+    if (product !== undefined && key.product !== product) return { ok: false, reason: 'wrong_product' };
+    if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > lastUsedResolutionMs) {
+      this.deps.prisma.apiKey
+        .updateMany({
+          where: {
+            id: key.id,
+            OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - lastUsedResolutionMs) } }],
+          },
+          data: { lastUsedAt: new Date(now) },
+        })
+        .catch((e: unknown) => this.deps.logger.warn({ err: e, apiKeyId: key.id }, 'could not record last use'));
+    }
+    return {
+      ok: true,
+      principal: { kind: 'apiKey', id: key.id, product: key.product, name: key.name, scopes: key.scopes },
+    };
+  }
+}
+
+/** Extracts the token of an `Authorization: Bearer <token>` header value; undefined when absent or malformed. */
+export function bearerToken(header: string | string[] | undefined | null): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const match = /^Bearer[ \t]+(\S+)\s*$/i.exec(value);
+  return match?.[1];
+}

@@ -1,0 +1,114 @@
+import { ApiKeyProduct } from '../../../../prisma/generated/client/enums.ts';
+import { builder } from '../../../core/builder.ts';
+import { ErrorInterface } from '../../../core/graphql/errors.ts';
+import { ApiKeyNotFoundError, InvalidApiKeyInputError } from '../access.errors.ts';
+import * as access from '../access.service.ts';
+
+builder.objectType(ApiKeyNotFoundError, { name: 'ApiKeyNotFoundError', interfaces: [ErrorInterface] });
+builder.objectType(InvalidApiKeyInputError, { name: 'InvalidApiKeyInputError', interfaces: [ErrorInterface] });
+
+export const ApiKeyProductEnum = builder.enumType(ApiKeyProduct, {
+  name: 'ApiKeyProduct',
+  description: 'The product whose credential conventions (prefix, scopes) a key follows; `atrium` is the platform.',
+});
+
+export const ApiKeyRef = builder.prismaNode('ApiKey', {
+  id: { field: 'id' },
+  description: 'An API key. The raw key is only ever returned by createApiKey; only its SHA-256 is stored.',
+  authScopes: (key) => ({ manageApiKeys: key.product }),
+  fields: (t) => ({
+    uuid: t.exposeString('id', { description: 'The key id as a plain UUID (the form REST contracts use).' }),
+    product: t.expose('product', { type: ApiKeyProductEnum }),
+    name: t.exposeString('name'),
+    prefix: t.exposeString('prefix', { description: 'First characters of the raw key, for identification.' }),
+    scopes: t.exposeStringList('scopes'),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    revoked: t.boolean({ select: { revokedAt: true }, resolve: (key) => key.revokedAt !== null }),
+    createdBy: t.exposeString('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+function apiKeyFilter(args: { product?: ApiKeyProduct | null; includeRevoked?: boolean | null }) {
+  return {
+    ...(args.product ? { product: args.product } : {}),
+    ...(args.includeRevoked === false ? { revokedAt: null } : {}),
+  };
+}
+
+builder.queryField('apiKeys', (t) =>
+  t.prismaConnection({
+    type: 'ApiKey',
+    cursor: 'id',
+    description:
+      'API keys, newest first, active and revoked. Admins see all products; product admins their own. Pages of up to 1000.',
+    // Contracts such as GoClaw's list every key in one response; allow large pages for them.
+    maxSize: 1000,
+    totalCount: (_root, args, ctx) => ctx.services.prisma.apiKey.count({ where: apiKeyFilter(args) }),
+    args: {
+      product: t.arg({ type: ApiKeyProductEnum, required: false }),
+      includeRevoked: t.arg.boolean({ required: false, defaultValue: true }),
+    },
+    authScopes: (_root, args) => (args.product ? { manageApiKeys: args.product } : { admin: true }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.prisma.apiKey.findMany({
+        ...query,
+        where: apiKeyFilter(args),
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      }),
+  }),
+);
+
+const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
+  fields: (t) => ({
+    product: t.field({ type: ApiKeyProductEnum, required: true }),
+    name: t.string({ required: true }),
+    scopes: t.stringList({ required: true }),
+    expiresInSeconds: t.int({ required: false, description: 'Seconds until expiry; omit or 0 for never.' }),
+  }),
+});
+
+const CreateApiKeyPayload = builder.objectRef<{ apiKeyId: string; rawKey: string }>('CreateApiKeyPayload').implement({
+  fields: (t) => ({
+    rawKey: t.exposeString('rawKey', { description: 'The raw key. Shown once: it cannot be read again.' }),
+    apiKey: t.prismaField({
+      type: 'ApiKey',
+      resolve: (query, payload, _args, ctx) =>
+        ctx.services.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: payload.apiKeyId } }),
+    }),
+  }),
+});
+
+builder.mutationField('createApiKey', (t) =>
+  t.field({
+    type: CreateApiKeyPayload,
+    errors: { types: [InvalidApiKeyInputError] },
+    args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
+    authScopes: (_root, args) => ({ manageApiKeys: args.input.product }),
+    resolve: (_root, { input }, ctx) => access.createApiKey(ctx.services, ctx.principal, input),
+  }),
+);
+
+const RevokeApiKeyPayload = builder.objectRef<{ apiKeyId: string }>('RevokeApiKeyPayload').implement({
+  fields: (t) => ({
+    apiKey: t.prismaField({
+      type: 'ApiKey',
+      resolve: (query, payload, _args, ctx) =>
+        ctx.services.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: payload.apiKeyId } }),
+    }),
+  }),
+});
+
+builder.mutationField('revokeApiKey', (t) =>
+  t.field({
+    type: RevokeApiKeyPayload,
+    description: 'Revokes a key immediately. Revoking an already revoked key succeeds and changes nothing.',
+    errors: { types: [ApiKeyNotFoundError] },
+    args: { id: t.arg.globalID({ required: true, for: ApiKeyRef }) },
+    authScopes: { authenticated: true },
+    resolve: (_root, { id }, ctx) => access.revokeApiKey(ctx.services, ctx.principal, id.id),
+  }),
+);

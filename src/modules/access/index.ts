@@ -1,0 +1,4 @@
+import './graphql/api-keys.ts';
+import './graphql/audit.ts';
+import './graphql/tokens.ts';
+import './graphql/viewer.ts';

@@ -1,0 +1,12 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import './core/graphql/errors.ts';
+import './modules/access/index.ts';
+import { builder } from './core/builder.ts';
+
+/** The one GraphQL schema; REST documents and every transport execute against it. */
+export const schema = builder.toSchema();
+
+/** The SDL committed as schema/schema.graphql. */
+export function printedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}
