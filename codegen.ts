@@ -7,7 +7,7 @@ const config: CodegenConfig = {
   documents: ['rest-shim/**/*.graphql'],
   generates: {
     'rest-shim/generated/graphql.ts': {
-      plugins: ['typescript', 'typescript-operations', 'typed-document-node'],
+      plugins: ['typescript-operations', 'typed-document-node'],
       config: {
         useTypeImports: true,
         enumsAsTypes: true,

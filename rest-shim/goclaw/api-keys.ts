@@ -2,11 +2,11 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import {
   type GoClawApiKeyFragment,
   GoClawCreateApiKeyDocument,
-  type GoClawCreateApiKeyMutationVariables,
   GoClawListApiKeysDocument,
   GoClawRevokeApiKeyDocument,
 } from '../generated/graphql.ts';
-import type { GraphQLRestOperation, RestRequest, RestResponse } from '../types.ts';
+import { graphqlOperation } from '../operation.ts';
+import type { RestResponse } from '../types.ts';
 
 // GoClaw's contract lists every key in one bare array; the GraphQL connection allows pages of 1000.
 const listLimit = 1000;
@@ -30,34 +30,28 @@ export function toGoClawApiKey(key: GoClawApiKeyFragment) {
 }
 
 /** GET /v1/api-keys — all keys, active and revoked, newest first. */
-export const listApiKeys: GraphQLRestOperation = {
-  kind: 'graphql',
+export const listApiKeys = graphqlOperation({
   document: GoClawListApiKeysDocument,
   variables: () => ({ first: listLimit }),
-  respond: (data: { apiKeys: { edges: { node: GoClawApiKeyFragment }[] } }) => ({
-    status: 200,
-    body: data.apiKeys.edges.map(({ node }) => toGoClawApiKey(node)),
-  }),
-};
+  respond: (data) => ({ status: 200, body: data.apiKeys.edges.map(({ node }) => toGoClawApiKey(node)) }),
+});
 
-interface CreateBody {
+interface CreateApiKeyBody {
   name: string;
   scopes: string[];
   expires_in?: number;
 }
 
 /** POST /v1/api-keys — 201 with the raw key, shown once. */
-export const createApiKey: GraphQLRestOperation = {
-  kind: 'graphql',
+export const createApiKey = graphqlOperation({
   document: GoClawCreateApiKeyDocument,
-  variables: (req: RestRequest): GoClawCreateApiKeyMutationVariables => {
-    const body = req.body as CreateBody;
+  variables: (req) => {
+    const body = req.body as CreateApiKeyBody;
     return {
-      input: { product: 'goclaw', name: body.name, scopes: body.scopes, expiresInSeconds: body.expires_in ?? null },
+      input: { product: 'goclaw' as const, name: body.name, scopes: body.scopes, expiresInSeconds: body.expires_in ?? null },
     };
   },
-  respond: (data: { createApiKey: CreateResult }) => {
-    const result = data.createApiKey;
+  respond: ({ createApiKey: result }) => {
     if (result.__typename !== 'MutationCreateApiKeySuccess') return goclawError(400, result.message);
     const { apiKey, rawKey } = result.data;
     return {
@@ -73,21 +67,14 @@ export const createApiKey: GraphQLRestOperation = {
       },
     };
   },
-};
+});
 
-type CreateResult =
-  | { __typename: 'MutationCreateApiKeySuccess'; data: { rawKey: string; apiKey: GoClawApiKeyFragment } }
-  | { __typename: string; message: string; code: string };
-
-/** DELETE /v1/api-keys/{id} — 200 `{status:"revoked"}`, 404 for unknown (or invisible) keys. */
-export const revokeApiKey: GraphQLRestOperation = {
-  kind: 'graphql',
+/** DELETE /v1/api-keys/{id} — 200 `{status:"revoked"}`; 404 for unknown keys and keys the caller may not manage. */
+export const revokeApiKey = graphqlOperation({
   document: GoClawRevokeApiKeyDocument,
-  variables: (req: RestRequest) => ({ id: encodeGlobalID('ApiKey', req.params.id ?? '') }),
-  respond: (data: { revokeApiKey: { __typename: string; message?: string } }) => {
-    const result = data.revokeApiKey;
+  variables: (req) => ({ id: encodeGlobalID('ApiKey', req.params.id ?? '') }),
+  respond: ({ revokeApiKey: result }) => {
     if (result.__typename === 'MutationRevokeApiKeySuccess') return { status: 200, body: { status: 'revoked' } };
-    if (result.__typename === 'ApiKeyNotFoundError') return goclawError(404, result.message ?? 'API key not found');
-    return goclawError(400, result.message ?? 'Request failed');
+    return goclawError(result.__typename === 'ApiKeyNotFoundError' ? 404 : 400, result.message);
   },
-};
+});
