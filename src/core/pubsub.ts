@@ -1,0 +1,133 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+
+/*
+ * Topic registry. Each module declares its topics as a type alias and adds it to the intersection:
+ *
+ *   // src/modules/storage/storage.topics.ts
+ *   export type StorageTopics = { 'storage.objectUploaded': [payload: { key: string }] };
+ *
+ *   // here
+ *   export type Topics = AuditTopics & StorageTopics;
+ *
+ * Topic names are `<module>.<event>` so they stay unique across modules (and across Redis channels).
+ * A tuple of [payload] is a plain topic; [id: string, payload] makes a per-id channel `<topic>:<id>`.
+ * Payloads cross Redis as JSON: send ids and plain data, not Dates, Buffers or class instances.
+ */
+export type AuditTopics = {
+  'access.auditEventRecorded': [payload: { auditEventId: string }];
+};
+
+export type Topics = AuditTopics;
+
+export type AppPubSub = PubSub<Topics>;
+
+export interface PubSubBus {
+  pubsub: AppPubSub;
+  kind: 'memory' | 'redis';
+  /** Quits the Redis connections (if any) so the process can exit. Idempotent. */
+  close(): Promise<void>;
+}
+
+const quitTimeoutMs = 2_000;
+
+/** In-process pub/sub by default; Redis-backed (shared by every replica) when `redisUrl` is set. */
+export function createPubSubBus(config: Pick<Config, 'redisUrl'>, logger: Logger): PubSubBus {
+  if (!config.redisUrl) {
+    return { pubsub: createPubSub<Topics>(), kind: 'memory', close: async () => {} };
+  }
+  const log = logger.child({ component: 'pubsub' });
+  const redisUrl = config.redisUrl;
+
+  const connect = (role: 'publish' | 'subscribe', options: RedisOptions) => {
+    const client = new Redis(redisUrl, {
+      lazyConnect: false,
+      connectionName: `atrium-${role}`,
+      // Reconnect forever with capped backoff: a Redis restart must not take the API down.
+      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000),
+      ...options,
+    });
+    // One log line per outage, not one per reconnect attempt.
+    let failing = false;
+    client.on('error', (err: Error) => {
+      if (failing) return;
+      failing = true;
+      log.error({ err, role, redis: redactUrl(redisUrl) }, 'redis pub/sub connection error');
+    });
+    client.on('ready', () => {
+      if (failing) log.info({ role }, 'redis pub/sub connection restored');
+      failing = false;
+    });
+    return client;
+  };
+
+  // Publishes during an outage fail after a few retries (logged) instead of queueing without bound.
+  const publisher = connect('publish', { maxRetriesPerRequest: 3 });
+  // SUBSCRIBE must never be dropped, or a listener would stay registered yet silently deaf after an outage.
+  const subscriber = connect('subscribe', { maxRetriesPerRequest: null });
+
+  // The event target fires publish/subscribe/unsubscribe without awaiting them; a rejection there would be
+  // an unhandled rejection that kills the process. Route those failures to the log instead.
+  const eventTarget = createRedisEventTarget({
+    publishClient: catchRejections(publisher, (err, method) =>
+      log.error({ err, method }, 'redis pub/sub command failed; event dropped'),
+    ),
+    subscribeClient: catchRejections(subscriber, (err, method) =>
+      log.error({ err, method }, 'redis pub/sub command failed'),
+    ),
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    pubsub: createPubSub<Topics>({ eventTarget }),
+    kind: 'redis',
+    close: () => {
+      closing ??= Promise.all([quit(publisher), quit(subscriber)]).then(() => {});
+      return closing;
+    },
+  };
+}
+
+function catchRejections(client: Redis, onError: (err: unknown, method: string) => void): Redis {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || (prop !== 'publish' && prop !== 'subscribe' && prop !== 'unsubscribe')) {
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        if (result instanceof Promise) return result.catch((err: unknown) => onError(err, prop));
+        return result;
+      };
+    },
+  });
+}
+
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  // QUIT waits for Redis; while it is down that could be forever, so fall back to dropping the socket.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, quitTimeoutMs);
+  });
+  try {
+    await Promise.race([client.quit().catch(() => {}), timeout]);
+  } finally {
+    clearTimeout(timer);
+    client.disconnect(false);
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'redis://(unparseable)';
+  }
+}
