@@ -10,7 +10,13 @@ export interface RestRequest {
   operationId: string;
   /** Decoded path parameters. */
   params: Record<string, string>;
+  /** Raw query values (repeated keys become arrays). */
   query: Record<string, string | string[]>;
+  /**
+   * Path and query values as validation coerced them to the contract's types (integers, booleans, arrays),
+   * e.g. `coerced.query.limit` is a number where the contract declares `type: integer`.
+   */
+  coerced: { params: Record<string, unknown>; query: Record<string, unknown> };
   /** Lower-cased header names. */
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON for JSON bodies, a Buffer for any other content type, undefined without a body. */
@@ -21,7 +27,10 @@ export interface RestRequest {
 
 export interface RestResponse {
   status: number;
-  /** Serialised as JSON unless it is a string or Buffer (then sent as is). */
+  /**
+   * Serialised as JSON unless it is a string, a Buffer/Uint8Array or a Readable stream (then sent as is, with
+   * `text/plain` or `application/octet-stream` unless `headers` name a content type).
+   */
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -76,5 +85,11 @@ export interface ProductSurface {
    * requires security; absent means the product's auth is not implemented yet (its operations answer 501).
    */
   authenticate?(headers: RestRequest['headers'], operationId: string): Promise<AuthResult>;
+  /**
+   * Overrides whether an operation requires authentication. By default the contract decides (operation
+   * `security`, else the document's; `[]` means none). Athena declares no security at all (its credentials are
+   * header parameters), so its surface will need this.
+   */
+  requiresAuth?(operationId: string): boolean;
   operations: Record<string, RestOperation>;
 }

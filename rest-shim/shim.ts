@@ -1,0 +1,521 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import type { GraphQLError } from 'graphql';
+import type { OpenAPIBackend, Operation, Request, ValidationResult } from 'openapi-backend';
+import { anonymous, type Principal } from '../src/core/auth/principal.ts';
+import { DomainError, ErrorCodes } from '../src/core/errors.ts';
+import type { Logger } from '../src/core/logger.ts';
+import { createBackend, useRoutedParams, validateRouted } from './backend.ts';
+import { effectiveOperations } from './builtins.ts';
+import { type RestCoverage, restCoverage } from './coverage.ts';
+import { compileRouter, type Router } from './router.ts';
+import { type LoadedSpec, loadSpec, resolveLocal, type SecurityRequirement } from './specs.ts';
+import type { GraphQLExecutor, ProductSurface, RestOperation, RestRequest, RestResponse } from './types.ts';
+
+export { restCoverage };
+
+type ErrorObject = NonNullable<ValidationResult['errors']>[number];
+
+export interface RestShimOptions {
+  surfaces: ProductSurface[];
+  execute: GraphQLExecutor;
+  logger: Logger;
+  /** Request bodies above this many bytes answer 413. */
+  maxBodyBytes: number;
+  /** Called once per request under a prefix (metrics). Unrouted requests report `unmatched`. */
+  onOperation?: (product: string, operationId: string, status: number, seconds: number) => void;
+}
+
+export interface RestShim {
+  /** Serves the request if its path is under a product prefix; false means "not mine, continue". */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<boolean>;
+  /** Served/total per product, as mounted. */
+  readonly surfaces: readonly RestCoverage[];
+}
+
+interface CompiledOperation {
+  operationId: string;
+  method: string;
+  path: string;
+  operation: Operation;
+  handler: RestOperation | undefined;
+  requiresAuth: boolean;
+  /** `WWW-Authenticate` value for 401s, from the contract's security scheme. */
+  challenge: string;
+  /** Media types the contract declares for the request body, parameters stripped; undefined without a body. */
+  bodyMediaTypes: string[] | undefined;
+}
+
+interface Mount {
+  surface: ProductSurface;
+  prefix: string;
+  prefixSlash: string;
+  spec: LoadedSpec;
+  api: OpenAPIBackend;
+  ready: Promise<unknown>;
+  router: Router;
+  operations: Map<string, CompiledOperation>;
+}
+
+/** Why a request ended early, carried to the one place that writes errors. */
+class RestFailure extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+const graphqlStatus: Record<string, { status: number; code: string }> = {
+  [ErrorCodes.unauthenticated]: { status: 401, code: 'unauthorized' },
+  [ErrorCodes.forbidden]: { status: 403, code: 'forbidden' },
+  [ErrorCodes.badUserInput]: { status: 400, code: 'invalid_parameter' },
+  [ErrorCodes.notFound]: { status: 404, code: 'not_found' },
+  [ErrorCodes.payloadTooLarge]: { status: 413, code: 'payload_too_large' },
+};
+
+const noBodyStatuses = new Set([204, 205, 304]);
+
+/**
+ * Mounts the five REST contracts. Per request: prefix → `<prefix>/openapi.json` (the original file) → compiled
+ * router (404/405) → 413 on a declared oversize body → authentication (401/403) → body read with the size limit
+ * and JSON parse (413/400/415) → openapi-backend validation (400) → handler (501 without one) → GraphQL execution
+ * or direct handler → response. Every error is the product's own error body; every response has `x-request-id`.
+ */
+export function createRestShim(options: RestShimOptions): RestShim {
+  const { execute, logger, maxBodyBytes, onOperation } = options;
+  const mounts = options.surfaces.map(mount).sort((a, b) => b.prefix.length - a.prefix.length);
+  const prefixes = new Set<string>();
+  for (const m of mounts) {
+    if (prefixes.has(m.prefix)) throw new Error(`two REST surfaces share the prefix ${m.prefix}`);
+    prefixes.add(m.prefix);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<boolean> {
+    const path = url.pathname;
+    let m: Mount | undefined;
+    for (const candidate of mounts) {
+      if (path === candidate.prefix || path.startsWith(candidate.prefixSlash)) {
+        m = candidate;
+        break;
+      }
+    }
+    if (!m) return false;
+    const start = performance.now();
+    res.setHeader('x-request-id', requestId);
+    const state = { operationId: 'unmatched' };
+    let status: number;
+    try {
+      status = await serve(m, req, res, url, requestId, state);
+    } catch (err) {
+      status = fail(m, req, res, requestId, err, state.operationId);
+    }
+    onOperation?.(m.surface.product, state.operationId, status, (performance.now() - start) / 1000);
+    return true;
+  }
+
+  async function serve(
+    m: Mount,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    requestId: string,
+    state: { operationId: string },
+  ): Promise<number> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const relative = url.pathname.length === m.prefix.length ? '/' : url.pathname.slice(m.prefix.length);
+    const head = method === 'HEAD';
+    if ((method === 'GET' || head) && (relative === '/openapi.json' || relative === '/openapi.json/')) {
+      state.operationId = 'openapi.json';
+      return send(res, { status: 200, body: m.spec.original, headers: { 'content-type': jsonType } }, head);
+    }
+
+    const route = m.router.match(method, relative);
+    if (route.kind === 'not-found') throw new RestFailure(404, `No route for ${method} ${relative}`, 'not_found');
+    if (route.kind === 'method-not-allowed') {
+      throw new RestFailure(405, `Method ${method} is not allowed for ${relative}`, 'method_not_allowed', {
+        allow: route.allow.join(', '),
+      });
+    }
+    if (route.kind === 'bad-path') throw new RestFailure(400, route.message, 'invalid_parameter');
+    const op = m.operations.get(route.operationId) as CompiledOperation;
+    state.operationId = op.operationId;
+
+    // Refuse a declared oversize body before anything else, and read no body for a caller that fails auth.
+    if (declaredLength(req) > maxBodyBytes) throw tooLarge(req);
+
+    let principal: Principal = anonymous;
+    if (op.requiresAuth && m.surface.authenticate) {
+      const auth = await m.surface.authenticate(req.headers, op.operationId);
+      if (!auth.ok) {
+        const challenge = auth.status === 401 ? { 'www-authenticate': op.challenge } : undefined;
+        throw new RestFailure(auth.status, auth.message, auth.code ?? statusCode(auth.status), challenge);
+      }
+      principal = auth.principal;
+    }
+
+    const body = await readRequestBody(req, op);
+    const query = parseQuery(url.searchParams);
+    await m.ready;
+    const coerced = validate(m, op, method, url.pathname, req, query, route.params, body);
+
+    const handler = op.handler;
+    if (!handler) {
+      throw new RestFailure(
+        501,
+        `${op.method} ${op.path} (${op.operationId}) is not implemented yet`,
+        'not_implemented',
+      );
+    }
+    const restRequest: RestRequest = {
+      method,
+      path: relative,
+      operationId: op.operationId,
+      params: route.params,
+      query,
+      coerced,
+      headers: req.headers,
+      body,
+      requestId,
+      principal,
+    };
+
+    let response: RestResponse;
+    if (handler.kind === 'graphql') {
+      const result = await execute(handler.document, handler.variables(restRequest), principal, requestId);
+      if (result.errors && result.errors.length > 0) throw graphqlFailure(m, op, result.errors, requestId);
+      if (result.data === null || result.data === undefined)
+        throw new Error('GraphQL result has neither data nor errors');
+      response = handler.respond(result.data, restRequest);
+    } else {
+      response = await handler.handle(restRequest);
+    }
+    return send(res, response, head);
+  }
+
+  function graphqlFailure(m: Mount, op: CompiledOperation, errors: readonly GraphQLError[], requestId: string): Error {
+    for (const error of errors) {
+      const mapped = graphqlStatus[String(error.extensions?.code)];
+      if (mapped) {
+        const challenge = mapped.status === 401 ? { 'www-authenticate': op.challenge } : undefined;
+        return new RestFailure(mapped.status, error.message, mapped.code, challenge);
+      }
+    }
+    logger.error(
+      { requestId, product: m.surface.product, operationId: op.operationId, errors: errors.map((e) => e.message) },
+      'GraphQL errors without a REST mapping',
+    );
+    return new RestFailure(500, 'Internal server error', 'internal_error');
+  }
+
+  /** Writes the product's error body for `err`; unexpected errors are logged and answer a generic 500. */
+  function fail(
+    m: Mount,
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    err: unknown,
+    operationId: string,
+  ): number {
+    let failure: RestFailure;
+    if (err instanceof RestFailure) failure = err;
+    else if (err instanceof DomainError) failure = new RestFailure(err.httpStatus, err.message, err.code.toLowerCase());
+    else {
+      logger.error({ err, requestId, product: m.surface.product, operationId }, 'REST operation failed');
+      failure = new RestFailure(500, 'Internal server error', 'internal_error');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return failure.status;
+    }
+    const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId);
+    const headers = { ...failure.headers, 'content-type': jsonType };
+    return send(res, { status: failure.status, body, headers }, req.method === 'HEAD');
+  }
+
+  function mount(surface: ProductSurface): Mount {
+    if (!/^\/[A-Za-z0-9._-]+$/.test(surface.prefix)) throw new Error(`bad REST prefix "${surface.prefix}"`);
+    const spec = loadSpec(surface.specFile);
+    const byId = new Map(spec.operations.map((op) => [op.operationId, op]));
+    for (const operationId of Object.keys(surface.operations)) {
+      if (!byId.has(operationId)) {
+        throw new Error(`${surface.product}: handler for unknown operation "${operationId}" (${surface.specFile})`);
+      }
+    }
+    const api = createBackend(spec, { apiRoot: surface.prefix, quick: true });
+    // quick + an in-memory document: init() finishes synchronously; `ready` is awaited anyway before validating.
+    const ready = api.init().then(() => useRoutedParams(api));
+    ready.catch((err: unknown) => logger.error({ err, product: surface.product }, 'OpenAPI backend failed to start'));
+    if (!api.initialized) throw new Error(`${surface.product}: openapi-backend did not initialise synchronously`);
+    // getOperation() rebuilds the whole operation list per call; index it once.
+    const dereferenced = new Map(api.getOperations().map((op) => [op.operationId as string, op]));
+    const handlers = effectiveOperations(spec, surface.operations);
+    const operations = new Map<string, CompiledOperation>();
+    for (const { operationId, method, path } of spec.operations) {
+      const operation = dereferenced.get(operationId);
+      if (!operation) throw new Error(`${surface.product}: openapi-backend lost operation ${operationId}`);
+      const security = (operation.security ?? []) as SecurityRequirement[];
+      const contractRequires = security.length > 0 && !security.some((r) => Object.keys(r).length === 0);
+      const content = (operation.requestBody as { content?: Record<string, unknown> } | undefined)?.content;
+      operations.set(operationId, {
+        operationId,
+        method,
+        path,
+        operation,
+        handler: handlers[operationId],
+        requiresAuth: surface.requiresAuth ? surface.requiresAuth(operationId) : contractRequires,
+        challenge: challengeFor(spec, security, surface.product),
+        bodyMediaTypes: content ? Object.keys(content).map(mediaType) : undefined,
+      });
+    }
+    return {
+      surface,
+      prefix: surface.prefix,
+      prefixSlash: `${surface.prefix}/`,
+      spec,
+      api,
+      ready,
+      router: compileRouter(spec.operations),
+      operations,
+    };
+  }
+
+  async function readRequestBody(req: IncomingMessage, op: CompiledOperation): Promise<unknown> {
+    if (!hasBody(req)) return undefined;
+    const raw = await readLimited(req, maxBodyBytes);
+    if (raw === undefined) throw tooLarge(req);
+    const type = mediaType(header(req.headers['content-type']) ?? '');
+    if (isJson(type)) {
+      if (raw.length === 0) return undefined;
+      try {
+        return JSON.parse(raw.toString('utf8')) as unknown;
+      } catch (err) {
+        throw new RestFailure(400, `Malformed JSON body: ${(err as Error).message}`, 'invalid_json');
+      }
+    }
+    if (raw.length === 0) return undefined;
+    if (op.bodyMediaTypes && !op.bodyMediaTypes.some((declared) => mediaMatches(declared, type))) {
+      const accepted = op.bodyMediaTypes.join(', ');
+      throw new RestFailure(
+        415,
+        `Content-Type "${type}" is not accepted here (use ${accepted})`,
+        'unsupported_media_type',
+      );
+    }
+    return raw;
+  }
+
+  return { handle, surfaces: restCoverage(options.surfaces) };
+}
+
+function validate(
+  m: Mount,
+  op: CompiledOperation,
+  method: string,
+  fullPath: string,
+  req: IncomingMessage,
+  query: Record<string, string | string[]>,
+  params: Record<string, string>,
+  body: unknown,
+): RestRequest['coerced'] {
+  const bytes = Buffer.isBuffer(body);
+  const request: Request = {
+    method,
+    path: fullPath,
+    headers: req.headers as Request['headers'],
+    query,
+    // Non-JSON bodies (uploads) are the handler's to parse; openapi-backend only knows JSON-shaped bodies.
+    body: bytes ? undefined : body,
+  };
+  const result = validateRouted(m.api, request, params, op.operation);
+  let errors = result.errors ?? [];
+  if (bytes) errors = errors.filter((e) => !isBodyError(e));
+  if (errors.length > 0) {
+    const first = errors[0] as ErrorObject;
+    const code = first.keyword === 'required' ? 'missing_required_field' : 'invalid_parameter';
+    throw new RestFailure(400, describeErrors(errors), code);
+  }
+  const coerced = result.coerced as { params?: Record<string, unknown>; query?: Record<string, unknown> } | undefined;
+  return { params: coerced?.params ?? { ...params }, query: coerced?.query ?? { ...query } };
+}
+
+function isBodyError(e: ErrorObject): boolean {
+  return (
+    e.instancePath.startsWith('/requestBody') ||
+    (e.keyword === 'required' && (e.params as { missingProperty?: string }).missingProperty === 'requestBody')
+  );
+}
+
+const locations: Record<string, string> = { requestBody: 'body', path: 'path', query: 'query', header: 'header' };
+
+/** `body.name: must be string; query.limit: must be integer` — Ajv's messages with request locations. */
+export function describeErrors(errors: readonly ErrorObject[]): string {
+  const parts = errors.slice(0, 5).map((e) => {
+    const segments = e.instancePath.split('/').slice(1);
+    const where = segments.map((s, i) => (i === 0 ? (locations[s] ?? s) : /^\d+$/.test(s) ? `[${s}]` : `.${s}`));
+    const params = e.params as Record<string, unknown>;
+    if (e.keyword === 'required') {
+      const missing = String(params.missingProperty);
+      if (where.length === 0) return `${locations[missing] ?? missing}: is required`;
+      return `${where.join('')}.${e.instancePath.startsWith('/header') ? missing.toLowerCase() : missing}: is required`;
+    }
+    if (e.keyword === 'additionalProperties') {
+      const extra = String(params.additionalProperty);
+      return `${where.join('')}.${extra}: is not allowed${where[0] === 'query' ? ' (unknown query parameter)' : ''}`;
+    }
+    if (e.keyword === 'parse') return `${where.join('') || 'body'}: ${e.message}`;
+    const allowed = e.keyword === 'enum' ? ` (${(params.allowedValues as unknown[]).join(', ')})` : '';
+    return `${where.join('') || 'request'}: ${e.message ?? 'is invalid'}${allowed}`;
+  });
+  const more = errors.length > 5 ? `; and ${errors.length - 5} more` : '';
+  return `${parts.join('; ')}${more}`.slice(0, 1000);
+}
+
+const jsonType = 'application/json; charset=utf-8';
+
+/** Writes a response; returns its status. */
+function send(res: ServerResponse, response: RestResponse, head: boolean): number {
+  const { status } = response;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = value;
+  const body = response.body;
+  if (body instanceof Readable) {
+    headers['content-type'] ??= 'application/octet-stream';
+    res.writeHead(status, headers);
+    if (head || noBodyStatuses.has(status)) {
+      body.destroy();
+      res.end();
+    } else {
+      body.on('error', () => res.destroy());
+      body.pipe(res);
+    }
+    return status;
+  }
+  let bytes: Buffer | undefined;
+  if (body === undefined || noBodyStatuses.has(status)) bytes = undefined;
+  else if (typeof body === 'string') {
+    headers['content-type'] ??= 'text/plain; charset=utf-8';
+    bytes = Buffer.from(body, 'utf8');
+  } else if (body instanceof Uint8Array) {
+    headers['content-type'] ??= 'application/octet-stream';
+    bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  } else {
+    headers['content-type'] ??= jsonType;
+    bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  }
+  if (!noBodyStatuses.has(status)) headers['content-length'] = String(bytes?.length ?? 0);
+  res.writeHead(status, headers);
+  res.end(head ? undefined : bytes);
+  return status;
+}
+
+function tooLarge(req: IncomingMessage): RestFailure {
+  // Whatever is left of the body is discarded by Node once the response is sent.
+  req.resume();
+  return new RestFailure(413, 'Request body is too large', 'payload_too_large');
+}
+
+function declaredLength(req: IncomingMessage): number {
+  const value = req.headers['content-length'];
+  return value === undefined ? 0 : Number(value);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Reads at most `limit` bytes; undefined (and the rest discarded) when the body is larger. */
+function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        chunks.length = 0;
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onAborted = () => {
+      cleanup();
+      reject(new Error('request aborted'));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+function parseQuery(params: URLSearchParams): Record<string, string | string[]> {
+  // No prototype: a `__proto__` query key must stay a key.
+  const query = Object.create(null) as Record<string, string | string[]>;
+  for (const [key, value] of params) {
+    const previous = query[key];
+    query[key] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value];
+  }
+  return query;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function mediaType(contentType: string): string {
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
+function isJson(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+function mediaMatches(declared: string, actual: string): boolean {
+  if (declared === actual || declared === '*/*') return true;
+  return declared.endsWith('/*') && actual.startsWith(declared.slice(0, -1));
+}
+
+function statusCode(status: number): string {
+  return status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'error';
+}
+
+/**
+ * The 401 challenge for an operation: its first security scheme, else the document's first scheme, else Bearer
+ * (a 401 must carry one; Athena, which declares none, also takes `Authorization: Bearer`).
+ */
+function challengeFor(spec: LoadedSpec, security: SecurityRequirement[], product: string): string {
+  const schemes = (spec.document.components?.securitySchemes ?? {}) as Record<string, unknown>;
+  const name = security.flatMap((r) => Object.keys(r))[0] ?? Object.keys(schemes)[0];
+  if (name === undefined) return `Bearer realm="${product}"`;
+  const scheme = resolveLocal(spec.document, schemes[name]) as { type?: string; scheme?: string; name?: string };
+  if (scheme?.type === 'http' && scheme.scheme) {
+    const title = scheme.scheme.charAt(0).toUpperCase() + scheme.scheme.slice(1).toLowerCase();
+    return `${title} realm="${product}"`;
+  }
+  if (scheme?.type === 'apiKey') return `ApiKey realm="${product}", header="${scheme.name ?? ''}"`;
+  return `Bearer realm="${product}"`;
+}
