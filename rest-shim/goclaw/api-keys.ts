@@ -48,7 +48,12 @@ export const createApiKey = graphqlOperation({
   variables: (req) => {
     const body = req.body as CreateApiKeyBody;
     return {
-      input: { product: 'goclaw' as const, name: body.name, scopes: body.scopes, expiresInSeconds: body.expires_in ?? null },
+      input: {
+        product: 'goclaw' as const,
+        name: body.name,
+        scopes: body.scopes,
+        expiresInSeconds: body.expires_in ?? null,
+      },
     };
   },
   respond: ({ createApiKey: result }) => {

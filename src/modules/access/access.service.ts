@@ -73,11 +73,13 @@ export async function revokeApiKey(
   services: Pick<Services, 'prisma' | 'pubsub'>,
   principal: Principal,
   id: string,
+  onlyProduct?: Product,
 ): Promise<{ apiKeyId: string }> {
   const existing = isUuid(id)
     ? await services.prisma.apiKey.findUnique({ where: { id }, select: { id: true, product: true, revokedAt: true } })
     : null;
-  if (!existing || !canManageApiKeys(principal, existing.product)) throw new ApiKeyNotFoundError(id);
+  if (!existing || (onlyProduct !== undefined && existing.product !== onlyProduct)) throw new ApiKeyNotFoundError(id);
+  if (!canManageApiKeys(principal, existing.product)) throw new ApiKeyNotFoundError(id);
   if (existing.revokedAt) return { apiKeyId: existing.id };
   const actor = principalId(principal);
   const audit = await services.prisma.$transaction(async (tx) => {

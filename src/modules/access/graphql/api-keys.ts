@@ -107,8 +107,16 @@ builder.mutationField('revokeApiKey', (t) =>
     type: RevokeApiKeyPayload,
     description: 'Revokes a key immediately. Revoking an already revoked key succeeds and changes nothing.',
     errors: { types: [ApiKeyNotFoundError] },
-    args: { id: t.arg.globalID({ required: true, for: ApiKeyRef }) },
+    args: {
+      id: t.arg.globalID({ required: true, for: ApiKeyRef }),
+      product: t.arg({
+        type: ApiKeyProductEnum,
+        required: false,
+        description: "Only revoke a key of this product; another product's key answers ApiKeyNotFoundError.",
+      }),
+    },
     authScopes: { authenticated: true },
-    resolve: (_root, { id }, ctx) => access.revokeApiKey(ctx.services, ctx.principal, id.id),
+    resolve: (_root, { id, product }, ctx) =>
+      access.revokeApiKey(ctx.services, ctx.principal, id.id, product ?? undefined),
   }),
 );

@@ -1,0 +1,52 @@
+import { type GraphQLSchema, validate } from 'graphql';
+import type { Services } from '../src/core/services.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from './goclaw/api-keys.ts';
+import { goclawAuthenticator } from './goclaw/auth.ts';
+import { createProductSurfaces } from './products.ts';
+import type { ProductSurface, RestOperation } from './types.ts';
+
+/** Operations served per product, keyed by operationId (contract's, or derived: see docs/rest-shim.md). */
+function servedOperations(): Record<ProductSurface['product'], Record<string, RestOperation>> {
+  return {
+    atrium: {},
+    athena: {},
+    deepstore: {},
+    polykomos: {},
+    goclaw: {
+      get_v1_api_keys: listApiKeys,
+      post_v1_api_keys: createApiKey,
+      delete_v1_api_keys_by_id: revokeApiKey,
+    },
+    mcp_v8: {},
+  };
+}
+
+/** The five product surfaces with their credential checks and implemented operations. */
+export function createSurfaces(services: Pick<Services, 'authenticator'>): ProductSurface[] {
+  const served = servedOperations();
+  return createProductSurfaces().map((surface) => {
+    switch (surface.product) {
+      case 'goclaw':
+        return { ...surface, authenticate: goclawAuthenticator(services), operations: served.goclaw };
+      default:
+        return { ...surface, operations: served[surface.product] };
+    }
+  });
+}
+
+/**
+ * Validates every GraphQL document the REST surfaces execute against the schema, once. The server refuses to
+ * start on a mismatch instead of failing the first request that uses a stale document.
+ */
+export function validateSurfaceDocuments(schema: GraphQLSchema, surfaces: ProductSurface[]): void {
+  const problems: string[] = [];
+  for (const surface of surfaces) {
+    for (const [operationId, op] of Object.entries(surface.operations)) {
+      if (op.kind !== 'graphql') continue;
+      for (const error of validate(schema, op.document)) {
+        problems.push(`${surface.product}.${operationId}: ${error.message}`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new Error(`REST documents do not match the GraphQL schema:\n${problems.join('\n')}`);
+}

@@ -1,0 +1,256 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createRestShim } from '../rest-shim/shim.ts';
+import { createSurfaces, validateSurfaceDocuments } from '../rest-shim/surfaces.ts';
+import { type AdminKeySource, loadAdminKey } from './core/auth/admin-key.ts';
+import { Authenticator } from './core/auth/authenticator.ts';
+import { loadSigningKeys, TokenService } from './core/auth/jwt.ts';
+import { randomHex } from './core/auth/secrets.ts';
+import type { Config } from './core/config.ts';
+import { openDatabase } from './core/db.ts';
+import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { createMetrics } from './core/metrics.ts';
+import { createObjectStore } from './core/object-store.ts';
+import { createPubSubBus } from './core/pubsub.ts';
+import type { Services } from './core/services.ts';
+import { schema } from './schema.ts';
+
+export interface App {
+  server: Server;
+  services: Services;
+  adminKey: AdminKeySource;
+  restPrefixes: string[];
+  /** Starts listening; resolves with the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Graceful shutdown: stop accepting, drain HTTP and WebSocket, close pub/sub, storage and database. */
+  close(): Promise<void>;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+const newRequestId = () => `req_${randomHex(6)}`;
+const readinessTimeoutMs = 3000;
+
+/** Builds the whole server from validated config: database (migrated), storage, pub/sub, auth, GraphQL, REST. */
+export async function createApp(config: Config, options: { logger?: Logger } = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config);
+  const metrics = createMetrics();
+  const db = await openDatabase(config, logger);
+  const applied = await db.migrate();
+  if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
+  const objectStore = await createObjectStore(config, logger);
+  const bus = createPubSubBus(config, logger);
+  const adminKey = await loadAdminKey(config.adminKey, config.dataDir);
+  const tokens = await TokenService.fromJwks(await loadSigningKeys(config.jwtKeys, config.dataDir), config.jwtIssuer);
+  const authenticator = new Authenticator({ prisma: db.prisma, tokens, adminKey: adminKey.key, logger });
+  const services: Services = {
+    config,
+    logger,
+    db,
+    prisma: db.prisma,
+    pubsub: bus.pubsub,
+    objectStore,
+    tokens,
+    authenticator,
+    metrics,
+  };
+
+  const graphql = createGraphQLServer(schema, services);
+  const surfaces = createSurfaces(services);
+  validateSurfaceDocuments(schema, surfaces);
+  const shim = createRestShim({
+    surfaces,
+    execute: graphql.execute,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    onOperation: (product, operationId, status, seconds) => metrics.observeRest(product, operationId, status, seconds),
+  });
+
+  let inFlight = 0;
+  let draining = false;
+  let drained: (() => void) | undefined;
+
+  const server = createServer((req, res) => {
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : newRequestId();
+    const start = performance.now();
+    inFlight++;
+    res.setHeader('x-request-id', requestId);
+    if (draining) res.setHeader('connection', 'close');
+    res.on('close', () => {
+      inFlight--;
+      logger.info(
+        {
+          requestId,
+          method: req.method,
+          url: req.url,
+          status: res.statusCode,
+          ms: Math.round((performance.now() - start) * 100) / 100,
+        },
+        'request',
+      );
+      if (draining && inFlight === 0) drained?.();
+    });
+    route(req, res, requestId).catch((err: unknown) => {
+      logger.error({ err, requestId }, 'unhandled request error');
+      if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error', request_id: requestId });
+      else res.destroy();
+    });
+  });
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 30_000;
+  const ws = graphql.attachWebSockets(server, newRequestId);
+
+  async function route(req: IncomingMessage, res: ServerResponse, requestId: string) {
+    const url = new URL(req.url ?? '/', 'http://atrium.local');
+    const path = url.pathname;
+    if (path === graphqlPath || path === `${graphqlPath}/`) return serveGraphQL(req, res, requestId);
+    if (await shim.handle(req, res, url, requestId)) return;
+    const start = performance.now();
+    const status = await serveSystem(req, res, path);
+    metrics.observeSystem(path, status, (performance.now() - start) / 1000);
+  }
+
+  async function serveSystem(req: IncomingMessage, res: ServerResponse, path: string): Promise<number> {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, { error: `Method ${method} not allowed` });
+    switch (path) {
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const checks = await readiness();
+        const ok = Object.values(checks).every((c) => c === 'ok');
+        return sendJson(res, ok && !draining ? 200 : 503, { status: ok && !draining ? 'ok' : 'unavailable', checks });
+      }
+      case '/metrics': {
+        const { contentType, body } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType });
+        res.end(body);
+        return 200;
+      }
+      case '/.well-known/jwks.json':
+        return sendJson(res, 200, tokens.publicJwks());
+      case '/':
+        return sendJson(res, 200, {
+          name: 'atrium',
+          graphql: graphqlPath,
+          rest: Object.fromEntries(surfaces.map((s) => [s.product, s.prefix])),
+          health: '/healthz',
+          ready: '/readyz',
+          metrics: '/metrics',
+        });
+      default:
+        return sendJson(res, 404, { error: `No route for ${path}` });
+    }
+  }
+
+  async function readiness(): Promise<Record<string, string>> {
+    const probe = async (fn: () => Promise<void>) => {
+      try {
+        await withTimeout(fn(), readinessTimeoutMs);
+        return 'ok';
+      } catch (e) {
+        return `error: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    };
+    const [database, objectStorage] = await Promise.all([probe(() => db.check()), probe(() => objectStore.check())]);
+    return { database, objectStorage };
+  }
+
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const read = await readBody(req, config.maxBodyBytes);
+      if (!read.ok) {
+        sendJson(res, 413, {
+          errors: [
+            { message: `Request body exceeds ${config.maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } },
+          ],
+        });
+        return;
+      }
+      // yoga's node adapter takes an already-read body from `req.body` (the body-parser convention).
+      (req as IncomingMessage & { body?: Buffer }).body = read.body;
+    }
+    // handle(req, res, ctx) converts, runs yoga and writes the Response to `res` (handleNodeRequestAndResponse only returns it).
+    await graphql.yoga.handle(req, res, { requestId });
+  }
+
+  return {
+    server,
+    services,
+    adminKey,
+    restPrefixes: surfaces.map((s) => s.prefix),
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const { port: actual } = server.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actual}`);
+        });
+      }),
+    close: async () => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await ws.close();
+      if (inFlight > 0) {
+        await withTimeout(
+          new Promise<void>((resolve) => {
+            drained = resolve;
+          }),
+          config.shutdownGraceMs,
+        ).catch(() => logger.warn({ inFlight }, 'shutdown grace period over; closing remaining connections'));
+      }
+      server.closeAllConnections();
+      await closed;
+      await bus.close();
+      await objectStore.close();
+      await db.close();
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): number {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+  return status;
+}
+
+/** Reads a request body, refusing more than `limit` bytes without buffering them. */
+export async function readBody(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ ok: true; body: Buffer } | { ok: false }> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return { ok: false };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      return { ok: false };
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return { ok: true, body: Buffer.concat(chunks) };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

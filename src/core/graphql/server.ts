@@ -1,0 +1,194 @@
+import type { IncomingMessage, Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { type ExecutionResult, type GraphQLSchema, getOperationAST } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { bearerToken } from '../auth/authenticator.ts';
+import { anonymous, type Principal } from '../auth/principal.ts';
+import type { Context } from '../context.ts';
+import { ErrorCodes } from '../errors.ts';
+import type { Services } from '../services.ts';
+
+/** What the HTTP layer passes into yoga for every request; REST executions add a resolved principal. */
+export interface ServerContext {
+  requestId: string;
+  principal?: Principal;
+}
+
+type InitialContext = YogaInitialContext & ServerContext & { connectionParams?: Record<string, unknown> };
+
+export const graphqlPath = '/graphql';
+
+/**
+ * GraphQL over HTTP (POST/GET, SSE, GraphiQL) with graphql-yoga, and graphql-ws on the same path.
+ * Both run through yoga's envelop, so they share context building, auth, masking and metrics.
+ */
+export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
+  const { authenticator, logger, metrics } = services;
+
+  async function principalFor(credential: string | undefined): Promise<Principal> {
+    if (credential === undefined) return anonymous;
+    const check = await authenticator.authenticate(credential);
+    if (!check.ok) {
+      throw createGraphQLError(`Invalid credentials (${check.reason})`, {
+        extensions: { code: ErrorCodes.unauthenticated, http: { status: 401 } },
+      });
+    }
+    return check.principal;
+  }
+
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: graphqlPath,
+    landingPage: false,
+    graphiql: services.config.graphiql
+      ? { title: 'Atrium GraphiQL', subscriptionsProtocol: 'WS', defaultQuery: '{ viewer { kind id } }' }
+      : false,
+    renderGraphiQL,
+    maskedErrors: true,
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(' ')),
+    },
+    context: async (initial: InitialContext): Promise<Context> => {
+      if (initial.principal) return { principal: initial.principal, services, requestId: initial.requestId };
+      const credential = initial.connectionParams
+        ? connectionCredential(initial.connectionParams)
+        : bearerToken(initial.request.headers.get('authorization'));
+      return { principal: await principalFor(credential), services, requestId: initial.requestId };
+    },
+    plugins: [metricsPlugin(metrics)],
+  });
+
+  /** Executes a pre-parsed, pre-validated document as `principal` (the REST shim's path into the schema). */
+  async function execute<R, V>(
+    document: TypedDocumentNode<R, V>,
+    variables: V,
+    principal: Principal,
+    requestId: string,
+  ): Promise<ExecutionResult<R>> {
+    const enveloped = yoga.getEnveloped({ principal, requestId } as Partial<InitialContext>);
+    const contextValue = await enveloped.contextFactory();
+    const result = await enveloped.execute({
+      schema: enveloped.schema,
+      document,
+      variableValues: variables as Record<string, unknown>,
+      contextValue,
+    });
+    return result as ExecutionResult<R>;
+  }
+
+  /** Serves graphql-ws on the HTTP server's upgrade requests for /graphql. */
+  function attachWebSockets(server: Server, newRequestId: () => string) {
+    const wss = new WebSocketServer({ noServer: true, maxPayload: services.config.maxBodyBytes });
+    const onUpgrade = (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== graphqlPath) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    };
+    server.on('upgrade', onUpgrade);
+
+    const disposable = useServer<Record<string, unknown>, { principal: Principal; requestId: string }>(
+      {
+        execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+        subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+        onConnect: async (ctx) => {
+          // Authenticate once per connection; a bad credential closes it (4403) instead of degrading to anonymous.
+          try {
+            const principal = await principalFor(connectionCredential(ctx.connectionParams ?? {}));
+            Object.assign(ctx.extra, { principal, requestId: newRequestId() });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        onSubscribe: async (ctx, _id, payload) => {
+          const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params: payload,
+            principal: ctx.extra.principal,
+            requestId: ctx.extra.requestId,
+          } as unknown as Partial<InitialContext>);
+          let document: ReturnType<typeof parse>;
+          try {
+            document = parse(payload.query);
+          } catch (e) {
+            return [createGraphQLError(e instanceof Error ? e.message : 'Syntax error')];
+          }
+          const errors = validate(schema, document);
+          if (errors.length > 0) return errors;
+          return {
+            schema,
+            operationName: payload.operationName,
+            document,
+            variableValues: payload.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe } as EnvelopedRoot,
+          };
+        },
+      },
+      wss,
+    );
+
+    return {
+      /** Closes every socket (1001 going away) and stops accepting upgrades. */
+      close: async () => {
+        server.off('upgrade', onUpgrade);
+        for (const client of wss.clients) client.close(1001, 'Server shutting down');
+        await disposable.dispose();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+      },
+      clientCount: () => wss.clients.size,
+    };
+  }
+
+  return { yoga, execute, attachWebSockets };
+}
+
+type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>;
+interface EnvelopedRoot {
+  execute: (args: unknown) => OperationResult;
+  subscribe: (args: unknown) => OperationResult;
+}
+
+/** graphql-ws clients send credentials in connection params: `{ authorization: "Bearer …" }` or `{ token }`. */
+function connectionCredential(params: Record<string, unknown>): string | undefined {
+  const auth = params.authorization ?? params.Authorization;
+  if (typeof auth === 'string') return bearerToken(auth) ?? '';
+  if (typeof params.token === 'string') return params.token;
+  return undefined;
+}
+
+function metricsPlugin(metrics: Services['metrics']): Plugin {
+  return {
+    onExecute({ args }) {
+      const start = performance.now();
+      const op = getOperationAST(args.document, args.operationName);
+      return {
+        onExecuteDone({ result }) {
+          const hadErrors = !isAsyncIterable(result) && (result.errors?.length ?? 0) > 0;
+          metrics.observeGraphQL(
+            op?.name?.value,
+            op?.operation ?? 'query',
+            hadErrors,
+            (performance.now() - start) / 1000,
+          );
+        },
+      };
+    },
+    onSubscribe({ args }) {
+      const op = getOperationAST(args.document, args.operationName);
+      metrics.observeGraphQL(op?.name?.value, 'subscription', false, 0);
+    },
+  };
+}
