@@ -5,6 +5,7 @@ import type { GraphQLError } from 'graphql';
 import type { OpenAPIBackend, Operation, Request, ValidationResult } from 'openapi-backend';
 import { anonymous, type Principal } from '../src/core/auth/principal.ts';
 import { DomainError, ErrorCodes } from '../src/core/errors.ts';
+import { readLimited } from '../src/core/http-body.ts';
 import type { Logger } from '../src/core/logger.ts';
 import { createBackend, useRoutedParams, validateRouted } from './backend.ts';
 import { effectiveOperations } from './builtins.ts';
@@ -431,46 +432,6 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** Reads at most `limit` bytes; undefined (and the rest discarded) when the body is larger. */
-function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        chunks.length = 0;
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onAborted = () => {
-      cleanup();
-      reject(new Error('request aborted'));
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
-  });
-}
-
 function parseQuery(params: URLSearchParams): Record<string, string | string[]> {
   // No prototype: a `__proto__` query key must stay a key.
   const query = Object.create(null) as Record<string, string | string[]>;

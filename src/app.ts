@@ -10,6 +10,7 @@ import { randomHex } from './core/auth/secrets.ts';
 import type { Config } from './core/config.ts';
 import { openDatabase } from './core/db.ts';
 import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
+import { readLimited } from './core/http-body.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics } from './core/metrics.ts';
 import { createObjectStore } from './core/object-store.ts';
@@ -160,8 +161,8 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
 
   async function serveGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string) {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const read = await readBody(req, config.maxBodyBytes);
-      if (!read.ok) {
+      const body = await readLimited(req, config.maxBodyBytes);
+      if (body === undefined) {
         sendJson(res, 413, {
           errors: [
             { message: `Request body exceeds ${config.maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } },
@@ -170,7 +171,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         return;
       }
       // yoga's node adapter takes an already-read body from `req.body` (the body-parser convention).
-      (req as IncomingMessage & { body?: Buffer }).body = read.body;
+      (req as IncomingMessage & { body?: Buffer }).body = body;
     }
     // handle(req, res, ctx) converts, runs yoga and writes the Response to `res` (handleNodeRequestAndResponse only returns it).
     await graphql.yoga.handle(req, res, { requestId });
@@ -220,29 +221,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): number {
   });
   res.end(text);
   return status;
-}
-
-/** Reads a request body, refusing more than `limit` bytes without buffering them. */
-export async function readBody(
-  req: IncomingMessage,
-  limit: number,
-): Promise<{ ok: true; body: Buffer } | { ok: false }> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return { ok: false };
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      return { ok: false };
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return { ok: true, body: Buffer.concat(chunks) };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -219,6 +219,31 @@ describe('bad input over HTTP', () => {
     );
   });
 
+  it('answers 413 for an oversized chunked body (no content-length) and keeps serving', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) controller.enqueue(new TextEncoder().encode('{"query":"{ viewer { kind } }","pad":"'));
+        if (sent >= 64) return controller.close();
+        sent++;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${t.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.headers.get('content-length')).not.toBeNull();
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
+    expect((await gql(t.baseUrl, '{ viewer { kind } }')).status).toBe(200);
+  });
+
   it('masks unexpected errors: a missing record surfaces no internals', async () => {
     const res = await gql(
       t.baseUrl,
