@@ -21,6 +21,8 @@ function wsClient(connectionParams?: Record<string, unknown>, onClosed?: (code: 
     retryAttempts: 0,
     lazy: false,
     on: { closed: (e) => onClosed?.((e as { code: number }).code) },
+    // Connection failures are asserted through `closed`; the default handler would print them.
+    onNonLazyError: () => {},
   });
   clients.push(client);
   return client;
