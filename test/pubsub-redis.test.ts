@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { randomHex } from '../src/core/auth/secrets.ts';
 import { createTestDatabase, gql } from './kit/app.ts';
+import { reachable } from './kit/reachable.ts';
 
 /*
  * Two real server processes share one Postgres and one Redis. An audit event committed through one
@@ -17,21 +17,6 @@ import { createTestDatabase, gql } from './kit/app.ts';
  */
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const required = process.env.ATRIUM_REQUIRE_SERVICES === '1';
-
-function reachable(url: string): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: u.hostname, port: Number(u.port) }, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 const servicesUp =
   (await reachable(redisUrl)) && (await reachable(process.env.ATRIUM_TEST_PG_URL ?? 'postgresql://127.0.0.1:5432'));

@@ -1,29 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createConnection } from 'node:net';
 import { Writable } from 'node:stream';
 import type { PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPubSubBus, type PubSubBus } from '../../src/core/pubsub.ts';
+import { reachable } from '../kit/reachable.ts';
 
 const silent = pino({ level: 'silent' });
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function reachable(url: string): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: u.hostname, port: Number(u.port || 6379) }, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 // An explicit REDIS_URL means "test against this": never skip then. Only the implicit default may be absent.
 const redisUp = await reachable(redisUrl);
