@@ -2,6 +2,7 @@ import { type GraphQLSchema, validate } from 'graphql';
 import type { Services } from '../src/core/services.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from './goclaw/api-keys.ts';
 import { goclawAuthenticator } from './goclaw/auth.ts';
+import { mcpV8Authenticator, mcpV8RequiresAuth } from './mcp-v8/auth.ts';
 import { createProductSurfaces } from './products.ts';
 import type { ProductSurface, RestOperation } from './types.ts';
 
@@ -34,6 +35,13 @@ export function createSurfaces(services?: Pick<Services, 'authenticator'>): Prod
           ...surface,
           ...(services ? { authenticate: goclawAuthenticator(services) } : {}),
           operations: served.goclaw,
+        };
+      case 'mcp_v8':
+        return {
+          ...surface,
+          ...(services ? { authenticate: mcpV8Authenticator(services) } : {}),
+          requiresAuth: mcpV8RequiresAuth,
+          operations: served.mcp_v8,
         };
       default:
         return { ...surface, operations: served[surface.product] };
