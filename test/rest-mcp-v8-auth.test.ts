@@ -10,7 +10,12 @@ afterAll(async () => {
 });
 
 it('requires a bearer credential on every mcp-v8 operation, answering 401 in the ApiError shape', async () => {
-  for (const headers of [{}, { authorization: 'Bearer not-a-key' }, { authorization: `Basic ${t.adminKey}` }]) {
+  const attempts: Record<string, string>[] = [
+    {},
+    { authorization: 'Bearer not-a-key' },
+    { authorization: `Basic ${t.adminKey}` },
+  ];
+  for (const headers of attempts) {
     const res = await fetch(`${t.baseUrl}/mcp-v8/api/version`, { headers });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: expect.any(String) });
