@@ -64,7 +64,7 @@ describe('canonical content-addressed trees', () => {
       'nul\0x',
       'ctl\u0001',
       'x'.repeat(256),
-      'a/'.repeat(70) + 'z',
+      `${'a/'.repeat(70)}z`,
     ]) {
       await expect(writeTree(t.app.services, files({ [bad]: 'x' }))).rejects.toBeInstanceOf(FsInvalidInputError);
     }
