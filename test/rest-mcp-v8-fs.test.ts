@@ -445,4 +445,41 @@ describe('GraphQL', () => {
     );
     expect(unknown.body.data?.fsSnapshot.__typename).toBe('FsUnknownSnapshotError');
   });
+
+  it('lists a snapshot in bounded pages and answers bad nested arguments with BAD_USER_INPUT', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`d/f${String(i).padStart(2, '0')}`] = 'x'.repeat(i);
+    const id = await tree(files);
+    const page = await gql(
+      t.baseUrl,
+      `query($id: String!) { fsSnapshot(caId: $id) { ... on QueryFsSnapshotSuccess {
+         data { fileCount files(first: 5, offset: 10) { path size } } } } }`,
+      { id },
+      alice,
+    );
+    expect(page.body.data?.fsSnapshot.data).toEqual({
+      fileCount: 12,
+      files: [
+        { path: 'd/f10', size: 10 },
+        { path: 'd/f11', size: 11 },
+      ],
+    });
+    const tooMany = await gql(
+      t.baseUrl,
+      `query($id: String!) { fsSnapshot(caId: $id) { ... on QueryFsSnapshotSuccess { data { files(first: 5000) { path } } } } }`,
+      { id },
+      alice,
+    );
+    expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    await call(alice, 'POST', '/api/fs/labels', { name: 'lim', ca_id: id });
+    const badLimit = await gql(
+      t.baseUrl,
+      '{ fsLabel(name: "lim") { ... on QueryFsLabelSuccess { data { reflog(limit: -1) { seq } } } } }',
+      {},
+      alice,
+    );
+    expect(badLimit.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const malformed = await gql(t.baseUrl, '{ fsSnapshot(caId: "xyz") { __typename } }', {}, alice);
+    expect(malformed.body.data?.fsSnapshot.__typename).toBe('FsInvalidInputError');
+  });
 });

@@ -15,7 +15,14 @@ import {
 } from './tree.ts';
 
 export { mergeSnapshots } from './merge.ts';
-export { emptyTreeId, fsLimits, listTree, parseCaId, snapshotExists } from './tree.ts';
+export {
+  FsInvalidInputError,
+  FsLabelNotFoundError,
+  FsLimitExceededError,
+  FsNotInReflogError,
+  FsUnknownSnapshotError,
+} from './snapshots.errors.ts';
+export { emptyTreeId, fsLimits, listTree, looksLikeCaId, parseCaId, snapshotExists } from './tree.ts';
 
 /**
  * Filesystem snapshots: labels (per tenant, with reflog) over content-addressed trees (docs/snapshots.md).

@@ -1,6 +1,8 @@
+import { GraphQLError } from 'graphql';
 import { FsReflogOp } from '../../../../prisma/generated/client/enums.ts';
 import { principalId } from '../../../core/auth/principal.ts';
 import { builder } from '../../../core/builder.ts';
+import { ErrorCodes } from '../../../core/errors.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
 import type { MergeConflict, MergeResult } from '../merge.ts';
 import {
@@ -12,6 +14,18 @@ import {
 } from '../snapshots.errors.ts';
 import * as snapshots from '../snapshots.service.ts';
 import { type ListedFile, listTree, parseCaId } from '../tree.ts';
+
+/** Bad arguments of a nested field (no error union there): a BAD_USER_INPUT GraphQL error, not a masked 500. */
+async function nestedInput<T>(run: () => Promise<T> | T): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof FsInvalidInputError) {
+      throw new GraphQLError(err.message, { extensions: { code: ErrorCodes.badUserInput } });
+    }
+    throw err;
+  }
+}
 
 builder.objectType(FsInvalidInputError, { name: 'FsInvalidInputError', interfaces: [ErrorInterface] });
 builder.objectType(FsUnknownSnapshotError, {
@@ -61,7 +75,8 @@ builder.prismaObject('FsLabel', {
       description: `The most recent \`limit\` moves (all, up to ${maxLogLimit}, when omitted), oldest first.`,
       args: { limit: t.arg.int({ required: false }) },
       select: { tenant: true, name: true },
-      resolve: (label, args, ctx) => snapshots.labelLog(ctx.services, label.tenant, label.name, args.limit),
+      resolve: (label, args, ctx) =>
+        nestedInput(() => snapshots.labelLog(ctx.services, label.tenant, label.name, args.limit)),
     }),
   }),
 });
@@ -139,15 +154,16 @@ const FsSnapshotRef = builder.objectRef<SnapshotListing>('FsSnapshot').implement
         first: t.arg.int({ required: false, defaultValue: 100 }),
         offset: t.arg.int({ required: false, defaultValue: 0 }),
       },
-      resolve: (s, args) => {
-        const first = args.first ?? 100;
-        const offset = args.offset ?? 0;
-        if (!Number.isInteger(first) || first < 1 || first > maxListedFiles) {
-          throw new FsInvalidInputError(`first must be between 1 and ${maxListedFiles}`);
-        }
-        if (!Number.isInteger(offset) || offset < 0) throw new FsInvalidInputError('offset must be ≥ 0');
-        return s.files.slice(offset, offset + first);
-      },
+      resolve: (s, args) =>
+        nestedInput(() => {
+          const first = args.first ?? 100;
+          const offset = args.offset ?? 0;
+          if (!Number.isInteger(first) || first < 1 || first > maxListedFiles) {
+            throw new FsInvalidInputError(`first must be between 1 and ${maxListedFiles}`);
+          }
+          if (!Number.isInteger(offset) || offset < 0) throw new FsInvalidInputError('offset must be ≥ 0');
+          return s.files.slice(offset, offset + first);
+        }),
     }),
   }),
 });
