@@ -37,7 +37,7 @@ export const fsLimits = {
 } as const;
 
 /** Concurrent object-store requests of one tree read or write. */
-const ioConcurrency = 8;
+const ioConcurrency = 32;
 
 export interface FileEntry {
   t: 'f';
@@ -229,9 +229,12 @@ export function describeFile(bytes: Uint8Array): { entry: FileEntry; chunks: { h
   return { entry: { t: 'f', size: bytes.byteLength, chunks: chunks.map((c) => c.hash) }, chunks };
 }
 
-/** Stores one chunk unless the same bytes are already stored (content-addressed). */
+/** Chunks from this size on are only uploaded after a HEAD says they are missing; smaller ones are just PUT. */
+const dedupeCheckBytes = 256 * 1024;
+
+/** Stores one chunk (idempotent); large chunks are skipped when the same bytes are already stored. */
 export async function putChunk(services: Store, hash: string, bytes: Uint8Array): Promise<void> {
-  if ((await services.objectStore.headObject(chunkKey(hash))) === null) {
+  if (bytes.byteLength < dedupeCheckBytes || (await services.objectStore.headObject(chunkKey(hash))) === null) {
     await services.objectStore.putObject(chunkKey(hash), bytes);
   }
 }
