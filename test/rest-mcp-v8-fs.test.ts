@@ -120,9 +120,21 @@ describe('labels and reflog', () => {
     });
     expect((await call(alice, 'GET', '/api/fs/labels/shared-name')).body.ca_id).toBe(mine);
     expect((await call(bob, 'GET', '/api/fs/labels/shared-name')).body.ca_id).toBe(theirs);
+    // A CA id is content: knowing Alice's id lets Bob label and merge it (docs/snapshots.md, decision).
+    expect((await call(bob, 'POST', '/api/fs/labels', { name: 'copied', ca_id: mine })).body).toEqual({
+      label: 'copied',
+      ca_id: mine,
+    });
+    expect((await call(bob, 'POST', '/api/fs/merge', { ours: mine, theirs: mine })).body).toEqual({
+      status: 'merged',
+      ca_id: mine,
+    });
     // GraphQL is tenant-scoped too.
     const g = await gql(t.baseUrl, '{ fsLabels(first: 10) { edges { node { name caId } } } }', {}, bob);
-    expect(g.body.data?.fsLabels.edges).toEqual([{ node: { name: 'shared-name', caId: theirs } }]);
+    expect(g.body.data?.fsLabels.edges).toEqual([
+      { node: { name: 'copied', caId: mine } },
+      { node: { name: 'shared-name', caId: theirs } },
+    ]);
   });
 });
 
@@ -362,6 +374,15 @@ describe('bad input: 4xx {"error": ...}, never 500', () => {
       expect({ method, path, status: r.status }).toEqual({ method, path, status });
       expect(r.body).toEqual({ error: expect.stringMatching(pattern) });
     }
+  });
+
+  it('answers an oversized body with 413 {"error": ...}', async () => {
+    const r = await call(alice, 'POST', '/api/fs/labels', {
+      name: 'x',
+      ca_id: 'a'.repeat(64),
+      message: 'm'.repeat(2 << 20),
+    });
+    expectApiError(r, 413);
   });
 
   it('rejects every fs operation without a credential (401 ApiError)', async () => {

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsInvalidInputError, FsUnknownSnapshotError } from '../src/modules/snapshots/snapshots.errors.ts';
+import {
+  FsCorruptObjectError,
+  FsInvalidInputError,
+  FsUnknownSnapshotError,
+} from '../src/modules/snapshots/snapshots.errors.ts';
 import {
   emptyTreeId,
   mergeSnapshots,
@@ -99,5 +103,33 @@ describe('canonical content-addressed trees', () => {
       'd/theirs': 't',
     });
     expect(r.caId).toBe(await writeTree(s, merged));
+  });
+
+  it('merges a deleted directory against a modified one into per-file modify/delete conflicts', async () => {
+    const s = t.app.services;
+    const base = await writeTree(s, files({ 'lib/a': '1', 'lib/b': '2', top: 't' }));
+    const ours = await writeTree(s, files({ top: 't' }));
+    const theirs = await writeTree(s, files({ 'lib/a': '1', 'lib/b': 'changed', top: 't' }));
+    const r = await mergeSnapshots(s, { base, ours, theirs });
+    expect(r).toEqual({
+      status: 'conflict',
+      conflicts: [expect.objectContaining({ path: 'lib/b', kind: 'modify/delete', ours: null })],
+    });
+    // Unchanged files under the deleted directory follow the deletion.
+    const clean = await mergeSnapshots(s, { base, ours, theirs: base });
+    expect(clean).toEqual({ status: 'merged', caId: ours });
+  });
+});
+
+describe('integrity', () => {
+  it('refuses a chunk or node whose bytes do not hash to their key', async () => {
+    const s = t.app.services;
+    const big = new Uint8Array(fsLimits.inlineMaxBytes + 1).fill(7);
+    const id = await writeTree(s, files({ 'big.bin': big }));
+    await s.objectStore.putObject(`fs/chunks/${sha256(big)}`, new Uint8Array(big.byteLength).fill(8));
+    await expect(readTree(s, id)).rejects.toBeInstanceOf(FsCorruptObjectError);
+    const other = await writeTree(s, files({ x: 'y' }));
+    await s.objectStore.putObject(`fs/trees/${other}`, '{"v":1,"entries":[]}');
+    await expect(readTree(s, other)).rejects.toBeInstanceOf(FsCorruptObjectError);
   });
 });
