@@ -92,6 +92,8 @@ describe('labels and reflog', () => {
     const last = await call(alice, 'GET', '/api/fs/labels/main/log?limit=1');
     expect(last.body.log).toEqual([expect.objectContaining({ from: one, to: two })]);
     expect((await call(alice, 'GET', '/api/fs/labels/main/log?limit=0')).body.log).toEqual([]);
+    // An empty nullable query parameter means absent: the full log.
+    expect((await call(alice, 'GET', '/api/fs/labels/main/log?limit=')).body.log).toHaveLength(2);
     expect(await call(alice, 'GET', '/api/fs/labels/never-made/log')).toEqual({
       status: 200,
       body: { label: 'never-made', log: [] },
