@@ -273,9 +273,12 @@ describe('merge', () => {
   it('3-way: reports text conflicts with entry ids, diff3 markers and unified diffs; stores nothing', async () => {
     const base = await tree({ 'c.txt': 'a\nb\nc\n', gone: 'g' });
     const ours = await tree({ 'c.txt': 'a\nOURS\nc\n', gone: 'changed' });
-    const theirs = await tree({ 'c.txt': 'a\nTHEIRS\nc\n' });
+    const theirs = await tree({ 'c.txt': 'a\nTHEIRS\nc\n', 'new/dir/file': 'would need new nodes' });
+    const stored = async () => (await t.app.services.objectStore.listObjects('fs/')).keys.length;
+    const before = await stored();
     const r = await call(alice, 'POST', '/api/fs/merge', { ours, theirs, base });
     expect(r.status).toBe(200);
+    expect(await stored()).toBe(before);
     const id = (s: string) =>
       entryId({ t: 'f', size: Buffer.byteLength(s), inline: Buffer.from(s).toString('base64') });
     expect(r.body).toEqual({
