@@ -3,6 +3,7 @@ import type { Services } from '../src/core/services.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from './goclaw/api-keys.ts';
 import { goclawAuthenticator } from './goclaw/auth.ts';
 import { mcpV8Authenticator, mcpV8RequiresAuth } from './mcp-v8/auth.ts';
+import { fsLabels, fsLog, fsMerge, fsPush, fsReset, fsResolve, fsSetLabel } from './mcp-v8/fs.ts';
 import { createProductSurfaces } from './products.ts';
 import type { ProductSurface, RestOperation } from './types.ts';
 
@@ -18,7 +19,15 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
       post_v1_api_keys: createApiKey,
       delete_v1_api_keys_by_id: revokeApiKey,
     },
-    mcp_v8: {},
+    mcp_v8: {
+      fs_labels_handler: fsLabels,
+      fs_set_label_handler: fsSetLabel,
+      fs_resolve_handler: fsResolve,
+      fs_log_handler: fsLog,
+      fs_push_handler: fsPush,
+      fs_reset_handler: fsReset,
+      fs_merge_handler: fsMerge,
+    },
   };
 }
 
