@@ -24,6 +24,29 @@ async function newDatabase(name = 'logs') {
 }
 
 describe('DeepStore split lifecycle (metastore cases)', () => {
+  // The lease TTL of this app is the default (15 min): no lease can expire during the burst.
+  it('never hands one draft to two concurrent leases', async () => {
+    const { id, svc } = await newDatabase();
+    for (let i = 0; i < 40; i++) {
+      await ds.call('POST', `/databases/${id}/commit-draft`, { token: svc, body: draftBody(`c${i}`, i, i) });
+    }
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        ds.call('POST', `/databases/${id}/indexing-jobs/lease`, { token: svc, body: { maxDrafts: 3 } }),
+      ),
+    );
+    const seen: string[] = burst.flatMap((r) => (r.body.job ? r.body.job.draftIds : []));
+    expect(new Set(seen).size).toBe(seen.length);
+    // Whatever a busy burst skipped is still leasable afterwards.
+    for (;;) {
+      const r = await ds.call('POST', `/databases/${id}/indexing-jobs/lease`, { token: svc, body: { maxDrafts: 100 } });
+      if (!r.body.job) break;
+      seen.push(...r.body.job.draftIds);
+    }
+    expect(new Set(seen).size).toBe(40);
+    expect(seen).toHaveLength(40);
+  });
+
   it('stages and publishes a split, marks drafts indexed, lists by time-range overlap', async () => {
     const { id, svc } = await newDatabase();
     expect(svc).toMatch(/^dss_[A-Za-z0-9_-]{43}$/);
@@ -187,8 +210,9 @@ describe('DeepStore split lifecycle (metastore cases)', () => {
       ['d1', 'cleanup_failed'],
       ['d2', 'indexed'],
     ]);
+    // Fresh work (indexed) is leased before retries (cleanup_failed).
     const again = await ds.call('POST', `/databases/${id}/cleanup-jobs/lease`, { token: svc });
-    expect(again.body.job.draftIds).toEqual(['d1', 'd2']);
+    expect(again.body.job.draftIds).toEqual(['d2', 'd1']);
   });
 
   it('deletes a database with its rows; its tokens stop working', async () => {

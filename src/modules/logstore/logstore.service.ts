@@ -603,22 +603,34 @@ export async function leaseIndexingJob(
         WHERE database_id = ${databaseId} AND status = 'indexing' AND job_id = ANY(${expired.map((j) => j.id)}::text[])`;
     }
     const events = expiredEvents('indexing', expired);
-    const first = await tx.$queryRaw<{ scope: string }[]>`
-      SELECT scope FROM log_drafts
-      WHERE database_id = ${databaseId}
-        AND (status = 'committed'
-             OR (status = 'index_failed' AND attempts < ${maxAttempts}
-                 AND (next_eligible_at IS NULL OR next_eligible_at <= now())))
+    // Fresh drafts first, then retries whose backoff elapsed. Two index-ordered scans (database_id, status,
+    // created_at, draft_id) rather than one OR, which would sort every candidate on each lease.
+    const firstFresh = await tx.$queryRaw<{ scope: string }[]>`
+      SELECT scope FROM log_drafts WHERE database_id = ${databaseId} AND status = 'committed'
       ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED`;
+    const first =
+      firstFresh.length > 0
+        ? firstFresh
+        : await tx.$queryRaw<{ scope: string }[]>`
+            SELECT scope FROM log_drafts
+            WHERE database_id = ${databaseId} AND status = 'index_failed' AND attempts < ${maxAttempts}
+              AND (next_eligible_at IS NULL OR next_eligible_at <= now())
+            ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED`;
     const scope = first[0]?.scope;
     if (scope === undefined) return { job: null, events };
     const picked = await tx.$queryRaw<{ draftId: string }[]>`
       SELECT draft_id AS "draftId" FROM log_drafts
-      WHERE database_id = ${databaseId} AND scope = ${scope}
-        AND (status = 'committed'
-             OR (status = 'index_failed' AND attempts < ${maxAttempts}
-                 AND (next_eligible_at IS NULL OR next_eligible_at <= now())))
+      WHERE database_id = ${databaseId} AND status = 'committed' AND scope = ${scope}
       ORDER BY created_at, draft_id LIMIT ${max} FOR UPDATE SKIP LOCKED`;
+    if (picked.length < max) {
+      picked.push(
+        ...(await tx.$queryRaw<{ draftId: string }[]>`
+          SELECT draft_id AS "draftId" FROM log_drafts
+          WHERE database_id = ${databaseId} AND status = 'index_failed' AND scope = ${scope}
+            AND attempts < ${maxAttempts} AND (next_eligible_at IS NULL OR next_eligible_at <= now())
+          ORDER BY created_at, draft_id LIMIT ${max - picked.length} FOR UPDATE SKIP LOCKED`),
+      );
+    }
     const ids = picked.map((r) => r.draftId);
     const jobId = await insertJob(tx, databaseId, 'indexing', ids, principalId(p), ttl);
     const sums = await tx.$queryRaw<{ docs: bigint | null; bytes: bigint | null }[]>`
@@ -659,12 +671,17 @@ export async function leaseCleanupJob(
     }
     const events = expiredEvents('cleanup', expired);
     const picked = await tx.$queryRaw<{ draftId: string }[]>`
-      SELECT draft_id AS "draftId" FROM log_drafts
-      WHERE database_id = ${databaseId}
-        AND (status = 'indexed'
-             OR (status = 'cleanup_failed' AND attempts < ${maxAttempts}
-                 AND (next_eligible_at IS NULL OR next_eligible_at <= now())))
+      SELECT draft_id AS "draftId" FROM log_drafts WHERE database_id = ${databaseId} AND status = 'indexed'
       ORDER BY created_at, draft_id LIMIT ${max} FOR UPDATE SKIP LOCKED`;
+    if (picked.length < max) {
+      picked.push(
+        ...(await tx.$queryRaw<{ draftId: string }[]>`
+          SELECT draft_id AS "draftId" FROM log_drafts
+          WHERE database_id = ${databaseId} AND status = 'cleanup_failed' AND attempts < ${maxAttempts}
+            AND (next_eligible_at IS NULL OR next_eligible_at <= now())
+          ORDER BY created_at, draft_id LIMIT ${max - picked.length} FOR UPDATE SKIP LOCKED`),
+      );
+    }
     if (picked.length === 0) return { job: null, events };
     const ids = picked.map((r) => r.draftId);
     const jobId = await insertJob(tx, databaseId, 'cleanup', ids, principalId(p), ttl);

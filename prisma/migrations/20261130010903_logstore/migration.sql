@@ -106,7 +106,7 @@ CREATE UNIQUE INDEX "log_service_tokens_token_hash_key" ON "log_service_tokens"(
 CREATE INDEX "log_service_tokens_database_id_idx" ON "log_service_tokens"("database_id");
 
 -- CreateIndex
-CREATE INDEX "log_drafts_database_id_status_created_at_idx" ON "log_drafts"("database_id", "status", "created_at");
+CREATE INDEX "log_drafts_database_id_status_created_at_draft_id_idx" ON "log_drafts"("database_id", "status", "created_at", "draft_id");
 
 -- CreateIndex
 CREATE INDEX "log_drafts_job_id_idx" ON "log_drafts"("job_id");
