@@ -217,9 +217,17 @@ describe('DeepStore split lifecycle (metastore cases)', () => {
 
   it('deletes a database with its rows; its tokens stop working', async () => {
     const { id, svc } = await newDatabase();
+    const store = t.app.services.objectStore;
+    await store.putObject(`${id}/drafts/d0`, Buffer.from('{"msg":"hello"}\n'));
+    await store.putObject(`${id}/splits/s0`, Buffer.from('split'));
+    await store.putObject(`${id}x/keep`, Buffer.from('another prefix'));
     await ds.call('POST', `/databases/${id}/commit-draft`, { token: svc, body: draftBody('d0', 0, 1) });
     const del = await ds.call('DELETE', `/databases/${id}`, { token: platform });
     expect(del).toEqual({ status: 200, body: { success: true } });
+    // Its objects are purged; a neighbouring prefix is not.
+    expect((await store.listObjects(`${id}/`)).keys).toEqual([]);
+    expect((await store.listObjects(`${id}x/`)).keys).toEqual([`${id}x/keep`]);
+    expect(await t.app.services.prisma.logDraft.count({ where: { databaseId: id } })).toBe(0);
     expect((await ds.call('GET', `/databases/${id}`, { token: platform })).status).toBe(404);
     expect((await ds.call('GET', `/databases/${id}/drafts`, { token: svc })).status).toBe(401);
   });

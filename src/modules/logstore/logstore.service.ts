@@ -530,6 +530,11 @@ function publish(services: LogStoreServices, databaseId: string, events: Omit<Lo
 
 /** Marks this database's expired active jobs of a type `expired`; returns them (their rows are reset by the caller). */
 async function expireJobs(tx: Tx, databaseId: string, type: JobType): Promise<{ id: string; itemIds: string[] }[]> {
+  // One reclaimer per (database, job type) at a time: concurrent leases skip reclamation instead of locking the
+  // same expired job rows in different orders (a deadlock). The lock ends with the transaction.
+  const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
+    SELECT pg_try_advisory_xact_lock(hashtext(${`logstore:reclaim:${databaseId}:${type}`})) AS locked`;
+  if (!lock?.locked) return [];
   return tx.$queryRaw<{ id: string; itemIds: string[] }[]>`
     UPDATE log_jobs SET status = 'expired'
     WHERE database_id = ${databaseId} AND type = ${type}::"LogJobType" AND status = 'active' AND expires_at < now()
