@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './kit/app.ts';
+import { gql, startTestApp, type TestApp } from './kit/app.ts';
 import { contractValidator } from './kit/contract.ts';
 import { deepstoreClient, draftBody, issueJwt } from './kit/deepstore.ts';
 
@@ -138,6 +138,16 @@ describe('DeepStore leasing under failure', () => {
     expect((await ds.call('POST', `/databases/${id}/indexing-jobs/lease`, { token: svc })).body).toEqual({ job: null });
     // A failure-only complete creates no split.
     expect(await t.app.services.prisma.logSplit.count({ where: { databaseId: id } })).toBe(0);
+    // The owner resets it through GraphQL; a service token may not.
+    const reset = `mutation($id: String!) { resetLogRetries(databaseId: $id, draftIds: ["d000"]) {
+      __typename ... on MutationResetLogRetriesSuccess { data { drafts splits } } ... on Error { code } } }`;
+    expect((await gql(t.baseUrl, reset, { id }, svc)).body.data.resetLogRetries.code).toBe('FORBIDDEN');
+    expect((await gql(t.baseUrl, reset, { id }, platform)).body.data.resetLogRetries.data).toEqual({
+      drafts: 1,
+      splits: 0,
+    });
+    const l = await ds.call('POST', `/databases/${id}/indexing-jobs/lease`, { token: svc });
+    expect(l.body.job.draftIds).toEqual(['d000']);
   });
 
   it('reclaims expired cleanup, merge and split-cleanup leases', async () => {

@@ -21,6 +21,7 @@ import {
   parseCompleteCleanup,
   parseCompleteIndexing,
   parseCompleteMerge,
+  parseIdList,
   parseLimit,
   parseName,
   parseRange,
@@ -485,8 +486,25 @@ export async function listSplits(
   const limit = parseLimit(opts.limit);
   const offset = opts.offset ?? 0;
   const access = await authorize(services.prisma, p, 'listSplits', databaseId);
-  const states = access.kind === 'query' || !opts.states ? ['published'] : opts.states;
-  const rows = await services.prisma.logSplit.findMany({
+  if (access.scopes !== undefined) {
+    // Query JWT: published splits whose scopes are all among the token's (⊆), bounded in SQL.
+    if (access.scopes.length === 0) return [];
+    const rows = await services.prisma.$queryRaw<SplitRow[]>`
+      SELECT database_id AS "databaseId", split_id AS "splitId", state::text AS state,
+             time_range_start AS "timeRangeStart", time_range_end AS "timeRangeEnd", num_docs AS "numDocs",
+             size_bytes AS "sizeBytes", footer_start AS "footerStart", footer_end AS "footerEnd",
+             split_metadata_json AS "splitMetadataJson", scopes, replaced_by_split_id AS "replacedBySplitId",
+             replaces_split_ids AS "replacesSplitIds", job_id AS "jobId",
+             marked_for_deletion_at AS "markedForDeletionAt", published_at AS "publishedAt", created_at AS "createdAt"
+      FROM log_splits
+      WHERE database_id = ${databaseId} AND state = 'published'
+        AND time_range_start <= ${end}::bigint AND time_range_end >= ${start}::bigint
+        AND scopes <@ ${[...access.scopes]}::text[]
+      ORDER BY time_range_start, split_id LIMIT ${limit} OFFSET ${offset}`;
+    return rows.map(toSplitView);
+  }
+  const states = !opts.states ? ['published'] : opts.states;
+  const visible = await services.prisma.logSplit.findMany({
     where: {
       databaseId,
       state: { in: states as never[] },
@@ -494,13 +512,9 @@ export async function listSplits(
       timeRangeEnd: { gte: BigInt(start) },
     },
     orderBy: [{ timeRangeStart: 'asc' }, { splitId: 'asc' }],
-    // Scope filtering (⊆) is applied below, so read past one page for query tokens.
-    ...(access.scopes !== undefined ? {} : { skip: offset, take: limit }),
+    skip: offset,
+    take: limit,
   });
-  const visible =
-    access.scopes !== undefined
-      ? rows.filter((s) => s.scopes.every((sc) => access.scopes?.includes(sc))).slice(offset, offset + limit)
-      : rows;
   return visible.map(toSplitView);
 }
 
@@ -1054,6 +1068,33 @@ export async function completeSplitCleanupJob(
     }
     await tx.$executeRaw`
       UPDATE log_splits SET job_id = NULL WHERE database_id = ${databaseId} AND job_id = ${jobId}`;
+  });
+}
+
+/**
+ * Operator action: makes failed items leasable again at once (attempts 0, no backoff): drafts in
+ * `index_failed`/`cleanup_failed`, splits marked for deletion. Items in other states are left alone.
+ */
+export async function resetRetries(
+  services: LogStoreServices,
+  p: Principal,
+  databaseId: string,
+  draftIds: unknown,
+  splitIds: unknown,
+): Promise<{ drafts: number; splits: number }> {
+  const drafts = parseIdList(draftIds ?? [], 'draftIds');
+  const splits = parseIdList(splitIds ?? [], 'splitIds');
+  return services.prisma.$transaction(async (tx) => {
+    await authorize(tx, p, 'deleteDatabase', databaseId);
+    const d = await tx.$executeRaw`
+      UPDATE log_drafts SET attempts = 0, next_eligible_at = NULL, updated_at = now()
+      WHERE database_id = ${databaseId} AND draft_id = ANY(${drafts}::text[])
+        AND status IN ('index_failed', 'cleanup_failed')`;
+    const s = await tx.$executeRaw`
+      UPDATE log_splits SET attempts = 0, next_eligible_at = NULL
+      WHERE database_id = ${databaseId} AND split_id = ANY(${splits}::text[]) AND state = 'marked_for_deletion'
+        AND job_id IS NULL`;
+    return { drafts: d, splits: s };
   });
 }
 

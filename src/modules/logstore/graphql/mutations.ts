@@ -328,3 +328,26 @@ builder.mutationField('completeLogSplitCleanupJob', (t) =>
       ),
   }),
 );
+
+const ResetRetriesPayload = builder.objectRef<{ drafts: number; splits: number }>('ResetLogRetriesPayload').implement({
+  fields: (t) => ({
+    drafts: t.exposeInt('drafts', { description: 'Failed drafts made leasable again.' }),
+    splits: t.exposeInt('splits', { description: 'Marked splits made leasable again.' }),
+  }),
+});
+
+builder.mutationField('resetLogRetries', (t) =>
+  t.field({
+    type: ResetRetriesPayload,
+    description:
+      'Operator action (platform owner): failed drafts and splits past the attempt cap become leasable again at once.',
+    errors: logStoreErrors,
+    args: {
+      databaseId: t.arg.string({ required: true }),
+      draftIds: t.arg.stringList({ required: false }),
+      splitIds: t.arg.stringList({ required: false }),
+    },
+    resolve: (_r, args, ctx) =>
+      logstore.resetRetries(ctx.services, ctx.principal, args.databaseId, args.draftIds, args.splitIds),
+  }),
+);
