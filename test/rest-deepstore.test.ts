@@ -215,6 +215,27 @@ describe('DeepStore split lifecycle (metastore cases)', () => {
     expect(again.body.job.draftIds).toEqual(['d2', 'd1']);
   });
 
+  it('deletes a database while workers lease and commit: every request answers 200, 401 or 404, never 500', async () => {
+    const { id, svc } = await newDatabase();
+    for (let i = 0; i < 20; i++) {
+      await ds.call('POST', `/databases/${id}/commit-draft`, { token: svc, body: draftBody(`r${i}`, i, i) });
+    }
+    const calls = [
+      ...Array.from({ length: 8 }, () =>
+        ds.call('POST', `/databases/${id}/indexing-jobs/lease`, { token: svc, body: { maxDrafts: 2 } }),
+      ),
+      ...Array.from({ length: 8 }, (_, i) =>
+        ds.call('POST', `/databases/${id}/commit-draft`, { token: svc, body: draftBody(`n${i}`, i, i) }),
+      ),
+      ds.call('DELETE', `/databases/${id}`, { token: platform }),
+    ];
+    const statuses = (await Promise.all(calls)).map((r) => r.status);
+    for (const s of statuses) expect([200, 401, 404]).toContain(s);
+    expect(statuses.at(-1)).toBe(200);
+    expect(await t.app.services.prisma.logDraft.count({ where: { databaseId: id } })).toBe(0);
+    expect(await t.app.services.prisma.logJob.count({ where: { databaseId: id } })).toBe(0);
+  });
+
   it('deletes a database with its rows; its tokens stop working', async () => {
     const { id, svc } = await newDatabase();
     const store = t.app.services.objectStore;

@@ -102,7 +102,7 @@ interface Access {
  * database are 403; a database the platform caller does not own is 404 like an unknown one.
  */
 async function authorize(
-  db: Pick<Tx, 'logDatabase'>,
+  db: Pick<Tx, '$queryRaw'>,
   p: Principal,
   op: LogStoreOperation,
   databaseId: string,
@@ -114,7 +114,10 @@ async function authorize(
   if (kind === 'query' && p.kind === 'jwt' && p.claims.db !== databaseId) {
     throw new LogStoreForbiddenError('The query token is bound to another database');
   }
-  const row = await db.logDatabase.findUnique({ where: { id: databaseId }, select: { ownerId: true } });
+  // FOR KEY SHARE: inside a transaction, a concurrent deleteDatabase waits for it to finish (instead of
+  // deadlocking with its row locks or failing its inserts on the foreign key).
+  const [row] = await db.$queryRaw<{ ownerId: string }[]>`
+    SELECT owner_id AS "ownerId" FROM log_databases WHERE id = ${databaseId} FOR KEY SHARE`;
   if (!row || (kind === 'platform' && p.kind !== 'admin' && row.ownerId !== principalId(p))) {
     throw new LogStoreNotFoundError(`database "${databaseId}" not found`);
   }
@@ -402,7 +405,6 @@ export async function mintQueryToken(
 
 export async function commitDraft(services: LogStoreServices, p: Principal, databaseId: string, body: unknown) {
   const input = parseCommitDraft(body);
-  await authorize(services.prisma, p, 'commitDraft', databaseId);
   const data = {
     scope: input.scope,
     sizeBytes: BigInt(input.sizeBytes),
@@ -410,25 +412,27 @@ export async function commitDraft(services: LogStoreServices, p: Principal, data
     startTs: BigInt(input.startTs),
     endTs: BigInt(input.endTs),
   };
-  const inserted = await services.prisma.logDraft.createMany({
-    data: [{ databaseId, draftId: input.draftId, ...data }],
-    skipDuplicates: true,
+  const same = await services.prisma.$transaction(async (tx) => {
+    await authorize(tx, p, 'commitDraft', databaseId);
+    const inserted = await tx.logDraft.createMany({
+      data: [{ databaseId, draftId: input.draftId, ...data }],
+      skipDuplicates: true,
+    });
+    if (inserted.count === 1) return true;
+    // Same id again: idempotent when identical, a conflict otherwise.
+    const existing = await tx.logDraft.findUnique({
+      where: { databaseId_draftId: { databaseId, draftId: input.draftId } },
+    });
+    return (
+      existing !== null &&
+      existing.scope === data.scope &&
+      existing.sizeBytes === data.sizeBytes &&
+      existing.numDocs === data.numDocs &&
+      existing.startTs === data.startTs &&
+      existing.endTs === data.endTs
+    );
   });
-  if (inserted.count === 1) return { success: true };
-  // Same id again: idempotent when identical, a conflict otherwise.
-  const existing = await services.prisma.logDraft.findUnique({
-    where: { databaseId_draftId: { databaseId, draftId: input.draftId } },
-  });
-  if (
-    existing &&
-    existing.scope === data.scope &&
-    existing.sizeBytes === data.sizeBytes &&
-    existing.numDocs === data.numDocs &&
-    existing.startTs === data.startTs &&
-    existing.endTs === data.endTs
-  ) {
-    return { success: true };
-  }
+  if (same) return { success: true };
   throw new LogStoreConflictError(`draft "${input.draftId}" was already committed with different metadata`);
 }
 
