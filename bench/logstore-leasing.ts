@@ -123,7 +123,7 @@ async function atrium(workers: number) {
   return { lease, complete };
 }
 
-/** The statements of the service's lease and complete transactions, nothing else. */
+/** The same statements as the service's lease and complete transactions (common path), nothing else. */
 async function bare(workers: number) {
   const { id } = await newDatabase();
   await seed(id);
@@ -132,30 +132,35 @@ async function bare(workers: number) {
     const c = await pool.connect();
     try {
       await c.query('BEGIN');
-      const first = await c.query<{ scope: string }>(
-        `SELECT scope FROM log_drafts WHERE database_id = $1 AND status = 'committed'
-         ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-        [id],
+      await c.query('SELECT owner_id FROM log_databases WHERE id = $1 FOR KEY SHARE', [id]);
+      await c.query(
+        `WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtext($2)) AS locked)
+         UPDATE log_jobs SET status = 'expired'
+         WHERE database_id = $1 AND type = 'indexing' AND status = 'active' AND expires_at < now()
+           AND (SELECT locked FROM lock)
+         RETURNING id, item_ids`,
+        [id, `logstore:reclaim:${id}:indexing`],
       );
-      const scope = first.rows[0]?.scope;
-      if (scope === undefined) {
+      const picked = await c.query<{ draft_id: string }>(
+        `WITH first AS (
+           SELECT scope FROM log_drafts WHERE database_id = $1 AND status = 'committed'
+           ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         SELECT d.draft_id, d.scope FROM log_drafts d, first
+         WHERE d.database_id = $1 AND d.status = 'committed' AND d.scope = first.scope
+         ORDER BY d.created_at, d.draft_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED`,
+        [id, batch],
+      );
+      if (picked.rows.length === 0) {
         await c.query('COMMIT');
         return false;
       }
-      const picked = await c.query<{ draft_id: string }>(
-        `SELECT draft_id FROM log_drafts WHERE database_id = $1 AND status = 'committed' AND scope = $2
-         ORDER BY created_at, draft_id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-        [id, scope, batch],
-      );
       const ids = picked.rows.map((r) => r.draft_id);
       const jobId = `job_${randomUUID().replaceAll('-', '')}`;
       await c.query(
-        `INSERT INTO log_jobs (id, database_id, type, status, item_ids, leased_by, leased_at, expires_at)
-         VALUES ($1, $2, 'indexing', 'active', $3::text[], 'bench', now(), now() + interval '15 minutes')`,
-        [jobId, id, ids],
-      );
-      await c.query(
-        `WITH leased AS (
+        `WITH job AS (
+           INSERT INTO log_jobs (id, database_id, type, status, item_ids, leased_by, leased_at, expires_at)
+           VALUES ($1, $2, 'indexing', 'active', $3::text[], 'bench', now(), now() + interval '15 minutes')),
+         leased AS (
            UPDATE log_drafts SET status = 'indexing', job_id = $1, attempts = attempts + 1, updated_at = now()
            WHERE database_id = $2 AND draft_id = ANY($3::text[]) RETURNING num_docs, size_bytes)
          SELECT sum(num_docs)::bigint, sum(size_bytes)::bigint FROM leased`,
@@ -178,6 +183,7 @@ async function bare(workers: number) {
     const c = await pool.connect();
     try {
       await c.query('BEGIN');
+      await c.query('SELECT owner_id FROM log_databases WHERE id = $1 FOR KEY SHARE', [id]);
       await c.query('SELECT id, status, item_ids FROM log_jobs WHERE id = $1 AND database_id = $2 FOR UPDATE', [
         job.jobId,
         id,

@@ -550,14 +550,16 @@ function publish(services: LogStoreServices, databaseId: string, events: Omit<Lo
 async function expireJobs(tx: Tx, databaseId: string, type: JobType): Promise<{ id: string; itemIds: string[] }[]> {
   // One reclaimer per (database, job type) at a time: concurrent leases skip reclamation instead of locking the
   // same expired job rows in different orders (a deadlock). The lock ends with the transaction.
-  const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
-    SELECT pg_try_advisory_xact_lock(hashtext(${`logstore:reclaim:${databaseId}:${type}`})) AS locked`;
-  if (!lock?.locked) return [];
+  // The lock is taken (once, as an InitPlan) only when there are expired jobs to look at.
   return tx.$queryRaw<{ id: string; itemIds: string[] }[]>`
+    WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtext(${`logstore:reclaim:${databaseId}:${type}`})) AS locked)
     UPDATE log_jobs SET status = 'expired'
     WHERE database_id = ${databaseId} AND type = ${type}::"LogJobType" AND status = 'active' AND expires_at < now()
+      AND (SELECT locked FROM lock)
     RETURNING id, item_ids AS "itemIds"`;
 }
+
+const newJobId = () => `job_${randomUUID().replaceAll('-', '')}`;
 
 async function insertJob(
   tx: Tx,
@@ -567,7 +569,7 @@ async function insertJob(
   leasedBy: string,
   ttlMs: number,
 ): Promise<string> {
-  const jobId = `job_${randomUUID().replaceAll('-', '')}`;
+  const jobId = newJobId();
   await tx.$executeRaw`
     INSERT INTO log_jobs (id, database_id, type, status, item_ids, leased_by, leased_at, expires_at)
     VALUES (${jobId}, ${databaseId}, ${type}::"LogJobType", 'active', ${itemIds}::text[], ${leasedBy}, now(),
@@ -626,38 +628,44 @@ export async function leaseIndexingJob(
         WHERE database_id = ${databaseId} AND status = 'indexing' AND job_id = ANY(${expired.map((j) => j.id)}::text[])`;
     }
     const events = expiredEvents('indexing', expired);
-    // Fresh drafts first, then retries whose backoff elapsed. Two index-ordered scans (database_id, status,
-    // created_at, draft_id) rather than one OR, which would sort every candidate on each lease.
-    const firstFresh = await tx.$queryRaw<{ scope: string }[]>`
-      SELECT scope FROM log_drafts WHERE database_id = ${databaseId} AND status = 'committed'
-      ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED`;
-    const first =
-      firstFresh.length > 0
-        ? firstFresh
-        : await tx.$queryRaw<{ scope: string }[]>`
-            SELECT scope FROM log_drafts
-            WHERE database_id = ${databaseId} AND status = 'index_failed' AND attempts < ${maxAttempts}
-              AND (next_eligible_at IS NULL OR next_eligible_at <= now())
-            ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED`;
-    const scope = first[0]?.scope;
+    // Fresh drafts first, then retries whose backoff elapsed: index-ordered scans on (database_id, status,
+    // created_at, draft_id) rather than one OR, which would sort every candidate on each lease. The scope is the
+    // oldest unlocked eligible draft's; the CTE locks that draft, so the outer scan (same transaction) keeps it.
+    const picked = await tx.$queryRaw<{ draftId: string; scope: string }[]>`
+      WITH first AS (
+        SELECT scope FROM log_drafts WHERE database_id = ${databaseId} AND status = 'committed'
+        ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+      SELECT d.draft_id AS "draftId", d.scope FROM log_drafts d, first
+      WHERE d.database_id = ${databaseId} AND d.status = 'committed' AND d.scope = first.scope
+      ORDER BY d.created_at, d.draft_id LIMIT ${max} FOR UPDATE OF d SKIP LOCKED`;
+    let scope = picked[0]?.scope;
+    if (scope === undefined) {
+      const [retry] = await tx.$queryRaw<{ scope: string }[]>`
+        SELECT scope FROM log_drafts
+        WHERE database_id = ${databaseId} AND status = 'index_failed' AND attempts < ${maxAttempts}
+          AND (next_eligible_at IS NULL OR next_eligible_at <= now())
+        ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED`;
+      scope = retry?.scope;
+    }
     if (scope === undefined) return { job: null, events };
-    const picked = await tx.$queryRaw<{ draftId: string }[]>`
-      SELECT draft_id AS "draftId" FROM log_drafts
-      WHERE database_id = ${databaseId} AND status = 'committed' AND scope = ${scope}
-      ORDER BY created_at, draft_id LIMIT ${max} FOR UPDATE SKIP LOCKED`;
     if (picked.length < max) {
       picked.push(
-        ...(await tx.$queryRaw<{ draftId: string }[]>`
-          SELECT draft_id AS "draftId" FROM log_drafts
+        ...(await tx.$queryRaw<{ draftId: string; scope: string }[]>`
+          SELECT draft_id AS "draftId", scope FROM log_drafts
           WHERE database_id = ${databaseId} AND status = 'index_failed' AND scope = ${scope}
             AND attempts < ${maxAttempts} AND (next_eligible_at IS NULL OR next_eligible_at <= now())
           ORDER BY created_at, draft_id LIMIT ${max - picked.length} FOR UPDATE SKIP LOCKED`),
       );
     }
     const ids = picked.map((r) => r.draftId);
-    const jobId = await insertJob(tx, databaseId, 'indexing', ids, principalId(p), ttl);
+    const jobId = newJobId();
+    // Job row and draft stamps in one statement (one round trip).
     const sums = await tx.$queryRaw<{ docs: bigint | null; bytes: bigint | null }[]>`
-      WITH leased AS (
+      WITH job AS (
+        INSERT INTO log_jobs (id, database_id, type, status, item_ids, leased_by, leased_at, expires_at)
+        VALUES (${jobId}, ${databaseId}, 'indexing', 'active', ${ids}::text[], ${principalId(p)}, now(),
+                now() + ${ttl}::float8 * interval '1 millisecond')),
+      leased AS (
         UPDATE log_drafts SET status = 'indexing', job_id = ${jobId}, attempts = attempts + 1, updated_at = now()
         WHERE database_id = ${databaseId} AND draft_id = ANY(${ids}::text[])
         RETURNING num_docs, size_bytes)
