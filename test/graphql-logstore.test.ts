@@ -132,6 +132,15 @@ describe('DeepStore over GraphQL', () => {
       window.body.data.logDatabase.data.drafts.edges.map((e: { node: { draftId: string } }) => e.node.draftId),
     ).toEqual(['b']);
     expect(window.body.data.logDatabase.data.splits.edges).toHaveLength(1);
+    const big = await gql(
+      t.baseUrl,
+      `query($id: String!) { logDatabase(databaseId: $id) { ... on QueryLogDatabaseSuccess { data {
+        drafts(first: 1000) { edges { node { draftId } } } splits(first: 1000) { edges { node { splitId } } } } } } }`,
+      { id },
+      platform,
+    );
+    expect(big.body.errors).toBeUndefined();
+    expect(big.body.data.logDatabase.data.drafts.edges).toHaveLength(3);
     const none = await gql(t.baseUrl, DB_QUERY, { id, states: ['marked_for_deletion'] }, platform);
     expect(none.body.data.logDatabase.data.splits.edges).toEqual([]);
 

@@ -449,10 +449,11 @@ export async function listDrafts(
   services: LogStoreServices,
   p: Principal,
   databaseId: string,
-  opts: { limit?: unknown; filter?: DraftFilter; offset?: number } = {},
+  opts: { limit?: unknown; take?: number; filter?: DraftFilter; offset?: number } = {},
 ): Promise<DraftView[]> {
   const access = await authorize(services.prisma, p, 'listDrafts', databaseId);
-  const limit = parseLimit(opts.limit);
+  // `take`: internal page size (GraphQL connections ask for one row more than a page), not client input.
+  const limit = opts.take ?? parseLimit(opts.limit);
   const f = opts.filter ?? {};
   const scopeFilter =
     access.scopes !== undefined
@@ -484,10 +485,10 @@ export async function listSplits(
   services: LogStoreServices,
   p: Principal,
   databaseId: string,
-  opts: { start: unknown; end: unknown; limit?: unknown; states?: readonly string[]; offset?: number },
+  opts: { start: unknown; end: unknown; limit?: unknown; take?: number; states?: readonly string[]; offset?: number },
 ): Promise<SplitView[]> {
   const [start, end] = parseRange(opts.start, opts.end, 'startTimestamp', 'endTimestamp');
-  const limit = parseLimit(opts.limit);
+  const limit = opts.take ?? parseLimit(opts.limit);
   const offset = opts.offset ?? 0;
   const access = await authorize(services.prisma, p, 'listSplits', databaseId);
   if (access.scopes !== undefined) {

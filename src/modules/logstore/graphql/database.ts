@@ -51,7 +51,7 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
       resolve: (db, args, ctx) =>
         resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
           logstore.listDrafts(ctx.services, ctx.principal, db.databaseId, {
-            limit,
+            take: limit,
             offset,
             filter: {
               ...(args.statuses ? { statuses: args.statuses } : {}),
@@ -75,7 +75,7 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
           logstore.listSplits(ctx.services, ctx.principal, db.databaseId, {
             start: args.startTimestamp ?? minTs,
             end: args.endTimestamp ?? maxTs,
-            limit,
+            take: limit,
             offset,
             ...(args.states ? { states: args.states } : {}),
           }),
