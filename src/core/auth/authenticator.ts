@@ -14,7 +14,7 @@ const maxCredentialLength = 4096;
 /** Prefix of DeepStore service tokens (opaque, bound to one log database). */
 export const serviceTokenPrefix = 'dss_';
 
-/** Turns raw credentials (admin key, API key, JWT) into a Principal. One instance per app. */
+/** Turns raw credentials (admin key, API key, JWT, DeepStore service token) into a Principal. One instance per app. */
 export class Authenticator {
   constructor(
     private readonly deps: { prisma: PrismaClient; tokens: TokenService; adminKey: string; logger: Logger },

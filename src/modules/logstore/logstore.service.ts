@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { serviceTokenPrefix } from '../../core/auth/authenticator.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import { sha256Hex } from '../../core/auth/secrets.ts';
 import type { Tx } from '../../core/db.ts';
@@ -263,8 +264,6 @@ export const toJobView = (j: JobView): JobView => ({
 
 // ---------------------------------------------------------------------------------------------------------
 // Databases and tokens
-
-const serviceTokenPrefix = 'dss_';
 
 function newServiceToken(): { raw: string; hash: string; prefix: string } {
   const raw = `${serviceTokenPrefix}${randomBytes(32).toString('base64url')}`;
