@@ -176,6 +176,55 @@ describe('DeepStore over GraphQL', () => {
     expect(forbidden.body.data.logDatabase).toMatchObject({ code: 'FORBIDDEN' });
   });
 
+  it('lists the caller’s databases, deletes through GraphQL, refuses revoked service tokens at /graphql', async () => {
+    const carol = await issueJwt(t, 'carol', 'platform');
+    const made: { databaseId: string; serviceToken: string }[] = [];
+    for (const name of ['one', 'two']) {
+      const r = await gql(
+        t.baseUrl,
+        `mutation($n: String!) { createLogDatabase(name: $n) { ... on MutationCreateLogDatabaseSuccess { data { databaseId serviceToken } } } }`,
+        { n: name },
+        carol,
+      );
+      made.push(r.body.data.createLogDatabase.data);
+    }
+    const list = await gql(
+      t.baseUrl,
+      `{ logDatabases(first: 10) { ... on QueryLogDatabasesSuccess { data { edges { node { name } } } } } }`,
+      {},
+      carol,
+    );
+    expect(list.body.data.logDatabases.data.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual([
+      'two',
+      'one',
+    ]);
+    const [first] = made;
+    if (!first) throw new Error('no database');
+    const viaSvc = `query($id: String!) { logDatabase(databaseId: $id) { __typename ... on QueryLogDatabaseSuccess { data { name } } } }`;
+    expect(
+      (await gql(t.baseUrl, viaSvc, { id: first.databaseId }, first.serviceToken)).body.data.logDatabase.data,
+    ).toEqual({
+      name: 'one',
+    });
+    const revoke = await gql(
+      t.baseUrl,
+      `mutation($id: String!) { revokeLogServiceTokens(databaseId: $id) { ... on MutationRevokeLogServiceTokensSuccess { data { success } } } }`,
+      { id: first.databaseId },
+      carol,
+    );
+    expect(revoke.body.data.revokeLogServiceTokens.data.success).toBe(true);
+    expect((await gql(t.baseUrl, viaSvc, { id: first.databaseId }, first.serviceToken)).status).toBe(401);
+    const del = await gql(
+      t.baseUrl,
+      `mutation($id: String!) { deleteLogDatabase(databaseId: $id) { ... on MutationDeleteLogDatabaseSuccess { data { success errors } } } }`,
+      { id: first.databaseId },
+      carol,
+    );
+    expect(del.body.data.deleteLogDatabase.data).toEqual({ success: true, errors: [] });
+    const after = await gql(t.baseUrl, viaSvc, { id: first.databaseId }, carol);
+    expect(after.body.data.logDatabase.__typename).toBe('LogStoreNotFoundError');
+  });
+
   it('streams job events of one database over graphql-ws', async () => {
     const c = await ds.call('POST', '/databases', { token: platform, body: { name: 'events' } });
     const id: string = c.body.databaseId;
