@@ -1,5 +1,7 @@
 import { type GraphQLSchema, validate } from 'graphql';
 import type { Services } from '../src/core/services.ts';
+import { deepstoreAuthenticator } from './deepstore/auth.ts';
+import { deepstoreOperations } from './deepstore/handlers.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from './goclaw/api-keys.ts';
 import { goclawAuthenticator } from './goclaw/auth.ts';
 import { mcpV8Authenticator, mcpV8RequiresAuth } from './mcp-v8/auth.ts';
@@ -12,7 +14,7 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
   return {
     atrium: {},
     athena: {},
-    deepstore: {},
+    deepstore: deepstoreOperations,
     polykomos: {},
     goclaw: {
       get_v1_api_keys: listApiKeys,
@@ -44,6 +46,12 @@ export function createSurfaces(services?: Pick<Services, 'authenticator'>): Prod
           ...surface,
           ...(services ? { authenticate: goclawAuthenticator(services) } : {}),
           operations: served.goclaw,
+        };
+      case 'deepstore':
+        return {
+          ...surface,
+          ...(services ? { authenticate: deepstoreAuthenticator(services) } : {}),
+          operations: served.deepstore,
         };
       case 'mcp_v8':
         return {

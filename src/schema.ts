@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import './core/graphql/errors.ts';
 import './modules/access/index.ts';
+import './modules/logstore/index.ts';
 import './modules/snapshots/index.ts';
 import { builder } from './core/builder.ts';
 

@@ -11,8 +11,10 @@ export type CredentialCheck =
 // last_used_at is informational; writing it on every request would turn reads into writes.
 const lastUsedResolutionMs = 60_000;
 const maxCredentialLength = 4096;
+/** Prefix of DeepStore service tokens (opaque, bound to one log database). */
+export const serviceTokenPrefix = 'dss_';
 
-/** Turns raw credentials (admin key, API key, JWT) into a Principal. One instance per app. */
+/** Turns raw credentials (admin key, API key, JWT, DeepStore service token) into a Principal. One instance per app. */
 export class Authenticator {
   constructor(
     private readonly deps: { prisma: PrismaClient; tokens: TokenService; adminKey: string; logger: Logger },
@@ -27,7 +29,34 @@ export class Authenticator {
     if (credential === '' || credential.length > maxCredentialLength) return { ok: false, reason: 'invalid' };
     if (constantTimeEqual(credential, this.deps.adminKey)) return { ok: true, principal: adminPrincipal };
     if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(credential)) return this.checkJwt(credential);
+    if (credential.startsWith(serviceTokenPrefix)) return this.checkServiceToken(credential);
     return this.checkApiKey(credential, product);
+  }
+
+  /** DeepStore service tokens (`dss_…`): looked up by SHA-256 like API keys; revoked or orphaned → not ok. */
+  private async checkServiceToken(raw: string): Promise<CredentialCheck> {
+    const token = await this.deps.prisma.logServiceToken.findUnique({
+      where: { tokenHash: sha256Hex(raw) },
+      select: { id: true, databaseId: true, revokedAt: true, lastUsedAt: true },
+    });
+    if (!token) return { ok: false, reason: 'invalid' };
+    if (token.revokedAt) return { ok: false, reason: 'revoked' };
+    const now = Date.now();
+    if (!token.lastUsedAt || now - token.lastUsedAt.getTime() > lastUsedResolutionMs) {
+      this.deps.prisma.logServiceToken
+        .updateMany({
+          where: {
+            id: token.id,
+            OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - lastUsedResolutionMs) } }],
+          },
+          data: { lastUsedAt: new Date(now) },
+        })
+        .catch((e: unknown) => this.deps.logger.warn({ err: e, tokenId: token.id }, 'could not record last use'));
+    }
+    return {
+      ok: true,
+      principal: { kind: 'serviceToken', id: token.id, product: 'deepstore', databaseId: token.databaseId },
+    };
   }
 
   private async checkJwt(token: string): Promise<CredentialCheck> {

@@ -22,6 +22,13 @@ export type Principal =
       tokenUse: string;
       scopes: readonly string[];
       claims: Readonly<Record<string, unknown>>;
+    }
+  | {
+      /** An opaque DeepStore service token (`dss_…`), bound to one log database. */
+      kind: 'serviceToken';
+      id: string;
+      product: 'deepstore';
+      databaseId: string;
     };
 
 export const anonymous: Principal = { kind: 'anonymous' };
@@ -38,5 +45,7 @@ export function principalId(p: Principal): string {
       return `apikey:${p.id}`;
     case 'jwt':
       return `jwt:${p.id}`;
+    case 'serviceToken':
+      return `servicetoken:${p.id}`;
   }
 }

@@ -1,0 +1,260 @@
+// DeepStore leasing throughput: leases/s and completes/s through the REST door (auth, validation, GraphQL,
+// service, Prisma) against a baseline of the bare SQL statements of the same transactions run directly with
+// `pg`, with 1, 4 and 16 concurrent workers, in the same run on the same PostgreSQL server.
+//
+//   npx tsx bench/logstore-leasing.ts          # needs PostgreSQL (ATRIUM_TEST_PG_URL, default 127.0.0.1:5432)
+//   BENCH_DRAFTS=3000 BENCH_BATCH=10 npx tsx bench/logstore-leasing.ts
+//
+// Each scenario seeds BENCH_DRAFTS committed drafts, then phase 1 leases them all (maxDrafts = BENCH_BATCH) with
+// W workers, phase 2 completes every leased job with W workers. The app runs in this process (load generation
+// shares its event loop; the baseline pays no HTTP at all), so the ratios are an upper bound of the overhead.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { createApp } from '../src/app.ts';
+import { randomHex } from '../src/core/auth/secrets.ts';
+import { loadConfig } from '../src/core/config.ts';
+
+const adminUrl = process.env.ATRIUM_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const draftsPerRun = Number(process.env.BENCH_DRAFTS ?? 2000);
+const batch = Number(process.env.BENCH_BATCH ?? 10);
+const workerCounts = [1, 4, 16];
+
+const dbName = `atrium_bench_${randomHex(6)}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`CREATE DATABASE "${dbName}"`);
+await admin.end();
+const url = new URL(adminUrl);
+url.pathname = `/${dbName}`;
+const databaseUrl = url.toString();
+
+const dataDir = await mkdtemp(path.join(tmpdir(), 'atrium-bench-'));
+const adminKey = `bench-admin-${randomHex(24)}`;
+const app = await createApp(
+  loadConfig({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    ATRIUM_DATA_DIR: dataDir,
+    ATRIUM_ADMIN_KEY: adminKey,
+    DATABASE_URL: databaseUrl,
+  }),
+);
+const baseUrl = await app.listen(0, '127.0.0.1');
+const pool = new pg.Pool({ connectionString: databaseUrl, max: 16 });
+
+async function rest(method: string, p: string, token: string, body?: unknown) {
+  const res = await fetch(`${baseUrl}/deepstore${p}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function newDatabase(): Promise<{ id: string; token: string }> {
+  const r = await rest('POST', '/databases', adminKey, { name: 'bench' });
+  return { id: r.databaseId as string, token: r.serviceToken as string };
+}
+
+async function seed(id: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO log_drafts (database_id, draft_id, scope, size_bytes, num_docs, start_ts, end_ts, created_at, updated_at)
+     SELECT $1, 'd' || lpad(g::text, 6, '0'), 'app', 100, 1, g, g, now() + g * interval '1 microsecond', now()
+     FROM generate_series(1, $2::int) g`,
+    [id, draftsPerRun],
+  );
+}
+
+/** Runs `workers` loops of `step` until each returns false; returns operations per second. */
+async function run(workers: number, step: () => Promise<boolean>): Promise<{ ops: number; perSecond: number }> {
+  let ops = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (await step()) ops++;
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  return { ops, perSecond: ops / seconds };
+}
+
+const completeBody = (jobId: string, draftIds: string[]) => ({
+  splitId: `s_${jobId}`,
+  sizeBytes: 100 * draftIds.length,
+  numDocs: draftIds.length,
+  timeRangeStart: 0,
+  timeRangeEnd: draftsPerRun,
+  footerOffsets: { start: 0, end: 10 },
+  indexedDraftIds: draftIds,
+});
+
+async function atrium(workers: number) {
+  const { id, token } = await newDatabase();
+  await seed(id);
+  const jobs: { jobId: string; draftIds: string[] }[] = [];
+  const lease = await run(workers, async () => {
+    const r = await rest('POST', `/databases/${id}/indexing-jobs/lease`, token, { maxDrafts: batch });
+    const job = r.job as { jobId: string; draftIds: string[] } | null;
+    if (!job) return false;
+    jobs.push(job);
+    return true;
+  });
+  const queue = [...jobs];
+  const complete = await run(workers, async () => {
+    const job = queue.pop();
+    if (!job) return false;
+    const r = await rest(
+      'POST',
+      `/databases/${id}/indexing-jobs/${job.jobId}/complete`,
+      token,
+      completeBody(job.jobId, job.draftIds),
+    );
+    if (r.success !== true) throw new Error(JSON.stringify(r));
+    return true;
+  });
+  const leased = jobs.reduce((n, j) => n + j.draftIds.length, 0);
+  if (leased !== draftsPerRun) throw new Error(`leased ${leased} of ${draftsPerRun}`);
+  return { lease, complete };
+}
+
+/** The same statements as the service's lease and complete transactions (common path), nothing else. */
+async function bare(workers: number) {
+  const { id } = await newDatabase();
+  await seed(id);
+  const jobs: { jobId: string; draftIds: string[] }[] = [];
+  const lease = await run(workers, async () => {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT owner_id FROM log_databases WHERE id = $1 FOR KEY SHARE', [id]);
+      await c.query(
+        `WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtext($2)) AS locked)
+         UPDATE log_jobs SET status = 'expired'
+         WHERE database_id = $1 AND type = 'indexing' AND status = 'active' AND expires_at < now()
+           AND (SELECT locked FROM lock)
+         RETURNING id, item_ids`,
+        [id, `logstore:reclaim:${id}:indexing`],
+      );
+      const picked = await c.query<{ draft_id: string }>(
+        `WITH first AS (
+           SELECT scope FROM log_drafts WHERE database_id = $1 AND status = 'committed'
+           ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         SELECT d.draft_id, d.scope FROM log_drafts d, first
+         WHERE d.database_id = $1 AND d.status = 'committed' AND d.scope = first.scope
+         ORDER BY d.created_at, d.draft_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED`,
+        [id, batch],
+      );
+      if (picked.rows.length === 0) {
+        await c.query('COMMIT');
+        return false;
+      }
+      const ids = picked.rows.map((r) => r.draft_id);
+      const jobId = `job_${randomUUID().replaceAll('-', '')}`;
+      await c.query(
+        `WITH job AS (
+           INSERT INTO log_jobs (id, database_id, type, status, item_ids, leased_by, leased_at, expires_at)
+           VALUES ($1, $2, 'indexing', 'active', $3::text[], 'bench', now(), now() + interval '15 minutes')),
+         leased AS (
+           UPDATE log_drafts SET status = 'indexing', job_id = $1, attempts = attempts + 1, updated_at = now()
+           WHERE database_id = $2 AND draft_id = ANY($3::text[]) RETURNING num_docs, size_bytes)
+         SELECT sum(num_docs)::bigint, sum(size_bytes)::bigint FROM leased`,
+        [jobId, id, ids],
+      );
+      await c.query('COMMIT');
+      jobs.push({ jobId, draftIds: ids });
+      return true;
+    } catch (e) {
+      await c.query('ROLLBACK');
+      throw e;
+    } finally {
+      c.release();
+    }
+  });
+  const queue = [...jobs];
+  const complete = await run(workers, async () => {
+    const job = queue.pop();
+    if (!job) return false;
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT owner_id FROM log_databases WHERE id = $1 FOR KEY SHARE', [id]);
+      await c.query('SELECT id, status, item_ids FROM log_jobs WHERE id = $1 AND database_id = $2 FOR UPDATE', [
+        job.jobId,
+        id,
+      ]);
+      await c.query(
+        `SELECT draft_id, scope FROM log_drafts WHERE database_id = $1 AND job_id = $2 AND status = 'indexing'
+         ORDER BY draft_id FOR UPDATE`,
+        [id, job.jobId],
+      );
+      await c.query(
+        `INSERT INTO log_splits (database_id, split_id, state, time_range_start, time_range_end, num_docs, size_bytes,
+                                 footer_start, footer_end, scopes, source_job_id, replaces_split_ids, created_at)
+         VALUES ($1, $2, 'staged', 0, $3, $4, $5, 0, 10, '{app}', $6, '{}', now()) ON CONFLICT DO NOTHING`,
+        [id, `s_${job.jobId}`, draftsPerRun, job.draftIds.length, 100 * job.draftIds.length, job.jobId],
+      );
+      await c.query(
+        `UPDATE log_drafts SET status = 'indexed', job_id = NULL, attempts = 0, next_eligible_at = NULL,
+                last_error = NULL, updated_at = now()
+         WHERE database_id = $1 AND draft_id = ANY($2::text[])`,
+        [id, job.draftIds],
+      );
+      await c.query(
+        `UPDATE log_drafts SET status = 'committed', job_id = NULL, updated_at = now()
+         WHERE database_id = $1 AND job_id = $2 AND status = 'indexing'`,
+        [id, job.jobId],
+      );
+      await c.query(
+        `UPDATE log_splits SET state = 'published', published_at = now()
+         WHERE database_id = $1 AND split_id = $2 AND state = 'staged'`,
+        [id, `s_${job.jobId}`],
+      );
+      await c.query(`UPDATE log_jobs SET status = 'completed', completed_at = now(), result_hash = 'x' WHERE id = $1`, [
+        job.jobId,
+      ]);
+      await c.query('COMMIT');
+      return true;
+    } catch (e) {
+      await c.query('ROLLBACK');
+      throw e;
+    } finally {
+      c.release();
+    }
+  });
+  return { lease, complete };
+}
+
+const fmt = (n: number) => n.toFixed(0).padStart(7);
+const rows: string[] = [];
+try {
+  // Warm-up (JIT, connection pools, plans), not reported.
+  await atrium(4);
+  await bare(4);
+  for (const w of workerCounts) {
+    const a = await atrium(w);
+    const b = await bare(w);
+    rows.push(
+      `| ${String(w).padStart(2)} | ${fmt(a.lease.perSecond)} | ${fmt(b.lease.perSecond)} | ${(a.lease.perSecond / b.lease.perSecond).toFixed(2)} | ${fmt(a.complete.perSecond)} | ${fmt(b.complete.perSecond)} | ${(a.complete.perSecond / b.complete.perSecond).toFixed(2)} |`,
+    );
+  }
+  console.log(`DeepStore leasing, ${draftsPerRun} drafts per run, maxDrafts ${batch}, PostgreSQL`);
+  console.log(
+    '| workers | Atrium leases/s | bare SQL leases/s | ratio | Atrium completes/s | bare SQL completes/s | ratio |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+} finally {
+  await pool.end();
+  await app.close();
+  await rm(dataDir, { recursive: true, force: true });
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await c.end();
+}

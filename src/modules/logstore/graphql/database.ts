@@ -1,0 +1,179 @@
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import { GraphQLError } from 'graphql';
+import type { LogJobStatus, LogJobType } from '../../../../prisma/generated/client/enums.ts';
+import { builder } from '../../../core/builder.ts';
+import { DomainError } from '../../../core/errors.ts';
+import * as logstore from '../logstore.service.ts';
+import {
+  LogDraftRef,
+  LogDraftStatusEnum,
+  LogJobEventRef,
+  LogJobRef,
+  LogJobStatusEnum,
+  LogJobTypeEnum,
+  LogSplitRef,
+  LogSplitStateEnum,
+  logStoreErrors,
+} from './types.ts';
+
+type DatabaseView = logstore.LogDatabaseView & { draftCount: number; splitCount: number };
+
+const minTs = -8.64e15;
+const maxTs = 8.64e15;
+
+export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogDatabase'), {
+  id: { resolve: (db) => db.databaseId },
+  description:
+    'A DeepStore log database: drafts, splits and the jobs that move them. Owner (or its service token) only.',
+  loadOne: async (id, ctx) => {
+    try {
+      return await logstore.getDatabase(ctx.services, ctx.principal, id, 'readDatabase');
+    } catch {
+      return null;
+    }
+  },
+  isTypeOf: (v) => typeof v === 'object' && v !== null && 'databaseId' in v && 'draftCount' in v,
+  fields: (t) => ({
+    databaseId: t.exposeString('databaseId', { description: 'The id REST paths use.' }),
+    name: t.exposeString('name'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    draftCount: t.exposeInt('draftCount', { description: 'Drafts not yet cleaned (any status).' }),
+    splitCount: t.exposeInt('splitCount', { description: 'Published splits.' }),
+    drafts: t.connection({
+      type: LogDraftRef,
+      description: 'Drafts by creation time; filters: statuses, scope, overlap with [startTimestamp, endTimestamp].',
+      args: {
+        statuses: t.arg({ type: [LogDraftStatusEnum], required: false }),
+        scope: t.arg.string({ required: false }),
+        startTimestamp: t.arg.float({ required: false }),
+        endTimestamp: t.arg.float({ required: false }),
+      },
+      resolve: (db, args, ctx) =>
+        resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
+          logstore.listDrafts(ctx.services, ctx.principal, db.databaseId, {
+            take: limit,
+            offset,
+            filter: {
+              ...(args.statuses ? { statuses: args.statuses } : {}),
+              ...(args.scope ? { scope: args.scope } : {}),
+              ...(args.startTimestamp != null ? { start: args.startTimestamp } : {}),
+              ...(args.endTimestamp != null ? { end: args.endTimestamp } : {}),
+            },
+          }),
+        ),
+    }),
+    splits: t.connection({
+      type: LogSplitRef,
+      description: 'Splits overlapping [startTimestamp, endTimestamp] (inclusive), by time; default state published.',
+      args: {
+        states: t.arg({ type: [LogSplitStateEnum], required: false }),
+        startTimestamp: t.arg.float({ required: false }),
+        endTimestamp: t.arg.float({ required: false }),
+      },
+      resolve: (db, args, ctx) =>
+        resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
+          logstore.listSplits(ctx.services, ctx.principal, db.databaseId, {
+            start: args.startTimestamp ?? minTs,
+            end: args.endTimestamp ?? maxTs,
+            take: limit,
+            offset,
+            ...(args.states ? { states: args.states } : {}),
+          }),
+        ),
+    }),
+    jobs: t.connection({
+      type: LogJobRef,
+      description: 'Jobs, newest lease first.',
+      args: {
+        status: t.arg({ type: LogJobStatusEnum, required: false }),
+        type: t.arg({ type: LogJobTypeEnum, required: false }),
+      },
+      resolve: (db, args, ctx) =>
+        resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
+          logstore.listJobs(ctx.services, ctx.principal, db.databaseId, {
+            take: limit,
+            offset,
+            ...(args.status ? { status: args.status as LogJobStatus } : {}),
+            ...(args.type ? { type: args.type as LogJobType } : {}),
+          }),
+        ),
+    }),
+  }),
+});
+
+builder.queryField('logDatabase', (t) =>
+  t.field({
+    type: LogDatabaseRef,
+    description: 'One log database (platform owner, or a service token bound to it).',
+    errors: logStoreErrors,
+    args: { databaseId: t.arg.string({ required: true }) },
+    resolve: (_root, { databaseId }, ctx) => logstore.getDatabase(ctx.services, ctx.principal, databaseId),
+  }),
+);
+
+builder.queryField('logDatabases', (t) =>
+  t.connection({
+    type: LogDatabaseRef,
+    description: "The platform caller's log databases (all of them for the admin), newest first.",
+    errors: logStoreErrors,
+    resolve: (_root, args, ctx) =>
+      resolveOffsetConnection({ args }, async ({ limit, offset }) => {
+        const rows = await logstore.listDatabases(ctx.services, ctx.principal, limit + offset);
+        return Promise.all(
+          rows.slice(offset).map((r) => logstore.getDatabase(ctx.services, ctx.principal, r.id, 'readDatabase')),
+        );
+      }),
+  }),
+);
+
+builder.queryField('logDrafts', (t) =>
+  t.field({
+    type: [LogDraftRef],
+    description:
+      'Drafts of a database by creation time (REST listDrafts). A query JWT sees only drafts of its scopes. limit 1–1000, default 100.',
+    errors: logStoreErrors,
+    args: { databaseId: t.arg.string({ required: true }), limit: t.arg.int({ required: false }) },
+    resolve: (_root, args, ctx) =>
+      logstore.listDrafts(ctx.services, ctx.principal, args.databaseId, { limit: args.limit ?? undefined }),
+  }),
+);
+
+builder.queryField('logSplits', (t) =>
+  t.field({
+    type: [LogSplitRef],
+    description:
+      'Published splits overlapping [startTimestamp, endTimestamp] (REST listSplits). Timestamps: epoch ms or ISO-8601.',
+    errors: logStoreErrors,
+    args: {
+      databaseId: t.arg.string({ required: true }),
+      startTimestamp: t.arg.string({ required: true }),
+      endTimestamp: t.arg.string({ required: true }),
+      limit: t.arg.int({ required: false }),
+    },
+    resolve: (_root, args, ctx) =>
+      logstore.listSplits(ctx.services, ctx.principal, args.databaseId, {
+        start: args.startTimestamp,
+        end: args.endTimestamp,
+        limit: args.limit ?? undefined,
+      }),
+  }),
+);
+
+builder.subscriptionField('logJobEvents', (t) =>
+  t.field({
+    type: LogJobEventRef,
+    description: 'Job leased/completed/expired events of one database, from every Atrium instance.',
+    args: { databaseId: t.arg.string({ required: true }) },
+    subscribe: async (_root, { databaseId }, ctx) => {
+      try {
+        await logstore.authorizeJobEvents(ctx.services, ctx.principal, databaseId);
+      } catch (e) {
+        // Subscriptions have no result union: surface the expected failure with its code (not masked).
+        if (e instanceof DomainError) throw new GraphQLError(e.message, { extensions: { code: e.code } });
+        throw e;
+      }
+      return ctx.services.pubsub.subscribe('logstore.jobEvent', databaseId);
+    },
+    resolve: (payload) => payload,
+  }),
+);

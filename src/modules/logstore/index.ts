@@ -1,0 +1,3 @@
+import './graphql/types.ts';
+import './graphql/database.ts';
+import './graphql/mutations.ts';

@@ -1,0 +1,69 @@
+import { gql, type TestApp } from './app.ts';
+import type { ContractExpectations } from './contract.ts';
+
+export interface DeepStoreResponse {
+  status: number;
+  body: any;
+}
+
+/** A DeepStore REST client for one test app; `contract` (when given) validates every 200 body. */
+export function deepstoreClient(t: TestApp, contract?: ContractExpectations) {
+  const call = async (
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown; raw?: string } = {},
+  ): Promise<DeepStoreResponse> => {
+    const res = await fetch(`${t.baseUrl}/deepstore${path}`, {
+      method,
+      headers: {
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...(opts.body !== undefined || opts.raw !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+    });
+    const text = await res.text();
+    const body = text ? JSON.parse(text) : undefined;
+    if (contract && res.status === 200) {
+      contract.expectValidResponse(method, path.split('?')[0] ?? path, res.status, body);
+    }
+    return { status: res.status, body };
+  };
+  return { call };
+}
+
+/** Issues a JWT through the admin-only `createAccessToken` mutation. */
+export async function issueJwt(t: TestApp, subject: string, tokenUse: string, ttlSeconds = 600): Promise<string> {
+  const r = await gql(
+    t.baseUrl,
+    `mutation($i: CreateAccessTokenInput!) { createAccessToken(input: $i) { ... on MutationCreateAccessTokenSuccess { data { token } } } }`,
+    { i: { subject, tokenUse, scopes: [], ttlSeconds } },
+    t.adminKey,
+  );
+  const token = r.body.data?.createAccessToken?.data?.token;
+  if (typeof token !== 'string') throw new Error(`could not issue a JWT: ${JSON.stringify(r.body)}`);
+  return token;
+}
+
+/** Mints a query JWT for a database through GraphQL as `platformToken`. */
+export async function mintQueryJwt(
+  t: TestApp,
+  platformToken: string,
+  databaseId: string,
+  scopes: string[],
+  ttlSeconds = 600,
+): Promise<string> {
+  const r = await gql(
+    t.baseUrl,
+    `mutation($d: String!, $s: [String!]!, $ttl: Int!) { createLogQueryToken(databaseId: $d, scopes: $s, ttlSeconds: $ttl) {
+      __typename ... on MutationCreateLogQueryTokenSuccess { data { token } } ... on Error { message } } }`,
+    { d: databaseId, s: scopes, ttl: ttlSeconds },
+    platformToken,
+  );
+  const token = r.body.data?.createLogQueryToken?.data?.token;
+  if (typeof token !== 'string') throw new Error(`could not mint a query JWT: ${JSON.stringify(r.body)}`);
+  return token;
+}
+
+export function draftBody(draftId: string, start: number, end: number, scope = 'app', numDocs = 10, sizeBytes = 1000) {
+  return { draftId, sizeBytes, numDocs, startTimestamp: start, endTimestamp: end, scope };
+}
