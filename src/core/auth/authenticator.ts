@@ -29,7 +29,11 @@ export class Authenticator {
     if (credential === '' || credential.length > maxCredentialLength) return { ok: false, reason: 'invalid' };
     if (constantTimeEqual(credential, this.deps.adminKey)) return { ok: true, principal: adminPrincipal };
     if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(credential)) return this.checkJwt(credential);
-    if (credential.startsWith(serviceTokenPrefix)) return this.checkServiceToken(credential);
+    if (credential.startsWith(serviceTokenPrefix)) {
+      // Service tokens belong to one DeepStore database: no other product's door accepts them.
+      if (product !== undefined && product !== 'deepstore') return { ok: false, reason: 'wrong_product' };
+      return this.checkServiceToken(credential);
+    }
     return this.checkApiKey(credential, product);
   }
 
