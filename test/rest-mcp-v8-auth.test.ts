@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './kit/app.ts';
+import { gql, startTestApp, type TestApp } from './kit/app.ts';
 import { deepstoreClient } from './kit/deepstore.ts';
 
 let t: TestApp;
@@ -37,4 +37,18 @@ it("refuses credentials of another product's door: a DeepStore service token is 
   const res = await fetch(`${t.baseUrl}/mcp-v8/api/version`, { headers: { authorization: `Bearer ${serviceToken}` } });
   expect(res.status).toBe(401);
   expect(await res.json()).toEqual({ error: expect.any(String) });
+});
+
+it("keeps other products' keys out of mcp-v8 over REST and GraphQL", async () => {
+  const created = await fetch(`${t.baseUrl}/goclaw/v1/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'goclaw-only', scopes: ['operator.admin'] }),
+  });
+  const { key } = (await created.json()) as { key: string };
+  const rest = await fetch(`${t.baseUrl}/mcp-v8/api/fs/labels`, { headers: { authorization: `Bearer ${key}` } });
+  expect(rest.status).toBe(401);
+  const graphql = await gql(t.baseUrl, '{ fsLabels(first: 1) { edges { node { name } } } }', {}, key);
+  expect(graphql.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  expect(graphql.body.data ?? null).toBeNull();
 });

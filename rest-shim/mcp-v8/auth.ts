@@ -1,4 +1,5 @@
 import { bearerToken } from '../../src/core/auth/authenticator.ts';
+import { canUseProduct } from '../../src/core/auth/policies.ts';
 import type { Services } from '../../src/core/services.ts';
 import type { AuthResult, ProductSurface } from '../types.ts';
 
@@ -18,6 +19,9 @@ export function mcpV8Authenticator(services: Pick<Services, 'authenticator'>): P
     if (!check.ok) {
       const detail = check.reason === 'expired' || check.reason === 'revoked' ? ` (${check.reason})` : '';
       return { ok: false, status: 401, message: `Invalid token${detail}` };
+    }
+    if (!canUseProduct(check.principal, 'mcp_v8')) {
+      return { ok: false, status: 401, message: 'This credential is not valid for mcp-v8' };
     }
     return { ok: true, principal: check.principal };
   };

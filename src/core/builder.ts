@@ -7,7 +7,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { BigIntResolver, DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../../prisma/generated/pothos-types.ts';
 import { getDatamodel } from '../../prisma/generated/pothos-types.ts';
-import { canManageApiKeys } from './auth/policies.ts';
+import { canManageApiKeys, canUseProduct } from './auth/policies.ts';
 import type { Product } from './auth/principal.ts';
 import type { Context } from './context.ts';
 import { DomainError } from './errors.ts';
@@ -20,6 +20,8 @@ export const builder = new SchemaBuilder<{
     authenticated: boolean;
     admin: boolean;
     manageApiKeys: Product;
+    /** May use this product's resources (see `canUseProduct`). */
+    product: Product;
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
@@ -42,6 +44,7 @@ export const builder = new SchemaBuilder<{
       authenticated: ctx.principal.kind !== 'anonymous',
       admin: ctx.principal.kind === 'admin',
       manageApiKeys: (product) => canManageApiKeys(ctx.principal, product),
+      product: (product) => canUseProduct(ctx.principal, product),
     }),
   },
   prisma: {

@@ -87,7 +87,7 @@ builder.queryField('fsLabels', (t) =>
     cursor: 'tenant_name',
     description: "The caller's snapshot labels, by name. Pages of up to 1000.",
     maxSize: 1000,
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     resolve: (query, _root, _args, ctx) =>
       ctx.services.prisma.fsLabel.findMany({
         ...query,
@@ -102,7 +102,7 @@ builder.queryField('fsLabel', (t) =>
     type: 'FsLabel',
     description: "One of the caller's labels; FsLabelNotFoundError when the caller has no label of that name.",
     errors: { types: [FsInvalidInputError, FsLabelNotFoundError] },
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { name: t.arg.string({ required: true }) },
     // Not `...query`: when the caller selects only error members, Pothos' select is empty and Prisma refuses it.
     resolve: async (_query, _root, args, ctx) => {
@@ -121,7 +121,7 @@ builder.queryField('fsLabelLog', (t) =>
     type: [FsReflogEntryRef],
     description: `A label's reflog: the most recent \`limit\` entries (up to ${maxLogLimit}), oldest first; [] for an unknown label.`,
     errors: { types: [FsInvalidInputError] },
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { name: t.arg.string({ required: true }), limit: t.arg.int({ required: false }) },
     resolve: (_root, args, ctx) => snapshots.labelLog(ctx.services, principalId(ctx.principal), args.name, args.limit),
   }),
@@ -174,7 +174,7 @@ builder.queryField('fsSnapshot', (t) =>
     description:
       'The file listing of a snapshot (paths and sizes). Anyone who knows a CA id may read it: the id is content.',
     errors: { types: [FsInvalidInputError, FsUnknownSnapshotError, FsLimitExceededError] },
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { caId: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const caId = parseCaId(args.caId);
@@ -192,7 +192,7 @@ builder.mutationField('fsSetLabel', (t) =>
     type: FsLabelHeadRef,
     description: 'Creates a label or repoints it unconditionally (reflog op `create` or `force`).',
     errors: { types: [FsInvalidInputError, FsUnknownSnapshotError] },
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: {
       name: t.arg.string({ required: true }),
       caId: t.arg.string({ required: true }),
@@ -223,7 +223,7 @@ builder.mutationField('fsPush', (t) =>
     type: FsPushResultRef,
     description: 'Advances a label by compare-and-set against `expected` (reject-and-rebase), or by force.',
     errors: { types: [FsInvalidInputError, FsUnknownSnapshotError] },
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: {
       caId: t.arg.string({ required: true }),
       label: t.arg.string({ required: false }),
@@ -242,7 +242,7 @@ builder.mutationField('fsReset', (t) =>
     description:
       "Moves a label to a CA id from its reflog (any entry's from or to), or any snapshot with allowUnlogged.",
     errors: { types: [FsInvalidInputError, FsUnknownSnapshotError, FsNotInReflogError] },
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: {
       label: t.arg.string({ required: true }),
       caId: t.arg.string({ required: true }),
@@ -294,7 +294,7 @@ builder.mutationField('fsMerge', (t) =>
     type: FsMergeResultRef,
     description: 'Three-way merge (two-way without base) of snapshots; prefer resolves conflicts wholesale.',
     errors: { types: [FsInvalidInputError, FsUnknownSnapshotError, FsLimitExceededError] },
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: {
       ours: t.arg.string({ required: true }),
       theirs: t.arg.string({ required: true }),
