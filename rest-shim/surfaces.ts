@@ -3,6 +3,16 @@ import type { Services } from '../src/core/services.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from './goclaw/api-keys.ts';
 import { goclawAuthenticator } from './goclaw/auth.ts';
 import { mcpV8Authenticator, mcpV8RequiresAuth } from './mcp-v8/auth.ts';
+import {
+  cancelExecutionHandler,
+  cliDownloadHandler,
+  cliIndexHandler,
+  execHandler,
+  executionOutputHandler,
+  getExecutionHandler,
+  listExecutionsHandler,
+  versionHandler,
+} from './mcp-v8/exec.ts';
 import { createProductSurfaces } from './products.ts';
 import type { ProductSurface, RestOperation } from './types.ts';
 
@@ -18,7 +28,16 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
       post_v1_api_keys: createApiKey,
       delete_v1_api_keys_by_id: revokeApiKey,
     },
-    mcp_v8: {},
+    mcp_v8: {
+      exec_handler: execHandler,
+      list_executions_handler: listExecutionsHandler,
+      get_execution_handler: getExecutionHandler,
+      cancel_execution_handler: cancelExecutionHandler,
+      get_execution_output_handler: executionOutputHandler,
+      version_handler: versionHandler,
+      cli_index_handler: cliIndexHandler,
+      cli_download_handler: cliDownloadHandler,
+    },
   };
 }
 

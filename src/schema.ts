@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import './core/graphql/errors.ts';
 import './modules/access/index.ts';
+import './modules/runtime/index.ts';
 import { builder } from './core/builder.ts';
 
 /** The one GraphQL schema; REST documents and every transport execute against it. */

@@ -1,6 +1,7 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { RuntimeTopics } from '../modules/runtime/runtime.topics.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
@@ -21,7 +22,7 @@ export type AuditTopics = {
   'access.auditEventRecorded': [payload: { auditEventId: string }];
 };
 
-export type Topics = AuditTopics;
+export type Topics = AuditTopics & RuntimeTopics;
 
 export type AppPubSub = PubSub<Topics>;
 

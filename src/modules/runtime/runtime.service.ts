@@ -1,0 +1,351 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { transform } from 'esbuild';
+import type { Execution } from '../../../prisma/generated/client/client.ts';
+import type { RuntimeConfig } from '../../core/config.ts';
+import type { PrismaClient } from '../../core/db.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { AppPubSub } from '../../core/pubsub.ts';
+import { maxChunkBytes, type OutputPage, type OutputQuery, OutputReader } from './output.ts';
+import { ExecutionNotFoundError, RuntimeFeatureUnavailableError, ScriptSyntaxError } from './runtime.errors.ts';
+import { type RunOutcome, SandboxPool } from './sandbox/pool.ts';
+
+export type { Execution };
+
+export const terminalStatuses = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
+
+/**
+ * Filesystem snapshots for runs that ask for `fs` (a label or 64-hex CA id). Provided by the snapshots module
+ * once it is wired (docs/runtime.md); until then such runs are refused with 400.
+ */
+export interface FsMountProvider {
+  /** Resolves a label or CA id for the tenant and loads the tree (path → bytes). Unknown labels load empty. */
+  load(tenant: string, ref: string): Promise<{ baseCaId: string; files: Map<string, Uint8Array> }>;
+  /** Stores a tree and returns its CA id. */
+  flush(files: Map<string, Uint8Array>): Promise<string>;
+}
+
+export interface ExecInput {
+  code: string;
+  executionTimeoutSecs?: number | null;
+  heapMemoryMaxMb?: number | null;
+  fs?: string | null;
+  heap?: string | null;
+  session?: string | null;
+  tags?: Record<string, string> | null;
+}
+
+export interface CancelResult {
+  ok: boolean;
+  error: string | null;
+}
+
+interface LiveRun {
+  tenant: string;
+  seq: number;
+  bytes: number;
+  lines: number;
+  /** Output writes, serialised per run; finalisation waits for them. */
+  writes: Promise<void>;
+  /** Set once the run's status is terminal in the database; later output is dropped. */
+  finalized: boolean;
+}
+
+export interface RuntimeDeps {
+  prisma: PrismaClient;
+  pubsub: AppPubSub;
+  logger: Logger;
+  config: RuntimeConfig;
+  fs?: FsMountProvider;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string) => uuidPattern.test(id);
+const minHeapMb = 16;
+const listLimit = 1000;
+const sweepIntervalMs = 60 * 60 * 1000;
+
+/**
+ * Executions: submit (validate, transpile, persist as `running`, hand to the sandbox pool), durable output
+ * chunks with byte/line coordinates, terminal transitions settled by one conditional update, cancel routed to
+ * the owning instance, restart recovery and retention. Every read and write is scoped to a tenant.
+ */
+export class RuntimeService {
+  private pool: SandboxPool | undefined;
+  private readonly live = new Map<string, LiveRun>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private cancelListener: AsyncIterator<unknown> | undefined;
+  private closed = false;
+
+  constructor(private readonly deps: RuntimeDeps) {}
+
+  get instanceId(): string {
+    return this.deps.config.instanceId;
+  }
+
+  /** Marks runs this instance left `running` (it died) as failed, starts retention sweeps and cancel routing. */
+  async start(): Promise<void> {
+    const { prisma, config, logger } = this.deps;
+    const orphaned = await prisma.execution.updateMany({
+      where: { status: 'running', ownerInstance: config.instanceId },
+      data: { status: 'failed', error: 'Server restarted while the execution was running', completedAt: new Date() },
+    });
+    if (orphaned.count > 0) logger.warn({ count: orphaned.count }, 'executions left running by a previous run failed');
+    await this.sweep();
+    this.sweepTimer = setInterval(() => void this.sweep(), sweepIntervalMs);
+    this.sweepTimer.unref();
+    const subscription = this.deps.pubsub.subscribe('runtime.cancelRequested', config.instanceId);
+    const iterator = subscription[Symbol.asyncIterator]();
+    this.cancelListener = iterator;
+    void (async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || this.closed) return;
+        this.abortLocal(next.value.executionId);
+      }
+    })().catch((err: unknown) => logger.error({ err }, 'runtime cancel listener failed'));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.cancelListener?.return?.();
+    await this.pool?.close();
+    await Promise.all([...this.live.values()].map((r) => r.writes));
+  }
+
+  /** The worker pool, started on first use (so servers that never run code spawn no workers). */
+  sandbox(): SandboxPool {
+    this.pool ??= new SandboxPool({ size: this.deps.config.workers, logger: this.deps.logger });
+    return this.pool;
+  }
+
+  /** Which isolated-vm the sandbox workers load, e.g. `5.0.4`; undefined when none could start. */
+  async isolatedVmVersion(): Promise<string | undefined> {
+    return this.sandbox().version();
+  }
+
+  async submit(tenant: string, input: ExecInput): Promise<Execution> {
+    const { config } = this.deps;
+    if (input.heap || input.session || (input.tags && Object.keys(input.tags).length > 0)) {
+      throw new RuntimeFeatureUnavailableError(
+        'Heap snapshots and sessions (heap, session, tags) are not supported by this server yet',
+      );
+    }
+    if (input.fs) {
+      throw new RuntimeFeatureUnavailableError('Filesystem snapshots are not available on this server yet (fs)');
+    }
+    const codeBytes = Buffer.byteLength(input.code);
+    if (codeBytes > config.maxCodeBytes) {
+      throw new InvalidInputError(`Script is ${codeBytes} bytes; the limit is ${config.maxCodeBytes} bytes`);
+    }
+    const timeoutSecs = input.executionTimeoutSecs ?? config.defaultTimeoutSecs;
+    if (!Number.isInteger(timeoutSecs) || timeoutSecs < 1 || timeoutSecs > config.maxTimeoutSecs) {
+      throw new InvalidInputError(`execution_timeout_secs must be between 1 and ${config.maxTimeoutSecs}`);
+    }
+    const heapMb = input.heapMemoryMaxMb ?? config.defaultHeapMb;
+    if (!Number.isInteger(heapMb) || heapMb < 0 || heapMb > config.maxHeapMb) {
+      throw new InvalidInputError(`heap_memory_max_mb must be between 0 and ${config.maxHeapMb}`);
+    }
+    const { code, lang } = await prepare(input.code);
+
+    const execution = await this.deps.prisma.execution.create({
+      data: {
+        tenant,
+        codeRef: createHash('sha256').update(input.code).digest('hex'),
+        sourceLang: lang,
+        heapMemoryMaxMb: Math.max(minHeapMb, heapMb),
+        timeoutSecs,
+        ownerInstance: config.instanceId,
+      },
+    });
+    const live: LiveRun = { tenant, seq: 0, bytes: 0, lines: 0, writes: Promise.resolve(), finalized: false };
+    this.live.set(execution.id, live);
+    this.sandbox()
+      .run({
+        runId: execution.id,
+        code,
+        memoryMb: execution.heapMemoryMaxMb,
+        timeoutMs: timeoutSecs * 1000,
+        maxOutputBytes: config.maxOutputBytes,
+        onOutput: (text) => this.appendOutput(execution.id, live, text),
+      })
+      .then((outcome) => this.finish(execution.id, live, outcome))
+      .catch((err: unknown) =>
+        this.deps.logger.error({ err, executionId: execution.id }, 'execution bookkeeping failed'),
+      )
+      .finally(() => this.live.delete(execution.id));
+    return execution;
+  }
+
+  async get(tenant: string, id: string): Promise<Execution | null> {
+    if (!isUuid(id)) return null;
+    return this.deps.prisma.execution.findFirst({ where: { id, tenant } });
+  }
+
+  async list(tenant: string): Promise<Execution[]> {
+    return this.deps.prisma.execution.findMany({
+      where: { tenant },
+      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+      take: listLimit,
+    });
+  }
+
+  async cancel(tenant: string, id: string): Promise<CancelResult> {
+    const { prisma, pubsub } = this.deps;
+    const current = await this.get(tenant, id);
+    if (!current) return { ok: false, error: `Execution '${id}' not found` };
+    const notRunning = (status: string) => ({
+      ok: false,
+      error: `Execution '${id}' is not running (status: ${status})`,
+    });
+    if (current.status !== 'running') return notRunning(current.status);
+    const won = await prisma.execution.updateMany({
+      where: { id, tenant, status: 'running' },
+      data: { status: 'cancelled', error: 'Cancelled by user', completedAt: new Date() },
+    });
+    if (won.count === 0) {
+      const after = await this.get(tenant, id);
+      return notRunning(after?.status ?? 'unknown');
+    }
+    if (current.ownerInstance === this.instanceId) this.abortLocal(id);
+    else pubsub.publish('runtime.cancelRequested', current.ownerInstance, { executionId: id });
+    await this.announceTerminal(id, 'cancelled');
+    return { ok: true, error: null };
+  }
+
+  async output(tenant: string, id: string, query: OutputQuery): Promise<{ execution: Execution; page: OutputPage }> {
+    const execution = await this.get(tenant, id);
+    if (!execution) throw new ExecutionNotFoundError(id);
+    const reader = new OutputReader(this.deps.prisma, id, Number(execution.outputBytes), Number(execution.outputLines));
+    return { execution, page: await reader.page(query) };
+  }
+
+  /** Deletes executions (and their output) that finished before the retention window. */
+  async sweep(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.deps.config.retentionHours * 3600 * 1000);
+    try {
+      const { count } = await this.deps.prisma.execution.deleteMany({ where: { completedAt: { lt: cutoff } } });
+      return count;
+    } catch (err) {
+      this.deps.logger.error({ err }, 'execution retention sweep failed');
+      return 0;
+    }
+  }
+
+  private abortLocal(id: string): void {
+    const live = this.live.get(id);
+    if (live) live.finalized = true;
+    this.pool?.cancel(id);
+  }
+
+  private appendOutput(id: string, live: LiveRun, text: string): void {
+    live.writes = live.writes
+      .then(async () => {
+        const buffer = Buffer.from(text, 'utf8');
+        for (let offset = 0; offset < buffer.length; offset += maxChunkBytes) {
+          if (live.finalized) return;
+          const piece = buffer.subarray(offset, offset + maxChunkBytes);
+          await this.storeChunk(id, live, piece);
+        }
+      })
+      .catch((err: unknown) => this.deps.logger.error({ err, executionId: id }, 'storing execution output failed'));
+  }
+
+  /** Chunk first, then the counters (only while running): readers see a chunk only once the counters cover it. */
+  private async storeChunk(id: string, live: LiveRun, piece: Buffer): Promise<void> {
+    const { prisma, pubsub } = this.deps;
+    let lineCount = 0;
+    for (const byte of piece) if (byte === 0x0a) lineCount++;
+    const seq = live.seq++;
+    const startByte = live.bytes;
+    const startLine = live.lines;
+    await prisma.outputChunk.create({
+      data: {
+        executionId: id,
+        seq,
+        byteStart: BigInt(startByte),
+        lineStart: BigInt(startLine),
+        byteLength: piece.length,
+        lineCount,
+        bytes: new Uint8Array(piece),
+      },
+    });
+    const updated = await prisma.execution.updateMany({
+      where: { id, status: 'running' },
+      data: { outputBytes: { increment: piece.length }, outputLines: { increment: lineCount } },
+    });
+    if (updated.count === 0) {
+      live.finalized = true;
+      await prisma.outputChunk.delete({ where: { executionId_seq: { executionId: id, seq } } });
+      return;
+    }
+    live.bytes += piece.length;
+    live.lines += lineCount;
+    pubsub.publish('runtime.executionOutput', id, {
+      chunk: {
+        data: piece.toString('utf8'),
+        startByte,
+        endByte: startByte + piece.length,
+        startLine,
+        endLine: startLine + lineCount,
+      },
+      done: null,
+    });
+  }
+
+  private async finish(id: string, live: LiveRun, outcome: RunOutcome): Promise<void> {
+    await live.writes;
+    live.finalized = true;
+    const won = await this.deps.prisma.execution.updateMany({
+      where: { id, status: 'running' },
+      data: {
+        status: outcome.status,
+        result: outcome.status === 'completed' ? outcome.result : null,
+        error: outcome.status === 'completed' ? null : (outcome.error ?? 'Execution failed'),
+        completedAt: new Date(),
+      },
+    });
+    if (won.count === 1) await this.announceTerminal(id, outcome.status);
+  }
+
+  private async announceTerminal(id: string, status: string): Promise<void> {
+    const row = await this.deps.prisma.execution.findUnique({ where: { id }, select: { outputBytes: true } });
+    const totalBytes = Number(row?.outputBytes ?? 0);
+    this.deps.pubsub.publish('runtime.executionOutput', id, { chunk: null, done: { status, totalBytes } });
+    this.deps.pubsub.publish('runtime.executionStatusChanged', id, { status });
+  }
+}
+
+/** JavaScript runs as written; otherwise TypeScript is type-stripped by esbuild. Neither parses: 400. */
+async function prepare(source: string): Promise<{ code: string; lang: 'js' | 'ts' }> {
+  try {
+    await transform(source, { loader: 'js', sourcefile: 'script.js', logLevel: 'silent' });
+    return { code: source, lang: 'js' };
+  } catch (jsError) {
+    try {
+      const out = await transform(source, { loader: 'ts', sourcefile: 'script.ts', logLevel: 'silent' });
+      return { code: out.code, lang: 'ts' };
+    } catch {
+      throw new ScriptSyntaxError(`SyntaxError: ${describeEsbuildError(jsError)}`);
+    }
+  }
+}
+
+function describeEsbuildError(err: unknown): string {
+  const errors = (err as { errors?: { text: string; location?: { line: number; column: number } | null }[] }).errors;
+  const first = errors?.[0];
+  if (!first) return err instanceof Error ? err.message : String(err);
+  const where = first.location ? ` (line ${first.location.line}, column ${first.location.column + 1})` : '';
+  return `${first.text}${where}`;
+}
+
+let cachedVersion: string | undefined;
+/** The server version from package.json (what mcp-v8's `/api/version` reports). */
+export function serverVersion(): string {
+  cachedVersion ??= (
+    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+  return cachedVersion;
+}
