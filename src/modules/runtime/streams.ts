@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GraphQLError } from 'graphql';
+import { ErrorCodes } from '../../core/errors.ts';
 import type { Services } from '../../core/services.ts';
 import { maxChunkBytes, OutputReader } from './output.ts';
-import { ExecutionNotFoundError } from './runtime.errors.ts';
 import { terminalStatuses } from './runtime.service.ts';
 
 export interface OutputStreamEvent {
@@ -26,14 +27,29 @@ type StreamServices = Pick<Services, 'prisma' | 'pubsub' | 'runtime'>;
  * ahead of the cursor, or a quiet second) is filled from the database; the stream ends after the terminal status
  * with every stored byte delivered.
  */
-export async function* executionOutputStream(
+export async function executionOutputStream(
+  services: StreamServices,
+  tenant: string,
+  id: string,
+  fromByte: number,
+): Promise<AsyncGenerator<OutputStreamEvent>> {
+  await mustExist(services, tenant, id);
+  return outputEvents(services, tenant, id, fromByte);
+}
+
+/** Unknown (or another tenant's) executions fail the subscription at setup, as one NOT_FOUND error. */
+async function mustExist(services: StreamServices, tenant: string, id: string): Promise<void> {
+  if (!(await services.runtime.get(tenant, id))) {
+    throw new GraphQLError(`Execution '${id}' not found`, { extensions: { code: ErrorCodes.notFound } });
+  }
+}
+
+async function* outputEvents(
   services: StreamServices,
   tenant: string,
   id: string,
   fromByte: number,
 ): AsyncGenerator<OutputStreamEvent> {
-  const first = await services.runtime.get(tenant, id);
-  if (!first) throw new ExecutionNotFoundError(id);
   const live = services.pubsub.subscribe('runtime.executionOutput', id)[Symbol.asyncIterator]();
   let next = live.next();
   let cursor = fromByte;
@@ -92,7 +108,16 @@ export async function* executionOutputStream(
 }
 
 /** The execution now, then once more when it is terminal (live event or a periodic re-read). */
-export async function* executionStatusStream(
+export async function executionStatusStream(
+  services: StreamServices,
+  tenant: string,
+  id: string,
+): Promise<AsyncGenerator<{ id: string; status: string }>> {
+  await mustExist(services, tenant, id);
+  return statusEvents(services, tenant, id);
+}
+
+async function* statusEvents(
   services: StreamServices,
   tenant: string,
   id: string,
@@ -101,7 +126,7 @@ export async function* executionStatusStream(
   let next = live.next();
   try {
     const first = await services.runtime.get(tenant, id);
-    if (!first) throw new ExecutionNotFoundError(id);
+    if (!first) return;
     yield { id, status: first.status };
     if (terminalStatuses.has(first.status)) return;
     for (;;) {
