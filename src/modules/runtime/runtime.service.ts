@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { transform } from 'esbuild';
 import type { Execution } from '../../../prisma/generated/client/client.ts';
@@ -150,8 +150,12 @@ export class RuntimeService {
     }
     const { code, lang } = await prepare(input.code);
 
-    const execution = await this.deps.prisma.execution.create({
+    // The row is inserted while the run starts (its id is ours): output and the terminal status are written only
+    // after the insert, because every write of the run waits on `live.writes`, which starts with it.
+    const id = randomUUID();
+    const inserted = this.deps.prisma.execution.create({
       data: {
+        id,
         tenant,
         codeRef: createHash('sha256').update(input.code).digest('hex'),
         sourceLang: lang,
@@ -160,23 +164,34 @@ export class RuntimeService {
         ownerInstance: config.instanceId,
       },
     });
-    const live: LiveRun = { tenant, seq: 0, bytes: 0, lines: 0, writes: Promise.resolve(), finalized: false };
-    this.live.set(execution.id, live);
+    const live: LiveRun = {
+      tenant,
+      seq: 0,
+      bytes: 0,
+      lines: 0,
+      writes: inserted.then(() => undefined),
+      finalized: false,
+    };
+    this.live.set(id, live);
     this.sandbox()
       .run({
-        runId: execution.id,
+        runId: id,
         code,
-        memoryMb: execution.heapMemoryMaxMb,
+        memoryMb: Math.max(minHeapMb, heapMb),
         timeoutMs: timeoutSecs * 1000,
         maxOutputBytes: config.maxOutputBytes,
-        onOutput: (text) => this.appendOutput(execution.id, live, text),
+        onOutput: (text) => this.appendOutput(id, live, text),
       })
-      .then((outcome) => this.finish(execution.id, live, outcome))
-      .catch((err: unknown) =>
-        this.deps.logger.error({ err, executionId: execution.id }, 'execution bookkeeping failed'),
-      )
-      .finally(() => this.live.delete(execution.id));
-    return execution;
+      .then((outcome) => this.finish(id, live, outcome))
+      .catch((err: unknown) => this.deps.logger.error({ err, executionId: id }, 'execution bookkeeping failed'))
+      .finally(() => this.live.delete(id));
+    try {
+      return await inserted;
+    } catch (err) {
+      live.finalized = true;
+      this.pool?.cancel(id);
+      throw err;
+    }
   }
 
   async get(tenant: string, id: string): Promise<Execution | null> {
@@ -307,12 +322,15 @@ export class RuntimeService {
         completedAt: new Date(),
       },
     });
-    if (won.count === 1) await this.announceTerminal(id, outcome.status);
+    if (won.count === 1) await this.announceTerminal(id, outcome.status, live.bytes);
   }
 
-  private async announceTerminal(id: string, status: string): Promise<void> {
-    const row = await this.deps.prisma.execution.findUnique({ where: { id }, select: { outputBytes: true } });
-    const totalBytes = Number(row?.outputBytes ?? 0);
+  private async announceTerminal(id: string, status: string, knownBytes?: number): Promise<void> {
+    let totalBytes = knownBytes;
+    if (totalBytes === undefined) {
+      const row = await this.deps.prisma.execution.findUnique({ where: { id }, select: { outputBytes: true } });
+      totalBytes = Number(row?.outputBytes ?? 0);
+    }
     this.deps.pubsub.publish('runtime.executionOutput', id, { chunk: null, done: { status, totalBytes } });
     this.deps.pubsub.publish('runtime.executionStatusChanged', id, { status });
   }

@@ -69,19 +69,58 @@ return JSON.stringify(String(value));
 
 let current;
 
+/**
+ * A fresh isolate + context with the console installed, prepared while the worker is idle so a run does not wait
+ * for it. Each is used for exactly one run (never reused): `sink.write` is pointed at that run's output.
+ */
+async function prepare(memoryMb) {
+  const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+  const sink = { write: undefined };
+  const context = await isolate.createContext();
+  const emit = new ivm.Reference((text) => sink.write?.(text));
+  await context.evalClosure(consoleSetup, [emit]);
+  return { isolate, context, sink, memoryMb };
+}
+
+let spare;
+const warm = (memoryMb) => {
+  spare = prepare(memoryMb).catch(() => undefined);
+};
+
+async function take(memoryMb) {
+  const ready = spare ? await spare : undefined;
+  spare = undefined;
+  if (ready && ready.memoryMb === memoryMb && !ready.isolate.isDisposed) return ready;
+  if (ready && !ready.isolate.isDisposed) ready.isolate.dispose();
+  return prepare(memoryMb);
+}
+
 async function run(message) {
   const { runId } = message;
-  const isolate = new ivm.Isolate({ memoryLimit: message.memoryMb });
-  const state = { outcome: undefined };
+  const state = { outcome: undefined, isolate: undefined };
   const settle = (outcome) => {
     state.outcome ??= outcome;
   };
   const stop = (outcome) => {
     settle(outcome);
-    if (!isolate.isDisposed) isolate.dispose();
+    if (state.isolate && !state.isolate.isDisposed) state.isolate.dispose();
   };
+  // Registered before the isolate exists, so a cancel or the timeout during setup still stops the run.
   current = { runId, stop };
   const timer = setTimeout(() => stop({ status: 'timed_out', error: 'Execution timed out' }), message.timeoutMs);
+  let prepared;
+  try {
+    prepared = await take(message.memoryMb);
+  } catch (err) {
+    clearTimeout(timer);
+    current = undefined;
+    const error = `Sandbox setup failed: ${err instanceof Error ? err.message : String(err)}`;
+    send({ type: 'done', runId, status: 'failed', result: null, error });
+    return;
+  }
+  const { isolate, context, sink } = prepared;
+  state.isolate = isolate;
+  if (state.outcome) isolate.dispose();
 
   // Output: whole lines, batched, capped at maxOutputBytes (then one truncation notice and nothing more).
   let pending = [];
@@ -113,10 +152,8 @@ async function run(message) {
     else flushTimer ??= setTimeout(flush, outputFlushMs);
   };
 
+  sink.write = append;
   try {
-    const context = await isolate.createContext();
-    const emit = new ivm.Reference(append);
-    await context.evalClosure(consoleSetup, [emit]);
     let value;
     let script;
     try {
@@ -156,6 +193,7 @@ async function run(message) {
     current = undefined;
     const outcome = state.outcome ?? { status: 'failed', error: 'Execution ended without a result' };
     send({ type: 'done', runId, status: outcome.status, result: outcome.result ?? null, error: outcome.error ?? null });
+    warm(message.memoryMb);
   }
 }
 
@@ -172,4 +210,5 @@ process.on('message', (message) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
+warm(64);
 send({ type: 'ready', ivmVersion: version });
