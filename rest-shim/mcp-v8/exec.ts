@@ -31,7 +31,7 @@ function toExecutionInfo(e: McpV8ExecExecutionFragment) {
     result: e.result ?? null,
     error: e.error ?? null,
     heap: null,
-    fs: null,
+    fs: e.fsOut ?? null,
     started_at: e.startedAt,
     completed_at: e.completedAt ?? null,
   };

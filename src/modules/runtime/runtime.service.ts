@@ -78,7 +78,19 @@ export class RuntimeService {
   private cancelListener: AsyncIterator<unknown> | undefined;
   private closed = false;
 
-  constructor(private readonly deps: RuntimeDeps) {}
+  private fsProvider: FsMountProvider | undefined;
+
+  constructor(private readonly deps: RuntimeDeps) {
+    this.fsProvider = deps.fs;
+  }
+
+  /**
+   * Enables `fs` mounts: the snapshots module supplies load (resolve label/CA id + read tree) and flush (write
+   * tree → CA id). Until called, runs that ask for `fs` answer 400.
+   */
+  useFilesystem(provider: FsMountProvider): void {
+    this.fsProvider = provider;
+  }
 
   get instanceId(): string {
     return this.deps.config.instanceId;
@@ -133,7 +145,8 @@ export class RuntimeService {
         'Heap snapshots and sessions (heap, session, tags) are not supported by this server yet',
       );
     }
-    if (input.fs) {
+    const fsProvider = this.fsProvider;
+    if (input.fs && !fsProvider) {
       throw new RuntimeFeatureUnavailableError('Filesystem snapshots are not available on this server yet (fs)');
     }
     const codeBytes = Buffer.byteLength(input.code);
@@ -149,6 +162,14 @@ export class RuntimeService {
       throw new InvalidInputError(`heap_memory_max_mb must be between 0 and ${config.maxHeapMb}`);
     }
     const { code, lang } = await prepare(input.code);
+    let mount: { baseCaId: string; files: Map<string, Uint8Array> } | undefined;
+    if (input.fs && fsProvider) {
+      try {
+        mount = await fsProvider.load(tenant, input.fs);
+      } catch (err) {
+        throw new InvalidInputError(`fs: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
 
     // The row is inserted while the run starts (its id is ours): output and the terminal status are written only
     // after the insert, because every write of the run waits on `live.writes`, which starts with it.
@@ -162,6 +183,7 @@ export class RuntimeService {
         heapMemoryMaxMb: Math.max(minHeapMb, heapMb),
         timeoutSecs,
         ownerInstance: config.instanceId,
+        fsHandle: input.fs ?? null,
       },
     });
     const live: LiveRun = {
@@ -180,9 +202,10 @@ export class RuntimeService {
         memoryMb: Math.max(minHeapMb, heapMb),
         timeoutMs: timeoutSecs * 1000,
         maxOutputBytes: config.maxOutputBytes,
+        ...(mount ? { fsFiles: mount.files } : {}),
         onOutput: (text) => this.appendOutput(id, live, text),
       })
-      .then((outcome) => this.finish(id, live, outcome))
+      .then((outcome) => this.finish(id, live, outcome, mount?.baseCaId))
       .catch((err: unknown) => this.deps.logger.error({ err, executionId: id }, 'execution bookkeeping failed'))
       .finally(() => this.live.delete(id));
     try {
@@ -310,19 +333,38 @@ export class RuntimeService {
     });
   }
 
-  private async finish(id: string, live: LiveRun, outcome: RunOutcome): Promise<void> {
+  /**
+   * Writes the terminal status (if no cancel won first). A mounted tree is flushed before, and its CA id stored in
+   * the same update, so a client that stops polling at `completed` never misses `fs`. A failed flush fails the run.
+   */
+  private async finish(id: string, live: LiveRun, outcome: RunOutcome, baseCaId?: string): Promise<void> {
     await live.writes;
+    let final = outcome;
+    let fsOut: string | null = null;
+    if (outcome.status === 'completed' && baseCaId !== undefined) {
+      fsOut = baseCaId;
+      if (outcome.fsTree && this.fsProvider) {
+        try {
+          fsOut = await this.fsProvider.flush(outcome.fsTree);
+        } catch (err) {
+          fsOut = null;
+          const message = err instanceof Error ? err.message : String(err);
+          final = { status: 'failed', result: null, error: `Filesystem flush failed: ${message}` };
+        }
+      }
+    }
     live.finalized = true;
     const won = await this.deps.prisma.execution.updateMany({
       where: { id, status: 'running' },
       data: {
-        status: outcome.status,
-        result: outcome.status === 'completed' ? outcome.result : null,
-        error: outcome.status === 'completed' ? null : (outcome.error ?? 'Execution failed'),
+        status: final.status,
+        result: final.status === 'completed' ? final.result : null,
+        error: final.status === 'completed' ? null : (final.error ?? 'Execution failed'),
+        fsOut,
         completedAt: new Date(),
       },
     });
-    if (won.count === 1) await this.announceTerminal(id, outcome.status, live.bytes);
+    if (won.count === 1) await this.announceTerminal(id, final.status, live.bytes);
   }
 
   private async announceTerminal(id: string, status: string, knownBytes?: number): Promise<void> {

@@ -40,6 +40,11 @@ export const ExecutionRef = builder.prismaNode('Execution', {
       description: 'JSON of the final value (completed runs); null for undefined.',
     }),
     error: t.exposeString('error', { nullable: true }),
+    fsHandle: t.exposeString('fsHandle', { nullable: true, description: 'The `fs` the run asked to mount.' }),
+    fsOut: t.exposeString('fsOut', {
+      nullable: true,
+      description: 'CA id of the mounted tree after a completed run (the base id when unchanged).',
+    }),
     heapMemoryMaxMb: t.exposeInt('heapMemoryMaxMb'),
     timeoutSecs: t.exposeInt('timeoutSecs'),
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
@@ -128,7 +133,10 @@ const RunExecutionInput = builder.inputType('RunExecutionInput', {
     code: t.string({ required: true, description: 'JavaScript, or TypeScript (types are stripped, not checked).' }),
     executionTimeoutSecs: t.int({ required: false }),
     heapMemoryMaxMb: t.int({ required: false }),
-    fs: t.string({ required: false, description: 'Filesystem snapshot to mount (not available yet: refused).' }),
+    fs: t.string({
+      required: false,
+      description: 'Filesystem snapshot to mount (label or 64-hex CA id); refused while snapshots are not wired.',
+    }),
     heap: t.string({ required: false, description: 'Heap snapshot to restore (not supported yet: refused).' }),
     session: t.string({ required: false, description: 'Session log (not supported yet: refused).' }),
     tags: t.field({ type: 'JSON', required: false, description: 'Heap snapshot tags (not supported yet: refused).' }),

@@ -8,6 +8,8 @@ export interface RunOutcome {
   status: 'completed' | 'failed' | 'timed_out' | 'cancelled';
   result: string | null;
   error: string | null;
+  /** The mounted tree after a completed run that changed it (path → bytes); null otherwise. */
+  fsTree?: Map<string, Uint8Array> | null;
 }
 
 export interface RunRequest {
@@ -16,6 +18,8 @@ export interface RunRequest {
   memoryMb: number;
   timeoutMs: number;
   maxOutputBytes: number;
+  /** Files of a mounted snapshot (path → bytes), exposed copy-on-write as `fs` inside the sandbox. */
+  fsFiles?: Map<string, Uint8Array>;
   /** Console output, whole lines, in order. */
   onOutput(text: string): void;
 }
@@ -131,7 +135,8 @@ export class SandboxPool {
       env: {},
       cwd: os.tmpdir(),
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'json',
+      // Structured clone: mounted trees cross as Map<string, Uint8Array>.
+      serialization: 'advanced',
     });
     let markReady: () => void = () => {};
     const slot: Slot = {
@@ -156,7 +161,12 @@ export class SandboxPool {
         if (slot.run?.request.runId === message.runId) slot.run.request.onOutput(message.text);
       } else if (message.type === 'done') {
         if (slot.run?.request.runId !== message.runId) return;
-        this.finish(slot, { status: message.status, result: message.result, error: message.error });
+        this.finish(slot, {
+          status: message.status,
+          result: message.result,
+          error: message.error,
+          fsTree: message.fsTree ?? null,
+        });
       }
     });
     child.on('error', (err) => this.options.logger.error({ err, pid: child.pid }, 'sandbox worker error'));
@@ -215,15 +225,22 @@ export class SandboxPool {
   private start(slot: Slot): void {
     const run = slot.run;
     if (!run || slot.dead) return;
-    const { runId, code, memoryMb, timeoutMs, maxOutputBytes } = run.request;
-    slot.child.send({ type: 'run', runId, code, memoryMb, timeoutMs, maxOutputBytes });
+    const { runId, code, memoryMb, timeoutMs, maxOutputBytes, fsFiles } = run.request;
+    slot.child.send({ type: 'run', runId, code, memoryMb, timeoutMs, maxOutputBytes, fs: fsFiles ?? null });
   }
 }
 
 type WorkerMessage =
   | { type: 'ready'; ivmVersion: string }
   | { type: 'output'; runId: string; text: string }
-  | { type: 'done'; runId: string; status: RunOutcome['status']; result: string | null; error: string | null };
+  | {
+      type: 'done';
+      runId: string;
+      status: RunOutcome['status'];
+      result: string | null;
+      error: string | null;
+      fsTree?: Map<string, Uint8Array> | null;
+    };
 
 function failed(error: string): RunOutcome {
   return { status: 'failed', result: null, error };

@@ -67,6 +67,160 @@ try {
 return JSON.stringify(String(value));
 `;
 
+/** The in-sandbox `fs` (present only when the run mounts a snapshot): Node-like promises over host calls. */
+const fsSetup = `
+const host = $0;
+const call = (op, ...args) => {
+  try {
+    return Promise.resolve(host.applySync(undefined, [op, ...args], { arguments: { copy: true }, result: { copy: true } }));
+  } catch (err) {
+    return Promise.reject(new Error(err && err.message ? err.message : String(err)));
+  }
+};
+const bytes = (data) => (typeof data === 'string' ? data : new Uint8Array(ArrayBuffer.isView(data) ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data));
+const fs = Object.freeze({
+  readFile: (path, encoding) => call('readFile', String(path), encoding == null ? null : String(typeof encoding === 'object' ? encoding.encoding : encoding)),
+  writeFile: (path, data) => call('writeFile', String(path), bytes(data)),
+  appendFile: (path, data) => call('appendFile', String(path), bytes(data)),
+  readdir: (path) => call('readdir', String(path ?? '')),
+  stat: (path) => call('stat', String(path)).then((s) => Object.freeze({ size: s.size, isFile: () => s.file, isDirectory: () => !s.file })),
+  exists: (path) => call('exists', String(path)),
+  unlink: (path) => call('unlink', String(path)),
+  rm: (path, options) => call('rm', String(path), Boolean(options && options.recursive), Boolean(options && options.force)),
+  rename: (from, to) => call('rename', String(from), String(to)),
+  copyFile: (from, to) => call('copyFile', String(from), String(to)),
+});
+Object.defineProperty(globalThis, 'fs', { value: fs, writable: true, configurable: true, enumerable: false });
+`;
+
+/** Bytes a run may add to its mount (the overlay lives in this worker's memory, outside the isolate's heap). */
+const maxOverlayBytes = 64 * 1024 * 1024;
+
+/**
+ * Copy-on-write view of a snapshot: `base` (path → bytes, never mutated) plus an overlay of writes and deletions.
+ * Paths are POSIX, relative to the mount root ("a/b.txt"; a leading "/" and "." segments are ignored, ".." is
+ * refused). Directories are implicit: they exist while they contain files.
+ */
+function createMount(base) {
+  const overlay = new Map();
+  let overlayBytes = 0;
+  let changed = false;
+  const fail = (code, message) => {
+    throw new Error(`${code}: ${message}`);
+  };
+  const norm = (p) => {
+    const parts = String(p)
+      .split('/')
+      .filter((seg) => seg !== '' && seg !== '.');
+    if (parts.some((seg) => seg === '..')) fail('EINVAL', `path may not contain "..": ${p}`);
+    return parts.join('/');
+  };
+  const get = (k) => (overlay.has(k) ? overlay.get(k) : base.get(k));
+  const keys = () => {
+    const all = new Set(base.keys());
+    for (const [k, v] of overlay) {
+      if (v === null) all.delete(k);
+      else all.add(k);
+    }
+    return all;
+  };
+  const isDir = (k) => {
+    if (k === '') return true;
+    for (const key of keys()) if (key.startsWith(`${k}/`)) return true;
+    return false;
+  };
+  const put = (k, data) => {
+    if (k === '' || isDir(k)) fail('EISDIR', `is a directory: ${k || '/'}`);
+    const value = typeof data === 'string' ? new Uint8Array(Buffer.from(data, 'utf8')) : new Uint8Array(data);
+    overlayBytes += value.byteLength;
+    if (overlayBytes > maxOverlayBytes) fail('ENOSPC', `the run wrote more than ${maxOverlayBytes} bytes`);
+    overlay.set(k, value);
+    changed = true;
+  };
+  const remove = (k) => {
+    overlay.set(k, null);
+    changed = true;
+  };
+  const mustRead = (k) => {
+    const v = get(k);
+    if (!v) fail(isDir(k) ? 'EISDIR' : 'ENOENT', `${isDir(k) ? 'is a directory' : 'no such file'}: ${k}`);
+    return v;
+  };
+  const ops = {
+    readFile(p, encoding) {
+      const v = mustRead(norm(p));
+      if (encoding === null) return new Uint8Array(v);
+      if (!/^utf-?8$/i.test(encoding)) fail('EINVAL', `unsupported encoding ${encoding} (utf8 or none)`);
+      return Buffer.from(v).toString('utf8');
+    },
+    writeFile(p, data) {
+      put(norm(p), data);
+    },
+    appendFile(p, data) {
+      const k = norm(p);
+      const prev = get(k) ?? new Uint8Array(0);
+      const next = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+      put(k, Buffer.concat([Buffer.from(prev), next]));
+    },
+    readdir(p) {
+      const k = norm(p);
+      if (!isDir(k)) fail(get(k) ? 'ENOTDIR' : 'ENOENT', `not a directory: ${k}`);
+      const prefix = k ? `${k}/` : '';
+      const names = new Set();
+      for (const key of keys()) if (key.startsWith(prefix)) names.add(key.slice(prefix.length).split('/')[0]);
+      return [...names].sort();
+    },
+    stat(p) {
+      const k = norm(p);
+      const v = get(k);
+      if (v) return { size: v.byteLength, file: true };
+      if (isDir(k)) return { size: 0, file: false };
+      return fail('ENOENT', `no such file or directory: ${k}`);
+    },
+    exists(p) {
+      const k = norm(p);
+      return Boolean(get(k)) || isDir(k);
+    },
+    unlink(p) {
+      const k = norm(p);
+      mustRead(k);
+      remove(k);
+    },
+    rm(p, recursive, force) {
+      const k = norm(p);
+      if (get(k)) return remove(k);
+      if (isDir(k) && k !== '') {
+        if (!recursive) fail('EISDIR', `is a directory (use {recursive: true}): ${k}`);
+        for (const key of keys()) if (key.startsWith(`${k}/`)) remove(key);
+        return;
+      }
+      if (!force) fail('ENOENT', `no such file or directory: ${k}`);
+    },
+    rename(from, to) {
+      const a = norm(from);
+      const v = mustRead(a);
+      put(norm(to), v);
+      remove(a);
+    },
+    copyFile(from, to) {
+      put(norm(to), mustRead(norm(from)));
+    },
+  };
+  return {
+    call: (op, ...args) => {
+      const fn = ops[op];
+      if (typeof fn !== 'function') fail('EINVAL', `unknown fs operation ${op}`);
+      return fn(...args);
+    },
+    changed: () => changed,
+    tree: () => {
+      const out = new Map();
+      for (const k of [...keys()].sort()) out.set(k, get(k));
+      return out;
+    },
+  };
+}
+
 let current;
 
 /**
@@ -153,14 +307,17 @@ async function run(message) {
   };
 
   sink.write = append;
+  const mount = message.fs ? createMount(message.fs) : undefined;
   try {
+    if (mount) await context.evalClosure(fsSetup, [new ivm.Reference(mount.call)]);
     let value;
     let script;
     try {
       script = await isolate.compileScript(message.code, { filename: 'script.js' });
     } catch (err) {
-      // `await`, `import` or `export` at top level: compile as an ES module (result = its default export).
-      if (!(err instanceof SyntaxError) || !/await|import|export/.test(err.message)) throw err;
+      // Top-level `await`, `import` or `export`: compile as an ES module instead (result = its default export).
+      // Sloppy scripts read `await` as an identifier, so look at the source, not only at the message.
+      if (!(err instanceof SyntaxError) || !/\b(await|import|export)\b/.test(message.code)) throw err;
     }
     if (script) {
       value = await script.run(context, { reference: true, promise: true, timeout: message.timeoutMs });
@@ -192,7 +349,16 @@ async function run(message) {
     if (!isolate.isDisposed) isolate.dispose();
     current = undefined;
     const outcome = state.outcome ?? { status: 'failed', error: 'Execution ended without a result' };
-    send({ type: 'done', runId, status: outcome.status, result: outcome.result ?? null, error: outcome.error ?? null });
+    // A mounted tree goes back only for a completed run that changed it; failures discard the overlay.
+    const fsTree = mount && outcome.status === 'completed' && mount.changed() ? mount.tree() : null;
+    send({
+      type: 'done',
+      runId,
+      status: outcome.status,
+      result: outcome.result ?? null,
+      error: outcome.error ?? null,
+      fsTree,
+    });
     warm(message.memoryMb);
   }
 }
