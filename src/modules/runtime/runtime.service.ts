@@ -50,6 +50,8 @@ interface LiveRun {
   writes: Promise<void>;
   /** Set once the run's status is terminal in the database; later output is dropped. */
   finalized: boolean;
+  /** Settles once the run's terminal status is written (or failed to be). */
+  done?: Promise<void>;
 }
 
 export interface RuntimeDeps {
@@ -124,7 +126,8 @@ export class RuntimeService {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.cancelListener?.return?.();
     await this.pool?.close();
-    await Promise.all([...this.live.values()].map((r) => r.writes));
+    // Killing the workers ends their runs (failed); wait until those statuses are written before the DB closes.
+    await Promise.all([...this.live.values()].map((r) => r.done));
   }
 
   /** The worker pool, started on first use (so servers that never run code spawn no workers). */
@@ -195,7 +198,7 @@ export class RuntimeService {
       finalized: false,
     };
     this.live.set(id, live);
-    this.sandbox()
+    live.done = this.sandbox()
       .run({
         runId: id,
         code,

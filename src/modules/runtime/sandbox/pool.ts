@@ -120,6 +120,7 @@ export class SandboxPool {
         (slot) =>
           new Promise<void>((resolve) => {
             if (slot.dead) return resolve();
+            if (slot.run) slot.run.killOutcome ??= failed('Server shut down while the execution was running');
             slot.child.once('exit', () => resolve());
             slot.child.kill('SIGKILL');
           }),
