@@ -5,6 +5,7 @@
 //
 //   node --no-node-snapshot --import tsx bench/runtime-exec.ts
 //   BENCH_SAMPLES=200 BENCH_SECONDS=3 ATRIUM_RUNTIME_WORKERS=2 node --no-node-snapshot --import tsx bench/runtime-exec.ts
+//   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<empty db> node --no-node-snapshot --import tsx bench/runtime-exec.ts
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -35,6 +36,8 @@ const app = await createApp(
     ATRIUM_DATA_DIR: dataDir,
     ATRIUM_ADMIN_KEY: adminKey,
     ATRIUM_RUNTIME_WORKERS: workers,
+    // Default: embedded PGlite (every write is a WASM Postgres commit to disk); DATABASE_URL: a real Postgres.
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
   }),
 );
 const baseUrl = await app.listen(0, '127.0.0.1');
@@ -160,6 +163,7 @@ try {
   const pids = app.services.runtime.sandbox().pids();
   const report = {
     node: process.version,
+    database: process.env.DATABASE_URL ? 'postgres' : 'pglite',
     isolatedVm: ivmVersion,
     workers: Number(workers),
     samples,
