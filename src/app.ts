@@ -46,7 +46,13 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   const adminKey = await loadAdminKey(config.adminKey, config.dataDir);
   const tokens = await TokenService.fromJwks(await loadSigningKeys(config.jwtKeys, config.dataDir), config.jwtIssuer);
   const authenticator = new Authenticator({ prisma: db.prisma, tokens, adminKey: adminKey.key, logger });
-  const runtime = new RuntimeService({ prisma: db.prisma, pubsub: bus.pubsub, logger, config: config.runtime });
+  const runtime = new RuntimeService({
+    prisma: db.prisma,
+    pubsub: bus.pubsub,
+    objectStore,
+    logger,
+    config: config.runtime,
+  });
   await runtime.start();
   const services: Services = {
     config,

@@ -133,7 +133,9 @@ describe('GraphQL executions', () => {
     const syntax = await runGql(t.baseUrl, t.adminKey, '1 +');
     expect(syntax).toMatchObject({ __typename: 'ScriptSyntaxError', code: 'SYNTAX_ERROR' });
     const heap = await runGql(t.baseUrl, t.adminKey, '1', { heap: 'abc' });
-    expect(heap.__typename).toBe('RuntimeFeatureUnavailableError');
+    expect(heap).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
+    const fs = await runGql(t.baseUrl, t.adminKey, '1', { fs: 'main' });
+    expect(fs.__typename).toBe('RuntimeFeatureUnavailableError');
     const anon = await gql(t.baseUrl, runMutation, { input: { code: '1' } });
     expect(anon.body.errors?.[0]?.message).toMatch(/Authentication required/);
   });

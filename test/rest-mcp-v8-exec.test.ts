@@ -118,11 +118,11 @@ describe('mcp-v8 executions over REST', () => {
     expect(res.body).toEqual({ error: expect.any(String) });
   });
 
-  it('refuses heap, session, tags and fs with a clear 400 (not supported yet), never pretending', async () => {
-    for (const extra of [{ heap: 'a'.repeat(64) }, { session: 's1' }, { tags: { k: 'v' } }]) {
-      const res = await call('POST', '/api/exec', { body: { code: '1', ...extra }, contract });
+  it('answers 400 for unknown or malformed heap keys, and for fs while snapshots are not wired', async () => {
+    for (const heap of ['a'.repeat(64), 'not-a-key']) {
+      const res = await call('POST', '/api/exec', { body: { code: '1', heap }, contract });
       expect(res.status).toBe(400);
-      expect(res.body.error).toMatch(/not supported/);
+      expect(res.body.error).toMatch(/unknown heap|64-hex/);
     }
     const fs = await call('POST', '/api/exec', { body: { code: '1', fs: 'main' }, contract });
     expect(fs.status).toBe(400);

@@ -30,7 +30,7 @@ function toExecutionInfo(e: McpV8ExecExecutionFragment) {
     status: e.status,
     result: e.result ?? null,
     error: e.error ?? null,
-    heap: null,
+    heap: e.heapOut ?? null,
     fs: e.fsOut ?? null,
     started_at: e.startedAt,
     completed_at: e.completedAt ?? null,

@@ -6,6 +6,7 @@ import type { RuntimeConfig } from '../../core/config.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { ObjectStore } from '../../core/object-store.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
 import { maxChunkBytes, type OutputPage, type OutputQuery, OutputReader } from './output.ts';
 import { ExecutionNotFoundError, RuntimeFeatureUnavailableError, ScriptSyntaxError } from './runtime.errors.ts';
@@ -54,8 +55,22 @@ interface LiveRun {
   done?: Promise<void>;
 }
 
+interface FinishContext {
+  tenant: string;
+  baseCaId: string | undefined;
+  heapIn: string | null;
+  session: string | null;
+  tags: Record<string, string>;
+  codeRef: string;
+}
+
+const heapKeyPattern = /^[0-9a-f]{64}$/;
+const heapObjectKey = (key: string) => `runtime/heaps/${key}`;
+
 export interface RuntimeDeps {
   prisma: PrismaClient;
+  /** Heap snapshots live here (content-addressed under runtime/heaps/). */
+  objectStore?: ObjectStore;
   pubsub: AppPubSub;
   logger: Logger;
   config: RuntimeConfig;
@@ -143,11 +158,15 @@ export class RuntimeService {
 
   async submit(tenant: string, input: ExecInput): Promise<Execution> {
     const { config } = this.deps;
-    if (input.heap || input.session || (input.tags && Object.keys(input.tags).length > 0)) {
-      throw new RuntimeFeatureUnavailableError(
-        'Heap snapshots and sessions (heap, session, tags) are not supported by this server yet',
-      );
+    const tags = input.tags ?? {};
+    if (input.session !== undefined && input.session !== null && !/^.{1,200}$/su.test(input.session)) {
+      throw new InvalidInputError('session must be 1-200 characters');
     }
+    const tagEntries = Object.entries(tags);
+    if (tagEntries.length > 64 || tagEntries.some(([k, v]) => k.length > 200 || v.length > 1000)) {
+      throw new InvalidInputError('tags: at most 64, keys up to 200 and values up to 1000 characters');
+    }
+    const wantsHeap = Boolean(input.heap || input.session || tagEntries.length > 0);
     const fsProvider = this.fsProvider;
     if (input.fs && !fsProvider) {
       throw new RuntimeFeatureUnavailableError('Filesystem snapshots are not available on this server yet (fs)');
@@ -165,6 +184,7 @@ export class RuntimeService {
       throw new InvalidInputError(`heap_memory_max_mb must be between 0 and ${config.maxHeapMb}`);
     }
     const { code, lang } = await prepare(input.code);
+    const heapIn = input.heap ? await this.loadHeap(tenant, input.heap) : null;
     let mount: { baseCaId: string; files: Map<string, Uint8Array> } | undefined;
     if (input.fs && fsProvider) {
       try {
@@ -177,16 +197,19 @@ export class RuntimeService {
     // The row is inserted while the run starts (its id is ours): output and the terminal status are written only
     // after the insert, because every write of the run waits on `live.writes`, which starts with it.
     const id = randomUUID();
+    const codeRef = createHash('sha256').update(input.code).digest('hex');
     const inserted = this.deps.prisma.execution.create({
       data: {
         id,
         tenant,
-        codeRef: createHash('sha256').update(input.code).digest('hex'),
+        codeRef,
         sourceLang: lang,
         heapMemoryMaxMb: Math.max(minHeapMb, heapMb),
         timeoutSecs,
         ownerInstance: config.instanceId,
         fsHandle: input.fs ?? null,
+        heapIn: input.heap ?? null,
+        session: input.session ?? null,
       },
     });
     const live: LiveRun = {
@@ -206,9 +229,19 @@ export class RuntimeService {
         timeoutMs: timeoutSecs * 1000,
         maxOutputBytes: config.maxOutputBytes,
         ...(mount ? { fsFiles: mount.files } : {}),
+        ...(wantsHeap ? { heap: { restore: heapIn } } : {}),
         onOutput: (text) => this.appendOutput(id, live, text),
       })
-      .then((outcome) => this.finish(id, live, outcome, mount?.baseCaId))
+      .then((outcome) =>
+        this.finish(id, live, outcome, {
+          tenant,
+          baseCaId: mount?.baseCaId,
+          heapIn: input.heap ?? null,
+          session: input.session ?? null,
+          tags,
+          codeRef,
+        }),
+      )
       .catch((err: unknown) => this.deps.logger.error({ err, executionId: id }, 'execution bookkeeping failed'))
       .finally(() => this.live.delete(id));
     try {
@@ -340,11 +373,21 @@ export class RuntimeService {
    * Writes the terminal status (if no cancel won first). A mounted tree is flushed before, and its CA id stored in
    * the same update, so a client that stops polling at `completed` never misses `fs`. A failed flush fails the run.
    */
-  private async finish(id: string, live: LiveRun, outcome: RunOutcome, baseCaId?: string): Promise<void> {
+  private async finish(id: string, live: LiveRun, outcome: RunOutcome, run: FinishContext): Promise<void> {
     await live.writes;
+    const { baseCaId } = run;
     let final = outcome;
     let fsOut: string | null = null;
-    if (outcome.status === 'completed' && baseCaId !== undefined) {
+    let heapOut: string | null = null;
+    if (outcome.status === 'completed' && outcome.heapOut) {
+      try {
+        heapOut = await this.storeHeap(id, run, outcome.heapOut);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        final = { status: 'failed', result: null, error: `Heap snapshot store failed: ${message}` };
+      }
+    }
+    if (final.status === 'completed' && baseCaId !== undefined) {
       fsOut = baseCaId;
       if (outcome.fsTree && this.fsProvider) {
         try {
@@ -364,10 +407,65 @@ export class RuntimeService {
         result: final.status === 'completed' ? final.result : null,
         error: final.status === 'completed' ? null : (final.error ?? 'Execution failed'),
         fsOut,
+        heapOut: final.status === 'completed' ? heapOut : null,
         completedAt: new Date(),
       },
     });
+    if (won.count === 1 && run.session) {
+      await this.deps.prisma.sessionLogEntry.create({
+        data: {
+          tenant: run.tenant,
+          session: run.session,
+          executionId: id,
+          inputHeap: run.heapIn,
+          outputHeap: final.status === 'completed' ? heapOut : null,
+          outputFs: fsOut,
+          codeRef: run.codeRef,
+        },
+      });
+    }
     if (won.count === 1) await this.announceTerminal(id, final.status, live.bytes);
+  }
+
+  /** The serialised globals of one of the tenant's heap snapshots; unknown (or another tenant's): 400. */
+  private async loadHeap(tenant: string, key: string): Promise<Uint8Array> {
+    if (!heapKeyPattern.test(key)) throw new InvalidInputError(`heap must be a 64-hex heap key (got "${key}")`);
+    const known = await this.deps.prisma.heapSnapshot.findUnique({ where: { tenant_key: { tenant, key } } });
+    const stored = known ? await this.objectStore().getObject(heapObjectKey(key)) : null;
+    if (!stored) throw new InvalidInputError(`unknown heap ${key}`);
+    return new Uint8Array(stored.body);
+  }
+
+  /** Content-addressed: the key is the SHA-256 of the bytes; storing the same state twice is a no-op. */
+  private async storeHeap(executionId: string, run: FinishContext, bytes: Uint8Array): Promise<string> {
+    const key = createHash('sha256').update(bytes).digest('hex');
+    await this.objectStore().putObject(heapObjectKey(key), bytes, { contentType: 'application/octet-stream' });
+    const { prisma } = this.deps;
+    await prisma.heapSnapshot.upsert({
+      where: { tenant_key: { tenant: run.tenant, key } },
+      create: {
+        tenant: run.tenant,
+        key,
+        sizeBytes: bytes.byteLength,
+        parentKey: run.heapIn,
+        producedByExecutionId: executionId,
+      },
+      update: {},
+    });
+    for (const [tag, value] of Object.entries(run.tags)) {
+      await prisma.heapTag.upsert({
+        where: { tenant_heapKey_key: { tenant: run.tenant, heapKey: key, key: tag } },
+        create: { tenant: run.tenant, heapKey: key, key: tag, value },
+        update: { value },
+      });
+    }
+    return key;
+  }
+
+  private objectStore(): ObjectStore {
+    const store = this.deps.objectStore;
+    if (!store) throw new Error('object storage is not configured for heap snapshots');
+    return store;
   }
 
   private async announceTerminal(id: string, status: string, knownBytes?: number): Promise<void> {

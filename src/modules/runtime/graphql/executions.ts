@@ -40,6 +40,12 @@ export const ExecutionRef = builder.prismaNode('Execution', {
       description: 'JSON of the final value (completed runs); null for undefined.',
     }),
     error: t.exposeString('error', { nullable: true }),
+    heapIn: t.exposeString('heapIn', { nullable: true, description: 'Heap snapshot restored before the run.' }),
+    heapOut: t.exposeString('heapOut', {
+      nullable: true,
+      description: 'Heap snapshot the run produced (runs that passed heap, session or tags).',
+    }),
+    session: t.exposeString('session', { nullable: true }),
     fsHandle: t.exposeString('fsHandle', { nullable: true, description: 'The `fs` the run asked to mount.' }),
     fsOut: t.exposeString('fsOut', {
       nullable: true,
@@ -137,9 +143,9 @@ const RunExecutionInput = builder.inputType('RunExecutionInput', {
       required: false,
       description: 'Filesystem snapshot to mount (label or 64-hex CA id); refused while snapshots are not wired.',
     }),
-    heap: t.string({ required: false, description: 'Heap snapshot to restore (not supported yet: refused).' }),
-    session: t.string({ required: false, description: 'Session log (not supported yet: refused).' }),
-    tags: t.field({ type: 'JSON', required: false, description: 'Heap snapshot tags (not supported yet: refused).' }),
+    heap: t.string({ required: false, description: 'Heap snapshot key to restore (data globals; docs/runtime.md).' }),
+    session: t.string({ required: false, description: 'Session to log the run under; the run saves a heap.' }),
+    tags: t.field({ type: 'JSON', required: false, description: 'Tags for the heap snapshot the run produces.' }),
   }),
 });
 
@@ -244,5 +250,62 @@ builder.queryField('runtimeInfo', (t) =>
       isolatedVmVersion: (await ctx.services.runtime.isolatedVmVersion()) ?? null,
       nodeVersion: process.version,
     }),
+  }),
+);
+
+const HeapSnapshotRef = builder.prismaObject('HeapSnapshot', {
+  description: 'A saved global state (data globals only), content-addressed; visible only to its tenant.',
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    sizeBytes: t.exposeInt('sizeBytes'),
+    parentKey: t.exposeString('parentKey', { nullable: true }),
+    producedByExecutionId: t.exposeString('producedByExecutionId', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    tags: t.field({
+      type: 'JSON',
+      select: { tags: { select: { key: true, value: true } } },
+      resolve: (snapshot) => Object.fromEntries(snapshot.tags.map((tag) => [tag.key, tag.value])),
+    }),
+  }),
+});
+
+builder.queryField('heapSnapshot', (t) =>
+  t.prismaField({
+    type: HeapSnapshotRef,
+    nullable: true,
+    authScopes: { authenticated: true },
+    args: { key: t.arg.string({ required: true }) },
+    resolve: (query, _root, { key }, ctx) =>
+      ctx.services.prisma.heapSnapshot.findUnique({ ...query, where: { tenant_key: { tenant: tenantOf(ctx), key } } }),
+  }),
+);
+
+builder.prismaObject('SessionLogEntry', {
+  fields: (t) => ({
+    session: t.exposeString('session'),
+    executionId: t.exposeString('executionId'),
+    inputHeap: t.exposeString('inputHeap', { nullable: true }),
+    outputHeap: t.exposeString('outputHeap', { nullable: true }),
+    outputFs: t.exposeString('outputFs', { nullable: true }),
+    codeSha256: t.exposeString('codeRef'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('sessionLog', (t) =>
+  t.prismaField({
+    type: ['SessionLogEntry'],
+    description: "The caller's runs in a session, oldest first (newest 1000).",
+    authScopes: { authenticated: true },
+    args: { session: t.arg.string({ required: true }) },
+    resolve: async (query, _root, { session }, ctx) =>
+      (
+        await ctx.services.prisma.sessionLogEntry.findMany({
+          ...query,
+          where: { tenant: tenantOf(ctx), session },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: 1000,
+        })
+      ).reverse(),
   }),
 );

@@ -10,6 +10,8 @@ export interface RunOutcome {
   error: string | null;
   /** The mounted tree after a completed run that changed it (path → bytes); null otherwise. */
   fsTree?: Map<string, Uint8Array> | null;
+  /** Serialised data globals of a completed run that asked for a heap snapshot; null otherwise. */
+  heapOut?: Uint8Array | null;
 }
 
 export interface RunRequest {
@@ -20,6 +22,8 @@ export interface RunRequest {
   maxOutputBytes: number;
   /** Files of a mounted snapshot (path → bytes), exposed copy-on-write as `fs` inside the sandbox. */
   fsFiles?: Map<string, Uint8Array>;
+  /** Capture a heap snapshot after the run, restoring `restore` (serialised globals) before it. */
+  heap?: { restore: Uint8Array | null };
   /** Console output, whole lines, in order. */
   onOutput(text: string): void;
 }
@@ -167,6 +171,7 @@ export class SandboxPool {
           result: message.result,
           error: message.error,
           fsTree: message.fsTree ?? null,
+          heapOut: message.heapOut ?? null,
         });
       }
     });
@@ -226,8 +231,9 @@ export class SandboxPool {
   private start(slot: Slot): void {
     const run = slot.run;
     if (!run || slot.dead) return;
-    const { runId, code, memoryMb, timeoutMs, maxOutputBytes, fsFiles } = run.request;
-    slot.child.send({ type: 'run', runId, code, memoryMb, timeoutMs, maxOutputBytes, fs: fsFiles ?? null });
+    const { runId, code, memoryMb, timeoutMs, maxOutputBytes, fsFiles, heap } = run.request;
+    const message = { type: 'run', runId, code, memoryMb, timeoutMs, maxOutputBytes, fs: fsFiles ?? null, heap };
+    slot.child.send(message);
   }
 }
 
@@ -241,6 +247,7 @@ type WorkerMessage =
       result: string | null;
       error: string | null;
       fsTree?: Map<string, Uint8Array> | null;
+      heapOut?: Uint8Array | null;
     };
 
 function failed(error: string): RunOutcome {

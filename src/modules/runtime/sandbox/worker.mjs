@@ -10,6 +10,7 @@
  *                    {type:'done', runId, status, result, error}
  */
 import { createRequire } from 'node:module';
+import v8 from 'node:v8';
 
 const require = createRequire(import.meta.url);
 
@@ -221,6 +222,44 @@ function createMount(base) {
   };
 }
 
+/** Largest serialised heap a run may produce. */
+const maxHeapBytes = 16 * 1024 * 1024;
+
+/** Puts each saved global back (structured clone: data only) before the script runs. */
+async function restoreHeap(context, bytes) {
+  const saved = v8.deserialize(Buffer.from(bytes));
+  for (const [name, value] of Object.entries(saved)) {
+    await context.global.set(name, new ivm.ExternalCopy(value).copyInto());
+  }
+}
+
+/**
+ * The run's data globals (own properties of globalThis that a fresh context does not have: `var`s, `globalThis.x
+ * = …`, restored ones), structured-cloned and V8-serialised with sorted names, so equal state gives equal bytes.
+ * Functions, classes, symbols-as-values and other non-cloneable values cannot be saved: they are left out and named
+ * in one `[WARN] heap:` line. Top-level `let`/`const`/`class` are not properties of globalThis and are not saved.
+ */
+async function captureHeap(context, pristine, append) {
+  const names = (await context.eval('Object.getOwnPropertyNames(globalThis)', { copy: true }))
+    .filter((name) => !pristine.has(name))
+    .sort();
+  const saved = {};
+  const skipped = [];
+  for (const name of names) {
+    try {
+      saved[name] = await context.global.get(name, { copy: true });
+    } catch {
+      skipped.push(name);
+    }
+  }
+  if (skipped.length > 0) append(`[WARN] heap: not saved (not structured-cloneable): ${skipped.join(', ')}\n`);
+  const bytes = v8.serialize(saved);
+  if (bytes.byteLength > maxHeapBytes) {
+    throw new Error(`Heap snapshot is ${bytes.byteLength} bytes; the limit is ${maxHeapBytes}`);
+  }
+  return new Uint8Array(bytes);
+}
+
 let current;
 
 /**
@@ -307,9 +346,14 @@ async function run(message) {
   };
 
   sink.write = append;
+  let heapOut = null;
   const mount = message.fs ? createMount(message.fs) : undefined;
   try {
     if (mount) await context.evalClosure(fsSetup, [new ivm.Reference(mount.call)]);
+    const pristine = message.heap
+      ? new Set(await context.eval('Object.getOwnPropertyNames(globalThis)', { copy: true }))
+      : undefined;
+    if (message.heap?.restore) await restoreHeap(context, message.heap.restore);
     let value;
     let script;
     try {
@@ -333,6 +377,8 @@ async function run(message) {
       result: { copy: true },
       timeout: Math.max(1, message.timeoutMs),
     });
+    // Captured while the run's timer still runs: a hostile getter cannot hang the worker.
+    if (pristine) heapOut = await captureHeap(context, pristine, append);
     settle({ status: 'completed', result: json ?? null });
   } catch (err) {
     let text = err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -358,6 +404,7 @@ async function run(message) {
       result: outcome.result ?? null,
       error: outcome.error ?? null,
       fsTree,
+      heapOut: state.outcome?.status === 'completed' ? heapOut : null,
     });
     warm(message.memoryMb);
   }
