@@ -299,7 +299,8 @@ export function createRestShim(options: RestShimOptions): RestShim {
       }
     }
     if (raw.length === 0) return undefined;
-    if (op.bodyMediaTypes && !op.bodyMediaTypes.some((declared) => mediaMatches(declared, type))) {
+    const anyBody = op.handler?.kind === 'graphql' && op.handler.acceptsAnyBody === true;
+    if (!anyBody && op.bodyMediaTypes && !op.bodyMediaTypes.some((declared) => mediaMatches(declared, type))) {
       const accepted = op.bodyMediaTypes.join(', ');
       throw new RestFailure(
         415,
@@ -335,6 +336,8 @@ function validate(
   const result = validateRouted(m.api, request, params, op.operation);
   let errors = result.errors ?? [];
   if (bytes) errors = errors.filter((e) => !isBodyError(e));
+  const extra = op.handler?.kind === 'graphql' ? op.handler.extraQuery : undefined;
+  if (extra) errors = errors.filter((e) => !isExtraQuery(e, extra));
   if (errors.length > 0) {
     const first = errors[0] as ErrorObject;
     const code = first.keyword === 'required' ? 'missing_required_field' : 'invalid_parameter';
@@ -342,6 +345,11 @@ function validate(
   }
   const coerced = result.coerced as { params?: Record<string, unknown>; query?: Record<string, unknown> } | undefined;
   return { params: coerced?.params ?? { ...params }, query: coerced?.query ?? { ...query } };
+}
+
+function isExtraQuery(e: ErrorObject, extra: readonly string[]): boolean {
+  if (e.keyword !== 'additionalProperties' || e.instancePath !== '/query') return false;
+  return extra.includes(String((e.params as { additionalProperty?: string }).additionalProperty));
 }
 
 function isBodyError(e: ErrorObject): boolean {

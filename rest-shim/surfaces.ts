@@ -5,6 +5,16 @@ import { deepstoreOperations } from './deepstore/handlers.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from './goclaw/api-keys.ts';
 import { goclawAuthenticator } from './goclaw/auth.ts';
 import { mcpV8Authenticator, mcpV8RequiresAuth } from './mcp-v8/auth.ts';
+import {
+  cancelExecutionHandler,
+  cliDownloadHandler,
+  cliIndexHandler,
+  execHandler,
+  executionOutputHandler,
+  getExecutionHandler,
+  listExecutionsHandler,
+  versionHandler,
+} from './mcp-v8/exec.ts';
 import { fsLabels, fsLog, fsMerge, fsPush, fsReset, fsResolve, fsSetLabel } from './mcp-v8/fs.ts';
 import { createProductSurfaces } from './products.ts';
 import type { ProductSurface, RestOperation } from './types.ts';
@@ -29,6 +39,14 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
       fs_push_handler: fsPush,
       fs_reset_handler: fsReset,
       fs_merge_handler: fsMerge,
+      exec_handler: execHandler,
+      list_executions_handler: listExecutionsHandler,
+      get_execution_handler: getExecutionHandler,
+      cancel_execution_handler: cancelExecutionHandler,
+      get_execution_output_handler: executionOutputHandler,
+      version_handler: versionHandler,
+      cli_index_handler: cliIndexHandler,
+      cli_download_handler: cliDownloadHandler,
     },
   };
 }

@@ -50,6 +50,13 @@ export type GraphQLExecutor = <R, V>(
  */
 export interface GraphQLRestOperation<R = unknown, V = unknown> {
   kind: 'graphql';
+  /**
+   * Accept request bodies of any Content-Type, not only the contract's (mcp-v8's exec takes the raw script
+   * for non-JSON types); the handler receives them as a Buffer and decides (e.g. 415 for multipart).
+   */
+  acceptsAnyBody?: boolean;
+  /** Query parameters the handler reads although the contract does not declare them (not rejected as unknown). */
+  extraQuery?: readonly string[];
   document: TypedDocumentNode<R, V>;
   variables(req: RestRequest): V;
   respond(data: R, req: RestRequest): RestResponse;

@@ -16,6 +16,7 @@ import { createMetrics } from './core/metrics.ts';
 import { createObjectStore } from './core/object-store.ts';
 import { createPubSubBus } from './core/pubsub.ts';
 import type { Services } from './core/services.ts';
+import { RuntimeService } from './modules/runtime/runtime.service.ts';
 import { schema } from './schema.ts';
 
 export interface App {
@@ -45,6 +46,14 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   const adminKey = await loadAdminKey(config.adminKey, config.dataDir);
   const tokens = await TokenService.fromJwks(await loadSigningKeys(config.jwtKeys, config.dataDir), config.jwtIssuer);
   const authenticator = new Authenticator({ prisma: db.prisma, tokens, adminKey: adminKey.key, logger });
+  const runtime = new RuntimeService({
+    prisma: db.prisma,
+    pubsub: bus.pubsub,
+    objectStore,
+    logger,
+    config: config.runtime,
+  });
+  await runtime.start();
   const services: Services = {
     config,
     logger,
@@ -55,6 +64,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     tokens,
     authenticator,
     metrics,
+    runtime,
   };
 
   const graphql = createGraphQLServer(schema, services);
@@ -206,6 +216,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       }
       server.closeAllConnections();
       await closed;
+      await runtime.close();
       await bus.close();
       await objectStore.close();
       await db.close();

@@ -3,6 +3,7 @@ import './core/graphql/errors.ts';
 import './modules/access/index.ts';
 import './modules/logstore/index.ts';
 import './modules/snapshots/index.ts';
+import './modules/runtime/index.ts';
 import { builder } from './core/builder.ts';
 
 /** The one GraphQL schema; REST documents and every transport execute against it. */

@@ -23,10 +23,10 @@ it('requires a bearer credential on every mcp-v8 operation, answering 401 in the
   }
 });
 
-it('lets an authenticated caller through to the operation (501 while the operation is not implemented)', async () => {
+it('lets an authenticated caller through to the operation', async () => {
   const res = await fetch(`${t.baseUrl}/mcp-v8/api/executions`, { headers: { authorization: `Bearer ${t.adminKey}` } });
-  expect(res.status).toBe(501);
-  expect(await res.json()).toEqual({ error: expect.any(String) });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ executions: [] });
 });
 
 it("refuses credentials of another product's door: a DeepStore service token is not an mcp-v8 credential", async () => {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Validated server configuration. Built once at start from the environment. */
@@ -24,6 +25,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** DeepStore leasing (docs/logstore.md). */
   logstore: LogStoreConfig;
+  /** Sandboxed JavaScript runtime (mcp-v8); see docs/runtime.md. */
+  runtime: RuntimeConfig;
 }
 
 export interface LogStoreConfig {
@@ -39,6 +42,21 @@ export interface LogStoreConfig {
   maxBackoffMs: number;
   /** How long a split marked for deletion stays out of split-cleanup leases (in-flight readers). */
   splitDeletionGraceMs: number;
+}
+
+export interface RuntimeConfig {
+  /** Names this process as the owner of the runs it executes (live events, restart recovery). */
+  instanceId: string;
+  /** Sandbox worker processes (= concurrent runs per instance); further runs wait, still `running`. */
+  workers: number;
+  defaultTimeoutSecs: number;
+  maxTimeoutSecs: number;
+  defaultHeapMb: number;
+  maxHeapMb: number;
+  maxOutputBytes: number;
+  maxCodeBytes: number;
+  /** Finished executions (and their output) are deleted this long after they complete. */
+  retentionHours: number;
 }
 
 export interface S3Config {
@@ -164,6 +182,17 @@ export function loadConfig(env: Env = process.env): Config {
       retryBackoffMs: int('ATRIUM_LOGSTORE_RETRY_BACKOFF_MS', 10_000, 0, 24 * 3600_000),
       maxBackoffMs: int('ATRIUM_LOGSTORE_MAX_BACKOFF_MS', 3600_000, 0, 7 * 24 * 3600_000),
       splitDeletionGraceMs: int('ATRIUM_LOGSTORE_SPLIT_DELETION_GRACE_MS', 5 * 60_000, 0, 7 * 24 * 3600_000),
+    },
+    runtime: {
+      instanceId: str('ATRIUM_INSTANCE_ID') ?? `${os.hostname()}:${path.resolve(str('ATRIUM_DATA_DIR') ?? '.atrium')}`,
+      workers: int('ATRIUM_RUNTIME_WORKERS', 2, 1, 256),
+      defaultTimeoutSecs: int('ATRIUM_RUNTIME_DEFAULT_TIMEOUT_SECS', 30, 1, 3600),
+      maxTimeoutSecs: int('ATRIUM_RUNTIME_MAX_TIMEOUT_SECS', 300, 1, 86_400),
+      defaultHeapMb: int('ATRIUM_RUNTIME_DEFAULT_HEAP_MB', 64, 8, 4096),
+      maxHeapMb: int('ATRIUM_RUNTIME_MAX_HEAP_MB', 256, 8, 4096),
+      maxOutputBytes: int('ATRIUM_RUNTIME_MAX_OUTPUT_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxCodeBytes: int('ATRIUM_RUNTIME_MAX_CODE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      retentionHours: int('ATRIUM_RUNTIME_RETENTION_HOURS', 168, 1, 24 * 3650),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -2,6 +2,7 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { LogStoreTopics } from '../modules/logstore/logstore.topics.ts';
+import type { RuntimeTopics } from '../modules/runtime/runtime.topics.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
@@ -22,7 +23,7 @@ export type AuditTopics = {
   'access.auditEventRecorded': [payload: { auditEventId: string }];
 };
 
-export type Topics = AuditTopics & LogStoreTopics;
+export type Topics = AuditTopics & LogStoreTopics & RuntimeTopics;
 
 export type AppPubSub = PubSub<Topics>;
 

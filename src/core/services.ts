@@ -1,3 +1,4 @@
+import type { RuntimeService } from '../modules/runtime/runtime.service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { TokenService } from './auth/jwt.ts';
 import type { Config } from './config.ts';
@@ -21,4 +22,6 @@ export interface Services {
   tokens: TokenService;
   authenticator: Authenticator;
   metrics: Metrics;
+  /** Sandboxed JavaScript executions (mcp-v8). */
+  runtime: RuntimeService;
 }

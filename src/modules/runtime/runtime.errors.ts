@@ -1,0 +1,30 @@
+import { DomainError } from '../../core/errors.ts';
+
+export class ExecutionNotFoundError extends DomainError {
+  override code = 'NOT_FOUND';
+  override httpStatus = 404;
+  constructor(id: string) {
+    super(`Execution '${id}' not found`);
+    this.name = 'ExecutionNotFoundError';
+  }
+}
+
+/** The script does not parse as JavaScript or TypeScript; nothing was run. */
+export class ScriptSyntaxError extends DomainError {
+  override code = 'SYNTAX_ERROR';
+  override httpStatus = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScriptSyntaxError';
+  }
+}
+
+/** A feature of the contract this server does not offer (yet); answered 400, never faked. */
+export class RuntimeFeatureUnavailableError extends DomainError {
+  override code = 'FEATURE_UNAVAILABLE';
+  override httpStatus = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeFeatureUnavailableError';
+  }
+}

@@ -1,0 +1,512 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { transform } from 'esbuild';
+import type { Execution } from '../../../prisma/generated/client/client.ts';
+import type { RuntimeConfig } from '../../core/config.ts';
+import type { PrismaClient } from '../../core/db.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { ObjectStore } from '../../core/object-store.ts';
+import type { AppPubSub } from '../../core/pubsub.ts';
+import { maxChunkBytes, type OutputPage, type OutputQuery, OutputReader } from './output.ts';
+import { ExecutionNotFoundError, RuntimeFeatureUnavailableError, ScriptSyntaxError } from './runtime.errors.ts';
+import { type RunOutcome, SandboxPool } from './sandbox/pool.ts';
+
+export type { Execution };
+
+export const terminalStatuses = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
+
+/**
+ * Filesystem snapshots for runs that ask for `fs` (a label or 64-hex CA id). Provided by the snapshots module
+ * once it is wired (docs/runtime.md); until then such runs are refused with 400.
+ */
+export interface FsMountProvider {
+  /** Resolves a label or CA id for the tenant and loads the tree (path → bytes). Unknown labels load empty. */
+  load(tenant: string, ref: string): Promise<{ baseCaId: string; files: Map<string, Uint8Array> }>;
+  /** Stores a tree and returns its CA id. */
+  flush(files: Map<string, Uint8Array>): Promise<string>;
+}
+
+export interface ExecInput {
+  code: string;
+  executionTimeoutSecs?: number | null;
+  heapMemoryMaxMb?: number | null;
+  fs?: string | null;
+  heap?: string | null;
+  session?: string | null;
+  tags?: Record<string, string> | null;
+}
+
+export interface CancelResult {
+  ok: boolean;
+  error: string | null;
+}
+
+interface LiveRun {
+  tenant: string;
+  seq: number;
+  bytes: number;
+  lines: number;
+  /** Output writes, serialised per run; finalisation waits for them. */
+  writes: Promise<void>;
+  /** Set once the run's status is terminal in the database; later output is dropped. */
+  finalized: boolean;
+  /** Settles once the run's terminal status is written (or failed to be). */
+  done?: Promise<void>;
+}
+
+interface FinishContext {
+  tenant: string;
+  baseCaId: string | undefined;
+  heapIn: string | null;
+  session: string | null;
+  tags: Record<string, string>;
+  codeRef: string;
+}
+
+const heapKeyPattern = /^[0-9a-f]{64}$/;
+const heapObjectKey = (key: string) => `runtime/heaps/${key}`;
+
+export interface RuntimeDeps {
+  prisma: PrismaClient;
+  /** Heap snapshots live here (content-addressed under runtime/heaps/). */
+  objectStore?: ObjectStore;
+  pubsub: AppPubSub;
+  logger: Logger;
+  config: RuntimeConfig;
+  fs?: FsMountProvider;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string) => uuidPattern.test(id);
+const minHeapMb = 16;
+const listLimit = 1000;
+const sweepIntervalMs = 60 * 60 * 1000;
+
+/**
+ * Executions: submit (validate, transpile, persist as `running`, hand to the sandbox pool), durable output
+ * chunks with byte/line coordinates, terminal transitions settled by one conditional update, cancel routed to
+ * the owning instance, restart recovery and retention. Every read and write is scoped to a tenant.
+ */
+export class RuntimeService {
+  private pool: SandboxPool | undefined;
+  private readonly live = new Map<string, LiveRun>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private cancelListener: AsyncIterator<unknown> | undefined;
+  private closed = false;
+
+  private fsProvider: FsMountProvider | undefined;
+
+  constructor(private readonly deps: RuntimeDeps) {
+    this.fsProvider = deps.fs;
+  }
+
+  /**
+   * Enables `fs` mounts: the snapshots module supplies load (resolve label/CA id + read tree) and flush (write
+   * tree → CA id). Until called, runs that ask for `fs` answer 400.
+   */
+  useFilesystem(provider: FsMountProvider): void {
+    this.fsProvider = provider;
+  }
+
+  get instanceId(): string {
+    return this.deps.config.instanceId;
+  }
+
+  /** Marks runs this instance left `running` (it died) as failed, starts retention sweeps and cancel routing. */
+  async start(): Promise<void> {
+    const { prisma, config, logger } = this.deps;
+    const orphaned = await prisma.execution.updateMany({
+      where: { status: 'running', ownerInstance: config.instanceId },
+      data: { status: 'failed', error: 'Server restarted while the execution was running', completedAt: new Date() },
+    });
+    if (orphaned.count > 0) logger.warn({ count: orphaned.count }, 'executions left running by a previous run failed');
+    await this.sweep();
+    this.sweepTimer = setInterval(() => void this.sweep(), sweepIntervalMs);
+    this.sweepTimer.unref();
+    const subscription = this.deps.pubsub.subscribe('runtime.cancelRequested', config.instanceId);
+    const iterator = subscription[Symbol.asyncIterator]();
+    this.cancelListener = iterator;
+    void (async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || this.closed) return;
+        this.abortLocal(next.value.executionId);
+      }
+    })().catch((err: unknown) => logger.error({ err }, 'runtime cancel listener failed'));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.cancelListener?.return?.();
+    await this.pool?.close();
+    // Killing the workers ends their runs (failed); wait until those statuses are written before the DB closes.
+    await Promise.all([...this.live.values()].map((r) => r.done));
+  }
+
+  /** The worker pool, started on first use (so servers that never run code spawn no workers). */
+  sandbox(): SandboxPool {
+    this.pool ??= new SandboxPool({ size: this.deps.config.workers, logger: this.deps.logger });
+    return this.pool;
+  }
+
+  /** Which isolated-vm the sandbox workers load, e.g. `5.0.4`; undefined when none could start. */
+  async isolatedVmVersion(): Promise<string | undefined> {
+    return this.sandbox().version();
+  }
+
+  async submit(tenant: string, input: ExecInput): Promise<Execution> {
+    const { config } = this.deps;
+    const tags = input.tags ?? {};
+    if (input.session !== undefined && input.session !== null && !/^.{1,200}$/su.test(input.session)) {
+      throw new InvalidInputError('session must be 1-200 characters');
+    }
+    const tagEntries = Object.entries(tags);
+    if (tagEntries.length > 64 || tagEntries.some(([k, v]) => k.length > 200 || v.length > 1000)) {
+      throw new InvalidInputError('tags: at most 64, keys up to 200 and values up to 1000 characters');
+    }
+    const wantsHeap = Boolean(input.heap || input.session || tagEntries.length > 0);
+    const fsProvider = this.fsProvider;
+    if (input.fs && !fsProvider) {
+      throw new RuntimeFeatureUnavailableError('Filesystem snapshots are not available on this server yet (fs)');
+    }
+    const codeBytes = Buffer.byteLength(input.code);
+    if (codeBytes > config.maxCodeBytes) {
+      throw new InvalidInputError(`Script is ${codeBytes} bytes; the limit is ${config.maxCodeBytes} bytes`);
+    }
+    const timeoutSecs = input.executionTimeoutSecs ?? config.defaultTimeoutSecs;
+    if (!Number.isInteger(timeoutSecs) || timeoutSecs < 1 || timeoutSecs > config.maxTimeoutSecs) {
+      throw new InvalidInputError(`execution_timeout_secs must be between 1 and ${config.maxTimeoutSecs}`);
+    }
+    const heapMb = input.heapMemoryMaxMb ?? config.defaultHeapMb;
+    if (!Number.isInteger(heapMb) || heapMb < 0 || heapMb > config.maxHeapMb) {
+      throw new InvalidInputError(`heap_memory_max_mb must be between 0 and ${config.maxHeapMb}`);
+    }
+    const { code, lang } = await prepare(input.code);
+    const heapIn = input.heap ? await this.loadHeap(tenant, input.heap) : null;
+    let mount: { baseCaId: string; files: Map<string, Uint8Array> } | undefined;
+    if (input.fs && fsProvider) {
+      try {
+        mount = await fsProvider.load(tenant, input.fs);
+      } catch (err) {
+        throw new InvalidInputError(`fs: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+
+    // The row is inserted while the run starts (its id is ours): output and the terminal status are written only
+    // after the insert, because every write of the run waits on `live.writes`, which starts with it.
+    const id = randomUUID();
+    const codeRef = createHash('sha256').update(input.code).digest('hex');
+    const inserted = this.deps.prisma.execution.create({
+      data: {
+        id,
+        tenant,
+        codeRef,
+        sourceLang: lang,
+        heapMemoryMaxMb: Math.max(minHeapMb, heapMb),
+        timeoutSecs,
+        ownerInstance: config.instanceId,
+        fsHandle: input.fs ?? null,
+        heapIn: input.heap ?? null,
+        session: input.session ?? null,
+      },
+    });
+    const live: LiveRun = {
+      tenant,
+      seq: 0,
+      bytes: 0,
+      lines: 0,
+      writes: inserted.then(() => undefined),
+      finalized: false,
+    };
+    this.live.set(id, live);
+    live.done = this.sandbox()
+      .run({
+        runId: id,
+        code,
+        memoryMb: Math.max(minHeapMb, heapMb),
+        timeoutMs: timeoutSecs * 1000,
+        maxOutputBytes: config.maxOutputBytes,
+        ...(mount ? { fsFiles: mount.files } : {}),
+        ...(wantsHeap ? { heap: { restore: heapIn } } : {}),
+        onOutput: (text) => this.appendOutput(id, live, text),
+      })
+      .then((outcome) =>
+        this.finish(id, live, outcome, {
+          tenant,
+          baseCaId: mount?.baseCaId,
+          heapIn: input.heap ?? null,
+          session: input.session ?? null,
+          tags,
+          codeRef,
+        }),
+      )
+      .catch((err: unknown) => this.deps.logger.error({ err, executionId: id }, 'execution bookkeeping failed'))
+      .finally(() => this.live.delete(id));
+    try {
+      return await inserted;
+    } catch (err) {
+      live.finalized = true;
+      this.pool?.cancel(id);
+      throw err;
+    }
+  }
+
+  async get(tenant: string, id: string): Promise<Execution | null> {
+    if (!isUuid(id)) return null;
+    return this.deps.prisma.execution.findFirst({ where: { id, tenant } });
+  }
+
+  async list(tenant: string): Promise<Execution[]> {
+    return this.deps.prisma.execution.findMany({
+      where: { tenant },
+      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+      take: listLimit,
+    });
+  }
+
+  async cancel(tenant: string, id: string): Promise<CancelResult> {
+    const { prisma, pubsub } = this.deps;
+    const current = await this.get(tenant, id);
+    if (!current) return { ok: false, error: `Execution '${id}' not found` };
+    const notRunning = (status: string) => ({
+      ok: false,
+      error: `Execution '${id}' is not running (status: ${status})`,
+    });
+    if (current.status !== 'running') return notRunning(current.status);
+    const won = await prisma.execution.updateMany({
+      where: { id, tenant, status: 'running' },
+      data: { status: 'cancelled', error: 'Cancelled by user', completedAt: new Date() },
+    });
+    if (won.count === 0) {
+      const after = await this.get(tenant, id);
+      return notRunning(after?.status ?? 'unknown');
+    }
+    if (current.ownerInstance === this.instanceId) this.abortLocal(id);
+    else pubsub.publish('runtime.cancelRequested', current.ownerInstance, { executionId: id });
+    await this.announceTerminal(id, 'cancelled');
+    return { ok: true, error: null };
+  }
+
+  async output(tenant: string, id: string, query: OutputQuery): Promise<{ execution: Execution; page: OutputPage }> {
+    const execution = await this.get(tenant, id);
+    if (!execution) throw new ExecutionNotFoundError(id);
+    const reader = new OutputReader(this.deps.prisma, id, Number(execution.outputBytes), Number(execution.outputLines));
+    return { execution, page: await reader.page(query) };
+  }
+
+  /** Deletes executions (and their output) that finished before the retention window. */
+  async sweep(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.deps.config.retentionHours * 3600 * 1000);
+    try {
+      const { count } = await this.deps.prisma.execution.deleteMany({ where: { completedAt: { lt: cutoff } } });
+      return count;
+    } catch (err) {
+      this.deps.logger.error({ err }, 'execution retention sweep failed');
+      return 0;
+    }
+  }
+
+  private abortLocal(id: string): void {
+    const live = this.live.get(id);
+    if (live) live.finalized = true;
+    this.pool?.cancel(id);
+  }
+
+  private appendOutput(id: string, live: LiveRun, text: string): void {
+    live.writes = live.writes
+      .then(async () => {
+        const buffer = Buffer.from(text, 'utf8');
+        for (let offset = 0; offset < buffer.length; offset += maxChunkBytes) {
+          if (live.finalized) return;
+          const piece = buffer.subarray(offset, offset + maxChunkBytes);
+          await this.storeChunk(id, live, piece);
+        }
+      })
+      .catch((err: unknown) => this.deps.logger.error({ err, executionId: id }, 'storing execution output failed'));
+  }
+
+  /** Chunk first, then the counters (only while running): readers see a chunk only once the counters cover it. */
+  private async storeChunk(id: string, live: LiveRun, piece: Buffer): Promise<void> {
+    const { prisma, pubsub } = this.deps;
+    let lineCount = 0;
+    for (const byte of piece) if (byte === 0x0a) lineCount++;
+    const seq = live.seq++;
+    const startByte = live.bytes;
+    const startLine = live.lines;
+    await prisma.outputChunk.create({
+      data: {
+        executionId: id,
+        seq,
+        byteStart: BigInt(startByte),
+        lineStart: BigInt(startLine),
+        byteLength: piece.length,
+        lineCount,
+        bytes: new Uint8Array(piece),
+      },
+    });
+    const updated = await prisma.execution.updateMany({
+      where: { id, status: 'running' },
+      data: { outputBytes: { increment: piece.length }, outputLines: { increment: lineCount } },
+    });
+    if (updated.count === 0) {
+      live.finalized = true;
+      await prisma.outputChunk.delete({ where: { executionId_seq: { executionId: id, seq } } });
+      return;
+    }
+    live.bytes += piece.length;
+    live.lines += lineCount;
+    pubsub.publish('runtime.executionOutput', id, {
+      chunk: {
+        data: piece.toString('utf8'),
+        startByte,
+        endByte: startByte + piece.length,
+        startLine,
+        endLine: startLine + lineCount,
+      },
+      done: null,
+    });
+  }
+
+  /**
+   * Writes the terminal status (if no cancel won first). A mounted tree is flushed before, and its CA id stored in
+   * the same update, so a client that stops polling at `completed` never misses `fs`. A failed flush fails the run.
+   */
+  private async finish(id: string, live: LiveRun, outcome: RunOutcome, run: FinishContext): Promise<void> {
+    await live.writes;
+    const { baseCaId } = run;
+    let final = outcome;
+    let fsOut: string | null = null;
+    let heapOut: string | null = null;
+    if (outcome.status === 'completed' && outcome.heapOut) {
+      try {
+        heapOut = await this.storeHeap(id, run, outcome.heapOut);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        final = { status: 'failed', result: null, error: `Heap snapshot store failed: ${message}` };
+      }
+    }
+    if (final.status === 'completed' && baseCaId !== undefined) {
+      fsOut = baseCaId;
+      if (outcome.fsTree && this.fsProvider) {
+        try {
+          fsOut = await this.fsProvider.flush(outcome.fsTree);
+        } catch (err) {
+          fsOut = null;
+          const message = err instanceof Error ? err.message : String(err);
+          final = { status: 'failed', result: null, error: `Filesystem flush failed: ${message}` };
+        }
+      }
+    }
+    live.finalized = true;
+    const won = await this.deps.prisma.execution.updateMany({
+      where: { id, status: 'running' },
+      data: {
+        status: final.status,
+        result: final.status === 'completed' ? final.result : null,
+        error: final.status === 'completed' ? null : (final.error ?? 'Execution failed'),
+        fsOut,
+        heapOut: final.status === 'completed' ? heapOut : null,
+        completedAt: new Date(),
+      },
+    });
+    if (won.count === 1 && run.session) {
+      await this.deps.prisma.sessionLogEntry.create({
+        data: {
+          tenant: run.tenant,
+          session: run.session,
+          executionId: id,
+          inputHeap: run.heapIn,
+          outputHeap: final.status === 'completed' ? heapOut : null,
+          outputFs: fsOut,
+          codeRef: run.codeRef,
+        },
+      });
+    }
+    if (won.count === 1) await this.announceTerminal(id, final.status, live.bytes);
+  }
+
+  /** The serialised globals of one of the tenant's heap snapshots; unknown (or another tenant's): 400. */
+  private async loadHeap(tenant: string, key: string): Promise<Uint8Array> {
+    if (!heapKeyPattern.test(key)) throw new InvalidInputError(`heap must be a 64-hex heap key (got "${key}")`);
+    const known = await this.deps.prisma.heapSnapshot.findUnique({ where: { tenant_key: { tenant, key } } });
+    const stored = known ? await this.objectStore().getObject(heapObjectKey(key)) : null;
+    if (!stored) throw new InvalidInputError(`unknown heap ${key}`);
+    return new Uint8Array(stored.body);
+  }
+
+  /** Content-addressed: the key is the SHA-256 of the bytes; storing the same state twice is a no-op. */
+  private async storeHeap(executionId: string, run: FinishContext, bytes: Uint8Array): Promise<string> {
+    const key = createHash('sha256').update(bytes).digest('hex');
+    await this.objectStore().putObject(heapObjectKey(key), bytes, { contentType: 'application/octet-stream' });
+    const { prisma } = this.deps;
+    await prisma.heapSnapshot.upsert({
+      where: { tenant_key: { tenant: run.tenant, key } },
+      create: {
+        tenant: run.tenant,
+        key,
+        sizeBytes: bytes.byteLength,
+        parentKey: run.heapIn,
+        producedByExecutionId: executionId,
+      },
+      update: {},
+    });
+    for (const [tag, value] of Object.entries(run.tags)) {
+      await prisma.heapTag.upsert({
+        where: { tenant_heapKey_key: { tenant: run.tenant, heapKey: key, key: tag } },
+        create: { tenant: run.tenant, heapKey: key, key: tag, value },
+        update: { value },
+      });
+    }
+    return key;
+  }
+
+  private objectStore(): ObjectStore {
+    const store = this.deps.objectStore;
+    if (!store) throw new Error('object storage is not configured for heap snapshots');
+    return store;
+  }
+
+  private async announceTerminal(id: string, status: string, knownBytes?: number): Promise<void> {
+    let totalBytes = knownBytes;
+    if (totalBytes === undefined) {
+      const row = await this.deps.prisma.execution.findUnique({ where: { id }, select: { outputBytes: true } });
+      totalBytes = Number(row?.outputBytes ?? 0);
+    }
+    this.deps.pubsub.publish('runtime.executionOutput', id, { chunk: null, done: { status, totalBytes } });
+    this.deps.pubsub.publish('runtime.executionStatusChanged', id, { status });
+  }
+}
+
+/** JavaScript runs as written; otherwise TypeScript is type-stripped by esbuild. Neither parses: 400. */
+async function prepare(source: string): Promise<{ code: string; lang: 'js' | 'ts' }> {
+  try {
+    await transform(source, { loader: 'js', sourcefile: 'script.js', logLevel: 'silent' });
+    return { code: source, lang: 'js' };
+  } catch (jsError) {
+    try {
+      const out = await transform(source, { loader: 'ts', sourcefile: 'script.ts', logLevel: 'silent' });
+      return { code: out.code, lang: 'ts' };
+    } catch {
+      throw new ScriptSyntaxError(`SyntaxError: ${describeEsbuildError(jsError)}`);
+    }
+  }
+}
+
+function describeEsbuildError(err: unknown): string {
+  const errors = (err as { errors?: { text: string; location?: { line: number; column: number } | null }[] }).errors;
+  const first = errors?.[0];
+  if (!first) return err instanceof Error ? err.message : String(err);
+  const where = first.location ? ` (line ${first.location.line}, column ${first.location.column + 1})` : '';
+  return `${first.text}${where}`;
+}
+
+let cachedVersion: string | undefined;
+/** The server version from package.json (what mcp-v8's `/api/version` reports). */
+export function serverVersion(): string {
+  cachedVersion ??= (
+    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+  return cachedVersion;
+}
