@@ -17,6 +17,7 @@ import { createObjectStore } from './core/object-store.ts';
 import { createPubSubBus } from './core/pubsub.ts';
 import type { Services } from './core/services.ts';
 import { RuntimeService } from './modules/runtime/runtime.service.ts';
+import { snapshotMountProvider } from './modules/snapshots/mount.ts';
 import { schema } from './schema.ts';
 
 export interface App {
@@ -53,6 +54,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     logger,
     config: config.runtime,
   });
+  runtime.useFilesystem(snapshotMountProvider({ prisma: db.prisma, objectStore }));
   await runtime.start();
   const services: Services = {
     config,

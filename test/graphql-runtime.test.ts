@@ -134,8 +134,8 @@ describe('GraphQL executions', () => {
     expect(syntax).toMatchObject({ __typename: 'ScriptSyntaxError', code: 'SYNTAX_ERROR' });
     const heap = await runGql(t.baseUrl, t.adminKey, '1', { heap: 'abc' });
     expect(heap).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
-    const fs = await runGql(t.baseUrl, t.adminKey, '1', { fs: 'main' });
-    expect(fs.__typename).toBe('RuntimeFeatureUnavailableError');
+    const fs = await runGql(t.baseUrl, t.adminKey, '1', { fs: '0'.repeat(64) });
+    expect(fs).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
     const anon = await gql(t.baseUrl, runMutation, { input: { code: '1' } });
     expect(anon.body.errors?.[0]?.message).toMatch(/Authentication required/);
   });

@@ -51,4 +51,6 @@ it("keeps other products' keys out of mcp-v8 over REST and GraphQL", async () =>
   const graphql = await gql(t.baseUrl, '{ fsLabels(first: 1) { edges { node { name } } } }', {}, key);
   expect(graphql.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   expect(graphql.body.data ?? null).toBeNull();
+  const execution = await gql(t.baseUrl, 'mutation { runExecution(input: { code: "1+1" }) { __typename } }', {}, key);
+  expect(execution.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 });

@@ -27,7 +27,7 @@ export const ExecutionStatusEnum = builder.enumType(ExecutionStatus, {
 export const ExecutionRef = builder.prismaNode('Execution', {
   id: { field: 'id' },
   description: 'A sandboxed JavaScript run (mcp-v8). Visible only to the principal that submitted it.',
-  authScopes: { authenticated: true },
+  authScopes: { product: 'mcp_v8' },
   // Another tenant's execution (or a malformed id) resolves to nothing.
   findUnique: (id, ctx) => ({ id: isUuid(id) ? id : nowhere, tenant: tenantOf(ctx) }),
   fields: (t) => ({
@@ -85,7 +85,7 @@ builder.queryField('executions', (t) =>
     cursor: 'id',
     description: "The caller's executions within the retention window, newest first. Pages of up to 1000.",
     maxSize: 1000,
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     resolve: (query, _root, _args, ctx) =>
       ctx.services.prisma.execution.findMany({
         ...query,
@@ -100,7 +100,7 @@ builder.queryField('execution', (t) =>
     type: 'Execution',
     nullable: true,
     description: "One of the caller's executions by its UUID; null when unknown (or another tenant's).",
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }) },
     resolve: (query, _root, { uuid }, ctx) =>
       isUuid(uuid)
@@ -114,7 +114,7 @@ builder.queryField('executionOutput', (t) =>
     type: OutputPageRef,
     description:
       'A page of console output. With `byteOffset` the window is in bytes (never splitting a character), else in lines.',
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     errors: { types: [ExecutionNotFoundError, InvalidInputError] },
     args: {
       uuid: t.arg.string({ required: true }),
@@ -141,7 +141,8 @@ const RunExecutionInput = builder.inputType('RunExecutionInput', {
     heapMemoryMaxMb: t.int({ required: false }),
     fs: t.string({
       required: false,
-      description: 'Filesystem snapshot to mount (label or 64-hex CA id); refused while snapshots are not wired.',
+      description:
+        'Filesystem snapshot to mount copy-on-write: a label of the caller (a new label mounts an empty tree) or a 64-hex CA id.',
     }),
     heap: t.string({ required: false, description: 'Heap snapshot key to restore (data globals; docs/runtime.md).' }),
     session: t.string({ required: false, description: 'Session to log the run under; the run saves a heap.' }),
@@ -153,7 +154,7 @@ builder.mutationField('runExecution', (t) =>
   t.prismaField({
     type: 'Execution',
     description: 'Starts a run in the sandbox and returns it while `running`; follow it with the subscriptions.',
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     errors: { types: [ScriptSyntaxError, RuntimeFeatureUnavailableError, InvalidInputError] },
     args: { input: t.arg({ type: RunExecutionInput, required: true }) },
     resolve: async (_query, _root, { input }, ctx) => {
@@ -180,7 +181,7 @@ builder.mutationField('cancelExecution', (t) =>
   t.field({
     type: CancelResultRef,
     description: 'Cancels a running execution. Exactly one terminal status wins against completion and timeout.',
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }) },
     resolve: (_root, { uuid }, ctx) => ctx.services.runtime.cancel(tenantOf(ctx), uuid),
   }),
@@ -207,7 +208,7 @@ builder.subscriptionField('executionOutput', (t) =>
     type: OutputEventRef,
     description:
       'Streams output from `fromByte` (default 0): stored output first, then live, then one `done` event. Works across instances.',
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }), fromByte: t.arg.float({ required: false }) },
     subscribe: (_root, { uuid, fromByte }, ctx) =>
       executionOutputStream(ctx.services, tenantOf(ctx), uuid, Math.max(0, Math.floor(fromByte ?? 0))),
@@ -219,7 +220,7 @@ builder.subscriptionField('executionStatusChanged', (t) =>
   t.prismaField({
     type: 'Execution',
     description: 'The execution now, then again when it reaches its terminal status (then the stream ends).',
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }) },
     subscribe: (_root, { uuid }, ctx) => executionStatusStream(ctx.services, tenantOf(ctx), uuid),
     resolve: (query, payload, _args, ctx) =>
@@ -244,7 +245,7 @@ const RuntimeInfoRef = builder
 builder.queryField('runtimeInfo', (t) =>
   t.field({
     type: RuntimeInfoRef,
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     resolve: async (_root, _args, ctx) => ({
       serverVersion: serverVersion(),
       isolatedVmVersion: (await ctx.services.runtime.isolatedVmVersion()) ?? null,
@@ -273,7 +274,7 @@ builder.queryField('heapSnapshot', (t) =>
   t.prismaField({
     type: HeapSnapshotRef,
     nullable: true,
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { key: t.arg.string({ required: true }) },
     resolve: (query, _root, { key }, ctx) =>
       ctx.services.prisma.heapSnapshot.findUnique({ ...query, where: { tenant_key: { tenant: tenantOf(ctx), key } } }),
@@ -296,7 +297,7 @@ builder.queryField('sessionLog', (t) =>
   t.prismaField({
     type: ['SessionLogEntry'],
     description: "The caller's runs in a session, oldest first (newest 1000).",
-    authScopes: { authenticated: true },
+    authScopes: { product: 'mcp_v8' },
     args: { session: t.arg.string({ required: true }) },
     resolve: async (query, _root, { session }, ctx) =>
       (
