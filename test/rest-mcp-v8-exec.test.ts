@@ -118,15 +118,20 @@ describe('mcp-v8 executions over REST', () => {
     expect(res.body).toEqual({ error: expect.any(String) });
   });
 
-  it('answers 400 for unknown or malformed heap keys, and for fs while snapshots are not wired', async () => {
+  it('answers 400 for unknown or malformed heap keys, and for unknown or malformed fs snapshots', async () => {
     for (const heap of ['a'.repeat(64), 'not-a-key']) {
       const res = await call('POST', '/api/exec', { body: { code: '1', heap }, contract });
       expect(res.status).toBe(400);
       expect(res.body.error).toMatch(/unknown heap|64-hex/);
     }
-    const fs = await call('POST', '/api/exec', { body: { code: '1', fs: 'main' }, contract });
-    expect(fs.status).toBe(400);
-    expect(fs.body.error).toMatch(/[Ff]ilesystem snapshots are not available/);
+    for (const [ref, message] of [
+      ['b'.repeat(64), /unknown snapshot/i],
+      ['no/such label', /label/i],
+    ] as const) {
+      const fs = await call('POST', '/api/exec', { body: { code: '1', fs: ref }, contract });
+      expect(fs.status, ref).toBe(400);
+      expect(fs.body.error).toMatch(message);
+    }
   });
 
   it('answers unknown ids with 404 ApiError (400 CancelResult for cancel)', async () => {
