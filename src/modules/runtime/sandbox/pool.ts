@@ -33,6 +33,8 @@ export interface SandboxPoolOptions {
   logger: Logger;
   /** Extra time after `timeoutMs` before the pool kills a worker that did not stop the run itself. */
   killGraceMs?: number;
+  /** isolated-vm packages the workers try, in order (default: the patched 6.x alias, then 5.x). */
+  ivmPackages?: readonly string[];
 }
 
 interface Slot {
@@ -66,6 +68,8 @@ export class SandboxPool {
   private readonly killGraceMs: number;
   /** isolated-vm version the workers loaded (reported by the first worker). */
   ivmVersion: string | undefined;
+  /** Why no worker can run anything here (no loadable isolated-vm); runs then fail at once with this reason. */
+  unavailable: string | undefined;
   private versionWaiters: Array<(v: string | undefined) => void> = [];
 
   constructor(private readonly options: SandboxPoolOptions) {
@@ -89,6 +93,7 @@ export class SandboxPool {
 
   run(request: RunRequest): Promise<RunOutcome> {
     if (this.closed) return Promise.resolve(failed('Sandbox pool is shut down'));
+    if (this.unavailable) return Promise.resolve(failed(unavailableMessage(this.unavailable)));
     return new Promise((resolve) => {
       this.queue.push({ request, resolve });
       this.dispatch();
@@ -133,7 +138,7 @@ export class SandboxPool {
   }
 
   private spawn(): Slot {
-    const child = fork(workerEntry, [], {
+    const child = fork(workerEntry, this.options.ivmPackages ? [this.options.ivmPackages.join(',')] : [], {
       execPath: process.execPath,
       execArgv: ['--no-node-snapshot', '--max-old-space-size=256'],
       // No inherited secrets: the worker gets an empty environment and a neutral working directory.
@@ -162,6 +167,13 @@ export class SandboxPool {
         slot.wasReady = true;
         markReady();
         this.dispatch();
+      } else if (message.type === 'unavailable') {
+        if (this.unavailable === undefined)
+          this.options.logger.error({ reason: message.reason }, 'JavaScript sandbox unavailable');
+        this.unavailable = message.reason;
+        if (slot.run) slot.run.killOutcome ??= failed(unavailableMessage(message.reason));
+        for (const q of this.queue.splice(0)) q.resolve(failed(unavailableMessage(message.reason)));
+        for (const w of this.versionWaiters.splice(0)) w(undefined);
       } else if (message.type === 'output') {
         if (slot.run?.request.runId === message.runId) slot.run.request.onOutput(message.text);
       } else if (message.type === 'done') {
@@ -185,8 +197,8 @@ export class SandboxPool {
           slot.run.killOutcome ?? failed(`Sandbox worker died (${reason}); the run was stopped (out of memory?)`),
         );
       }
-      if (this.closed) return;
-      // A worker that could not even start (no usable isolated-vm) is retried slowly, not in a tight loop.
+      if (this.closed || this.unavailable !== undefined) return;
+      // A worker that could not even start is retried slowly, not in a tight loop.
       const respawn = () => {
         const index = this.slots.indexOf(slot);
         if (index >= 0 && !this.closed) this.slots[index] = this.spawn();
@@ -237,8 +249,11 @@ export class SandboxPool {
   }
 }
 
+const unavailableMessage = (reason: string) => `The JavaScript sandbox is unavailable on this server: ${reason}`;
+
 type WorkerMessage =
   | { type: 'ready'; ivmVersion: string }
+  | { type: 'unavailable'; reason: string }
   | { type: 'output'; runId: string; text: string }
   | {
       type: 'done';

@@ -17,7 +17,9 @@ const require = createRequire(import.meta.url);
 /** The newest isolated-vm that loads on this Node (6.x needs Node ≥ 22 and fixes a sandbox escape in 5.x). */
 function loadIsolatedVm() {
   const failures = [];
-  for (const name of ['isolated-vm-6', 'isolated-vm-5']) {
+  // The pool may name the candidates (argv[2], comma-separated); by default the patched line first.
+  const candidates = process.argv[2] ? process.argv[2].split(',') : ['isolated-vm-6', 'isolated-vm-5'];
+  for (const name of candidates) {
     try {
       const ivm = require(name);
       const { version } = require(`${name}/package.json`);
@@ -29,7 +31,17 @@ function loadIsolatedVm() {
   throw new Error(`no usable isolated-vm build (${failures.join('; ')})`);
 }
 
-const { ivm, version } = loadIsolatedVm();
+let loaded;
+try {
+  loaded = loadIsolatedVm();
+} catch (err) {
+  // Tell the pool why no run can ever start here, then leave (nothing else to do in this process).
+  if (process.connected)
+    process.send({ type: 'unavailable', reason: err instanceof Error ? err.message : String(err) });
+  process.disconnect?.();
+  process.exit(3);
+}
+const { ivm, version } = loaded;
 const send = (message) => {
   if (process.connected) process.send(message);
 };
