@@ -124,7 +124,7 @@ export const execHandler = graphqlOperation({
   respond: ({ runExecution: r }) =>
     r.__typename === 'MutationRunExecutionSuccess'
       ? { status: 202, body: { execution_id: r.data.uuid } }
-      : apiError(400, 'message' in r ? r.message : 'Invalid request'),
+      : apiError(r.__typename === 'RuntimeBusyError' ? 429 : 400, 'message' in r ? r.message : 'Invalid request'),
 });
 
 /** GET /api/executions — running and retained executions, newest first. */

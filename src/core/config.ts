@@ -55,6 +55,8 @@ export interface RuntimeConfig {
   maxHeapMb: number;
   maxOutputBytes: number;
   maxCodeBytes: number;
+  /** Runs one caller may have in flight (queued or running) on one instance; more answer 429. */
+  maxActivePerTenant: number;
   /** Finished executions (and their output) are deleted this long after they complete. */
   retentionHours: number;
 }
@@ -192,6 +194,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxHeapMb: int('ATRIUM_RUNTIME_MAX_HEAP_MB', 256, 8, 4096),
       maxOutputBytes: int('ATRIUM_RUNTIME_MAX_OUTPUT_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxCodeBytes: int('ATRIUM_RUNTIME_MAX_CODE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      maxActivePerTenant: int('ATRIUM_RUNTIME_MAX_ACTIVE_PER_TENANT', 64, 1, 100_000),
       retentionHours: int('ATRIUM_RUNTIME_RETENTION_HOURS', 168, 1, 24 * 3650),
     },
   };

@@ -28,3 +28,13 @@ export class RuntimeFeatureUnavailableError extends DomainError {
     this.name = 'RuntimeFeatureUnavailableError';
   }
 }
+
+/** The caller already has as many runs in flight as one tenant may; nothing was started. */
+export class RuntimeBusyError extends DomainError {
+  override code = 'TOO_MANY_RUNS';
+  override httpStatus = 429;
+  constructor(limit: number) {
+    super(`Too many executions in flight (limit ${limit} per caller); wait for some to finish`);
+    this.name = 'RuntimeBusyError';
+  }
+}

@@ -9,7 +9,12 @@ import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
 import { maxChunkBytes, type OutputPage, type OutputQuery, OutputReader } from './output.ts';
-import { ExecutionNotFoundError, RuntimeFeatureUnavailableError, ScriptSyntaxError } from './runtime.errors.ts';
+import {
+  ExecutionNotFoundError,
+  RuntimeBusyError,
+  RuntimeFeatureUnavailableError,
+  ScriptSyntaxError,
+} from './runtime.errors.ts';
 import { type RunOutcome, SandboxPool } from './sandbox/pool.ts';
 
 export type { Execution };
@@ -183,6 +188,9 @@ export class RuntimeService {
     if (!Number.isInteger(heapMb) || heapMb < 0 || heapMb > config.maxHeapMb) {
       throw new InvalidInputError(`heap_memory_max_mb must be between 0 and ${config.maxHeapMb}`);
     }
+    let active = 0;
+    for (const run of this.live.values()) if (run.tenant === tenant && !run.finalized) active++;
+    if (active >= config.maxActivePerTenant) throw new RuntimeBusyError(config.maxActivePerTenant);
     const { code, lang } = await prepare(input.code);
     const heapIn = input.heap ? await this.loadHeap(tenant, input.heap) : null;
     let mount: { baseCaId: string; files: Map<string, Uint8Array> } | undefined;

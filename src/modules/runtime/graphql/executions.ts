@@ -5,12 +5,18 @@ import type { Context } from '../../../core/context.ts';
 import { InvalidInputError } from '../../../core/errors.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
 import type { OutputPage } from '../output.ts';
-import { ExecutionNotFoundError, RuntimeFeatureUnavailableError, ScriptSyntaxError } from '../runtime.errors.ts';
+import {
+  ExecutionNotFoundError,
+  RuntimeBusyError,
+  RuntimeFeatureUnavailableError,
+  ScriptSyntaxError,
+} from '../runtime.errors.ts';
 import { isUuid, serverVersion } from '../runtime.service.ts';
 import { executionOutputStream, executionStatusStream, type OutputStreamEvent } from '../streams.ts';
 
 builder.objectType(ExecutionNotFoundError, { name: 'ExecutionNotFoundError', interfaces: [ErrorInterface] });
 builder.objectType(ScriptSyntaxError, { name: 'ScriptSyntaxError', interfaces: [ErrorInterface] });
+builder.objectType(RuntimeBusyError, { name: 'RuntimeBusyError', interfaces: [ErrorInterface] });
 builder.objectType(RuntimeFeatureUnavailableError, {
   name: 'RuntimeFeatureUnavailableError',
   interfaces: [ErrorInterface],
@@ -155,7 +161,7 @@ builder.mutationField('runExecution', (t) =>
     type: 'Execution',
     description: 'Starts a run in the sandbox and returns it while `running`; follow it with the subscriptions.',
     authScopes: { product: 'mcp_v8' },
-    errors: { types: [ScriptSyntaxError, RuntimeFeatureUnavailableError, InvalidInputError] },
+    errors: { types: [ScriptSyntaxError, RuntimeFeatureUnavailableError, RuntimeBusyError, InvalidInputError] },
     args: { input: t.arg({ type: RunExecutionInput, required: true }) },
     resolve: async (_query, _root, { input }, ctx) => {
       const tags = input.tags;
