@@ -57,6 +57,8 @@ export interface RuntimeConfig {
   maxCodeBytes: number;
   /** Runs one caller may have in flight (queued or running) on one instance; more answer 429. */
   maxActivePerTenant: number;
+  /** A `running` execution whose owner has not refreshed it for this long is failed (its instance is gone). */
+  staleAfterMs: number;
   /** Finished executions (and their output) are deleted this long after they complete. */
   retentionHours: number;
 }
@@ -195,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxOutputBytes: int('ATRIUM_RUNTIME_MAX_OUTPUT_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxCodeBytes: int('ATRIUM_RUNTIME_MAX_CODE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       maxActivePerTenant: int('ATRIUM_RUNTIME_MAX_ACTIVE_PER_TENANT', 64, 1, 100_000),
+      staleAfterMs: int('ATRIUM_RUNTIME_STALE_AFTER_MS', 60_000, 600, 24 * 3600_000),
       retentionHours: int('ATRIUM_RUNTIME_RETENTION_HOURS', 168, 1, 24 * 3650),
     },
   };

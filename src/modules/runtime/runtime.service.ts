@@ -97,6 +97,7 @@ export class RuntimeService {
   private pool: SandboxPool | undefined;
   private readonly live = new Map<string, LiveRun>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
   private cancelListener: AsyncIterator<unknown> | undefined;
   private closed = false;
 
@@ -129,6 +130,9 @@ export class RuntimeService {
     await this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), sweepIntervalMs);
     this.sweepTimer.unref();
+    // Heartbeat six times per stale window, so one slow tick never makes a live run look abandoned.
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(100, config.staleAfterMs / 6));
+    this.heartbeatTimer.unref();
     const subscription = this.deps.pubsub.subscribe('runtime.cancelRequested', config.instanceId);
     const iterator = subscription[Symbol.asyncIterator]();
     this.cancelListener = iterator;
@@ -144,6 +148,7 @@ export class RuntimeService {
   async close(): Promise<void> {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.cancelListener?.return?.();
     await this.pool?.close();
     // Killing the workers ends their runs (failed); wait until those statuses are written before the DB closes.
@@ -312,6 +317,50 @@ export class RuntimeService {
       return count;
     } catch (err) {
       this.deps.logger.error({ err }, 'execution retention sweep failed');
+      return 0;
+    }
+  }
+
+  /**
+   * Refreshes this instance's running executions, then fails running executions of any instance whose heartbeat
+   * is older than `staleAfterMs` (that instance died and did not come back with the same instance id).
+   * Returns how many were failed.
+   */
+  async heartbeat(): Promise<number> {
+    const { prisma, config, logger } = this.deps;
+    try {
+      if (this.live.size > 0) {
+        await prisma.execution.updateMany({
+          where: { status: 'running', ownerInstance: config.instanceId, id: { in: [...this.live.keys()] } },
+          data: { heartbeatAt: new Date() },
+        });
+      }
+      const cutoff = new Date(Date.now() - config.staleAfterMs);
+      const stale = await prisma.execution.findMany({
+        where: { status: 'running', heartbeatAt: { lt: cutoff } },
+        select: { id: true },
+        take: 1000,
+      });
+      let failed = 0;
+      for (const { id } of stale) {
+        if (this.live.has(id)) continue; // ours and alive: the refresh above raced with this read
+        const won = await prisma.execution.updateMany({
+          where: { id, status: 'running', heartbeatAt: { lt: cutoff } },
+          data: {
+            status: 'failed',
+            error: 'The server running this execution stopped responding',
+            completedAt: new Date(),
+          },
+        });
+        if (won.count === 1) {
+          failed++;
+          await this.announceTerminal(id, 'failed');
+        }
+      }
+      if (failed > 0) logger.warn({ count: failed }, 'executions of an unresponsive instance failed');
+      return failed;
+    } catch (err) {
+      logger.error({ err }, 'execution heartbeat failed');
       return 0;
     }
   }
