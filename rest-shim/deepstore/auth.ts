@@ -1,6 +1,6 @@
-import { bearerToken } from '../../src/core/auth/authenticator.ts';
 import type { Services } from '../../src/core/services.ts';
 import { callerKind, type LogStoreOperation, operationAccess } from '../../src/modules/logstore/logstore.service.ts';
+import { authenticateBearer } from '../bearer.ts';
 import type { AuthResult, ProductSurface } from '../types.ts';
 
 /** REST operationId → the service's access class (the token matrix in docs/logstore.md). */
@@ -33,15 +33,8 @@ const kindName = { platform: 'platform JWT', service: 'service token', query: 'q
  */
 export function deepstoreAuthenticator(services: Pick<Services, 'authenticator'>): ProductSurface['authenticate'] {
   return async (headers, operationId): Promise<AuthResult> => {
-    const token = bearerToken(headers.authorization);
-    if (token === undefined) {
-      return { ok: false, status: 401, message: 'Missing or malformed Authorization header (expected Bearer token)' };
-    }
-    const check = await services.authenticator.authenticate(token, 'deepstore');
-    if (!check.ok) {
-      const detail = check.reason === 'expired' || check.reason === 'revoked' ? ` (${check.reason})` : '';
-      return { ok: false, status: 401, message: `Invalid token${detail}` };
-    }
+    const check = await authenticateBearer(services, headers, 'deepstore');
+    if (!check.ok) return check;
     const op = accessByOperation[operationId];
     const kind = callerKind(check.principal);
     if (op !== undefined) {
