@@ -61,6 +61,11 @@ export interface RuntimeConfig {
   staleAfterMs: number;
   /** Finished executions (and their output) are deleted this long after they complete. */
   retentionHours: number;
+  /**
+   * How long a submit waits for a run that an idle worker started at once: one that ends in time (no output, no
+   * heap or fs) is recorded in one write, already terminal. 0: every run is recorded `running` first.
+   */
+  inlineWaitMs: number;
 }
 
 export interface S3Config {
@@ -199,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxActivePerTenant: int('ATRIUM_RUNTIME_MAX_ACTIVE_PER_TENANT', 64, 1, 100_000),
       staleAfterMs: int('ATRIUM_RUNTIME_STALE_AFTER_MS', 60_000, 600, 24 * 3600_000),
       retentionHours: int('ATRIUM_RUNTIME_RETENTION_HOURS', 168, 1, 24 * 3650),
+      inlineWaitMs: int('ATRIUM_RUNTIME_INLINE_WAIT_MS', 5, 0, 1000),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse as parseScript } from 'acorn';
 import { transform } from 'esbuild';
 import type { Execution } from '../../../prisma/generated/client/client.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
@@ -42,6 +44,22 @@ export interface ExecInput {
   tags?: Record<string, string> | null;
 }
 
+/** The columns a submit sets; the rest take their defaults (or, for a run recorded finished, its outcome). */
+type NewExecution = Pick<
+  Execution,
+  | 'id'
+  | 'tenant'
+  | 'codeRef'
+  | 'sourceLang'
+  | 'heapMemoryMaxMb'
+  | 'timeoutSecs'
+  | 'ownerInstance'
+  | 'fsHandle'
+  | 'heapIn'
+  | 'session'
+  | 'startedAt'
+>;
+
 export interface CancelResult {
   ok: boolean;
   error: string | null;
@@ -58,6 +76,8 @@ interface LiveRun {
   finalized: boolean;
   /** Settles once the run's terminal status is written (or failed to be). */
   done?: Promise<void>;
+  /** The worker sent output (the run then takes the two-write path: its chunks need the row first). */
+  sawOutput: boolean;
 }
 
 interface FinishContext {
@@ -87,6 +107,11 @@ export const isUuid = (id: string) => uuidPattern.test(id);
 const minHeapMb = 16;
 const listLimit = 1000;
 const sweepIntervalMs = 60 * 60 * 1000;
+const recentTtlMs = 60_000;
+const recentMaxEntries = 512;
+const recentMaxResultChars = 16 * 1024;
+/** Scripts up to this size are syntax-checked in-process by acorn (a pure-JS parser: nothing is compiled). */
+const fastParseMaxChars = 64 * 1024;
 
 /**
  * Executions: submit (validate, transpile, persist as `running`, hand to the sandbox pool), durable output
@@ -96,6 +121,8 @@ const sweepIntervalMs = 60 * 60 * 1000;
 export class RuntimeService {
   private pool: SandboxPool | undefined;
   private readonly live = new Map<string, LiveRun>();
+  /** Terminal executions recently written or read here, by id (insertion order = age). */
+  private readonly recent = new Map<string, { row: Execution; at: number }>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private cancelListener: AsyncIterator<unknown> | undefined;
@@ -207,68 +234,154 @@ export class RuntimeService {
       }
     }
 
-    // The row is inserted while the run starts (its id is ours): output and the terminal status are written only
-    // after the insert, because every write of the run waits on `live.writes`, which starts with it.
+    // The run starts before its row exists (the id is ours); every output write waits on `live.writes`, which
+    // opens once the row is written. A run that ends within the inline window (an idle worker, no output, no heap
+    // or fs to store) is recorded once, already terminal; otherwise the row is inserted `running` and the terminal
+    // status is a second, conditional write.
     const id = randomUUID();
     const codeRef = createHash('sha256').update(input.code).digest('hex');
-    const inserted = this.deps.prisma.execution.create({
-      data: {
-        id,
-        tenant,
-        codeRef,
-        sourceLang: lang,
-        heapMemoryMaxMb: Math.max(minHeapMb, heapMb),
-        timeoutSecs,
-        ownerInstance: config.instanceId,
-        fsHandle: input.fs ?? null,
-        heapIn: input.heap ?? null,
-        session: input.session ?? null,
-      },
-    });
+    const row: NewExecution = {
+      id,
+      tenant,
+      codeRef,
+      sourceLang: lang,
+      heapMemoryMaxMb: Math.max(minHeapMb, heapMb),
+      timeoutSecs,
+      ownerInstance: config.instanceId,
+      fsHandle: input.fs ?? null,
+      heapIn: input.heap ?? null,
+      session: input.session ?? null,
+      startedAt: new Date(),
+    };
+    let openWrites: () => void = () => {};
     const live: LiveRun = {
       tenant,
       seq: 0,
       bytes: 0,
       lines: 0,
-      writes: inserted.then(() => undefined),
+      writes: new Promise<void>((resolve) => (openWrites = resolve)),
       finalized: false,
+      sawOutput: false,
     };
     this.live.set(id, live);
-    live.done = this.sandbox()
-      .run({
-        runId: id,
-        code,
-        memoryMb: Math.max(minHeapMb, heapMb),
-        timeoutMs: timeoutSecs * 1000,
-        maxOutputBytes: config.maxOutputBytes,
-        ...(mount ? { fsFiles: mount.files } : {}),
-        ...(wantsHeap ? { heap: { restore: heapIn } } : {}),
-        onOutput: (text) => this.appendOutput(id, live, text),
+    const pool = this.sandbox();
+    const inline = config.inlineWaitMs > 0 && !wantsHeap && !mount && pool.idleWorkers() > 0;
+    const outcome = pool.run({
+      runId: id,
+      code,
+      memoryMb: Math.max(minHeapMb, heapMb),
+      timeoutMs: timeoutSecs * 1000,
+      maxOutputBytes: config.maxOutputBytes,
+      ...(mount ? { fsFiles: mount.files } : {}),
+      ...(wantsHeap ? { heap: { restore: heapIn } } : {}),
+      onOutput: (text) => {
+        live.sawOutput = true;
+        this.appendOutput(id, live, text);
+      },
+    });
+    let settleRow: { resolve(row: Execution): void; reject(err: unknown): void } | undefined;
+    const recorded = new Promise<Execution>((resolve, reject) => (settleRow = { resolve, reject }));
+    const track = async () => {
+      const early = inline ? await Promise.race([outcome, sleep(config.inlineWaitMs, undefined)]) : undefined;
+      if (early && !live.sawOutput) {
+        live.finalized = true;
+        const created = await this.recordFinished(row, early);
+        this.remember(created);
+        settleRow?.resolve(created);
+        await this.announceTerminal(id, early.status, 0);
+        return;
+      }
+      let created: Execution;
+      try {
+        created = await this.deps.prisma.execution.create({ data: row });
+      } catch (err) {
+        live.finalized = true;
+        pool.cancel(id);
+        throw err;
+      } finally {
+        openWrites();
+      }
+      settleRow?.resolve(created);
+      await this.finish(id, live, await outcome, {
+        tenant,
+        baseCaId: mount?.baseCaId,
+        heapIn: input.heap ?? null,
+        session: input.session ?? null,
+        tags,
+        codeRef,
+      });
+    };
+    let isRecorded = false;
+    void recorded.then(
+      () => (isRecorded = true),
+      () => {},
+    );
+    live.done = track()
+      .catch((err: unknown) => {
+        // Before the row exists the error is the submit's own (the caller gets it); after, it is only logged.
+        if (isRecorded) this.deps.logger.error({ err, executionId: id }, 'execution bookkeeping failed');
+        else settleRow?.reject(err);
       })
-      .then((outcome) =>
-        this.finish(id, live, outcome, {
-          tenant,
-          baseCaId: mount?.baseCaId,
-          heapIn: input.heap ?? null,
-          session: input.session ?? null,
-          tags,
-          codeRef,
-        }),
-      )
-      .catch((err: unknown) => this.deps.logger.error({ err, executionId: id }, 'execution bookkeeping failed'))
-      .finally(() => this.live.delete(id));
-    try {
-      return await inserted;
-    } catch (err) {
-      live.finalized = true;
-      this.pool?.cancel(id);
-      throw err;
-    }
+      .finally(() => {
+        openWrites();
+        this.live.delete(id);
+      });
+    return recorded;
   }
 
+  /**
+   * One of the tenant's executions. Terminal rows never change again (every writer updates `WHERE status =
+   * 'running'`; retention deletes them days later), so recently seen ones are answered from memory.
+   */
   async get(tenant: string, id: string): Promise<Execution | null> {
     if (!isUuid(id)) return null;
-    return this.deps.prisma.execution.findFirst({ where: { id, tenant } });
+    const cached = this.recent.get(id);
+    if (cached && cached.at > Date.now() - recentTtlMs) {
+      if (cached.row.tenant === tenant) return cached.row;
+    }
+    const row = await this.deps.prisma.execution.findFirst({ where: { id, tenant } });
+    if (row) this.remember(row);
+    return row;
+  }
+
+  /**
+   * Inserts a run that already ended, terminal from the start, and returns the row as stored. Raw SQL on purpose:
+   * this insert is on the critical path of every short run, and Prisma's model create costs about a millisecond
+   * more than the statement itself (docs/decisions.md).
+   */
+  private async recordFinished(row: NewExecution, outcome: RunOutcome): Promise<Execution> {
+    const completed = outcome.status === 'completed';
+    const created: Execution = {
+      ...row,
+      status: outcome.status,
+      result: completed ? outcome.result : null,
+      error: completed ? null : (outcome.error ?? 'Execution failed'),
+      heapOut: null,
+      fsOut: null,
+      heartbeatAt: row.startedAt,
+      completedAt: new Date(),
+      outputBytes: 0n,
+      outputLines: 0n,
+    };
+    const c = created;
+    await this.deps.prisma.$executeRaw`
+      INSERT INTO executions (id, tenant, status, code_ref, source_lang, heap_in, session, fs_handle,
+        heap_memory_max_mb, timeout_secs, result, error, owner_instance, started_at, heartbeat_at, completed_at)
+      VALUES (${c.id}::uuid, ${c.tenant}, ${c.status}::"ExecutionStatus", ${c.codeRef}, ${c.sourceLang}, ${c.heapIn},
+        ${c.session}, ${c.fsHandle}, ${c.heapMemoryMaxMb}, ${c.timeoutSecs}, ${c.result}, ${c.error},
+        ${c.ownerInstance}, ${c.startedAt}, ${c.heartbeatAt}, ${c.completedAt})`;
+    return created;
+  }
+
+  /** Keeps a terminal row for `get` (bounded: the most recent few hundred, small results only). */
+  private remember(row: Execution): void {
+    if (!terminalStatuses.has(row.status) || (row.result?.length ?? 0) > recentMaxResultChars) return;
+    this.recent.delete(row.id);
+    this.recent.set(row.id, { row, at: Date.now() });
+    if (this.recent.size > recentMaxEntries) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
   }
 
   async list(tenant: string): Promise<Execution[]> {
@@ -536,8 +649,13 @@ export class RuntimeService {
   }
 }
 
-/** JavaScript runs as written; otherwise TypeScript is type-stripped by esbuild. Neither parses: 400. */
+/**
+ * JavaScript runs as written; otherwise TypeScript is type-stripped by esbuild. Neither parses: 400. Small classic
+ * scripts are recognised by acorn in-process (microseconds, against about a millisecond for a round trip to the
+ * esbuild service); anything acorn refuses (modules, top-level await, TypeScript, newer syntax) goes to esbuild.
+ */
 async function prepare(source: string): Promise<{ code: string; lang: 'js' | 'ts' }> {
+  if (source.length <= fastParseMaxChars && parsesAsClassicScript(source)) return { code: source, lang: 'js' };
   try {
     await transform(source, { loader: 'js', sourcefile: 'script.js', logLevel: 'silent' });
     return { code: source, lang: 'js' };
@@ -548,6 +666,15 @@ async function prepare(source: string): Promise<{ code: string; lang: 'js' | 'ts
     } catch {
       throw new ScriptSyntaxError(`SyntaxError: ${describeEsbuildError(jsError)}`);
     }
+  }
+}
+
+function parsesAsClassicScript(source: string): boolean {
+  try {
+    parseScript(source, { ecmaVersion: 'latest', sourceType: 'script', allowHashBang: true });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -24,6 +24,8 @@ builder.objectType(RuntimeFeatureUnavailableError, {
 
 const tenantOf = (ctx: Context) => principalId(ctx.principal);
 const nowhere = '00000000-0000-0000-0000-000000000000';
+/** The selection needs no relation (no include/select from the Prisma plugin): the service's cached read will do. */
+const scalarsOnly = (query: object) => Object.keys(query).length === 0;
 
 export const ExecutionStatusEnum = builder.enumType(ExecutionStatus, {
   name: 'ExecutionStatus',
@@ -108,10 +110,12 @@ builder.queryField('execution', (t) =>
     description: "One of the caller's executions by its UUID; null when unknown (or another tenant's).",
     authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }) },
-    resolve: (query, _root, { uuid }, ctx) =>
-      isUuid(uuid)
+    resolve: (query, _root, { uuid }, ctx) => {
+      if (scalarsOnly(query)) return ctx.services.runtime.get(tenantOf(ctx), uuid);
+      return isUuid(uuid)
         ? ctx.services.prisma.execution.findFirst({ ...query, where: { id: uuid, tenant: tenantOf(ctx) } })
-        : null,
+        : null;
+    },
   }),
 );
 
@@ -229,8 +233,10 @@ builder.subscriptionField('executionStatusChanged', (t) =>
     authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }) },
     subscribe: (_root, { uuid }, ctx) => executionStatusStream(ctx.services, tenantOf(ctx), uuid),
-    resolve: (query, payload, _args, ctx) =>
-      ctx.services.prisma.execution.findUniqueOrThrow({ ...query, where: { id: payload.id } }),
+    resolve: async (query, payload, _args, ctx) => {
+      const row = scalarsOnly(query) ? await ctx.services.runtime.get(tenantOf(ctx), payload.id) : null;
+      return row ?? ctx.services.prisma.execution.findUniqueOrThrow({ ...query, where: { id: payload.id } });
+    },
   }),
 );
 

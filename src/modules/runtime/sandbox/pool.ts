@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../../core/logger.ts';
 
@@ -43,10 +44,23 @@ interface Slot {
   run: ActiveRun | undefined;
   dead: boolean;
   wasReady: boolean;
+  /** When the slot last became free (performance.now()). */
+  idleSince: number;
+}
+
+interface QueuedRun {
+  request: RunRequest;
+  resolve(outcome: RunOutcome): void;
+  /** performance.now() by which the run must have ended (submit + its timeout). */
+  deadline: number;
+  /** Ends the run `timed_out` if it is still queued at its deadline. */
+  timer?: NodeJS.Timeout;
 }
 
 interface ActiveRun {
   request: RunRequest;
+  /** What is left of the run's timeout when it reached a worker. */
+  timeoutMs: number;
   resolve(outcome: RunOutcome): void;
   /** Outcome to report if the worker has to be killed (hard timeout, cancel that was not honoured). */
   killOutcome: RunOutcome | undefined;
@@ -63,7 +77,7 @@ const workerEntry = fileURLToPath(new URL('./worker.mjs', import.meta.url));
  */
 export class SandboxPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: Array<{ request: RunRequest; resolve(o: RunOutcome): void; cancelled?: RunOutcome }> = [];
+  private readonly queue: QueuedRun[] = [];
   private closed = false;
   private readonly killGraceMs: number;
   /** isolated-vm version the workers loaded (reported by the first worker). */
@@ -91,12 +105,32 @@ export class SandboxPool {
     return this.slots.flatMap((s) => (s.dead || s.child.pid === undefined ? [] : [s.child.pid]));
   }
 
+  /** Workers that would start a run now (none busy, none starting, nothing queued ahead). */
+  idleWorkers(): number {
+    if (this.queue.length > 0) return 0;
+    return this.slots.filter((s) => s.wasReady && !s.dead && !s.run && s.child.connected).length;
+  }
+
+  /**
+   * Queues a run. Its timeout counts from here: time spent waiting for a worker is part of it, and a run still
+   * queued at its deadline ends `timed_out` without starting.
+   */
   run(request: RunRequest): Promise<RunOutcome> {
     if (this.closed) return Promise.resolve(failed('Sandbox pool is shut down'));
     if (this.unavailable) return Promise.resolve(failed(unavailableMessage(this.unavailable)));
     return new Promise((resolve) => {
-      this.queue.push({ request, resolve });
+      const entry: QueuedRun = { request, resolve, deadline: performance.now() + request.timeoutMs };
+      this.queue.push(entry);
       this.dispatch();
+      if (this.queue.includes(entry)) {
+        entry.timer = setTimeout(() => {
+          const index = this.queue.indexOf(entry);
+          if (index < 0) return;
+          this.queue.splice(index, 1);
+          resolve(timedOut());
+        }, request.timeoutMs);
+        entry.timer.unref();
+      }
     });
   }
 
@@ -106,6 +140,7 @@ export class SandboxPool {
     const queued = this.queue.findIndex((q) => q.request.runId === runId);
     if (queued >= 0) {
       const [entry] = this.queue.splice(queued, 1);
+      if (entry?.timer) clearTimeout(entry.timer);
       entry?.resolve(cancelled);
       return true;
     }
@@ -123,7 +158,10 @@ export class SandboxPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const q of this.queue.splice(0)) q.resolve(failed('Server shutting down'));
+    for (const q of this.queue.splice(0)) {
+      if (q.timer) clearTimeout(q.timer);
+      q.resolve(failed('Server shutting down'));
+    }
     await Promise.all(
       this.slots.map(
         (slot) =>
@@ -155,6 +193,7 @@ export class SandboxPool {
       run: undefined,
       dead: false,
       wasReady: false,
+      idleSince: performance.now(),
     };
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (text: string) =>
@@ -172,7 +211,10 @@ export class SandboxPool {
           this.options.logger.error({ reason: message.reason }, 'JavaScript sandbox unavailable');
         this.unavailable = message.reason;
         if (slot.run) slot.run.killOutcome ??= failed(unavailableMessage(message.reason));
-        for (const q of this.queue.splice(0)) q.resolve(failed(unavailableMessage(message.reason)));
+        for (const q of this.queue.splice(0)) {
+          if (q.timer) clearTimeout(q.timer);
+          q.resolve(failed(unavailableMessage(message.reason)));
+        }
         for (const w of this.versionWaiters.splice(0)) w(undefined);
       } else if (message.type === 'output') {
         if (slot.run?.request.runId === message.runId) slot.run.request.onOutput(message.text);
@@ -214,37 +256,58 @@ export class SandboxPool {
     if (!run) return;
     clearTimeout(run.hardTimer);
     slot.run = undefined;
+    slot.idleSince = performance.now();
     run.resolve(outcome);
     this.dispatch();
   }
 
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.dead || slot.run || !slot.child.connected) continue;
-      void slot.ready.then(() => this.start(slot));
+    // Longest-idle first: a worker that just finished is still preparing its next isolate.
+    const free = this.slots.filter((slot) => !slot.dead && !slot.run && slot.child.connected);
+    free.sort((a, b) => a.idleSince - b.idleSince);
+    for (const slot of free) {
       // Reserve the slot synchronously so one dispatch pass does not hand it two runs.
-      const entry = this.queue.shift();
+      let entry = this.queue.shift();
+      let remainingMs = entry ? entry.deadline - performance.now() : 0;
+      while (entry && remainingMs < 1) {
+        if (entry.timer) clearTimeout(entry.timer);
+        entry.resolve(timedOut());
+        entry = this.queue.shift();
+        remainingMs = entry ? entry.deadline - performance.now() : 0;
+      }
       if (!entry) return;
+      if (entry.timer) clearTimeout(entry.timer);
       const { request } = entry;
+      const timeoutMs = Math.ceil(remainingMs);
       slot.run = {
         request,
+        timeoutMs,
         resolve: entry.resolve,
         killOutcome: undefined,
         hardTimer: setTimeout(() => {
           if (slot.run?.request !== request) return;
-          slot.run.killOutcome ??= { status: 'timed_out', result: null, error: 'Execution timed out' };
+          slot.run.killOutcome ??= timedOut();
           slot.child.kill('SIGKILL');
-        }, request.timeoutMs + this.killGraceMs),
+        }, timeoutMs + this.killGraceMs),
       };
+      void slot.ready.then(() => this.start(slot));
     }
   }
 
   private start(slot: Slot): void {
     const run = slot.run;
     if (!run || slot.dead) return;
-    const { runId, code, memoryMb, timeoutMs, maxOutputBytes, fsFiles, heap } = run.request;
-    const message = { type: 'run', runId, code, memoryMb, timeoutMs, maxOutputBytes, fs: fsFiles ?? null, heap };
+    const { runId, code, memoryMb, maxOutputBytes, fsFiles, heap } = run.request;
+    const message = {
+      type: 'run',
+      runId,
+      code,
+      memoryMb,
+      timeoutMs: run.timeoutMs,
+      maxOutputBytes,
+      fs: fsFiles ?? null,
+      heap,
+    };
     slot.child.send(message);
   }
 }
@@ -264,6 +327,8 @@ type WorkerMessage =
       fsTree?: Map<string, Uint8Array> | null;
       heapOut?: Uint8Array | null;
     };
+
+const timedOut = (): RunOutcome => ({ status: 'timed_out', result: null, error: 'Execution timed out' });
 
 function failed(error: string): RunOutcome {
   return { status: 'failed', result: null, error };

@@ -404,7 +404,6 @@ async function run(message) {
   } finally {
     clearTimeout(timer);
     flush();
-    if (!isolate.isDisposed) isolate.dispose();
     current = undefined;
     const outcome = state.outcome ?? { status: 'failed', error: 'Execution ended without a result' };
     // A mounted tree goes back only for a completed run that changed it; failures discard the overlay.
@@ -418,6 +417,8 @@ async function run(message) {
       fsTree,
       heapOut: state.outcome?.status === 'completed' ? heapOut : null,
     });
+    // Disposed after the result is on its way: the caller does not wait for the teardown.
+    if (!isolate.isDisposed) isolate.dispose();
     warm(message.memoryMb);
   }
 }
