@@ -279,15 +279,21 @@ export class RuntimeService {
         this.appendOutput(id, live, text);
       },
     });
-    let settleRow: { resolve(row: Execution): void; reject(err: unknown): void } | undefined;
-    const recorded = new Promise<Execution>((resolve, reject) => (settleRow = { resolve, reject }));
+    // `recorded` settles once: with the row when it is committed, or with the error if that never happens.
+    let isRecorded = false;
+    let settle: { resolve(row: Execution): void; reject(err: unknown): void } = { resolve() {}, reject() {} };
+    const recorded = new Promise<Execution>((resolve, reject) => (settle = { resolve, reject }));
+    const markRecorded = (created: Execution) => {
+      isRecorded = true;
+      settle.resolve(created);
+    };
     const track = async () => {
       const early = inline ? await Promise.race([outcome, sleep(config.inlineWaitMs, undefined)]) : undefined;
       if (early && !live.sawOutput) {
         live.finalized = true;
         const created = await this.recordFinished(row, early);
         this.remember(created);
-        settleRow?.resolve(created);
+        markRecorded(created);
         await this.announceTerminal(id, early.status, 0);
         return;
       }
@@ -301,7 +307,7 @@ export class RuntimeService {
       } finally {
         openWrites();
       }
-      settleRow?.resolve(created);
+      markRecorded(created);
       await this.finish(id, live, await outcome, {
         tenant,
         baseCaId: mount?.baseCaId,
@@ -311,16 +317,11 @@ export class RuntimeService {
         codeRef,
       });
     };
-    let isRecorded = false;
-    void recorded.then(
-      () => (isRecorded = true),
-      () => {},
-    );
     live.done = track()
       .catch((err: unknown) => {
         // Before the row exists the error is the submit's own (the caller gets it); after, it is only logged.
         if (isRecorded) this.deps.logger.error({ err, executionId: id }, 'execution bookkeeping failed');
-        else settleRow?.reject(err);
+        else settle.reject(err);
       })
       .finally(() => {
         openWrites();
@@ -336,9 +337,7 @@ export class RuntimeService {
   async get(tenant: string, id: string): Promise<Execution | null> {
     if (!isUuid(id)) return null;
     const cached = this.recent.get(id);
-    if (cached && cached.at > Date.now() - recentTtlMs) {
-      if (cached.row.tenant === tenant) return cached.row;
-    }
+    if (cached && cached.row.tenant === tenant && cached.at > Date.now() - recentTtlMs) return cached.row;
     const row = await this.deps.prisma.execution.findFirst({ where: { id, tenant } });
     if (row) this.remember(row);
     return row;
@@ -363,7 +362,7 @@ export class RuntimeService {
       outputBytes: 0n,
       outputLines: 0n,
     };
-    const c = created;
+    const c = created; // short name for the statement below
     await this.deps.prisma.$executeRaw`
       INSERT INTO executions (id, tenant, status, code_ref, source_lang, heap_in, session, fs_handle,
         heap_memory_max_mb, timeout_secs, result, error, owner_instance, started_at, heartbeat_at, completed_at)
