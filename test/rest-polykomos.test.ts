@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, type TestApp } from './kit/app.ts';
 import { type ContractExpectations, contractValidator } from './kit/contract.ts';
@@ -201,6 +202,44 @@ describe.skipIf(!polykomosPostgresUrl)('postgres databases (real server)', () =>
     expect((await call('DELETE', `/api/v1/databases/${first.body.data.uuid}`, { key: key.raw })).status).toBe(200);
   });
 
+  it('simultaneous retries with one Idempotency-Key provision exactly one database', async () => {
+    const idem = randomUUID();
+    const body = { name: name() };
+    const results = await Promise.all(
+      [0, 1, 2].map(() => call('POST', '/api/v1/databases?wait=true', { key: key.raw, body, idempotencyKey: idem })),
+    );
+    for (const r of results) if (r.body?.data?.uuid) created.push(r.body.data.uuid);
+    const winners = results.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null);
+    expect(winners).toHaveLength(1);
+    for (const r of results) {
+      if (r === winners[0]) continue;
+      // Either still running (409) or already recorded (the same 201, replayed).
+      if (r.status === 409) expect(r.body.error.code).toBe('idempotency_request_in_progress');
+      else expect(r.body).toEqual(winners[0]?.body);
+    }
+    const list = await call('GET', '/api/v1/databases?limit=100', { key: key.raw });
+    const mine = list.body.data.filter((d: { name: string }) => d.name === body.name);
+    expect(mine).toHaveLength(1);
+    expect((await call('DELETE', `/api/v1/databases/${mine[0].uuid}`, { key: key.raw })).status).toBe(200);
+  });
+
+  it('deleting a database still provisioning cancels it and leaves nothing on the server', async () => {
+    const r = await create({ name: name() }, '');
+    expect(r.status).toBe(202);
+    const db = r.body.data;
+    const del = await call('DELETE', `/api/v1/databases/${db.uuid}`, { key: key.raw });
+    expect(del.status).toBe(200);
+    // The run may have finished just before the delete (then nothing was cancelled); either way it is dropped.
+    expect([0, 1]).toContain(del.body.data.cancelled_provision_jobs);
+    let exists = true;
+    for (let i = 0; i < 100 && exists; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      exists = await remoteExists('postgres', db.db_name, db.db_username);
+    }
+    expect(exists).toBe(false);
+    expect((await call('GET', `/api/v1/databases/${db.uuid}`, { key: key.raw })).status).toBe(404);
+  });
+
   it('one user never sees another user’s databases', async () => {
     const mine = (await create({ name: name() })).body.data;
     const stranger = await createPolykomosKey(t);
@@ -230,6 +269,32 @@ describe.skipIf(!polykomosMysqlUrl)('mysql databases (real MariaDB/MySQL server)
     expect(db).toMatchObject({ db_type: 'mysql', status: 'active' });
     expect(db.connection_string.startsWith(`mysql://${db.db_username}:***@`)).toBe(true);
     expect(await selectOne(db)).toBe(1);
+    const q = await call('PATCH', `/api/v1/databases/${db.uuid}/quotas`, {
+      key: key.raw,
+      body: { connection_hard_limit: 6 },
+    });
+    expect(q.status).toBe(200);
+    const admin = await mysql.createConnection({ uri: polykomosMysqlUrl });
+    try {
+      const [rows] = await admin.query('SELECT max_user_connections AS n FROM mysql.user WHERE user = ?', [
+        db.db_username,
+      ]);
+      expect(Number((rows as { n: number }[])[0]?.n)).toBe(6);
+      // The user sees its own database only.
+      const user = await mysql.createConnection({
+        host: db.host,
+        port: db.port,
+        user: db.db_username,
+        password: db.db_password,
+      });
+      const [schemas] = await user.query('SHOW DATABASES');
+      await user.end();
+      const names = (schemas as { Database: string }[]).map((s) => s.Database);
+      expect(names).toContain(db.db_name);
+      expect(names.filter((n) => n !== 'information_schema' && n !== db.db_name)).toEqual([]);
+    } finally {
+      await admin.end();
+    }
     expect((await call('DELETE', `/api/v1/databases/${db.uuid}`, { key: key.raw })).status).toBe(200);
     expect(await remoteExists('mysql', db.db_name, db.db_username)).toBe(false);
   });
@@ -292,6 +357,26 @@ describe('input and availability', () => {
     expect(pgType.regions).toEqual([
       { code: 'local-1', label: 'local-1', is_available: Boolean(polykomosPostgresUrl) },
     ]);
+  });
+
+  it('an engine server that refuses connections: 422 provisioning_failed, the database ends deleted', async () => {
+    const broken = await startPolykomosApp({
+      ATRIUM_POLYKOMOS_POSTGRES_URL: 'postgresql://postgres:secret-admin-pw@127.0.0.1:1/postgres',
+    });
+    try {
+      const c = polykomosClient(broken, contract);
+      const k = await createPolykomosKey(broken);
+      const r = await c('POST', '/api/v1/databases?wait=true&timeout=30', { key: k.raw, body: { name: 'x' } });
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe('provisioning_failed');
+      expect(JSON.stringify(r.body)).not.toContain('secret-admin-pw');
+      expect((await c('GET', '/api/v1/databases', { key: k.raw })).body.data).toEqual([]);
+      const row = await broken.app.services.prisma.polykomosDatabase.findFirstOrThrow({ where: { name: 'x' } });
+      expect(row.status).toBe('deleted');
+      expect(row.provisionError).not.toContain('secret-admin-pw');
+    } finally {
+      await broken.close();
+    }
   });
 
   it('without an engine server, create answers 422 unsupported_db_type and nothing is recorded', async () => {
