@@ -426,6 +426,41 @@ describe.skipIf(!polykomosPostgresUrl)('GraphQL', () => {
     );
     expect(list.body.data?.polykomosDatabases.data.edges.map((e: { cursor: string }) => e.cursor)).toContain(uuid);
 
+    const renamed = await gql(
+      t.baseUrl,
+      `mutation($u: String!, $n: String) { updatePolykomosDatabase(uuid: $u, name: $n) {
+        ... on MutationUpdatePolykomosDatabaseSuccess { data { name } } } }`,
+      { u: uuid, n: 'gql-renamed' },
+      key.raw,
+    );
+    expect(renamed.body.data?.updatePolykomosDatabase?.data?.name).toBe('gql-renamed');
+    const quotas = await gql(
+      t.baseUrl,
+      `mutation($u: String!) { updatePolykomosDatabaseQuotas(uuid: $u, input: {storageHardLimitGb: 1.5}) {
+        ... on MutationUpdatePolykomosDatabaseQuotasSuccess { data { quotas { storageHardLimitGb connectionHardLimit } } } } }`,
+      { u: uuid },
+      key.raw,
+    );
+    expect(quotas.body.data?.updatePolykomosDatabaseQuotas?.data?.quotas).toEqual({
+      storageHardLimitGb: 1.5,
+      connectionHardLimit: null,
+    });
+    const me = await gql(
+      t.baseUrl,
+      '{ polykomosMe { ... on QueryPolykomosMeSuccess { data { apiKey { permissions } } } } }',
+      {},
+      key.raw,
+    );
+    expect(me.body.data?.polykomosMe?.data?.apiKey?.permissions).toEqual(['databases:read', 'databases:write']);
+    const stranger = await createPolykomosKey(t);
+    const hidden = await gql(
+      t.baseUrl,
+      `query($id: ID!) { node(id: $id) { id } }`,
+      { id: payload.database.id },
+      stranger.raw,
+    );
+    expect(hidden.body.data?.node).toBeNull();
+
     const reader = await createPolykomosKey(t, ['databases:read']);
     const refused = await gql(
       t.baseUrl,
