@@ -151,10 +151,15 @@ export function createRestShim(options: RestShimOptions): RestShim {
 
     let principal: Principal = anonymous;
     if (op.requiresAuth && m.surface.authenticate) {
-      const auth = await m.surface.authenticate(req.headers, op.operationId);
+      const auth = await m.surface.authenticate(req.headers, op.operationId, {
+        remoteAddress: req.socket.remoteAddress,
+      });
       if (!auth.ok) {
         const challenge = auth.status === 401 ? { 'www-authenticate': op.challenge } : undefined;
-        throw new RestFailure(auth.status, auth.message, auth.code ?? statusCode(auth.status), challenge);
+        throw new RestFailure(auth.status, auth.message, auth.code ?? statusCode(auth.status), {
+          ...challenge,
+          ...auth.headers,
+        });
       }
       principal = auth.principal;
     }
@@ -185,17 +190,34 @@ export function createRestShim(options: RestShimOptions): RestShim {
       principal,
     };
 
-    let response: RestResponse;
-    if (handler.kind === 'graphql') {
-      const result = await execute(handler.document, handler.variables(restRequest), principal, requestId);
-      if (result.errors && result.errors.length > 0) throw graphqlFailure(m, op, result.errors, requestId);
-      if (result.data === null || result.data === undefined)
-        throw new Error('GraphQL result has neither data nor errors');
-      response = handler.respond(result.data, restRequest);
-    } else {
-      response = await handler.handle(restRequest);
-    }
+    const run = async (): Promise<RestResponse> => {
+      if (handler.kind === 'graphql') {
+        const result = await execute(handler.document, handler.variables(restRequest), principal, requestId);
+        if (result.errors && result.errors.length > 0) throw graphqlFailure(m, op, result.errors, requestId);
+        if (result.data === null || result.data === undefined)
+          throw new Error('GraphQL result has neither data nor errors');
+        return handler.respond(result.data, restRequest);
+      }
+      return handler.handle(restRequest);
+    };
+    const intercept = m.surface.intercept;
+    const response = intercept
+      ? await intercept(restRequest, () =>
+          run().catch((err: unknown) => {
+            const failure = expectedFailure(err);
+            if (!failure) throw err;
+            const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId);
+            return { status: failure.status, body, headers: { ...failure.headers, 'content-type': jsonType } };
+          }),
+        )
+      : await run();
     return send(res, response, head);
+  }
+
+  function expectedFailure(err: unknown): RestFailure | undefined {
+    if (err instanceof RestFailure) return err;
+    if (err instanceof DomainError) return new RestFailure(err.httpStatus, err.message, err.code.toLowerCase());
+    return undefined;
   }
 
   function graphqlFailure(m: Mount, op: CompiledOperation, errors: readonly GraphQLError[], requestId: string): Error {
@@ -222,10 +244,8 @@ export function createRestShim(options: RestShimOptions): RestShim {
     err: unknown,
     operationId: string,
   ): number {
-    let failure: RestFailure;
-    if (err instanceof RestFailure) failure = err;
-    else if (err instanceof DomainError) failure = new RestFailure(err.httpStatus, err.message, err.code.toLowerCase());
-    else {
+    let failure = expectedFailure(err);
+    if (!failure) {
       logger.error({ err, requestId, product: m.surface.product, operationId }, 'REST operation failed');
       failure = new RestFailure(500, 'Internal server error', 'internal_error');
     }
@@ -340,7 +360,14 @@ function validate(
   if (extra) errors = errors.filter((e) => !isExtraQuery(e, extra));
   if (errors.length > 0) {
     const first = errors[0] as ErrorObject;
-    const code = first.keyword === 'required' ? 'missing_required_field' : 'invalid_parameter';
+    const missing = String((first.params as { missingProperty?: unknown }).missingProperty ?? '');
+    // A missing required header names itself (`missing_idempotency_key`); other missing values are fields.
+    const code =
+      first.keyword !== 'required'
+        ? 'invalid_parameter'
+        : first.instancePath === '/header'
+          ? `missing_${missing.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`
+          : 'missing_required_field';
     throw new RestFailure(400, describeErrors(errors), code);
   }
   const coerced = result.coerced as { params?: Record<string, unknown>; query?: Record<string, unknown> } | undefined;

@@ -16,6 +16,9 @@ import {
   versionHandler,
 } from './mcp-v8/exec.ts';
 import { fsLabels, fsLog, fsMerge, fsPush, fsReset, fsResolve, fsSetLabel } from './mcp-v8/fs.ts';
+import { polykomosAuthenticator } from './polykomos/auth.ts';
+import { polykomosOperations } from './polykomos/handlers.ts';
+import { polykomosIdempotency } from './polykomos/idempotency.ts';
 import { createProductSurfaces } from './products.ts';
 import type { ProductSurface, RestOperation } from './types.ts';
 
@@ -25,7 +28,7 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
     atrium: {},
     athena: {},
     deepstore: deepstoreOperations,
-    polykomos: {},
+    polykomos: polykomosOperations,
     goclaw: {
       get_v1_api_keys: listApiKeys,
       post_v1_api_keys: createApiKey,
@@ -55,7 +58,9 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
  * The five product surfaces with their implemented operations and, given services, their credential checks.
  * Without services (coverage reports) nothing can authenticate, so nothing could be served: do not mount those.
  */
-export function createSurfaces(services?: Pick<Services, 'authenticator'>): ProductSurface[] {
+export function createSurfaces(
+  services?: Pick<Services, 'authenticator' | 'polykomos' | 'prisma' | 'logger'>,
+): ProductSurface[] {
   const served = servedOperations();
   return createProductSurfaces().map((surface) => {
     switch (surface.product) {
@@ -70,6 +75,14 @@ export function createSurfaces(services?: Pick<Services, 'authenticator'>): Prod
           ...surface,
           ...(services ? { authenticate: deepstoreAuthenticator(services) } : {}),
           operations: served.deepstore,
+        };
+      case 'polykomos':
+        return {
+          ...surface,
+          ...(services
+            ? { authenticate: polykomosAuthenticator(services), intercept: polykomosIdempotency(services) }
+            : {}),
+          operations: served.polykomos,
         };
       case 'mcp_v8':
         return {

@@ -76,7 +76,13 @@ export type RestOperation = GraphQLRestOperation<any, any> | DirectRestOperation
 
 export type AuthResult =
   | { ok: true; principal: Principal }
-  | { ok: false; status: 401 | 403; message: string; code?: string };
+  | { ok: false; status: 401 | 403 | 429; message: string; code?: string; headers?: Record<string, string> };
+
+/** Where a request came from, for credential checks that depend on it (IP allowlists). */
+export interface RequestOrigin {
+  /** The socket's peer address (proxies are not trusted). */
+  remoteAddress: string | undefined;
+}
 
 /** One product's REST contract mounted under its prefix. */
 export interface ProductSurface {
@@ -91,7 +97,12 @@ export interface ProductSurface {
    * Turns the product's own credential headers into a Principal. Called for operations whose contract
    * requires security; absent means the product's auth is not implemented yet (its operations answer 501).
    */
-  authenticate?(headers: RestRequest['headers'], operationId: string): Promise<AuthResult>;
+  authenticate?(headers: RestRequest['headers'], operationId: string, origin: RequestOrigin): Promise<AuthResult>;
+  /**
+   * Wraps every served operation after validation (Polykomos' Idempotency-Key store). `next` runs the handler and
+   * returns its response, with expected failures (RestFailure, DomainError) already turned into error responses.
+   */
+  intercept?(req: RestRequest, next: () => Promise<RestResponse>): Promise<RestResponse>;
   /**
    * Overrides whether an operation requires authentication. By default the contract decides (operation
    * `security`, else the document's; `[]` means none). Athena declares no security at all (its credentials are

@@ -16,6 +16,8 @@ import { createMetrics } from './core/metrics.ts';
 import { createObjectStore } from './core/object-store.ts';
 import { createPubSubBus } from './core/pubsub.ts';
 import type { Services } from './core/services.ts';
+import { PolykomosService } from './modules/polykomos/polykomos.service.ts';
+import { loadSecretBox } from './modules/polykomos/secret-box.ts';
 import { RuntimeService } from './modules/runtime/runtime.service.ts';
 import { snapshotMountProvider } from './modules/snapshots/mount.ts';
 import { schema } from './schema.ts';
@@ -56,6 +58,12 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   });
   runtime.useFilesystem(snapshotMountProvider({ prisma: db.prisma, objectStore }));
   await runtime.start();
+  const polykomos = new PolykomosService({
+    prisma: db.prisma,
+    logger,
+    config: config.polykomos,
+    box: await loadSecretBox(config.polykomos.secretKey, config.dataDir),
+  });
   const services: Services = {
     config,
     logger,
@@ -67,6 +75,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     authenticator,
     metrics,
     runtime,
+    polykomos,
   };
 
   const graphql = createGraphQLServer(schema, services);
@@ -219,6 +228,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       server.closeAllConnections();
       await closed;
       await runtime.close();
+      await polykomos.close();
       await bus.close();
       await objectStore.close();
       await db.close();

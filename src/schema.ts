@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import './core/graphql/errors.ts';
 import './modules/access/index.ts';
 import './modules/logstore/index.ts';
+import './modules/polykomos/index.ts';
 import './modules/snapshots/index.ts';
 import './modules/runtime/index.ts';
 import { builder } from './core/builder.ts';

@@ -27,6 +27,19 @@ export interface Config {
   logstore: LogStoreConfig;
   /** Sandboxed JavaScript runtime (mcp-v8); see docs/runtime.md. */
   runtime: RuntimeConfig;
+  /** Database provisioning (Polykomos); see docs/polykomos.md. */
+  polykomos: PolykomosConfig;
+}
+
+export interface PolykomosConfig {
+  /** Admin connection string of the Postgres server databases are created on; absent: postgres unavailable. */
+  postgresUrl: string | undefined;
+  /** Admin connection string of the MySQL/MariaDB server; absent: mysql unavailable. */
+  mysqlUrl: string | undefined;
+  /** The region code both servers are advertised under. */
+  region: string;
+  /** 32-byte key (hex or base64) encrypting stored database passwords; absent: generated once in dataDir. */
+  secretKey: string | undefined;
 }
 
 export interface LogStoreConfig {
@@ -161,6 +174,15 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const polykomosRegion = str('ATRIUM_POLYKOMOS_REGION') ?? 'local-1';
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(polykomosRegion)) {
+    problems.push(`ATRIUM_POLYKOMOS_REGION must be a lowercase region code (got "${polykomosRegion}")`);
+  }
+  const polykomosSecretKey = str('ATRIUM_POLYKOMOS_SECRET_KEY');
+  if (polykomosSecretKey !== undefined && decodeKey(polykomosSecretKey) === undefined) {
+    problems.push('ATRIUM_POLYKOMOS_SECRET_KEY must be 32 bytes, as 64 hex characters or base64');
+  }
+
   const logLevel = str('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
@@ -206,7 +228,20 @@ export function loadConfig(env: Env = process.env): Config {
       retentionHours: int('ATRIUM_RUNTIME_RETENTION_HOURS', 168, 1, 24 * 3650),
       inlineWaitMs: int('ATRIUM_RUNTIME_INLINE_WAIT_MS', 5, 0, 1000),
     },
+    polykomos: {
+      postgresUrl: url('ATRIUM_POLYKOMOS_POSTGRES_URL', ['postgres:', 'postgresql:']),
+      mysqlUrl: url('ATRIUM_POLYKOMOS_MYSQL_URL', ['mysql:']),
+      region: polykomosRegion,
+      secretKey: polykomosSecretKey,
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** A 32-byte key given as 64 hex characters or base64; undefined when it is neither. */
+export function decodeKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  const b = Buffer.from(value, 'base64');
+  return b.length === 32 ? b : undefined;
 }

@@ -1,3 +1,4 @@
+import type { PolykomosService } from '../modules/polykomos/polykomos.service.ts';
 import type { RuntimeService } from '../modules/runtime/runtime.service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { TokenService } from './auth/jwt.ts';
@@ -24,4 +25,6 @@ export interface Services {
   metrics: Metrics;
   /** Sandboxed JavaScript executions (mcp-v8). */
   runtime: RuntimeService;
+  /** Database provisioning and API-key controls (Polykomos). */
+  polykomos: PolykomosService;
 }

@@ -394,7 +394,8 @@ describe('validation', () => {
     const header = await call('POST', '/polykomos/api/v1/databases', { json: { name: 'db' } });
     expect(header).toMatchObject({
       status: 400,
-      body: { error: { code: 'missing_required_field', message: 'header.idempotency-key: is required' } },
+      // A missing required header names itself (Polykomos' documented `missing_idempotency_key`).
+      body: { error: { code: 'missing_idempotency_key', message: 'header.idempotency-key: is required' } },
     });
   });
 

@@ -5,7 +5,12 @@ import { adminPrincipal, type Principal, type Product } from './principal.ts';
 import { constantTimeEqual, sha256Hex } from './secrets.ts';
 
 export type CredentialCheck =
-  | { ok: true; principal: Principal }
+  | {
+      ok: true;
+      principal: Principal;
+      /** API keys: when the key was last used before this request (its creation if never), for inactivity rules. */
+      previousUse?: Date;
+    }
   | { ok: false; reason: 'invalid' | 'expired' | 'revoked' | 'wrong_product' };
 
 // last_used_at is informational; writing it on every request would turn reads into writes.
@@ -80,7 +85,16 @@ export class Authenticator {
     // inside the database index on a value the caller cannot steer byte by byte.
     const key = await this.deps.prisma.apiKey.findUnique({
       where: { keyHash: sha256Hex(raw) },
-      select: { id: true, product: true, name: true, scopes: true, expiresAt: true, revokedAt: true, lastUsedAt: true },
+      select: {
+        id: true,
+        product: true,
+        name: true,
+        scopes: true,
+        expiresAt: true,
+        revokedAt: true,
+        lastUsedAt: true,
+        createdAt: true,
+      },
     });
     if (!key) return { ok: false, reason: 'invalid' };
     if (key.revokedAt) return { ok: false, reason: 'revoked' };
@@ -101,6 +115,7 @@ export class Authenticator {
     return {
       ok: true,
       principal: { kind: 'apiKey', id: key.id, product: key.product, name: key.name, scopes: key.scopes },
+      previousUse: key.lastUsedAt ?? key.createdAt,
     };
   }
 }

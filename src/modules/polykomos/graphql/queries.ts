@@ -1,0 +1,58 @@
+import { builder } from '../../../core/builder.ts';
+import { PolykomosAccountRef, PolykomosDatabaseRef, PolykomosDatabaseTypeRef, polykomosErrors } from './types.ts';
+
+builder.queryField('polykomosMe', (t) =>
+  t.field({
+    type: PolykomosAccountRef,
+    description: 'The calling user and API key context (REST getMe).',
+    authScopes: { product: 'polykomos' },
+    errors: polykomosErrors,
+    resolve: (_r, _a, ctx) => ctx.services.polykomos.account(ctx.principal),
+  }),
+);
+
+builder.queryField('polykomosDatabaseTypes', (t) =>
+  t.field({
+    type: [PolykomosDatabaseTypeRef],
+    description: 'Engines and regions; engines without a configured server are unavailable. Scope databases:read.',
+    authScopes: { product: 'polykomos' },
+    errors: polykomosErrors,
+    resolve: (_r, _a, ctx) => ctx.services.polykomos.databaseTypes(ctx.principal),
+  }),
+);
+
+builder.queryField('polykomosDatabase', (t) =>
+  t.field({
+    type: PolykomosDatabaseRef,
+    description: 'One of the caller’s databases by uuid. Scope databases:read.',
+    authScopes: { product: 'polykomos' },
+    errors: polykomosErrors,
+    args: { uuid: t.arg.string({ required: true }) },
+    resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.getDatabase(ctx.principal, uuid),
+  }),
+);
+
+builder.queryField('polykomosDatabases', (t) =>
+  t.connection({
+    type: PolykomosDatabaseRef,
+    description:
+      'The caller’s databases not deleted, newest first. Cursors are database uuids (`after` = last uuid seen). ' +
+      'first 1–100, default 25. Scope databases:read.',
+    authScopes: { product: 'polykomos' },
+    errors: polykomosErrors,
+    resolve: async (_r, args, ctx) => {
+      const limit = args.first ?? 25;
+      const page = await ctx.services.polykomos.listDatabases(ctx.principal, limit, args.after);
+      const edges = page.items.map((node) => ({ cursor: node.uuid, node }));
+      return {
+        edges,
+        pageInfo: {
+          hasNextPage: page.hasMore,
+          hasPreviousPage: Boolean(args.after),
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+      };
+    },
+  }),
+);

@@ -1,0 +1,124 @@
+import { PolykomosDatabaseStatus, PolykomosDbType } from '../../../../prisma/generated/client/enums.ts';
+import { builder } from '../../../core/builder.ts';
+import { ErrorInterface } from '../../../core/graphql/errors.ts';
+import { maskedConnectionString } from '../engines.ts';
+import { PolykomosError } from '../polykomos.errors.ts';
+import type { Account, DatabaseRow } from '../polykomos.service.ts';
+
+builder.objectType(PolykomosError, {
+  name: 'PolykomosError',
+  description: 'A Polykomos failure; `code` is the REST ApiError code upper-cased (NOT_FOUND, NAME_TAKEN…).',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ status: t.exposeInt('httpStatus', { description: 'The HTTP status the REST door answers.' }) }),
+});
+
+/** Error members of every Polykomos field: the REST shim maps their `code` onto statuses. */
+export const polykomosErrors = { types: [PolykomosError] };
+
+export const PolykomosDatabaseStatusEnum = builder.enumType(PolykomosDatabaseStatus, {
+  name: 'PolykomosDatabaseStatus',
+});
+export const PolykomosDbTypeEnum = builder.enumType(PolykomosDbType, { name: 'PolykomosDbType' });
+
+const QuotasRef = builder.objectRef<DatabaseRow>('PolykomosDatabaseQuotas').implement({
+  description: 'Null means no limit. Only connectionHardLimit is enforced by the server (docs/polykomos.md).',
+  fields: (t) => ({
+    storageHardLimitGb: t.float({ nullable: true, resolve: (d) => d.storageHardLimitGb }),
+    connectionHardLimit: t.int({ nullable: true, resolve: (d) => d.connectionHardLimit }),
+    warningThresholdPct: t.int({ nullable: true, resolve: (d) => d.warningThresholdPct }),
+  }),
+});
+
+export const PolykomosDatabaseRef = builder.node(builder.objectRef<DatabaseRow>('PolykomosDatabase'), {
+  id: { resolve: (d) => d.uuid },
+  description: 'A real Postgres or MySQL database with its own login, provisioned by Polykomos. Owner only.',
+  authScopes: { product: 'polykomos' },
+  loadOne: async (id, ctx) => {
+    try {
+      return await ctx.services.polykomos.getDatabase(ctx.principal, id);
+    } catch {
+      return null;
+    }
+  },
+  isTypeOf: (v) => typeof v === 'object' && v !== null && 'dbPasswordEnc' in v,
+  fields: (t) => ({
+    uuid: t.exposeString('uuid', { description: 'The id REST paths use.' }),
+    databaseInstanceId: t.exposeInt('id', { description: 'Internal integer id (blueprint applications use it).' }),
+    name: t.exposeString('name'),
+    status: t.expose('status', { type: PolykomosDatabaseStatusEnum }),
+    region: t.exposeString('region'),
+    plan: t.exposeString('plan'),
+    dbType: t.expose('dbType', { type: PolykomosDbTypeEnum }),
+    host: t.exposeString('host'),
+    port: t.exposeInt('port'),
+    dbName: t.exposeString('dbName'),
+    dbUsername: t.exposeString('dbUsername'),
+    dbPassword: t.string({
+      description: 'The login password (decrypted on read).',
+      resolve: (d, _a, ctx) => ctx.services.polykomos.password(d),
+    }),
+    connectionString: t.string({
+      description: 'With the password masked as ***; combine with dbPassword.',
+      resolve: (d) => maskedConnectionString(d.dbType, d.host, d.port, d.dbUsername, d.dbName),
+    }),
+    teamId: t.int({ nullable: true, description: 'Teams are not modelled yet: always null.', resolve: () => null }),
+    teamName: t.string({ nullable: true, resolve: () => null }),
+    quotas: t.field({ type: QuotasRef, resolve: (d) => d }),
+    hasRemoteResources: t.exposeBoolean('hasRemoteResources'),
+    destroyScheduledAt: t.expose('destroyScheduledAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const ControlsRef = builder.objectRef<NonNullable<Account['apiKey']>['controls']>('PolykomosApiKeyControls').implement({
+  fields: (t) => ({
+    requestsPerMinute: t.exposeInt('requestsPerMinute'),
+    monthlyQuota: t.exposeInt('monthlyQuota', { nullable: true }),
+    allowedIpList: t.exposeStringList('allowedIpList'),
+    inactiveTtlDays: t.exposeInt('inactiveTtlDays', { nullable: true }),
+  }),
+});
+
+const ApiKeyContextRef = builder.objectRef<NonNullable<Account['apiKey']>>('PolykomosApiKeyContext').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    preview: t.exposeString('preview'),
+    permissions: t.exposeStringList('permissions'),
+    status: t.exposeString('status'),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    controls: t.field({ type: ControlsRef, resolve: (k) => k.controls }),
+  }),
+});
+
+const UserRef = builder.objectRef<Account['user']>('PolykomosUser').implement({
+  fields: (t) => ({ name: t.exposeString('name'), email: t.exposeString('email') }),
+});
+
+export const PolykomosAccountRef = builder.objectRef<Account>('PolykomosAccount').implement({
+  description: 'The caller: its user and, for API keys, the key with its controls.',
+  fields: (t) => ({
+    user: t.field({ type: UserRef, resolve: (a) => a.user }),
+    apiKey: t.field({ type: ApiKeyContextRef, nullable: true, resolve: (a) => a.apiKey }),
+  }),
+});
+
+type DatabaseType = ReturnType<import('../polykomos.service.ts').PolykomosService['databaseTypes']>[number];
+
+const RegionRef = builder.objectRef<DatabaseType['regions'][number]>('PolykomosRegion').implement({
+  fields: (t) => ({
+    code: t.exposeString('code'),
+    label: t.exposeString('label'),
+    isAvailable: t.exposeBoolean('isAvailable'),
+  }),
+});
+
+export const PolykomosDatabaseTypeRef = builder.objectRef<DatabaseType>('PolykomosDatabaseType').implement({
+  fields: (t) => ({
+    value: t.exposeString('value'),
+    label: t.exposeString('label'),
+    isProvisionable: t.exposeBoolean('isProvisionable'),
+    isAvailable: t.exposeBoolean('isAvailable'),
+    regions: t.field({ type: [RegionRef], resolve: (d) => d.regions }),
+  }),
+});

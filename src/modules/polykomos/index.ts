@@ -1,0 +1,3 @@
+import './graphql/types.ts';
+import './graphql/queries.ts';
+import './graphql/mutations.ts';

@@ -1,0 +1,566 @@
+import { BlockList, isIP } from 'node:net';
+import type { PolykomosDatabase } from '../../../prisma/generated/client/client.ts';
+import type { Principal } from '../../core/auth/principal.ts';
+import type { PolykomosConfig } from '../../core/config.ts';
+import type { PrismaClient } from '../../core/db.ts';
+import type { Logger } from '../../core/logger.ts';
+import { type DbType, type Engine, generateNames, MysqlEngine, PostgresEngine } from './engines.ts';
+import { insufficientScope, invalidParameter, notFound, PolykomosError, unprocessable } from './polykomos.errors.ts';
+import { TokenBuckets } from './rate-limit.ts';
+import type { SecretBox } from './secret-box.ts';
+
+export type PolykomosScope = 'databases:read' | 'databases:write';
+export type DatabaseRow = PolykomosDatabase;
+
+export interface KeyControls {
+  requestsPerMinute: number;
+  monthlyQuota: number | null;
+  allowedIpList: string[];
+  inactiveTtlDays: number | null;
+}
+
+export interface Account {
+  ownerId: string;
+  user: { name: string; email: string };
+  apiKey: {
+    name: string;
+    preview: string;
+    permissions: string[];
+    status: 'active' | 'revoked' | 'expired';
+    lastUsedAt: Date | null;
+    controls: KeyControls;
+  } | null;
+}
+
+export interface CreateDatabaseInput {
+  name: string;
+  dbType?: string | null;
+  region?: string | null;
+  plan?: string | null;
+  teamId?: number | null;
+  storageHardLimitGb?: number | null;
+  connectionHardLimit?: number | null;
+  warningThresholdPct?: number | null;
+  blueprintUuid?: string | null;
+}
+
+export interface QuotaInput {
+  storageHardLimitGb?: number | null;
+  connectionHardLimit?: number | null;
+  warningThresholdPct?: number | null;
+}
+
+export interface KeyControlsInput {
+  userId?: string | null;
+  userName?: string | null;
+  userEmail?: string | null;
+  requestsPerMinute?: number | null;
+  monthlyQuota?: number | null;
+  allowedIpList?: string[] | null;
+  inactiveTtlDays?: number | null;
+}
+
+export type AccessRefusal = { status: 403 | 429; code: string; message: string; retryAfter?: number };
+
+const defaultControls: KeyControls = {
+  requestsPerMinute: 60,
+  monthlyQuota: null,
+  allowedIpList: [],
+  inactiveTtlDays: null,
+};
+const namePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const plans = ['free', 'launch', 'grow'] as const;
+/** Databases (not deleted) one user may hold per plan. */
+export const planDatabaseLimits: Record<(typeof plans)[number], number> = { free: 5, launch: 25, grow: 100 };
+const maxConnectionLimit = 10_000;
+const provisionAttempts = 3;
+
+/** Polykomos: API-key controls and real database provisioning (docs/polykomos.md). One instance per app. */
+export class PolykomosService {
+  private readonly engines: Partial<Record<DbType, Engine>> = {};
+  private readonly buckets = new TokenBuckets();
+  /** Provisioning runs of this instance, by database uuid (awaited by `?wait=true` and at shutdown). */
+  private readonly jobs = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deps: { prisma: PrismaClient; logger: Logger; config: PolykomosConfig; box: SecretBox },
+  ) {
+    if (deps.config.postgresUrl) this.engines.postgres = new PostgresEngine(deps.config.postgresUrl);
+    if (deps.config.mysqlUrl) this.engines.mysql = new MysqlEngine(deps.config.mysqlUrl);
+  }
+
+  /** Waits for provisioning runs in flight (shutdown). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.jobs.values()]);
+  }
+
+  /**
+   * The REST door's per-key controls, after the key itself resolved: IP allowlist, inactivity expiry (measured from
+   * the previous use), requests per minute (token bucket) and the monthly quota. Returns the refusal, if any.
+   */
+  async checkAccess(
+    apiKeyId: string,
+    previousUse: Date,
+    remoteAddress: string | undefined,
+    now = new Date(),
+  ): Promise<AccessRefusal | undefined> {
+    const controls = await this.controlsOf(apiKeyId);
+    if (controls.allowedIpList.length > 0 && !ipAllowed(controls.allowedIpList, remoteAddress)) {
+      return { status: 403, code: 'ip_not_allowed', message: 'Requests from this IP address are not allowed' };
+    }
+    if (
+      controls.inactiveTtlDays !== null &&
+      now.getTime() - previousUse.getTime() > controls.inactiveTtlDays * 86_400_000
+    ) {
+      return {
+        status: 403,
+        code: 'api_key_expired',
+        message: `API key expired after ${controls.inactiveTtlDays} days without use`,
+      };
+    }
+    const wait = this.buckets.take(apiKeyId, controls.requestsPerMinute, now.getTime());
+    if (wait > 0) {
+      return { status: 429, code: 'rate_limited', message: 'Rate limit exceeded', retryAfter: wait };
+    }
+    if (controls.monthlyQuota !== null) {
+      const month = now.toISOString().slice(0, 7);
+      const counter = await this.deps.prisma.polykomosUsageCounter.upsert({
+        where: { apiKeyId_month: { apiKeyId, month } },
+        create: { apiKeyId, month, count: 1 },
+        update: { count: { increment: 1 } },
+        select: { count: true },
+      });
+      if (counter.count > controls.monthlyQuota) {
+        const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+        return {
+          status: 429,
+          code: 'monthly_quota_exceeded',
+          message: `Monthly quota of ${controls.monthlyQuota} requests exceeded`,
+          retryAfter: Math.max(1, Math.ceil((next - now.getTime()) / 1000)),
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** Sets a Polykomos key's user and controls (platform admin). Absent fields keep their value or default. */
+  async setKeyControls(principal: Principal, apiKeyId: string, input: KeyControlsInput): Promise<Account> {
+    if (principal.kind !== 'admin')
+      throw new PolykomosError('FORBIDDEN', 403, 'Only the platform admin sets key controls');
+    const key = isUuid(apiKeyId)
+      ? await this.deps.prisma.apiKey.findUnique({ where: { id: apiKeyId }, select: { product: true, name: true } })
+      : null;
+    if (key?.product !== 'polykomos') throw new PolykomosError('NOT_FOUND', 404, 'Unknown Polykomos API key');
+    const bad = (m: string) => new PolykomosError('INVALID_PARAMETER', 400, m);
+    const rpm = input.requestsPerMinute;
+    if (rpm != null && !(Number.isInteger(rpm) && rpm >= 1 && rpm <= 100_000))
+      throw bad('requestsPerMinute: 1..100000');
+    const quota = input.monthlyQuota;
+    if (quota != null && !(Number.isInteger(quota) && quota >= 1))
+      throw bad('monthlyQuota: a positive integer or null');
+    const ttl = input.inactiveTtlDays;
+    if (ttl != null && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 3650))
+      throw bad('inactiveTtlDays: 1..3650 or null');
+    for (const entry of input.allowedIpList ?? []) {
+      const [base, bits] = entry.split('/');
+      const family = isIP(base ?? '');
+      const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+      if (family === 0 || !okBits) throw bad(`allowedIpList: "${entry}" is not an IP address or CIDR block`);
+    }
+    const data = {
+      ...(input.userId != null ? { userId: input.userId } : {}),
+      ...(input.userName != null ? { userName: input.userName } : {}),
+      ...(input.userEmail != null ? { userEmail: input.userEmail } : {}),
+      ...(rpm != null ? { requestsPerMinute: rpm } : {}),
+      ...(input.monthlyQuota !== undefined ? { monthlyQuota: quota } : {}),
+      ...(input.allowedIpList != null ? { allowedIpList: input.allowedIpList } : {}),
+      ...(input.inactiveTtlDays !== undefined ? { inactiveTtlDays: ttl } : {}),
+    };
+    await this.deps.prisma.polykomosKeyControl.upsert({
+      where: { apiKeyId },
+      create: {
+        apiKeyId,
+        userId: `apikey:${apiKeyId}`,
+        userName: key.name,
+        userEmail: '',
+        allowedIpList: [],
+        ...data,
+      },
+      update: data,
+    });
+    return this.account({ kind: 'apiKey', id: apiKeyId, product: 'polykomos', name: key.name, scopes: [] });
+  }
+
+  private async controlsOf(apiKeyId: string): Promise<KeyControls> {
+    const row = await this.deps.prisma.polykomosKeyControl.findUnique({ where: { apiKeyId } });
+    if (!row) return defaultControls;
+    return {
+      requestsPerMinute: row.requestsPerMinute,
+      monthlyQuota: row.monthlyQuota,
+      allowedIpList: row.allowedIpList,
+      inactiveTtlDays: row.inactiveTtlDays,
+    };
+  }
+
+  /** Who the caller is: the key's user (controls row) or the key itself; the admin owns `admin`. */
+  async account(principal: Principal): Promise<Account> {
+    if (principal.kind === 'admin') return { ownerId: 'admin', user: { name: 'admin', email: '' }, apiKey: null };
+    if (principal.kind === 'jwt') {
+      return { ownerId: `jwt:${principal.id}`, user: { name: principal.id, email: '' }, apiKey: null };
+    }
+    if (principal.kind !== 'apiKey') throw new PolykomosError('INVALID_API_KEY', 403, 'Not a Polykomos credential');
+    const [key, controls] = await Promise.all([
+      this.deps.prisma.apiKey.findUnique({
+        where: { id: principal.id },
+        select: { name: true, prefix: true, scopes: true, lastUsedAt: true, revokedAt: true, expiresAt: true },
+      }),
+      this.deps.prisma.polykomosKeyControl.findUnique({ where: { apiKeyId: principal.id } }),
+    ]);
+    if (!key) throw new PolykomosError('INVALID_API_KEY', 403, 'Unknown API key');
+    const status = key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= new Date() ? 'expired' : 'active';
+    return {
+      ownerId: controls?.userId ?? `apikey:${principal.id}`,
+      user: { name: controls?.userName ?? key.name, email: controls?.userEmail ?? '' },
+      apiKey: {
+        name: key.name,
+        preview: `${key.prefix}…`,
+        permissions: [...key.scopes],
+        status,
+        lastUsedAt: key.lastUsedAt,
+        controls: controls
+          ? {
+              requestsPerMinute: controls.requestsPerMinute,
+              monthlyQuota: controls.monthlyQuota,
+              allowedIpList: controls.allowedIpList,
+              inactiveTtlDays: controls.inactiveTtlDays,
+            }
+          : defaultControls,
+      },
+    };
+  }
+
+  /** The engines and the region this server offers; unconfigured engines are listed as unavailable. */
+  databaseTypes(principal: Principal) {
+    requireScope(principal, 'databases:read');
+    const region = this.deps.config.region;
+    return (['postgres', 'mysql'] as const).map((value) => {
+      const available = this.engines[value] !== undefined;
+      return {
+        value,
+        label: value === 'postgres' ? 'PostgreSQL' : 'MySQL',
+        isProvisionable: available,
+        isAvailable: available,
+        regions: [{ code: region, label: region, isAvailable: available }],
+      };
+    });
+  }
+
+  /** The caller's databases not deleted, newest first; `startingAfter` is the uuid of the previous page's last. */
+  async listDatabases(principal: Principal, limit: number, startingAfter?: string | null) {
+    requireScope(principal, 'databases:read');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalidParameter('limit must be 1..100');
+    const owner = await this.ownerFilter(principal);
+    let cursor: { createdAt: Date; id: number } | undefined;
+    if (startingAfter) {
+      const row = isUuid(startingAfter)
+        ? await this.deps.prisma.polykomosDatabase.findFirst({
+            where: { uuid: startingAfter, ...owner },
+            select: { createdAt: true, id: true },
+          })
+        : null;
+      if (!row) throw invalidParameter(`starting_after: unknown database "${startingAfter}"`);
+      cursor = row;
+    }
+    const rows = await this.deps.prisma.polykomosDatabase.findMany({
+      where: {
+        ...owner,
+        status: { not: 'deleted' },
+        ...(cursor
+          ? {
+              OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
+            }
+          : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+    });
+    return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /** One of the caller's databases; deleted ones are gone once destroyed (immediately, see docs). */
+  async getDatabase(
+    principal: Principal,
+    uuid: string,
+    scope: PolykomosScope = 'databases:read',
+  ): Promise<DatabaseRow> {
+    requireScope(principal, scope);
+    if (!isUuid(uuid)) throw notFound(uuid);
+    const row = await this.deps.prisma.polykomosDatabase.findFirst({
+      where: { uuid, ...(await this.ownerFilter(principal)) },
+    });
+    if (!row) throw notFound(uuid);
+    if (row.status === 'deleted' && (!row.destroyScheduledAt || row.destroyScheduledAt <= new Date())) {
+      throw notFound(uuid);
+    }
+    return row;
+  }
+
+  /** The plaintext password of a database the caller may read. */
+  password(row: DatabaseRow): string {
+    return this.deps.box.open(row.dbPasswordEnc);
+  }
+
+  /**
+   * Records a database and provisions it for real on the engine server; with `waitSeconds` > 0 waits up to that long
+   * for it to become active. Throws 422s for unavailable engines/regions, taken names and plan limits.
+   */
+  async createDatabase(principal: Principal, input: CreateDatabaseInput, waitSeconds: number) {
+    requireScope(principal, 'databases:write');
+    const account = await this.account(principal);
+    if (!namePattern.test(input.name)) {
+      throw invalidParameter('name must match ^[a-z0-9][a-z0-9-]{0,62}$ (lowercase letters, digits, hyphens)');
+    }
+    const dbType = input.dbType ?? 'postgres';
+    if (dbType !== 'postgres' && dbType !== 'mysql') {
+      throw unprocessable('UNSUPPORTED_DB_TYPE', `db_type "${dbType}" is not supported (postgres, mysql)`);
+    }
+    const engine = this.engines[dbType];
+    if (!engine) {
+      throw unprocessable(
+        'UNSUPPORTED_DB_TYPE',
+        `db_type "${dbType}" is not available on this server (no ${dbType} server configured)`,
+      );
+    }
+    const region = input.region ?? this.deps.config.region;
+    if (region !== this.deps.config.region) {
+      throw unprocessable(
+        'REGION_UNAVAILABLE',
+        `Region "${region}" is not available (available: ${this.deps.config.region})`,
+      );
+    }
+    const plan = input.plan ?? 'free';
+    if (!(plans as readonly string[]).includes(plan)) throw invalidParameter('plan must be free, launch or grow');
+    if (input.teamId !== undefined && input.teamId !== null) {
+      throw new PolykomosError('FORBIDDEN', 403, `You are not a member of team ${input.teamId}`);
+    }
+    if (input.blueprintUuid) {
+      throw unprocessable('BLUEPRINT_NOT_FOUND', 'Blueprints are not available on this server yet');
+    }
+    const quotas = checkQuotas(input);
+    const ownerId = account.ownerId;
+    if (await this.nameTaken(ownerId, input.name)) {
+      throw unprocessable('NAME_TAKEN', `A database named "${input.name}" already exists`);
+    }
+    const count = await this.deps.prisma.polykomosDatabase.count({
+      where: { ownerId, plan, status: { not: 'deleted' } },
+    });
+    const planLimit = planDatabaseLimits[plan as (typeof plans)[number]];
+    if (count >= planLimit) {
+      throw unprocessable('PLAN_LIMIT_REACHED', `The ${plan} plan allows ${planLimit} databases`);
+    }
+    const names = generateNames();
+    const row = await this.deps.prisma.polykomosDatabase.create({
+      data: {
+        ownerId,
+        name: input.name,
+        status: 'provisioning',
+        region,
+        plan,
+        dbType,
+        host: engine.endpoint.host,
+        port: engine.endpoint.port,
+        dbName: names.dbName,
+        dbUsername: names.username,
+        dbPasswordEnc: this.deps.box.seal(names.password),
+        storageHardLimitGb: quotas.storageHardLimitGb ?? null,
+        connectionHardLimit: quotas.connectionHardLimit ?? null,
+        warningThresholdPct: quotas.warningThresholdPct ?? null,
+      },
+    });
+    const job = this.provision(row.uuid, engine, names);
+    this.jobs.set(row.uuid, job);
+    void job.finally(() => this.jobs.delete(row.uuid));
+    const started = Date.now();
+    if (waitSeconds > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([job, new Promise((r) => (timer = setTimeout(r, waitSeconds * 1000)))]);
+      clearTimeout(timer);
+    }
+    const waitedSeconds = waitSeconds > 0 ? Math.min(waitSeconds, Math.round((Date.now() - started) / 1000)) : 0;
+    const current = await this.deps.prisma.polykomosDatabase.findUniqueOrThrow({ where: { id: row.id } });
+    if (current.status === 'deleted' && current.provisionError) {
+      throw unprocessable('PROVISIONING_FAILED', 'The database could not be provisioned; nothing was kept');
+    }
+    return { database: current, completed: current.status === 'active', waitedSeconds };
+  }
+
+  /** Runs the engine DDL (with retries); active on success, deleted (no failed state) after the last attempt. */
+  private async provision(uuid: string, engine: Engine, names: ReturnType<typeof generateNames>): Promise<void> {
+    const { prisma, logger } = this.deps;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= provisionAttempts; attempt++) {
+      try {
+        const before = await prisma.polykomosDatabase.findUniqueOrThrow({ where: { uuid } });
+        if (before.status === 'deleted') return;
+        await engine.provision(names, before.connectionHardLimit);
+        await prisma.polykomosDatabase.update({ where: { uuid }, data: { hasRemoteResources: true } });
+        const activated = await prisma.polykomosDatabase.updateMany({
+          where: { uuid, status: 'provisioning' },
+          data: { status: 'active' },
+        });
+        const after = await prisma.polykomosDatabase.findUniqueOrThrow({ where: { uuid } });
+        if (activated.count === 0) {
+          // Deleted while provisioning: what was just created goes too.
+          await this.destroyRemote(after);
+          return;
+        }
+        if (after.connectionHardLimit !== before.connectionHardLimit) {
+          await engine.setConnectionLimit(names.username, after.connectionHardLimit);
+        }
+        return;
+      } catch (err) {
+        lastError = err;
+        logger.warn({ uuid, attempt, error: errorMessage(err) }, 'polykomos provisioning attempt failed');
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+    await engine.destroy(names).catch(() => undefined);
+    await prisma.polykomosDatabase.update({
+      where: { uuid },
+      data: {
+        status: 'deleted',
+        deletedAt: new Date(),
+        hasRemoteResources: false,
+        provisionError: errorMessage(lastError).slice(0, 500),
+      },
+    });
+    logger.error({ uuid, error: errorMessage(lastError) }, 'polykomos provisioning failed; database marked deleted');
+  }
+
+  /** Renames (the label only: db_name never changes, so connection strings keep working). */
+  async updateDatabase(principal: Principal, uuid: string, input: { name?: string | null }): Promise<DatabaseRow> {
+    const row = await this.getDatabase(principal, uuid, 'databases:write');
+    if (input.name === undefined || input.name === null || input.name === row.name) return row;
+    if (!namePattern.test(input.name)) throw invalidParameter('name must match ^[a-z0-9][a-z0-9-]{0,62}$');
+    if (await this.nameTaken(row.ownerId, input.name)) {
+      throw unprocessable('NAME_TAKEN', `A database named "${input.name}" already exists`);
+    }
+    return this.deps.prisma.polykomosDatabase.update({ where: { id: row.id }, data: { name: input.name } });
+  }
+
+  /** Partial quota update (absent: unchanged, null: cleared); the connection limit is applied on the server. */
+  async updateQuotas(principal: Principal, uuid: string, input: QuotaInput): Promise<DatabaseRow> {
+    const row = await this.getDatabase(principal, uuid, 'databases:write');
+    if (row.status === 'deleted') throw unprocessable('DATABASE_NOT_ACTIVE', 'The database is deleted');
+    const quotas = checkQuotas(input);
+    const updated = await this.deps.prisma.polykomosDatabase.update({ where: { id: row.id }, data: quotas });
+    if ('connectionHardLimit' in quotas && row.status !== 'provisioning') {
+      const engine = this.engines[row.dbType];
+      if (!engine) throw unprocessable('UNSUPPORTED_DB_TYPE', `${row.dbType} is no longer configured on this server`);
+      await engine.setConnectionLimit(row.dbUsername, updated.connectionHardLimit);
+    }
+    return updated;
+  }
+
+  /**
+   * Deletes at once: status deleted, the database and login dropped now (destroy_scheduled_at null). A database
+   * still provisioning has its run cancelled; the run drops whatever it created.
+   */
+  async deleteDatabase(principal: Principal, uuid: string) {
+    const row = await this.getDatabase(principal, uuid, 'databases:write');
+    const cancelled = row.status === 'provisioning' ? 1 : 0;
+    const marked = await this.deps.prisma.polykomosDatabase.update({
+      where: { id: row.id },
+      data: { status: 'deleted', deletedAt: new Date(), destroyScheduledAt: null },
+    });
+    let hasRemoteResources = marked.hasRemoteResources;
+    if (hasRemoteResources) hasRemoteResources = !(await this.destroyRemote(marked));
+    return { database: marked, cancelledProvisionJobs: cancelled, hasRemoteResources };
+  }
+
+  private async destroyRemote(row: DatabaseRow): Promise<boolean> {
+    const engine = this.engines[row.dbType];
+    if (!engine) return false;
+    try {
+      await engine.destroy({ dbName: row.dbName, username: row.dbUsername, password: '' });
+      await this.deps.prisma.polykomosDatabase.update({ where: { id: row.id }, data: { hasRemoteResources: false } });
+      return true;
+    } catch (err) {
+      this.deps.logger.error({ uuid: row.uuid, error: errorMessage(err) }, 'polykomos could not drop a database');
+      return false;
+    }
+  }
+
+  private async nameTaken(ownerId: string, name: string): Promise<boolean> {
+    const clash = await this.deps.prisma.polykomosDatabase.findFirst({
+      where: { ownerId, name, status: { not: 'deleted' } },
+      select: { id: true },
+    });
+    return clash !== null;
+  }
+
+  private async ownerFilter(principal: Principal): Promise<{ ownerId?: string }> {
+    if (principal.kind === 'admin') return {};
+    return { ownerId: (await this.account(principal)).ownerId };
+  }
+}
+
+/** Scopes: the admin has all; API keys and JWTs need the scope itself. */
+export function requireScope(principal: Principal, scope: string): void {
+  if (principal.kind === 'admin') return;
+  if ((principal.kind === 'apiKey' || principal.kind === 'jwt') && principal.scopes.includes(scope)) return;
+  throw insufficientScope(scope);
+}
+
+function checkQuotas(input: QuotaInput): QuotaInput {
+  const out: QuotaInput = {};
+  if (input.storageHardLimitGb !== undefined) {
+    const v = input.storageHardLimitGb;
+    if (v !== null && !(Number.isFinite(v) && v > 0 && v <= 1_000_000)) {
+      throw unprocessable('INVALID_PARAMETER', 'storage_hard_limit_gb must be a positive number');
+    }
+    out.storageHardLimitGb = v;
+  }
+  if (input.connectionHardLimit !== undefined) {
+    const v = input.connectionHardLimit;
+    if (v !== null && !(Number.isInteger(v) && v >= 1 && v <= maxConnectionLimit)) {
+      throw unprocessable('INVALID_PARAMETER', `connection_hard_limit must be an integer 1..${maxConnectionLimit}`);
+    }
+    out.connectionHardLimit = v;
+  }
+  if (input.warningThresholdPct !== undefined) {
+    const v = input.warningThresholdPct;
+    if (v !== null && !(Number.isInteger(v) && v >= 1 && v <= 100)) {
+      throw unprocessable('INVALID_PARAMETER', 'warning_threshold_pct must be an integer 1..100');
+    }
+    out.warningThresholdPct = v;
+  }
+  return out;
+}
+
+/** Exact addresses and CIDR blocks (IPv4 and IPv6; IPv4-mapped IPv6 peers compare as IPv4). */
+export function ipAllowed(list: readonly string[], address: string | undefined): boolean {
+  if (!address) return false;
+  const ip = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const family = isIP(ip);
+  if (family === 0) return false;
+  const block = new BlockList();
+  for (const entry of list) {
+    const [base, bits] = entry.split('/');
+    const f = isIP(base ?? '');
+    if (f === 0) continue;
+    const type = f === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) block.addAddress(base as string, type);
+    else if (/^\d+$/.test(bits) && Number(bits) <= (f === 4 ? 32 : 128))
+      block.addSubnet(base as string, Number(bits), type);
+  }
+  return block.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (v: string) => uuidPattern.test(v);
+
+/** Engine errors name servers, never credentials; keep only the message, and never the admin URL. */
+function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\b(postgres(ql)?|mysql):\/\/\S+/gi, '<url>');
+}
