@@ -20,7 +20,8 @@ export const idempotencyTtlMs = 24 * 3600_000;
  * instance. Per API key: the first request records `in_progress` (a unique row), runs, and records its response
  * (status < 500); a replay with the same fingerprint (method, path, query, canonical body) gets that response
  * verbatim with `Idempotent-Replayed: true`; another fingerprint is 422 `idempotency_key_reused`; a replay while
- * the first still runs is 409 `idempotency_request_in_progress`. 5xx outcomes and crashes release the key.
+ * the first still runs is 409 `idempotency_request_in_progress`. 5xx outcomes and thrown errors release the key; a
+ * process that dies mid-request leaves it in progress until it expires (docs/polykomos.md).
  */
 export function polykomosIdempotency(services: Pick<Services, 'prisma' | 'logger'>) {
   const { prisma } = services;

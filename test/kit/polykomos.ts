@@ -3,14 +3,25 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { gql, startTestApp, type TestApp } from './app.ts';
 import type { ContractExpectations } from './contract.ts';
+import { reachable } from './reachable.ts';
 
 /**
- * Engine servers Polykomos provisions on in tests: the env vars when set (CI), else the local servers. Set a var to
- * the empty string to run without that engine.
+ * Engine servers Polykomos provisions on in tests: the env vars when set, else the local servers when they answer
+ * (CI starts both). Empty: tests that need that engine skip, with the reason printed. Set a var to the empty string
+ * to run without that engine.
  */
-export const polykomosPostgresUrl =
-  process.env.ATRIUM_POLYKOMOS_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-export const polykomosMysqlUrl = process.env.ATRIUM_POLYKOMOS_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+async function engineUrl(name: string, local: string): Promise<string> {
+  const configured = process.env[name];
+  if (configured !== undefined) return configured;
+  if (await reachable(local)) return local;
+  console.warn(`${name} is not set and nothing answers at ${new URL(local).host}: tests provisioning on it skip`);
+  return '';
+}
+export const polykomosPostgresUrl = await engineUrl(
+  'ATRIUM_POLYKOMOS_POSTGRES_URL',
+  'postgresql://postgres@127.0.0.1:5432/postgres',
+);
+export const polykomosMysqlUrl = await engineUrl('ATRIUM_POLYKOMOS_MYSQL_URL', 'mysql://root@127.0.0.1:3306');
 
 export const allScopes = ['databases:read', 'databases:write'];
 
