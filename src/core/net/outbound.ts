@@ -35,8 +35,13 @@ export class OutboundBlockedError extends Error {
   }
 }
 
+/*
+ * One BlockList per family: node's BlockList also matches IPv4 addresses against IPv6 rules (as ::ffff:a.b.c.d), so
+ * the IPv4-mapped rule would otherwise catch every IPv4 address.
+ */
 /** Never reachable, whatever the policy: unspecified, multicast, reserved, documentation, cloud metadata. */
-const alwaysBlocked = new BlockList();
+const alwaysBlocked4 = new BlockList();
+const alwaysBlocked6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['192.0.0.0', 24],
@@ -48,9 +53,9 @@ for (const [net, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  alwaysBlocked.addSubnet(net, prefix, 'ipv4');
+  alwaysBlocked4.addSubnet(net, prefix, 'ipv4');
 }
-alwaysBlocked.addAddress('169.254.169.254', 'ipv4');
+alwaysBlocked4.addAddress('169.254.169.254', 'ipv4');
 for (const [net, prefix] of [
   ['::', 128],
   ['::ffff:0:0', 96],
@@ -63,12 +68,13 @@ for (const [net, prefix] of [
   ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
-  alwaysBlocked.addSubnet(net, prefix, 'ipv6');
+  alwaysBlocked6.addSubnet(net, prefix, 'ipv6');
 }
-alwaysBlocked.addAddress('fd00:ec2::254', 'ipv6');
+alwaysBlocked6.addAddress('fd00:ec2::254', 'ipv6');
 
 /** Non-public but legitimate in tests and local development (ATRIUM_ALLOW_PRIVATE_OUTBOUND=true). */
-const privateRanges = new BlockList();
+const private4 = new BlockList();
+const private6 = new BlockList();
 for (const [net, prefix] of [
   ['10.0.0.0', 8],
   ['100.64.0.0', 10],
@@ -77,11 +83,11 @@ for (const [net, prefix] of [
   ['172.16.0.0', 12],
   ['192.168.0.0', 16],
 ] as const) {
-  privateRanges.addSubnet(net, prefix, 'ipv4');
+  private4.addSubnet(net, prefix, 'ipv4');
 }
-privateRanges.addAddress('::1', 'ipv6');
-privateRanges.addSubnet('fc00::', 7, 'ipv6');
-privateRanges.addSubnet('fe80::', 10, 'ipv6');
+private6.addAddress('::1', 'ipv6');
+private6.addSubnet('fc00::', 7, 'ipv6');
+private6.addSubnet('fe80::', 10, 'ipv6');
 
 const globalUnicast6 = new BlockList();
 globalUnicast6.addSubnet('2000::', 3, 'ipv6');
@@ -91,8 +97,10 @@ export function blockedReason(address: string, policy: Pick<OutboundPolicy, 'all
   const family = isIP(address);
   if (family === 0) return `"${address}" is not an IP address`;
   const type = family === 4 ? 'ipv4' : 'ipv6';
-  if (alwaysBlocked.check(address, type)) return `${address} is a reserved, multicast or metadata address`;
-  if (privateRanges.check(address, type)) {
+  if ((type === 'ipv4' ? alwaysBlocked4 : alwaysBlocked6).check(address, type)) {
+    return `${address} is a reserved, multicast or metadata address`;
+  }
+  if ((type === 'ipv4' ? private4 : private6).check(address, type)) {
     return policy.allowPrivate ? undefined : `${address} is a loopback, private or link-local address`;
   }
   if (type === 'ipv6' && !globalUnicast6.check(address, 'ipv6')) return `${address} is not a global unicast address`;
