@@ -72,7 +72,13 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       allowPrivate: config.allowPrivateOutbound,
       timeoutMs: config.polykomos.webhookTimeoutMs,
     },
+    delivery: {
+      maxAttempts: config.polykomos.webhookMaxAttempts,
+      retryBaseMs: config.polykomos.webhookRetryBaseMs,
+      pollMs: config.polykomos.webhookPollMs,
+    },
   });
+  polykomosWebhooks.start();
   const services: Services = {
     config,
     logger,
@@ -239,6 +245,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       await closed;
       await runtime.close();
       await polykomos.close();
+      await polykomosWebhooks.close();
       await bus.close();
       await objectStore.close();
       await db.close();

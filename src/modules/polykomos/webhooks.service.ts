@@ -16,7 +16,7 @@ import type { SecretBox } from './secret-box.ts';
 export type WebhookEndpointRow = PolykomosWebhookEndpoint;
 export type WebhookDeliveryRow = PolykomosWebhookDelivery;
 
-/** The event catalogue (design §Webhooks). Only `webhook.test` is emitted so far (docs/polykomos.md). */
+/** The event catalogue (design §Webhooks); emitted so far: database.created/provisioned/provision_failed/updated/deleted and webhook.test. */
 export const webhookEventTypes = [
   'database.created',
   'database.provisioned',
@@ -69,8 +69,145 @@ export class PolykomosWebhookService {
       box: SecretBox;
       polykomos: PolykomosService;
       outbound: OutboundPolicy;
+      /** The delivery loop; absent: events stay in the outbox (nothing sends them). */
+      delivery?: { maxAttempts: number; retryBaseMs: number; pollMs: number };
     },
   ) {}
+
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+
+  /** Starts the delivery loop (fan-out of outbox events, then due attempts), every `pollMs`. */
+  start(): void {
+    const d = this.deps.delivery;
+    if (!d || this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.running || this.closed) return;
+      this.running = this.tick()
+        .catch((err: unknown) => this.deps.logger.warn({ err: errorText(err) }, 'polykomos webhook loop failed'))
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, d.pollMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass: fan out new events, then send every due delivery (each leased first, so instances do not collide). */
+  async tick(now = new Date()): Promise<void> {
+    await this.fanOut();
+    const d = this.deps.delivery;
+    if (!d) return;
+    const due = await this.deps.prisma.polykomosWebhookDelivery.findMany({
+      where: {
+        status: 'pending',
+        isTest: false,
+        nextAttemptAt: { lte: now },
+        OR: [{ leasedUntil: null }, { leasedUntil: { lt: now } }],
+      },
+      orderBy: { nextAttemptAt: 'asc' },
+      take: 20,
+    });
+    await Promise.all(due.map((delivery) => this.send(delivery, d)));
+  }
+
+  /** Outbox events not yet fanned out become one pending delivery per subscribed active endpoint of the owner. */
+  private async fanOut(): Promise<void> {
+    const { prisma } = this.deps;
+    const events = await prisma.polykomosWebhookEvent.findMany({
+      where: { fannedOutAt: null },
+      orderBy: { createdAt: 'asc' },
+      take: 100,
+    });
+    for (const event of events) {
+      await prisma.$transaction(async (tx) => {
+        const claimed = await tx.polykomosWebhookEvent.updateMany({
+          where: { id: event.id, fannedOutAt: null },
+          data: { fannedOutAt: new Date() },
+        });
+        if (claimed.count === 0) return; // another instance took it
+        const endpoints = await tx.polykomosWebhookEndpoint.findMany({
+          where: { ownerId: event.ownerId, status: 'active' },
+          select: { id: true, events: true },
+        });
+        const targets = endpoints.filter((e) => e.events.length === 0 || e.events.includes(event.type));
+        if (targets.length > 0) {
+          await tx.polykomosWebhookDelivery.createMany({
+            data: targets.map((e) => ({
+              endpointId: e.id,
+              eventId: event.id,
+              eventType: event.type,
+              nextAttemptAt: new Date(),
+            })),
+          });
+        }
+      });
+    }
+  }
+
+  /** One leased attempt of one event delivery; failure schedules the next with exponential backoff. */
+  private async send(delivery: WebhookDeliveryRow, d: { maxAttempts: number; retryBaseMs: number }): Promise<void> {
+    const { prisma } = this.deps;
+    const leasedUntil = new Date(Date.now() + this.deps.outbound.timeoutMs + 30_000);
+    const leased = await prisma.polykomosWebhookDelivery.updateMany({
+      where: {
+        id: delivery.id,
+        status: 'pending',
+        OR: [{ leasedUntil: null }, { leasedUntil: { lt: new Date() } }],
+      },
+      data: { leasedUntil },
+    });
+    if (leased.count === 0) return;
+    const [endpoint, event] = await Promise.all([
+      prisma.polykomosWebhookEndpoint.findUnique({ where: { id: delivery.endpointId } }),
+      prisma.polykomosWebhookEvent.findUnique({ where: { id: delivery.eventId } }),
+    ]);
+    if (endpoint?.status !== 'active' || !event) {
+      await prisma.polykomosWebhookDelivery.update({
+        where: { id: delivery.id },
+        data: {
+          status: 'failed',
+          errorMessage: event ? 'endpoint revoked' : 'event missing',
+          leasedUntil: null,
+          nextAttemptAt: null,
+        },
+      });
+      return;
+    }
+    const outcome = await this.attempt(endpoint, {
+      id: event.id,
+      type: event.type,
+      created_at: event.createdAt.toISOString(),
+      data: event.payload,
+    });
+    const attempts = delivery.attemptCount + 1;
+    const now = new Date();
+    const retry = !outcome.ok && attempts < d.maxAttempts;
+    const backoff = Math.min(d.retryBaseMs * 2 ** (attempts - 1), 6 * 3600_000);
+    await prisma.$transaction([
+      prisma.polykomosWebhookDelivery.update({
+        where: { id: delivery.id },
+        data: {
+          status: outcome.ok ? 'delivered' : retry ? 'pending' : 'failed',
+          responseCode: outcome.responseCode,
+          errorMessage: outcome.error,
+          attemptCount: attempts,
+          nextAttemptAt: retry ? new Date(now.getTime() + backoff) : null,
+          leasedUntil: null,
+        },
+      }),
+      prisma.polykomosWebhookEndpoint.update({
+        where: { id: endpoint.id },
+        data: outcome.ok ? { lastSuccessAt: now } : { lastFailureAt: now },
+      }),
+    ]);
+  }
 
   private async owner(principal: Principal): Promise<string> {
     return (await this.deps.polykomos.account(principal)).ownerId;
@@ -229,7 +366,7 @@ export class PolykomosWebhookService {
    */
   private async attempt(
     endpoint: WebhookEndpointRow,
-    envelope: { id: string; type: string },
+    envelope: { id: string; type: string; created_at: string; data: unknown },
   ): Promise<{ ok: boolean; responseCode: number | null; error: string | null }> {
     const body = JSON.stringify(envelope);
     const secret = this.deps.box.open(endpoint.secretEnc);
