@@ -19,6 +19,7 @@ import { fsLabels, fsLog, fsMerge, fsPush, fsReset, fsResolve, fsSetLabel } from
 import { polykomosAuthenticator } from './polykomos/auth.ts';
 import { polykomosOperations } from './polykomos/handlers.ts';
 import { polykomosIdempotency } from './polykomos/idempotency.ts';
+import { polykomosWebhookOperations } from './polykomos/webhooks.ts';
 import { createProductSurfaces } from './products.ts';
 import type { ProductSurface, RestOperation } from './types.ts';
 
@@ -28,7 +29,7 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
     atrium: {},
     athena: {},
     deepstore: deepstoreOperations,
-    polykomos: polykomosOperations,
+    polykomos: { ...polykomosOperations, ...polykomosWebhookOperations },
     goclaw: {
       get_v1_api_keys: listApiKeys,
       post_v1_api_keys: createApiKey,

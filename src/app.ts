@@ -13,11 +13,13 @@ import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
 import { readLimited } from './core/http-body.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics } from './core/metrics.ts';
+import { defaultOutboundPolicy } from './core/net/outbound.ts';
 import { createObjectStore } from './core/object-store.ts';
 import { createPubSubBus } from './core/pubsub.ts';
 import type { Services } from './core/services.ts';
 import { PolykomosService } from './modules/polykomos/polykomos.service.ts';
 import { loadSecretBox } from './modules/polykomos/secret-box.ts';
+import { PolykomosWebhookService } from './modules/polykomos/webhooks.service.ts';
 import { RuntimeService } from './modules/runtime/runtime.service.ts';
 import { snapshotMountProvider } from './modules/snapshots/mount.ts';
 import { schema } from './schema.ts';
@@ -58,12 +60,25 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   });
   runtime.useFilesystem(snapshotMountProvider({ prisma: db.prisma, objectStore }));
   await runtime.start();
-  const polykomos = new PolykomosService({
+  const polykomosBox = await loadSecretBox(config.polykomos.secretKey, config.dataDir);
+  const polykomos = new PolykomosService({ prisma: db.prisma, logger, config: config.polykomos, box: polykomosBox });
+  const polykomosWebhooks = new PolykomosWebhookService({
     prisma: db.prisma,
     logger,
-    config: config.polykomos,
-    box: await loadSecretBox(config.polykomos.secretKey, config.dataDir),
+    box: polykomosBox,
+    polykomos,
+    outbound: {
+      ...defaultOutboundPolicy,
+      allowPrivate: config.allowPrivateOutbound,
+      timeoutMs: config.polykomos.webhookTimeoutMs,
+    },
+    delivery: {
+      maxAttempts: config.polykomos.webhookMaxAttempts,
+      retryBaseMs: config.polykomos.webhookRetryBaseMs,
+      pollMs: config.polykomos.webhookPollMs,
+    },
   });
+  polykomosWebhooks.start();
   const services: Services = {
     config,
     logger,
@@ -76,6 +91,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     metrics,
     runtime,
     polykomos,
+    polykomosWebhooks,
   };
 
   const graphql = createGraphQLServer(schema, services);
@@ -229,6 +245,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       await closed;
       await runtime.close();
       await polykomos.close();
+      await polykomosWebhooks.close();
       await bus.close();
       await objectStore.close();
       await db.close();

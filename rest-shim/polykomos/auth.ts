@@ -1,6 +1,7 @@
 import { bearerToken } from '../../src/core/auth/authenticator.ts';
 import type { Services } from '../../src/core/services.ts';
 import type { AuthResult, RequestOrigin, RestRequest } from '../types.ts';
+import { polykomosWebhookScopes } from './webhooks.ts';
 
 /**
  * The scope each served operation needs (docs/polykomos.md; inferred names from the design). getMe needs a valid key
@@ -15,6 +16,7 @@ export const polykomosOperationScopes: Record<string, string | undefined> = {
   updateDatabase: 'databases:write',
   deleteDatabase: 'databases:write',
   updateDatabaseQuotas: 'databases:write',
+  ...polykomosWebhookScopes,
 };
 
 const reasons = {

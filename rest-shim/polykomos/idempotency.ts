@@ -10,6 +10,8 @@ export const idempotentOperations = new Set([
   'updateDatabase',
   'deleteDatabase',
   'updateDatabaseQuotas',
+  'createWebhookEndpoint',
+  'revokeWebhookEndpoint',
 ]);
 
 /** How long a recorded outcome is replayed. */

@@ -29,6 +29,8 @@ export interface Config {
   runtime: RuntimeConfig;
   /** Database provisioning (Polykomos); see docs/polykomos.md. */
   polykomos: PolykomosConfig;
+  /** Outbound requests to user-supplied URLs may reach loopback/private addresses (tests, local dev only). */
+  allowPrivateOutbound: boolean;
 }
 
 export interface PolykomosConfig {
@@ -40,6 +42,13 @@ export interface PolykomosConfig {
   region: string;
   /** 32-byte key (hex or base64) encrypting stored database passwords; absent: generated once in dataDir. */
   secretKey: string | undefined;
+  /** Deadline of one webhook delivery attempt, milliseconds. */
+  webhookTimeoutMs: number;
+  /** Attempts per event delivery before it is `failed`; retry n waits retryBaseMs * 2^(n-1) (capped at 6 h). */
+  webhookMaxAttempts: number;
+  webhookRetryBaseMs: number;
+  /** How often the delivery loop looks for new events and due retries, milliseconds. */
+  webhookPollMs: number;
 }
 
 export interface LogStoreConfig {
@@ -233,7 +242,12 @@ export function loadConfig(env: Env = process.env): Config {
       mysqlUrl: url('ATRIUM_POLYKOMOS_MYSQL_URL', ['mysql:']),
       region: polykomosRegion,
       secretKey: polykomosSecretKey,
+      webhookTimeoutMs: int('ATRIUM_POLYKOMOS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+      webhookMaxAttempts: int('ATRIUM_POLYKOMOS_WEBHOOK_MAX_ATTEMPTS', 8, 1, 50),
+      webhookRetryBaseMs: int('ATRIUM_POLYKOMOS_WEBHOOK_RETRY_BASE_MS', 30_000, 10, 3600_000),
+      webhookPollMs: int('ATRIUM_POLYKOMOS_WEBHOOK_POLL_MS', 1000, 10, 60_000),
     },
+    allowPrivateOutbound: str('ATRIUM_ALLOW_PRIVATE_OUTBOUND') === 'true',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

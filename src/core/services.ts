@@ -1,4 +1,5 @@
 import type { PolykomosService } from '../modules/polykomos/polykomos.service.ts';
+import type { PolykomosWebhookService } from '../modules/polykomos/webhooks.service.ts';
 import type { RuntimeService } from '../modules/runtime/runtime.service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { TokenService } from './auth/jwt.ts';
@@ -27,4 +28,6 @@ export interface Services {
   runtime: RuntimeService;
   /** Database provisioning and API-key controls (Polykomos). */
   polykomos: PolykomosService;
+  /** Polykomos webhook endpoints and deliveries. */
+  polykomosWebhooks: PolykomosWebhookService;
 }

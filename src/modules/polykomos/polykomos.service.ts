@@ -8,6 +8,7 @@ import { type DbType, type Engine, generateNames, MysqlEngine, PostgresEngine } 
 import { insufficientScope, invalidParameter, notFound, PolykomosError, unprocessable } from './polykomos.errors.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import type { SecretBox } from './secret-box.ts';
+import { recordDatabaseEvent } from './webhook-events.ts';
 
 export type PolykomosScope = 'databases:read' | 'databases:write';
 export type DatabaseRow = PolykomosDatabase;
@@ -359,23 +360,27 @@ export class PolykomosService {
       throw unprocessable('PLAN_LIMIT_REACHED', `The ${plan} plan allows ${planLimit} databases`);
     }
     const names = generateNames();
-    const row = await this.deps.prisma.polykomosDatabase.create({
-      data: {
-        ownerId,
-        name: input.name,
-        status: 'provisioning',
-        region,
-        plan,
-        dbType,
-        host: engine.endpoint.host,
-        port: engine.endpoint.port,
-        dbName: names.dbName,
-        dbUsername: names.username,
-        dbPasswordEnc: this.deps.box.seal(names.password),
-        storageHardLimitGb: quotas.storageHardLimitGb ?? null,
-        connectionHardLimit: quotas.connectionHardLimit ?? null,
-        warningThresholdPct: quotas.warningThresholdPct ?? null,
-      },
+    const row = await this.deps.prisma.$transaction(async (tx) => {
+      const created = await tx.polykomosDatabase.create({
+        data: {
+          ownerId,
+          name: input.name,
+          status: 'provisioning',
+          region,
+          plan,
+          dbType,
+          host: engine.endpoint.host,
+          port: engine.endpoint.port,
+          dbName: names.dbName,
+          dbUsername: names.username,
+          dbPasswordEnc: this.deps.box.seal(names.password),
+          storageHardLimitGb: quotas.storageHardLimitGb ?? null,
+          connectionHardLimit: quotas.connectionHardLimit ?? null,
+          warningThresholdPct: quotas.warningThresholdPct ?? null,
+        },
+      });
+      await recordDatabaseEvent(tx, 'database.created', created);
+      return created;
     });
     const job = this.provision(row.uuid, engine, names);
     this.jobs.set(row.uuid, job);
@@ -404,9 +409,16 @@ export class PolykomosService {
         if (before.status === 'deleted') return;
         await engine.provision(names, before.connectionHardLimit);
         await prisma.polykomosDatabase.update({ where: { uuid }, data: { hasRemoteResources: true } });
-        const activated = await prisma.polykomosDatabase.updateMany({
-          where: { uuid, status: 'provisioning' },
-          data: { status: 'active' },
+        const activated = await prisma.$transaction(async (tx) => {
+          const r = await tx.polykomosDatabase.updateMany({
+            where: { uuid, status: 'provisioning' },
+            data: { status: 'active' },
+          });
+          if (r.count > 0) {
+            const active = await tx.polykomosDatabase.findUniqueOrThrow({ where: { uuid } });
+            await recordDatabaseEvent(tx, 'database.provisioned', active);
+          }
+          return r;
         });
         const after = await prisma.polykomosDatabase.findUniqueOrThrow({ where: { uuid } });
         if (activated.count === 0) {
@@ -425,14 +437,17 @@ export class PolykomosService {
       }
     }
     await engine.destroy(names).catch(() => undefined);
-    await prisma.polykomosDatabase.update({
-      where: { uuid },
-      data: {
-        status: 'deleted',
-        deletedAt: new Date(),
-        hasRemoteResources: false,
-        provisionError: errorMessage(lastError).slice(0, 500),
-      },
+    await prisma.$transaction(async (tx) => {
+      const failed = await tx.polykomosDatabase.update({
+        where: { uuid },
+        data: {
+          status: 'deleted',
+          deletedAt: new Date(),
+          hasRemoteResources: false,
+          provisionError: errorMessage(lastError).slice(0, 500),
+        },
+      });
+      await recordDatabaseEvent(tx, 'database.provision_failed', failed);
     });
     logger.error({ uuid, error: errorMessage(lastError) }, 'polykomos provisioning failed; database marked deleted');
   }
@@ -445,7 +460,14 @@ export class PolykomosService {
     if (await this.nameTaken(row.ownerId, input.name)) {
       throw unprocessable('NAME_TAKEN', `A database named "${input.name}" already exists`);
     }
-    return this.deps.prisma.polykomosDatabase.update({ where: { id: row.id }, data: { name: input.name } });
+    return this.deps.prisma.$transaction(async (tx) => {
+      const renamed = await tx.polykomosDatabase.update({
+        where: { id: row.id },
+        data: { name: input.name as string },
+      });
+      await recordDatabaseEvent(tx, 'database.updated', renamed);
+      return renamed;
+    });
   }
 
   /** Partial quota update (absent: unchanged, null: cleared); the connection limit is applied on the server. */
@@ -453,7 +475,11 @@ export class PolykomosService {
     const row = await this.getDatabase(principal, uuid, 'databases:write');
     if (row.status === 'deleted') throw unprocessable('DATABASE_NOT_ACTIVE', 'The database is deleted');
     const quotas = checkQuotas(input);
-    const updated = await this.deps.prisma.polykomosDatabase.update({ where: { id: row.id }, data: quotas });
+    const updated = await this.deps.prisma.$transaction(async (tx) => {
+      const changed = await tx.polykomosDatabase.update({ where: { id: row.id }, data: quotas });
+      await recordDatabaseEvent(tx, 'database.updated', changed);
+      return changed;
+    });
     if ('connectionHardLimit' in quotas && row.status !== 'provisioning') {
       const engine = this.engines[row.dbType];
       if (!engine) throw unprocessable('UNSUPPORTED_DB_TYPE', `${row.dbType} is no longer configured on this server`);
@@ -469,9 +495,13 @@ export class PolykomosService {
   async deleteDatabase(principal: Principal, uuid: string) {
     const row = await this.getDatabase(principal, uuid, 'databases:write');
     const cancelled = row.status === 'provisioning' ? 1 : 0;
-    const marked = await this.deps.prisma.polykomosDatabase.update({
-      where: { id: row.id },
-      data: { status: 'deleted', deletedAt: new Date(), destroyScheduledAt: null },
+    const marked = await this.deps.prisma.$transaction(async (tx) => {
+      const deleted = await tx.polykomosDatabase.update({
+        where: { id: row.id },
+        data: { status: 'deleted', deletedAt: new Date(), destroyScheduledAt: null },
+      });
+      await recordDatabaseEvent(tx, 'database.deleted', deleted);
+      return deleted;
     });
     let hasRemoteResources = marked.hasRemoteResources;
     if (hasRemoteResources) hasRemoteResources = !(await this.destroyRemote(marked));

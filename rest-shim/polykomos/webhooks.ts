@@ -1,0 +1,162 @@
+import { PolykomosError } from '../../src/modules/polykomos/polykomos.errors.ts';
+import { parseId } from '../../src/modules/polykomos/webhooks.service.ts';
+import {
+  PolykomosCreateWebhookEndpointDocument,
+  PolykomosCreateWebhookTestDeliveryDocument,
+  PolykomosListWebhookDeliveriesDocument,
+  PolykomosListWebhookEndpointsDocument,
+  PolykomosRevokeWebhookEndpointDocument,
+  type PolykomosWebhookDeliveryFieldsFragment,
+  type PolykomosWebhookEndpointFieldsFragment,
+} from '../generated/graphql.ts';
+import { graphqlOperation } from '../operation.ts';
+import { polykomosErrorBody } from '../products.ts';
+import type { RestOperation, RestRequest, RestResponse } from '../types.ts';
+
+type Outcome<T> = { __typename: string; data?: T; message?: string; code?: string; status?: number };
+
+function answer<T>(r: Outcome<T>, req: RestRequest, map: (data: T) => RestResponse): RestResponse {
+  if ('data' in r && r.data !== undefined) return map(r.data);
+  const status = r.status ?? 400;
+  const body = polykomosErrorBody(
+    status,
+    r.message ?? 'Request failed',
+    (r.code ?? 'error').toLowerCase(),
+    req.requestId,
+  );
+  return { status, body };
+}
+
+const iso = (v: string | null) => (v === null ? null : new Date(v).toISOString());
+
+function endpoint(e: PolykomosWebhookEndpointFieldsFragment) {
+  return {
+    object: 'webhook_endpoint',
+    id: e.id,
+    url: e.url,
+    events: e.events,
+    status: e.status,
+    last_success_at: iso(e.lastSuccessAt),
+    last_failure_at: iso(e.lastFailureAt),
+    created_at: iso(e.createdAt),
+  };
+}
+
+function delivery(d: PolykomosWebhookDeliveryFieldsFragment) {
+  return {
+    object: 'webhook_delivery',
+    id: d.id,
+    endpoint_id: d.endpointId,
+    event_type: d.eventType,
+    status: d.status,
+    response_code: d.responseCode,
+    error_message: d.errorMessage,
+    attempt_count: d.attemptCount,
+    created_at: iso(d.createdAt),
+  };
+}
+
+/** The path's endpoint id; ids that cannot exist are 404 (as an unknown id would be). */
+function endpointId(req: RestRequest): number {
+  const id = parseId(req.params.id);
+  if (id === undefined) throw new PolykomosError('NOT_FOUND', 404, `Webhook endpoint ${req.params.id} not found`);
+  return id;
+}
+
+/** `starting_after` as given (the GraphQL side resolves and checks it: unknown → 400 invalid_parameter). */
+function after(req: RestRequest): string | null {
+  const raw = req.query.starting_after;
+  return raw === undefined ? null : String(Array.isArray(raw) ? raw[0] : raw);
+}
+
+const listWebhookEndpoints = graphqlOperation({
+  document: PolykomosListWebhookEndpointsDocument,
+  variables: (req) => ({ first: (req.coerced.query.limit as number | undefined) ?? 25, after: after(req) }),
+  respond: ({ polykomosWebhookEndpoints: r }, req) =>
+    answer(r, req, (page) => ({
+      status: 200,
+      body: {
+        data: page.edges.map((e) => endpoint(e.node)),
+        has_more: page.pageInfo.hasNextPage,
+        request_id: req.requestId,
+      },
+    })),
+});
+
+const createWebhookEndpoint = graphqlOperation({
+  document: PolykomosCreateWebhookEndpointDocument,
+  variables: (req) => {
+    const b = (req.body !== null && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {}) as {
+      url?: unknown;
+      events?: unknown;
+    };
+    if (typeof b.url !== 'string') throw new PolykomosError('INVALID_URL', 422, 'url is required');
+    if (b.events !== undefined && (!Array.isArray(b.events) || b.events.some((e) => typeof e !== 'string'))) {
+      throw new PolykomosError('INVALID_EVENT_TYPE', 422, 'events must be an array of event type strings');
+    }
+    return { input: { url: b.url, events: (b.events as string[] | undefined) ?? [] } };
+  },
+  respond: ({ createPolykomosWebhookEndpoint: r }, req) =>
+    answer(r, req, (created) => ({
+      status: 201,
+      body: {
+        message: 'Webhook endpoint created',
+        data: endpoint(created.endpoint),
+        secret: created.secret,
+        request_id: req.requestId,
+      },
+    })),
+});
+
+const revokeWebhookEndpoint = graphqlOperation({
+  document: PolykomosRevokeWebhookEndpointDocument,
+  variables: (req) => ({ id: endpointId(req) }),
+  respond: ({ revokePolykomosWebhookEndpoint: r }, req) =>
+    answer(r, req, (e) => ({
+      status: 200,
+      body: { message: 'Webhook endpoint revoked', data: { id: e.id }, request_id: req.requestId },
+    })),
+});
+
+const listWebhookDeliveries = graphqlOperation({
+  document: PolykomosListWebhookDeliveriesDocument,
+  variables: (req) => ({
+    endpointId: endpointId(req),
+    first: (req.coerced.query.limit as number | undefined) ?? 25,
+    after: after(req),
+  }),
+  respond: ({ polykomosWebhookDeliveries: r }, req) =>
+    answer(r, req, (page) => ({
+      status: 200,
+      body: {
+        data: page.edges.map((e) => delivery(e.node)),
+        has_more: page.pageInfo.hasNextPage,
+        request_id: req.requestId,
+      },
+    })),
+});
+
+const createWebhookTestDelivery = graphqlOperation({
+  document: PolykomosCreateWebhookTestDeliveryDocument,
+  variables: (req) => ({ endpointId: endpointId(req) }),
+  respond: ({ createPolykomosWebhookTestDelivery: r }, req) =>
+    answer(r, req, (d) => ({ status: 200, body: { data: delivery(d), request_id: req.requestId } })),
+});
+
+/** Served Polykomos webhook operations by the contract's operationIds. */
+export const polykomosWebhookOperations: Record<string, RestOperation> = {
+  listWebhookEndpoints,
+  createWebhookEndpoint,
+  revokeWebhookEndpoint,
+  listWebhookDeliveries,
+  createWebhookTestDelivery,
+};
+
+/** The scope each webhook operation needs. */
+export const polykomosWebhookScopes: Record<string, string> = {
+  listWebhookEndpoints: 'webhooks:read',
+  createWebhookEndpoint: 'webhooks:write',
+  revokeWebhookEndpoint: 'webhooks:write',
+  listWebhookDeliveries: 'webhooks:read',
+  createWebhookTestDelivery: 'webhooks:write',
+};
