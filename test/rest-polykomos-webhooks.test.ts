@@ -169,6 +169,10 @@ describe('Polykomos webhook endpoints', () => {
     expect(b.body).toEqual(a.body);
     const count = await t.app.services.prisma.polykomosWebhookEndpoint.count({ where: { id: a.body.data.id } });
     expect(count).toBe(1);
+    // The stored response that replays it is sealed: the secret is not in the database in clear.
+    const records = await t.app.services.prisma.polykomosIdempotencyRecord.findMany({ where: { key: idem } });
+    expect(records).toHaveLength(1);
+    expect(JSON.stringify(records[0]?.responseBody)).not.toContain(a.body.secret);
   });
 
   it('needs webhooks:read to list and webhooks:write to create, revoke and test', async () => {

@@ -25,8 +25,8 @@ export const idempotencyTtlMs = 24 * 3600_000;
  * the first still runs is 409 `idempotency_request_in_progress`. 5xx outcomes and thrown errors release the key; a
  * process that dies mid-request leaves it in progress until it expires (docs/polykomos.md).
  */
-export function polykomosIdempotency(services: Pick<Services, 'prisma' | 'logger'>) {
-  const { prisma } = services;
+export function polykomosIdempotency(services: Pick<Services, 'prisma' | 'logger' | 'polykomos'>) {
+  const { prisma, polykomos } = services;
   return async (req: RestRequest, next: () => Promise<RestResponse>): Promise<RestResponse> => {
     if (!idempotentOperations.has(req.operationId) || req.principal.kind !== 'apiKey') return next();
     const raw = req.headers['idempotency-key'];
@@ -76,7 +76,7 @@ export function polykomosIdempotency(services: Pick<Services, 'prisma' | 'logger
         }
         return {
           status: existing.responseStatus,
-          body: existing.responseBody ?? undefined,
+          body: openBody(polykomos, existing.responseBody),
           headers: { ...(existing.responseHeaders as Record<string, string>), 'idempotent-replayed': 'true' },
         };
       }
@@ -108,12 +108,20 @@ export function polykomosIdempotency(services: Pick<Services, 'prisma' | 'logger
       data: {
         status: 'done',
         responseStatus: response.status,
-        responseBody: (response.body ?? Prisma.JsonNull) as Prisma.InputJsonValue,
+        // Sealed: a stored create response holds the webhook secret or the database password.
+        responseBody: { sealed: polykomos.sealJson(response.body) },
         responseHeaders: headers,
       },
     });
     return response;
   };
+}
+
+/** The stored response body (sealed at rest). */
+function openBody(polykomos: Pick<Services['polykomos'], 'openJson'>, stored: unknown): unknown {
+  const sealed = (stored as { sealed?: unknown } | null)?.sealed;
+  if (typeof sealed !== 'string') throw new Error('stored idempotent response is not sealed');
+  return polykomos.openJson(sealed) ?? undefined;
 }
 
 function refusal(req: RestRequest, status: number, code: string, message: string): RestResponse {

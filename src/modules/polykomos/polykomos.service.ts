@@ -306,6 +306,18 @@ export class PolykomosService {
     return row;
   }
 
+  /**
+   * Seals a value for storage at rest with the server key (AES-256-GCM): stored idempotent responses can carry
+   * secrets (a webhook signing secret, a database password) that must not sit in the database in clear.
+   */
+  sealJson(value: unknown): string {
+    return this.deps.box.seal(JSON.stringify(value ?? null));
+  }
+
+  openJson(sealed: string): unknown {
+    return JSON.parse(this.deps.box.open(sealed));
+  }
+
   /** The plaintext password of a database the caller may read. */
   password(row: DatabaseRow): string {
     return this.deps.box.open(row.dbPasswordEnc);
