@@ -17,6 +17,7 @@ import {
 } from './mcp-v8/exec.ts';
 import { fsLabels, fsLog, fsMerge, fsPush, fsReset, fsResolve, fsSetLabel } from './mcp-v8/fs.ts';
 import { polykomosAuthenticator } from './polykomos/auth.ts';
+import { polykomosBlueprintOperations } from './polykomos/blueprints.ts';
 import { polykomosOperations } from './polykomos/handlers.ts';
 import { polykomosIdempotency } from './polykomos/idempotency.ts';
 import { createProductSurfaces } from './products.ts';
@@ -28,7 +29,7 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
     atrium: {},
     athena: {},
     deepstore: deepstoreOperations,
-    polykomos: polykomosOperations,
+    polykomos: { ...polykomosOperations, ...polykomosBlueprintOperations },
     goclaw: {
       get_v1_api_keys: listApiKeys,
       post_v1_api_keys: createApiKey,

@@ -15,6 +15,12 @@ export const polykomosOperationScopes: Record<string, string | undefined> = {
   updateDatabase: 'databases:write',
   deleteDatabase: 'databases:write',
   updateDatabaseQuotas: 'databases:write',
+  listBlueprints: 'blueprints:read',
+  getBlueprint: 'blueprints:read',
+  createBlueprint: 'blueprints:write',
+  updateBlueprint: 'blueprints:write',
+  deleteBlueprint: 'blueprints:write',
+  createBlueprintValidation: 'blueprints:read',
 };
 
 const reasons = {

@@ -10,6 +10,7 @@ export const idempotentOperations = new Set([
   'updateDatabase',
   'deleteDatabase',
   'updateDatabaseQuotas',
+  'createBlueprint',
 ]);
 
 /** How long a recorded outcome is replayed. */

@@ -1,3 +1,4 @@
 import './graphql/types.ts';
 import './graphql/queries.ts';
 import './graphql/mutations.ts';
+import './graphql/blueprints.ts';
