@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, type TestApp } from './kit/app.ts';
 import { type ContractExpectations, contractValidator } from './kit/contract.ts';
-import { createPolykomosKey, type PolykomosKey, polykomosClient, startPolykomosApp } from './kit/polykomos.ts';
+import {
+  createPolykomosKey,
+  type PolykomosKey,
+  polykomosClient,
+  polykomosPostgresUrl,
+  startPolykomosApp,
+} from './kit/polykomos.ts';
 
 let t: TestApp;
 let contract: ContractExpectations;
@@ -371,5 +378,132 @@ describe('blueprint validation (real parser + PGlite dry run)', () => {
       statementCount: 1,
       manifest: { semanticCheck: 'failed' },
     });
+  });
+});
+
+describe.skipIf(!polykomosPostgresUrl)('blueprint applications (real provisioned Postgres)', () => {
+  const allKeyScopes = ['databases:read', 'databases:write', 'blueprints:read', 'blueprints:write'];
+  let k: PolykomosKey;
+  let db: Record<string, any>;
+
+  beforeAll(async () => {
+    k = await createPolykomosKey(t, allKeyScopes);
+    const r = await call('POST', '/api/v1/databases?wait=true&timeout=60', {
+      key: k.raw,
+      body: { name: `bp-${randomUUID().slice(0, 8)}` },
+    });
+    expect(r.status).toBe(201);
+    db = r.body.data;
+  });
+
+  afterAll(async () => {
+    if (db) await call('DELETE', `/api/v1/databases/${db.uuid}`, { key: k.raw }).catch(() => undefined);
+  });
+
+  async function tables(): Promise<string[]> {
+    const c = new pg.Client({
+      host: db.host,
+      port: db.port,
+      database: db.db_name,
+      user: db.db_username,
+      password: db.db_password,
+    });
+    await c.connect();
+    try {
+      const r = await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+      return r.rows.map((row) => row.tablename as string);
+    } finally {
+      await c.end();
+    }
+  }
+
+  async function blueprintOf(sql: string, variables?: Record<string, unknown>) {
+    const r = await createBlueprint({ name: 'apply', sql_content: sql, ...(variables ? { variables } : {}) }, k);
+    expect(r.status).toBe(201);
+    return r.body.data;
+  }
+
+  const apply = (body: Record<string, unknown>, key = k) =>
+    call('POST', `/api/v1/databases/${db.uuid}/blueprint_applications`, { key: key.raw, body });
+
+  it('applies for real: the table exists afterwards, values rendered as quoted literals/identifiers', async () => {
+    const bp = await blueprintOf(
+      'CREATE TABLE {{tbl}} (id serial PRIMARY KEY, note text);\nINSERT INTO {{tbl}} (note) VALUES ({{note}}), ({{note}});',
+      { tbl: { type: 'identifier', required: true }, note: { type: 'string', default: "o'brien'); DROP TABLE x; --" } },
+    );
+    const r = await apply({ blueprint_uuid: bp.uuid, variables: { tbl: 'Contacts "2"' } });
+    expect(r.status).toBe(200);
+    const a = r.body.data;
+    expect(a).toMatchObject({
+      object: 'blueprint_application',
+      status: 'completed',
+      is_dry_run: false,
+      statements_total: 2,
+      statements_succeeded: 2,
+      statements_failed: 0,
+      error_message: null,
+      blueprint_version: 1,
+      database_instance_id: expect.any(Number),
+      blueprint_id: expect.any(Number),
+      variable_values: { tbl: 'Contacts "2"', note: "o'brien'); DROP TABLE x; --" },
+    });
+    expect(a.execution_log).toHaveLength(2);
+    expect(a.execution_log[1]).toMatchObject({ index: 2, status: 'succeeded', rows_affected: 2 });
+    expect(await tables()).toContain('Contacts "2"');
+
+    const got = await call('GET', `/api/v1/blueprint_applications/${a.id}`, { key: k.raw });
+    expect(got.status).toBe(200);
+    expect(got.body.data).toEqual(a);
+    // Another user cannot see it, nor apply to this database.
+    const stranger = await createPolykomosKey(t, allKeyScopes);
+    expect((await call('GET', `/api/v1/blueprint_applications/${a.id}`, { key: stranger.raw })).status).toBe(404);
+    expect((await apply({ blueprint_uuid: bp.uuid }, stranger)).status).toBe(404);
+  });
+
+  it('a failing statement rolls everything back (rolled_back)', async () => {
+    const bp = await blueprintOf(
+      'CREATE TABLE will_vanish (id int);\nINSERT INTO will_vanish VALUES (1);\nSELECT 1/0;',
+    );
+    const r = await apply({ blueprint_uuid: bp.uuid });
+    expect(r.status).toBe(200);
+    expect(r.body.data).toMatchObject({
+      status: 'rolled_back',
+      statements_total: 3,
+      statements_succeeded: 2,
+      statements_failed: 1,
+    });
+    expect(r.body.data.error_message).toMatch(/^Statement 3: division by zero/);
+    expect(r.body.data.execution_log[2]).toMatchObject({ index: 3, status: 'failed', error: 'division by zero' });
+    expect(await tables()).not.toContain('will_vanish');
+  });
+
+  it('a dry run completes and leaves nothing', async () => {
+    const bp = await blueprintOf('CREATE TABLE dry_only (id int);');
+    const r = await apply({ blueprint_uuid: bp.uuid, dry_run: true });
+    expect(r.status).toBe(200);
+    expect(r.body.data).toMatchObject({ status: 'completed', is_dry_run: true, statements_succeeded: 1 });
+    expect(await tables()).not.toContain('dry_only');
+  });
+
+  it('refuses a missing required variable, an unknown blueprint and wait=false answers 202 then completes', async () => {
+    const bp = await blueprintOf('CREATE TABLE {{tbl}} (id int);', { tbl: { type: 'identifier', required: true } });
+    const missing = await apply({ blueprint_uuid: bp.uuid });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.code).toBe('missing_variable');
+    const unknown = await apply({ blueprint_uuid: randomUUID() });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.code).toBe('blueprint_not_found');
+
+    const bg = await apply({ blueprint_uuid: bp.uuid, variables: { tbl: 'later' }, wait: false });
+    expect(bg.status).toBe(202);
+    expect(['pending', 'running', 'completed']).toContain(bg.body.data.status);
+    let status = bg.body.data.status;
+    for (let i = 0; i < 50 && status !== 'completed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await call('GET', `/api/v1/blueprint_applications/${bg.body.data.id}`, { key: k.raw })).body.data
+        .status;
+    }
+    expect(status).toBe('completed');
+    expect(await tables()).toContain('later');
   });
 });

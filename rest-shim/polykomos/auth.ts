@@ -21,6 +21,8 @@ export const polykomosOperationScopes: Record<string, string | undefined> = {
   updateBlueprint: 'blueprints:write',
   deleteBlueprint: 'blueprints:write',
   createBlueprintValidation: 'blueprints:read',
+  createDatabaseBlueprintApplication: 'databases:write',
+  getBlueprintApplication: 'databases:read',
 };
 
 const reasons = {

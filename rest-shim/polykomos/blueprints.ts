@@ -1,8 +1,11 @@
 import { PolykomosError } from '../../src/modules/polykomos/polykomos.errors.ts';
 import {
+  PolykomosApplyBlueprintDocument,
+  type PolykomosBlueprintApplicationFieldsFragment,
   type PolykomosBlueprintFieldsFragment,
   PolykomosCreateBlueprintDocument,
   PolykomosDeleteBlueprintDocument,
+  PolykomosGetBlueprintApplicationDocument,
   PolykomosGetBlueprintDocument,
   PolykomosListBlueprintsDocument,
   PolykomosUpdateBlueprintDocument,
@@ -183,6 +186,84 @@ const createBlueprintValidation = graphqlOperation({
     })),
 });
 
+const isoOrNull = (v: string | null) => (v === null ? null : new Date(v).toISOString());
+
+/** The contract's `BlueprintApplication` (integer ids; explicit nulls). */
+function application(a: PolykomosBlueprintApplicationFieldsFragment) {
+  return {
+    object: 'blueprint_application',
+    id: a.id,
+    blueprint_id: a.blueprintId,
+    blueprint_version: a.blueprintVersion,
+    database_instance_id: a.databaseInstanceId,
+    status: a.status,
+    is_dry_run: a.isDryRun,
+    execution_log: a.executionLog ?? null,
+    total_duration_ms: a.totalDurationMs,
+    statements_total: a.statementsTotal,
+    statements_succeeded: a.statementsSucceeded,
+    statements_failed: a.statementsFailed,
+    error_message: a.errorMessage,
+    variable_values: a.variableValues ?? null,
+    started_at: isoOrNull(a.startedAt),
+    completed_at: isoOrNull(a.completedAt),
+    created_at: new Date(a.createdAt).toISOString(),
+  };
+}
+
+const createDatabaseBlueprintApplication = graphqlOperation({
+  document: PolykomosApplyBlueprintDocument,
+  variables: (req) => {
+    const b = body(req);
+    const blueprintUuid = str(b, 'blueprint_uuid');
+    if (blueprintUuid == null) throw new PolykomosError('INVALID_PARAMETER', 422, 'blueprint_uuid is required');
+    const bool = (field: string) => {
+      const v = b[field];
+      if (v !== undefined && typeof v !== 'boolean') {
+        throw new PolykomosError('INVALID_PARAMETER', 422, `${field} must be a boolean`);
+      }
+      return v as boolean | undefined;
+    };
+    const timeout = b.timeout ?? 30;
+    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > 120) {
+      throw new PolykomosError('INVALID_PARAMETER', 422, 'timeout must be an integer 1..120');
+    }
+    const vars = variables(b);
+    return {
+      databaseUuid: uuid(req),
+      input: {
+        blueprintUuid,
+        ...(vars != null ? { variables: vars } : {}),
+        dryRun: bool('dry_run') ?? false,
+        wait: bool('wait') ?? true,
+        timeout,
+      },
+    };
+  },
+  respond: ({ applyPolykomosBlueprint: r }, req) =>
+    answer(r, req, (p) => ({
+      status: p.done ? 200 : 202,
+      body: {
+        message: p.done ? `Blueprint application ${p.application.status}` : 'Blueprint application still running',
+        data: application(p.application),
+        request_id: req.requestId,
+      },
+    })),
+});
+
+const getBlueprintApplication = graphqlOperation({
+  document: PolykomosGetBlueprintApplicationDocument,
+  variables: (req) => {
+    const id = req.coerced.params.id ?? Number(req.params.id);
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || Math.abs(id) > 2_147_483_647) {
+      throw new PolykomosError('NOT_FOUND', 404, 'Blueprint application not found');
+    }
+    return { id };
+  },
+  respond: ({ polykomosBlueprintApplication: r }, req) =>
+    answer(r, req, (a) => ({ status: 200, body: { data: application(a), request_id: req.requestId } })),
+});
+
 /** Served blueprint operations by the contract's operationIds. */
 export const polykomosBlueprintOperations: Record<string, RestOperation> = {
   listBlueprints,
@@ -191,4 +272,6 @@ export const polykomosBlueprintOperations: Record<string, RestOperation> = {
   updateBlueprint,
   deleteBlueprint,
   createBlueprintValidation,
+  createDatabaseBlueprintApplication,
+  getBlueprintApplication,
 };

@@ -11,6 +11,7 @@ export const idempotentOperations = new Set([
   'deleteDatabase',
   'updateDatabaseQuotas',
   'createBlueprint',
+  'createDatabaseBlueprintApplication',
 ]);
 
 /** How long a recorded outcome is replayed. */

@@ -2,3 +2,4 @@ import './graphql/types.ts';
 import './graphql/queries.ts';
 import './graphql/mutations.ts';
 import './graphql/blueprints.ts';
+import './graphql/applications.ts';
