@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 
 const db = await PGlite.create();
+parentPort?.postMessage({ ready: true });
 let result = { ok: true };
 try {
   await db.exec('BEGIN');

@@ -48,8 +48,9 @@ export interface BlueprintValidation {
 
 const placeholder = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 const variableName = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-/** Statements Postgres refuses inside a transaction block (or that end the wrapper's transaction). */
+/** How long the statements of one semantic check may run. */
 const semanticCheckTimeoutMs = 15_000;
+const startupTimeoutMs = 60_000;
 
 let loaded: Promise<void> | undefined;
 /** Loads the parser's WASM once (bundled in the package; nothing is downloaded). */
@@ -406,11 +407,20 @@ function runWorker(statements: { index: number; sql: string }[]): Promise<CheckR
       void worker.terminate();
       resolve(r);
     };
-    const timer = setTimeout(
-      () => finish({ ok: false, skipped: true, error: `timed out after ${semanticCheckTimeoutMs / 1000} s` }),
-      semanticCheckTimeoutMs,
+    // PGlite's start-up (slow on a busy machine) has its own allowance; the statements get the check's timeout.
+    let timer = setTimeout(
+      () => finish({ ok: false, skipped: true, error: 'the check database did not start in time' }),
+      startupTimeoutMs,
     );
-    worker.once('message', (m: CheckResult) => finish(m));
+    worker.on('message', (m: CheckResult | { ready: true }) => {
+      if ('ready' in m) {
+        clearTimeout(timer);
+        timer = setTimeout(
+          () => finish({ ok: false, skipped: true, error: `timed out after ${semanticCheckTimeoutMs / 1000} s` }),
+          semanticCheckTimeoutMs,
+        );
+      } else finish(m);
+    });
     worker.once('error', (err) => finish({ ok: false, skipped: true, error: `check failed to run: ${err.message}` }));
     worker.once('exit', () => finish({ ok: false, skipped: true, error: 'check worker exited' }));
   });
