@@ -97,8 +97,8 @@ describe('Polykomos authentication: 401 vs 403 as the contract describes', () =>
   });
 
   it('unserved operations answer 501 in the ApiError shape, after authentication', async () => {
-    expect((await call('GET', '/api/v1/blueprints')).status).toBe(401);
-    const r = await call('GET', '/api/v1/blueprints', { key: key.raw });
+    expect((await call('GET', '/api/v1/webhook_endpoints')).status).toBe(401);
+    const r = await call('GET', '/api/v1/webhook_endpoints', { key: key.raw });
     expect(r.status).toBe(501);
     expect(r.body.error.code).toBe('not_implemented');
   });
