@@ -485,6 +485,23 @@ describe.skipIf(!polykomosPostgresUrl)('blueprint applications (real provisioned
     expect(await tables()).not.toContain('dry_only');
   });
 
+  it('runs one application at a time per database', async () => {
+    const slow = await blueprintOf('SELECT pg_sleep(1);\nCREATE TABLE serial_a (id int);');
+    const quick = await blueprintOf('CREATE TABLE serial_b (id int);');
+    const [a, b] = await Promise.all([
+      apply({ blueprint_uuid: slow.uuid }),
+      new Promise((r) => setTimeout(r, 200)).then(() => apply({ blueprint_uuid: quick.uuid })),
+    ]);
+    expect(a.body.data.status).toBe('completed');
+    expect(b.body.data.status).toBe('completed');
+    // Whichever got the lock second started only once the other had finished (their runs do not overlap).
+    const [x, y] = [a.body.data, b.body.data].sort((p, q) => Date.parse(p.started_at) - Date.parse(q.started_at));
+    // (the lock is released at COMMIT, a few ms before the first records its end: 100 ms of slack)
+    expect(Date.parse(y.started_at)).toBeGreaterThanOrEqual(Date.parse(x.completed_at) - 100);
+    expect(Date.parse(a.body.data.completed_at) - Date.parse(a.body.data.started_at)).toBeGreaterThanOrEqual(1000);
+    expect(await tables()).toEqual(expect.arrayContaining(['serial_a', 'serial_b']));
+  });
+
   it('refuses a missing required variable, an unknown blueprint and wait=false answers 202 then completes', async () => {
     const bp = await blueprintOf('CREATE TABLE {{tbl}} (id int);', { tbl: { type: 'identifier', required: true } });
     const missing = await apply({ blueprint_uuid: bp.uuid });

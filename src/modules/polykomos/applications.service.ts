@@ -147,6 +147,7 @@ export class ApplicationService {
     const client = new pg.Client({ ...connection, connectionTimeoutMillis: 10_000 });
     const log: LogEntry[] = [];
     let started: Date | undefined;
+    let ended: Date | undefined;
     let failure: string | undefined;
     let status: 'completed' | 'failed' | 'rolled_back' = 'completed';
     try {
@@ -189,6 +190,7 @@ export class ApplicationService {
       } else {
         await client.query('COMMIT');
       }
+      ended = new Date();
     } catch (err) {
       // Connection or transaction control failed: the outcome on the server is unknown or partial.
       failure ??= err instanceof Error ? err.message : String(err);
@@ -197,7 +199,7 @@ export class ApplicationService {
     } finally {
       await client.end().catch(() => undefined);
     }
-    const completedAt = new Date();
+    const completedAt = ended ?? new Date();
     const ok = log.filter((l) => l.status === 'succeeded').length;
     await prisma.polykomosBlueprintApplication.update({
       where: { id },
