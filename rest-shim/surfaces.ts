@@ -17,6 +17,7 @@ import {
 } from './mcp-v8/exec.ts';
 import { fsLabels, fsLog, fsMerge, fsPush, fsReset, fsResolve, fsSetLabel } from './mcp-v8/fs.ts';
 import { polykomosAuthenticator } from './polykomos/auth.ts';
+import { polykomosBlueprintOperations } from './polykomos/blueprints.ts';
 import { polykomosOperations } from './polykomos/handlers.ts';
 import { polykomosIdempotency } from './polykomos/idempotency.ts';
 import { polykomosWebhookOperations } from './polykomos/webhooks.ts';
@@ -29,7 +30,7 @@ function servedOperations(): Record<ProductSurface['product'], Record<string, Re
     atrium: {},
     athena: {},
     deepstore: deepstoreOperations,
-    polykomos: { ...polykomosOperations, ...polykomosWebhookOperations },
+    polykomos: { ...polykomosOperations, ...polykomosWebhookOperations, ...polykomosBlueprintOperations },
     goclaw: {
       get_v1_api_keys: listApiKeys,
       post_v1_api_keys: createApiKey,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, type TestApp } from './kit/app.ts';
 import { type ContractExpectations, contractValidator } from './kit/contract.ts';
 import {
+  allScopes,
   createPolykomosKey,
   type PolykomosKey,
   polykomosClient,
@@ -312,7 +313,8 @@ describe('input and availability', () => {
       [{ name: 'ok', connection_hard_limit: 0 }, 422, 'invalid_parameter'],
       [{ name: 'ok', connection_hard_limit: 2 ** 40 }, 422, 'invalid_parameter'],
       [{ name: 'ok', team_id: 7 }, 403, 'forbidden'],
-      [{ name: 'ok', blueprint_uuid: randomUUID() }, 422, 'blueprint_not_found'],
+      // A blueprint on create needs blueprints:read too (this key has only the databases scopes).
+      [{ name: 'ok', blueprint_uuid: randomUUID() }, 403, 'insufficient_scope'],
     ];
     for (const [body, status, code] of cases) {
       const r = await call('POST', '/api/v1/databases', { key: key.raw, body });
@@ -320,6 +322,23 @@ describe('input and availability', () => {
       expect(r.body.error.code, JSON.stringify(body)).toBe(code);
       expect(r.body.request_id).toBe(r.headers.get('x-request-id'));
     }
+    const reader = await createPolykomosKey(t, [...allScopes, 'blueprints:read', 'blueprints:write']);
+    const unknownBlueprint = await call('POST', '/api/v1/databases', {
+      key: reader.raw,
+      body: { name: 'ok', blueprint_uuid: randomUUID() },
+    });
+    expect([unknownBlueprint.status, unknownBlueprint.body.error.code]).toEqual([422, 'blueprint_not_found']);
+    const created = await call('POST', '/api/v1/blueprints', {
+      key: reader.raw,
+      body: { name: 'on create', sql_content: 'CREATE TABLE t (id int)' },
+    });
+    expect(created.status).toBe(201);
+    const known = await call('POST', '/api/v1/databases', {
+      key: reader.raw,
+      body: { name: 'ok', blueprint_uuid: created.body.data.uuid },
+    });
+    expect([known.status, known.body.error.code]).toEqual([422, 'blueprint_on_create_unsupported']);
+    expect(await t.app.services.prisma.polykomosDatabase.count({ where: { name: 'ok' } })).toBe(0);
     const badTimeout = await call('POST', '/api/v1/databases?wait=true&timeout=121', {
       key: key.raw,
       body: { name: 'ok' },

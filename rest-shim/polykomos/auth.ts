@@ -17,6 +17,14 @@ export const polykomosOperationScopes: Record<string, string | undefined> = {
   deleteDatabase: 'databases:write',
   updateDatabaseQuotas: 'databases:write',
   ...polykomosWebhookScopes,
+  listBlueprints: 'blueprints:read',
+  getBlueprint: 'blueprints:read',
+  createBlueprint: 'blueprints:write',
+  updateBlueprint: 'blueprints:write',
+  deleteBlueprint: 'blueprints:write',
+  createBlueprintValidation: 'blueprints:read',
+  createDatabaseBlueprintApplication: 'databases:write',
+  getBlueprintApplication: 'blueprints:read',
 };
 
 const reasons = {

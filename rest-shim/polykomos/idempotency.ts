@@ -12,6 +12,8 @@ export const idempotentOperations = new Set([
   'updateDatabaseQuotas',
   'createWebhookEndpoint',
   'revokeWebhookEndpoint',
+  'createBlueprint',
+  'createDatabaseBlueprintApplication',
 ]);
 
 /** How long a recorded outcome is replayed. */

@@ -357,7 +357,18 @@ export class PolykomosService {
       throw new PolykomosError('FORBIDDEN', 403, `You are not a member of team ${input.teamId}`);
     }
     if (input.blueprintUuid) {
-      throw unprocessable('BLUEPRINT_NOT_FOUND', 'Blueprints are not available on this server yet');
+      requireScope(principal, 'blueprints:read');
+      const blueprint = isUuid(input.blueprintUuid)
+        ? await this.deps.prisma.polykomosBlueprint.findFirst({
+            where: { uuid: input.blueprintUuid, ownerId: account.ownerId, deletedAt: null },
+            select: { id: true },
+          })
+        : null;
+      if (!blueprint) throw unprocessable('BLUEPRINT_NOT_FOUND', `Blueprint ${input.blueprintUuid} not found`);
+      throw unprocessable(
+        'BLUEPRINT_ON_CREATE_UNSUPPORTED',
+        'blueprint_uuid on create is not supported yet: create the database, then POST /api/v1/databases/{uuid}/blueprint_applications',
+      );
     }
     const quotas = checkQuotas(input);
     const ownerId = account.ownerId;
