@@ -12,20 +12,8 @@ import {
   PolykomosValidateBlueprintDocument,
 } from '../generated/graphql.ts';
 import { graphqlOperation } from '../operation.ts';
-import { polykomosErrorBody } from '../products.ts';
-import type { RestOperation, RestRequest, RestResponse } from '../types.ts';
-
-type Outcome<T> = { __typename: string; data?: T; message?: string; code?: string; status?: number };
-
-/** The Success member's data mapped to a response, or the error member as an ApiError with its own status. */
-function answer<T>(r: Outcome<T>, req: RestRequest, map: (data: T) => RestResponse): RestResponse {
-  if ('data' in r && r.data !== undefined) return map(r.data);
-  const status = r.status ?? 400;
-  return {
-    status,
-    body: polykomosErrorBody(status, r.message ?? 'Request failed', (r.code ?? 'error').toLowerCase(), req.requestId),
-  };
-}
+import type { RestOperation, RestRequest } from '../types.ts';
+import { answer, isoOrNull } from './answer.ts';
 
 function body(req: RestRequest): Record<string, unknown> {
   return req.body !== null && typeof req.body === 'object' && !Buffer.isBuffer(req.body)
@@ -185,8 +173,6 @@ const createBlueprintValidation = graphqlOperation({
       },
     })),
 });
-
-const isoOrNull = (v: string | null) => (v === null ? null : new Date(v).toISOString());
 
 /** The contract's `BlueprintApplication` (integer ids; explicit nulls). */
 function application(a: PolykomosBlueprintApplicationFieldsFragment) {

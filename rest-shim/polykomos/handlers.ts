@@ -11,25 +11,8 @@ import {
   PolykomosUpdateDatabaseQuotasDocument,
 } from '../generated/graphql.ts';
 import { graphqlOperation } from '../operation.ts';
-import { polykomosErrorBody } from '../products.ts';
-import type { RestOperation, RestRequest, RestResponse } from '../types.ts';
-
-type Outcome<T> = { __typename: string; data?: T; message?: string; code?: string; status?: number };
-
-/** The Success member's data mapped to `status`, or the error member as an ApiError with its own status. */
-function answer<T>(r: Outcome<T>, req: RestRequest, map: (data: T) => RestResponse): RestResponse {
-  if ('data' in r && r.data !== undefined) return map(r.data);
-  const status = r.status ?? 400;
-  const body = polykomosErrorBody(
-    status,
-    r.message ?? 'Request failed',
-    (r.code ?? 'error').toLowerCase(),
-    req.requestId,
-  );
-  return { status, body };
-}
-
-const iso = (v: string | null) => (v === null ? null : new Date(v).toISOString());
+import type { RestOperation, RestRequest } from '../types.ts';
+import { answer, isoOrNull } from './answer.ts';
 
 /** The contract's `Database`; `db_password` only on create and single get, explicit null elsewhere. */
 function database(d: PolykomosDatabaseFieldsFragment, password: string | null = null) {
@@ -54,8 +37,8 @@ function database(d: PolykomosDatabaseFieldsFragment, password: string | null = 
     team_name: d.teamName,
     db_password: password,
     connection_string: d.connectionString,
-    created_at: iso(d.createdAt),
-    updated_at: iso(d.updatedAt),
+    created_at: isoOrNull(d.createdAt),
+    updated_at: isoOrNull(d.updatedAt),
   };
 }
 
@@ -103,7 +86,7 @@ const getMe = graphqlOperation({
             preview: me.apiKey.preview,
             permissions: me.apiKey.permissions,
             status: me.apiKey.status,
-            last_used_at: iso(me.apiKey.lastUsedAt),
+            last_used_at: isoOrNull(me.apiKey.lastUsedAt),
             controls: {
               requests_per_minute: me.apiKey.controls.requestsPerMinute,
               monthly_quota: me.apiKey.controls.monthlyQuota,
@@ -241,7 +224,7 @@ const deleteDatabase = graphqlOperation({
           uuid: d.uuid,
           deleted: d.deleted,
           cancelled_provision_jobs: d.cancelledProvisionJobs,
-          destroy_scheduled_at: iso(d.destroyScheduledAt),
+          destroy_scheduled_at: isoOrNull(d.destroyScheduledAt),
           has_remote_resources: d.hasRemoteResources,
         },
         request_id: req.requestId,

@@ -10,24 +10,8 @@ import {
   type PolykomosWebhookEndpointFieldsFragment,
 } from '../generated/graphql.ts';
 import { graphqlOperation } from '../operation.ts';
-import { polykomosErrorBody } from '../products.ts';
-import type { RestOperation, RestRequest, RestResponse } from '../types.ts';
-
-type Outcome<T> = { __typename: string; data?: T; message?: string; code?: string; status?: number };
-
-function answer<T>(r: Outcome<T>, req: RestRequest, map: (data: T) => RestResponse): RestResponse {
-  if ('data' in r && r.data !== undefined) return map(r.data);
-  const status = r.status ?? 400;
-  const body = polykomosErrorBody(
-    status,
-    r.message ?? 'Request failed',
-    (r.code ?? 'error').toLowerCase(),
-    req.requestId,
-  );
-  return { status, body };
-}
-
-const iso = (v: string | null) => (v === null ? null : new Date(v).toISOString());
+import type { RestOperation, RestRequest } from '../types.ts';
+import { answer, isoOrNull } from './answer.ts';
 
 function endpoint(e: PolykomosWebhookEndpointFieldsFragment) {
   return {
@@ -36,9 +20,9 @@ function endpoint(e: PolykomosWebhookEndpointFieldsFragment) {
     url: e.url,
     events: e.events,
     status: e.status,
-    last_success_at: iso(e.lastSuccessAt),
-    last_failure_at: iso(e.lastFailureAt),
-    created_at: iso(e.createdAt),
+    last_success_at: isoOrNull(e.lastSuccessAt),
+    last_failure_at: isoOrNull(e.lastFailureAt),
+    created_at: isoOrNull(e.createdAt),
   };
 }
 
@@ -52,7 +36,7 @@ function delivery(d: PolykomosWebhookDeliveryFieldsFragment) {
     response_code: d.responseCode,
     error_message: d.errorMessage,
     attempt_count: d.attemptCount,
-    created_at: iso(d.createdAt),
+    created_at: isoOrNull(d.createdAt),
   };
 }
 
