@@ -2,7 +2,7 @@ import { builder } from '../../../core/builder.ts';
 import type { Services } from '../../../core/services.ts';
 import type { BlueprintValidation } from '../blueprint-sql.ts';
 import { type BlueprintRow, BlueprintService } from '../blueprints.service.ts';
-import { polykomosErrors } from './types.ts';
+import { polykomosErrors, uuidConnection } from './types.ts';
 
 /** One BlueprintService per app (built on first use from the app's services). */
 const instances = new WeakMap<Services, BlueprintService>();
@@ -117,16 +117,7 @@ builder.queryField('polykomosBlueprints', (t) =>
     errors: polykomosErrors,
     resolve: async (_r, args, ctx) => {
       const page = await blueprintService(ctx.services).list(ctx.principal, args.first ?? 25, args.after);
-      const edges = page.items.map((node) => ({ cursor: node.uuid, node }));
-      return {
-        edges,
-        pageInfo: {
-          hasNextPage: page.hasMore,
-          hasPreviousPage: Boolean(args.after),
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-      };
+      return uuidConnection(page, args.after);
     },
   }),
 );

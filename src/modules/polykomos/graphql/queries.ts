@@ -1,5 +1,11 @@
 import { builder } from '../../../core/builder.ts';
-import { PolykomosAccountRef, PolykomosDatabaseRef, PolykomosDatabaseTypeRef, polykomosErrors } from './types.ts';
+import {
+  PolykomosAccountRef,
+  PolykomosDatabaseRef,
+  PolykomosDatabaseTypeRef,
+  polykomosErrors,
+  uuidConnection,
+} from './types.ts';
 
 builder.queryField('polykomosMe', (t) =>
   t.field({
@@ -43,16 +49,7 @@ builder.queryField('polykomosDatabases', (t) =>
     resolve: async (_r, args, ctx) => {
       const limit = args.first ?? 25;
       const page = await ctx.services.polykomos.listDatabases(ctx.principal, limit, args.after);
-      const edges = page.items.map((node) => ({ cursor: node.uuid, node }));
-      return {
-        edges,
-        pageInfo: {
-          hasNextPage: page.hasMore,
-          hasPreviousPage: Boolean(args.after),
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-      };
+      return uuidConnection(page, args.after);
     },
   }),
 );

@@ -15,6 +15,23 @@ builder.objectType(PolykomosError, {
 /** Error members of every Polykomos field: the REST shim maps their `code` onto statuses. */
 export const polykomosErrors = { types: [PolykomosError] };
 
+/** A relay connection over one page of a uuid-keyed list (the uuid is the cursor). */
+export function uuidConnection<T extends { uuid: string }>(
+  page: { items: T[]; hasMore: boolean },
+  after?: string | null,
+) {
+  const edges = page.items.map((node) => ({ cursor: node.uuid, node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.hasMore,
+      hasPreviousPage: Boolean(after),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
 export const PolykomosDatabaseStatusEnum = builder.enumType(PolykomosDatabaseStatus, {
   name: 'PolykomosDatabaseStatus',
 });
