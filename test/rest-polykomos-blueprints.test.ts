@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, type TestApp } from './kit/app.ts';
 import { type ContractExpectations, contractValidator } from './kit/contract.ts';
 import {
   createPolykomosKey,
+  type DatabaseCredentials,
   type PolykomosKey,
   polykomosClient,
   polykomosPostgresUrl,
+  queryAsOwner,
   startPolykomosApp,
 } from './kit/polykomos.ts';
 
@@ -384,7 +385,7 @@ describe('blueprint validation (real parser + PGlite dry run)', () => {
 describe.skipIf(!polykomosPostgresUrl)('blueprint applications (real provisioned Postgres)', () => {
   const allKeyScopes = ['databases:read', 'databases:write', 'blueprints:read', 'blueprints:write'];
   let k: PolykomosKey;
-  let db: Record<string, any>;
+  let db: DatabaseCredentials & Record<string, any>;
 
   beforeAll(async () => {
     k = await createPolykomosKey(t, allKeyScopes);
@@ -401,20 +402,8 @@ describe.skipIf(!polykomosPostgresUrl)('blueprint applications (real provisioned
   });
 
   async function tables(): Promise<string[]> {
-    const c = new pg.Client({
-      host: db.host,
-      port: db.port,
-      database: db.db_name,
-      user: db.db_username,
-      password: db.db_password,
-    });
-    await c.connect();
-    try {
-      const r = await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
-      return r.rows.map((row) => row.tablename as string);
-    } finally {
-      await c.end();
-    }
+    const r = await queryAsOwner(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+    return r.rows.map((row) => row.tablename as string);
   }
 
   async function blueprintOf(sql: string, variables?: Record<string, unknown>) {

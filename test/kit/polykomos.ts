@@ -114,6 +114,32 @@ export function polykomosClient(t: TestApp, contract?: ContractExpectations) {
   };
 }
 
+/** The connection fields of the contract's `Database` (create and single-get responses). */
+export interface DatabaseCredentials {
+  host: string;
+  port: number;
+  db_name: string;
+  db_username: string;
+  db_password: string;
+}
+
+/** Runs one statement on a provisioned Postgres database, logged in with the credentials a create/get returned. */
+export async function queryAsOwner(db: DatabaseCredentials, sql: string): Promise<pg.QueryResult> {
+  const c = new pg.Client({
+    host: db.host,
+    port: db.port,
+    database: db.db_name,
+    user: db.db_username,
+    password: db.db_password,
+  });
+  await c.connect();
+  try {
+    return await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
 /** Connects with the credentials a create/get returned and runs `SELECT 1`. */
 export async function selectOne(db: {
   db_type: string;
@@ -124,20 +150,8 @@ export async function selectOne(db: {
   db_password: string;
 }): Promise<number> {
   if (db.db_type === 'postgres') {
-    const c = new pg.Client({
-      host: db.host,
-      port: db.port,
-      database: db.db_name,
-      user: db.db_username,
-      password: db.db_password,
-    });
-    await c.connect();
-    try {
-      const r = await c.query('SELECT 1 AS one');
-      return Number(r.rows[0].one);
-    } finally {
-      await c.end();
-    }
+    const r = await queryAsOwner(db, 'SELECT 1 AS one');
+    return Number(r.rows[0].one);
   }
   const c = await mysql.createConnection({
     host: db.host,
