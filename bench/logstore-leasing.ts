@@ -15,8 +15,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { randomHex } from '../src/core/auth/secrets.ts';
-import { loadConfig } from '../src/core/config.ts';
 
 const adminUrl = process.env.ATRIUM_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const draftsPerRun = Number(process.env.BENCH_DRAFTS ?? 2000);

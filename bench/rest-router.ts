@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { OpenAPIBackend } from 'openapi-backend';
-import { compileRouter } from '../rest-shim/router.ts';
-import { loadSpec } from '../rest-shim/specs.ts';
+import { athenaSurface } from '../rest-shim/athena/surface.ts';
+import { compileRouter } from '../rest-shim/engine/router.ts';
+import { loadSpec } from '../rest-shim/engine/specs.ts';
 
 // Routing cost on the largest contract (Athena, 290 operations): the compiled router against
 // openapi-backend's own matchOperation, which the shim does not use per request.
-const spec = loadSpec('athena.openapi.json');
+const spec = loadSpec(athenaSurface.contract);
 const router = compileRouter(spec.operations);
 const requests = spec.operations.map((op) => ({
   method: op.method,

@@ -16,8 +16,8 @@ import { createClient } from 'graphql-ws';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { randomHex } from '../src/core/auth/secrets.ts';
-import { loadConfig } from '../src/core/config.ts';
 
 if (!process.execArgv.includes('--no-node-snapshot') && !process.env.NODE_OPTIONS?.includes('--no-node-snapshot')) {
   console.error('run with: node --no-node-snapshot --import tsx bench/runtime-exec.ts (isolated-vm needs it)');

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { randomHex } from '../src/core/auth/secrets.ts';
-import { loadConfig } from '../src/core/config.ts';
 
 const adminKey = `bench-admin-${randomHex(24)}`;
 const dataDir = await mkdtemp(path.join(tmpdir(), 'atrium-bench-'));

@@ -1,8 +1,6 @@
-import { writeRestCoverage } from '../rest-shim/coverage.ts';
-import { createSurfaces } from '../rest-shim/surfaces.ts';
+import { writeRestCoverage } from '../rest-shim/engine/coverage.ts';
+import { surfaces } from '../rest-shim/surfaces.ts';
 
-// The application's surfaces (operation maps as mounted); credentials are irrelevant to coverage.
-const surfaces = createSurfaces();
 const file = new URL('../docs/rest-coverage.md', import.meta.url);
 let served = 0;
 let total = 0;

@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createRestShim } from '../rest-shim/shim.ts';
-import { createSurfaces, validateSurfaceDocuments } from '../rest-shim/surfaces.ts';
+import type { Duplex } from 'node:stream';
+import { createRestShim } from '../rest-shim/engine/shim.ts';
+import { surfaces, validateSurfaceDocuments } from '../rest-shim/surfaces.ts';
 import { type AdminKeySource, loadAdminKey } from './core/auth/admin-key.ts';
 import { Authenticator } from './core/auth/authenticator.ts';
 import { loadSigningKeys, TokenService } from './core/auth/jwt.ts';
+import { loadSecretBox } from './core/auth/secret-box.ts';
 import { randomHex } from './core/auth/secrets.ts';
 import type { Config } from './core/config.ts';
 import { openDatabase } from './core/db.ts';
@@ -13,15 +15,12 @@ import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
 import { readLimited } from './core/http-body.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics } from './core/metrics.ts';
+import { type AnyModule, checkRegistry, dependencyView, type ModuleServices } from './core/module.ts';
 import { defaultOutboundPolicy } from './core/net/outbound.ts';
 import { createObjectStore } from './core/object-store.ts';
 import { createPubSubBus } from './core/pubsub.ts';
-import type { Services } from './core/services.ts';
-import { PolykomosService } from './modules/polykomos/polykomos.service.ts';
-import { loadSecretBox } from './modules/polykomos/secret-box.ts';
-import { PolykomosWebhookService } from './modules/polykomos/webhooks.service.ts';
-import { RuntimeService } from './modules/runtime/runtime.service.ts';
-import { snapshotMountProvider } from './modules/snapshots/mount.ts';
+import type { CoreServices, Services } from './core/services.ts';
+import { modules } from './modules/registry.ts';
 import { schema } from './schema.ts';
 
 export interface App {
@@ -39,8 +38,9 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const newRequestId = () => `req_${randomHex(6)}`;
 const readinessTimeoutMs = 3000;
 
-/** Builds the whole server from validated config: database (migrated), storage, pub/sub, auth, GraphQL, REST. */
+/** Builds the whole server from validated config: core services, every module in registry order, GraphQL, REST. */
 export async function createApp(config: Config, options: { logger?: Logger } = {}): Promise<App> {
+  checkRegistry(modules);
   const logger = options.logger ?? createLogger(config);
   const metrics = createMetrics();
   const db = await openDatabase(config, logger);
@@ -50,36 +50,8 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   const bus = createPubSubBus(config, logger);
   const adminKey = await loadAdminKey(config.adminKey, config.dataDir);
   const tokens = await TokenService.fromJwks(await loadSigningKeys(config.jwtKeys, config.dataDir), config.jwtIssuer);
-  const authenticator = new Authenticator({ prisma: db.prisma, tokens, adminKey: adminKey.key, logger });
-  const runtime = new RuntimeService({
-    prisma: db.prisma,
-    pubsub: bus.pubsub,
-    objectStore,
-    logger,
-    config: config.runtime,
-  });
-  runtime.useFilesystem(snapshotMountProvider({ prisma: db.prisma, objectStore }));
-  await runtime.start();
-  const polykomosBox = await loadSecretBox(config.polykomos.secretKey, config.dataDir);
-  const polykomos = new PolykomosService({ prisma: db.prisma, logger, config: config.polykomos, box: polykomosBox });
-  const polykomosWebhooks = new PolykomosWebhookService({
-    prisma: db.prisma,
-    logger,
-    box: polykomosBox,
-    polykomos,
-    outbound: {
-      ...defaultOutboundPolicy,
-      allowPrivate: config.allowPrivateOutbound,
-      timeoutMs: config.polykomos.webhookTimeoutMs,
-    },
-    delivery: {
-      maxAttempts: config.polykomos.webhookMaxAttempts,
-      retryBaseMs: config.polykomos.webhookRetryBaseMs,
-      pollMs: config.polykomos.webhookPollMs,
-    },
-  });
-  polykomosWebhooks.start();
-  const services: Services = {
+  const authenticator = new Authenticator({ tokens, adminKey: adminKey.key });
+  const core: CoreServices = {
     config,
     logger,
     db,
@@ -89,16 +61,44 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     tokens,
     authenticator,
     metrics,
-    runtime,
-    polykomos,
-    polykomosWebhooks,
+    secrets: await loadSecretBox(config.secretKey, config.dataDir),
+    outbound: { ...defaultOutboundPolicy, allowPrivate: config.allowPrivateOutbound },
   };
 
+  // Modules in registry order; each sees only the modules it declares in `needs`.
+  const created: Partial<ModuleServices> = {};
+  const started: AnyModule[] = [];
+  const closeModules = async () => {
+    for (const m of [...started].reverse()) {
+      await m.close?.((created as Record<string, unknown>)[m.name]);
+    }
+  };
+  try {
+    for (const m of modules) {
+      const service = await m.create({
+        core,
+        config: config.modules[m.name],
+        modules: dependencyView(m, created),
+      });
+      (created as Record<string, unknown>)[m.name] = service;
+      started.push(m);
+      for (const verifier of m.credentials?.(service) ?? []) authenticator.register(verifier);
+    }
+    for (const m of modules) await m.start?.((created as Record<string, unknown>)[m.name]);
+  } catch (err) {
+    await closeModules().catch((e: unknown) =>
+      logger.error({ err: e }, 'could not close modules after a failed start'),
+    );
+    await Promise.allSettled([bus.close(), objectStore.close(), db.close()]);
+    throw err;
+  }
+  const services = { ...core, ...created } as Services;
+
   const graphql = createGraphQLServer(schema, services);
-  const surfaces = createSurfaces(services);
   validateSurfaceDocuments(schema, surfaces);
   const shim = createRestShim({
     surfaces,
+    services,
     execute: graphql.execute,
     logger,
     maxBodyBytes: config.maxBodyBytes,
@@ -138,7 +138,14 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   });
   server.requestTimeout = 120_000;
   server.headersTimeout = 30_000;
-  const ws = graphql.attachWebSockets(server, newRequestId);
+  const ws = graphql.webSockets(newRequestId);
+  // One upgrade listener: graphql-ws on /graphql, a surface's WebSocket endpoints under its prefix, else 404.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://atrium.local');
+    if (url.pathname === graphqlPath) return ws.handleUpgrade(req, socket, head);
+    if (shim.handleUpgrade(req, socket, head, url, newRequestId())) return;
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string) {
     const url = new URL(req.url ?? '/', 'http://atrium.local');
@@ -233,6 +240,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await ws.close();
+      await shim.close();
       if (inFlight > 0) {
         await withTimeout(
           new Promise<void>((resolve) => {
@@ -243,9 +251,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       }
       server.closeAllConnections();
       await closed;
-      await runtime.close();
-      await polykomos.close();
-      await polykomosWebhooks.close();
+      await closeModules();
       await bus.close();
       await objectStore.close();
       await db.close();

@@ -1,5 +1,6 @@
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './core/config.ts';
+import { loadConfig } from './config.ts';
+import { ConfigError } from './core/config.ts';
 import { openDatabase } from './core/db.ts';
 import { createLogger } from './core/logger.ts';
 

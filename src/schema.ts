@@ -1,14 +1,13 @@
-import { lexicographicSortSchema, printSchema } from 'graphql';
+import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import './core/graphql/errors.ts';
-import './modules/access/index.ts';
-import './modules/logstore/index.ts';
-import './modules/polykomos/index.ts';
-import './modules/snapshots/index.ts';
-import './modules/runtime/index.ts';
 import { builder } from './core/builder.ts';
+import { modules } from './modules/registry.ts';
+
+// Each module registers its types and fields on the builder (in registry order) before the schema is built.
+for (const m of modules) await m.graphql?.();
 
 /** The one GraphQL schema; REST documents and every transport execute against it. */
-export const schema = builder.toSchema();
+export const schema: GraphQLSchema = builder.toSchema();
 
 /** The SDL committed as schema/schema.graphql. */
 export function printedSchema(): string {

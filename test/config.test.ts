@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/core/config.ts';
+import { loadConfig } from '../src/config.ts';
+import { ConfigError } from '../src/core/config.ts';
 
 describe('loadConfig', () => {
   it('gives embedded defaults with an empty environment', () => {

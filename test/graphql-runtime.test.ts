@@ -5,8 +5,8 @@ import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type App, createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { randomHex } from '../src/core/auth/secrets.ts';
-import { loadConfig } from '../src/core/config.ts';
 import { createTestDatabase, gql, startTestApp, type TestApp, testDb } from './kit/app.ts';
 import { reachable } from './kit/reachable.ts';
 

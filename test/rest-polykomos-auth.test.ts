@@ -202,9 +202,9 @@ describe('getMe and per-key controls', () => {
 describe('Idempotency-Key', () => {
   it('a key whose first request is still running answers 409; records are per API key', async () => {
     const idem = randomUUID();
-    await prisma().polykomosIdempotencyRecord.create({
+    await prisma().idempotencyRecord.create({
       data: {
-        apiKeyId: key.id,
+        principalId: `apikey:${key.id}`,
         key: idem,
         fingerprint: 'in-flight',
         status: 'in_progress',
@@ -216,13 +216,13 @@ describe('Idempotency-Key', () => {
     const r = await call('DELETE', target, { key: key.raw, idempotencyKey: idem });
     expect(r.status).toBe(422);
     expect(r.body.error.code).toBe('idempotency_key_reused');
-    await prisma().polykomosIdempotencyRecord.updateMany({ where: { key: idem }, data: { fingerprint: '' } });
+    await prisma().idempotencyRecord.updateMany({ where: { key: idem }, data: { fingerprint: '' } });
     // Same fingerprint as the in-flight record: 409.
     const { createHash } = await import('node:crypto');
     const fp = createHash('sha256')
       .update(JSON.stringify(['DELETE', target, {}, null]))
       .digest('hex');
-    await prisma().polykomosIdempotencyRecord.updateMany({ where: { key: idem }, data: { fingerprint: fp } });
+    await prisma().idempotencyRecord.updateMany({ where: { key: idem }, data: { fingerprint: fp } });
     const busy = await call('DELETE', target, { key: key.raw, idempotencyKey: idem });
     expect(busy.status).toBe(409);
     expect(busy.body.error.code).toBe('idempotency_request_in_progress');

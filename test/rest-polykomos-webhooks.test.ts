@@ -170,7 +170,7 @@ describe('Polykomos webhook endpoints', () => {
     const count = await t.app.services.prisma.polykomosWebhookEndpoint.count({ where: { id: a.body.data.id } });
     expect(count).toBe(1);
     // The stored response that replays it is sealed: the secret is not in the database in clear.
-    const records = await t.app.services.prisma.polykomosIdempotencyRecord.findMany({ where: { key: idem } });
+    const records = await t.app.services.prisma.idempotencyRecord.findMany({ where: { key: idem } });
     expect(records).toHaveLength(1);
     expect(JSON.stringify(records[0]?.responseBody)).not.toContain(a.body.secret);
   });

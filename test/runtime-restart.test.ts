@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { type App, createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { randomHex } from '../src/core/auth/secrets.ts';
-import { loadConfig } from '../src/core/config.ts';
 import { createTestDatabase, testDb } from './kit/app.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -54,9 +54,8 @@ it('keeps finished output across a restart, fails runs a dead server left runnin
     const prisma = first.app.services.prisma;
     const base = { tenant: 'admin', codeRef: 'x', sourceLang: 'js', heapMemoryMaxMb: 64, timeoutSecs: 30 };
     // What a crashed server leaves behind: a run it owned, still `running`.
-    orphan = (
-      await prisma.execution.create({ data: { ...base, ownerInstance: first.app.services.config.runtime.instanceId } })
-    ).id;
+    orphan = (await prisma.execution.create({ data: { ...base, ownerInstance: first.app.services.config.instanceId } }))
+      .id;
     // A run that finished before the retention window.
     const old = new Date(Date.now() - 8 * 24 * 3600 * 1000);
     expired = (

@@ -11,6 +11,7 @@ import {
   parseRange,
   requireBody,
 } from '../../src/modules/logstore/logstore.input.ts';
+import type { RestRequest, RestResponse } from '../engine/types.ts';
 import {
   DeepStoreCommitDraftDocument,
   DeepStoreCompleteCleanupJobDocument,
@@ -32,8 +33,7 @@ import {
   DeepStoreRotateServiceTokenDocument,
   type DeepStoreSplitFragment,
 } from '../generated/graphql.ts';
-import { graphqlOperation } from '../operation.ts';
-import type { RestRequest, RestResponse } from '../types.ts';
+import { graphql, group } from './policy.ts';
 
 /** Every DeepStore error, whatever the status: `{success: false, errors: [message]}`. */
 function failure(result: { message: string; code: string }): RestResponse {
@@ -60,25 +60,29 @@ const result = (r: DeepStoreResultFragment) => (r.errors.length > 0 ? r : { succ
 const draft = (d: DeepStoreDraftFragment) => d;
 const split = (s: DeepStoreSplitFragment) => s;
 
-export const createDatabase = graphqlOperation({
+const createDatabase = graphql({
+  policy: { callers: ['platform'] },
   document: DeepStoreCreateDatabaseDocument,
   variables: (req) => ({ name: parseName(requireBody(req.body).name) }),
   respond: ({ createLogDatabase: r }) => ok(r, (d) => d),
 });
 
-export const getDatabase = graphqlOperation({
+const getDatabase = graphql({
+  policy: { callers: ['platform', 'service'] },
   document: DeepStoreGetDatabaseDocument,
   variables: (req) => ({ databaseId: dbId(req) }),
   respond: ({ logDatabase: r }) => ok(r, (d) => d),
 });
 
-export const deleteDatabase = graphqlOperation({
+const deleteDatabase = graphql({
+  policy: { callers: ['platform'] },
   document: DeepStoreDeleteDatabaseDocument,
   variables: (req) => ({ databaseId: dbId(req) }),
   respond: ({ deleteLogDatabase: r }) => ok(r, result),
 });
 
-export const commitDraft = graphqlOperation({
+const commitDraft = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreCommitDraftDocument,
   variables: (req) => {
     const d = parseCommitDraft(req.body);
@@ -97,13 +101,15 @@ export const commitDraft = graphqlOperation({
   respond: ({ commitLogDraft: r }) => ok(r, () => ({ success: true })),
 });
 
-export const listDrafts = graphqlOperation({
+const listDrafts = graphql({
+  policy: { callers: ['platform', 'service', 'query'] },
   document: DeepStoreListDraftsDocument,
   variables: (req) => ({ databaseId: dbId(req), limit: parseLimit(req.query.limit) }),
   respond: ({ logDrafts: r }) => ok(r, (d) => ({ drafts: d.map(draft) })),
 });
 
-export const listSplits = graphqlOperation({
+const listSplits = graphql({
+  policy: { callers: ['platform', 'service', 'query'] },
   document: DeepStoreListSplitsDocument,
   variables: (req) => {
     const [start, end] = parseRange(req.query.startTimestamp, req.query.endTimestamp, 'startTimestamp', 'endTimestamp');
@@ -117,7 +123,8 @@ export const listSplits = graphqlOperation({
   respond: ({ logSplits: r }) => ok(r, (s) => ({ splits: s.map(split) })),
 });
 
-export const leaseIndexingJob = graphqlOperation({
+const leaseIndexingJob = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreLeaseIndexingJobDocument,
   variables: (req) => ({
     databaseId: dbId(req),
@@ -126,7 +133,8 @@ export const leaseIndexingJob = graphqlOperation({
   respond: ({ leaseLogIndexingJob: r }) => ok(r, (d) => ({ job: d.job })),
 });
 
-export const completeIndexingJob = graphqlOperation({
+const completeIndexingJob = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreCompleteIndexingJobDocument,
   variables: (req) => {
     const c = parseCompleteIndexing(req.body);
@@ -149,7 +157,8 @@ export const completeIndexingJob = graphqlOperation({
   respond: ({ completeLogIndexingJob: r }) => ok(r, result),
 });
 
-export const leaseCleanupJob = graphqlOperation({
+const leaseCleanupJob = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreLeaseCleanupJobDocument,
   variables: (req) => ({
     databaseId: dbId(req),
@@ -158,7 +167,8 @@ export const leaseCleanupJob = graphqlOperation({
   respond: ({ leaseLogCleanupJob: r }) => ok(r, (d) => ({ job: d.job })),
 });
 
-export const completeCleanupJob = graphqlOperation({
+const completeCleanupJob = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreCompleteCleanupJobDocument,
   variables: (req) => {
     const c = parseCompleteCleanup(req.body, 'Draft');
@@ -171,7 +181,8 @@ export const completeCleanupJob = graphqlOperation({
   respond: ({ completeLogCleanupJob: r }) => ok(r, result),
 });
 
-export const leaseMergeJob = graphqlOperation({
+const leaseMergeJob = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreLeaseMergeJobDocument,
   variables: (req) => ({
     databaseId: dbId(req),
@@ -180,7 +191,8 @@ export const leaseMergeJob = graphqlOperation({
   respond: ({ leaseLogMergeJob: r }) => ok(r, (d) => ({ job: d.job })),
 });
 
-export const completeMergeJob = graphqlOperation({
+const completeMergeJob = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreCompleteMergeJobDocument,
   variables: (req) => {
     const c = parseCompleteMerge(req.body);
@@ -201,7 +213,8 @@ export const completeMergeJob = graphqlOperation({
   respond: ({ completeLogMergeJob: r }) => ok(r, result),
 });
 
-export const leaseSplitCleanupJob = graphqlOperation({
+const leaseSplitCleanupJob = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreLeaseSplitCleanupJobDocument,
   variables: (req) => ({
     databaseId: dbId(req),
@@ -210,7 +223,8 @@ export const leaseSplitCleanupJob = graphqlOperation({
   respond: ({ leaseLogSplitCleanupJob: r }) => ok(r, (d) => ({ job: d.job })),
 });
 
-export const completeSplitCleanupJob = graphqlOperation({
+const completeSplitCleanupJob = graphql({
+  policy: { callers: ['service'] },
   document: DeepStoreCompleteSplitCleanupJobDocument,
   variables: (req) => {
     const c = parseCompleteCleanup(req.body, 'Split');
@@ -223,20 +237,22 @@ export const completeSplitCleanupJob = graphqlOperation({
   respond: ({ completeLogSplitCleanupJob: r }) => ok(r, result),
 });
 
-export const rotateServiceToken = graphqlOperation({
+const rotateServiceToken = graphql({
+  policy: { callers: ['platform'] },
   document: DeepStoreRotateServiceTokenDocument,
   variables: (req) => ({ databaseId: dbId(req) }),
   respond: ({ rotateLogServiceToken: r }) => ok(r, (d) => d),
 });
 
-export const revokeServiceTokens = graphqlOperation({
+const revokeServiceTokens = graphql({
+  policy: { callers: ['platform'] },
   document: DeepStoreRevokeServiceTokensDocument,
   variables: (req) => ({ databaseId: dbId(req) }),
   respond: ({ revokeLogServiceTokens: r }) => ok(r, result),
 });
 
-/** operationId → handler: all 16 operations of the DeepStore contract. */
-export const deepstoreOperations = {
+/** All 16 operations of the DeepStore contract. */
+export const deepstoreOperations = group('deepstore', 'test/rest-deepstore.test.ts', {
   createDatabase,
   getDatabase,
   deleteDatabase,
@@ -253,4 +269,4 @@ export const deepstoreOperations = {
   completeSplitCleanupJob,
   rotateServiceToken,
   revokeServiceTokens,
-};
+});

@@ -1,12 +1,12 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { graphqlOperation, operationsFor } from '../engine/operation.ts';
+import type { OperationPolicy, RestResponse } from '../engine/types.ts';
 import {
   type GoClawApiKeyFragment,
   GoClawCreateApiKeyDocument,
   GoClawListApiKeysDocument,
   GoClawRevokeApiKeyDocument,
 } from '../generated/graphql.ts';
-import { graphqlOperation } from '../operation.ts';
-import type { RestResponse } from '../types.ts';
 
 // GoClaw's contract lists every key in one bare array; the GraphQL connection allows pages of 1000.
 const listLimit = 1000;
@@ -30,7 +30,7 @@ export function toGoClawApiKey(key: GoClawApiKeyFragment) {
 }
 
 /** GET /v1/api-keys — all keys, active and revoked, newest first. */
-export const listApiKeys = graphqlOperation({
+const listApiKeys = graphqlOperation({
   document: GoClawListApiKeysDocument,
   variables: () => ({ first: listLimit }),
   respond: (data) => ({ status: 200, body: data.apiKeys.edges.map(({ node }) => toGoClawApiKey(node)) }),
@@ -43,7 +43,7 @@ interface CreateApiKeyBody {
 }
 
 /** POST /v1/api-keys — 201 with the raw key, shown once. */
-export const createApiKey = graphqlOperation({
+const createApiKey = graphqlOperation({
   document: GoClawCreateApiKeyDocument,
   variables: (req) => {
     const body = req.body as CreateApiKeyBody;
@@ -75,7 +75,7 @@ export const createApiKey = graphqlOperation({
 });
 
 /** DELETE /v1/api-keys/{id} — 200 `{status:"revoked"}`; 404 for unknown keys and keys the caller may not manage. */
-export const revokeApiKey = graphqlOperation({
+const revokeApiKey = graphqlOperation({
   document: GoClawRevokeApiKeyDocument,
   variables: (req) => ({ id: encodeGlobalID('ApiKey', req.params.id ?? '') }),
   respond: ({ revokeApiKey: result }) => {
@@ -83,3 +83,14 @@ export const revokeApiKey = graphqlOperation({
     return goclawError(result.__typename === 'ApiKeyNotFoundError' ? 404 : 400, result.message);
   },
 });
+
+/** API keys: list, create, revoke (operator.admin; the GraphQL fields check it). */
+export const goclawApiKeyOperations = operationsFor<OperationPolicy>().group(
+  'api-keys',
+  'test/rest-goclaw-api-keys.test.ts',
+  {
+    get_v1_api_keys: listApiKeys,
+    post_v1_api_keys: createApiKey,
+    delete_v1_api_keys_by_id: revokeApiKey,
+  },
+);

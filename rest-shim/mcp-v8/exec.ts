@@ -1,5 +1,7 @@
 import { DomainError, InvalidInputError } from '../../src/core/errors.ts';
 import { serverVersion as serverVersionOf } from '../../src/modules/runtime/runtime.service.ts';
+import { directOperation, graphqlOperation, operationsFor } from '../engine/operation.ts';
+import type { OperationPolicy, RestRequest, RestResponse } from '../engine/types.ts';
 import {
   McpV8ExecCancelDocument,
   type McpV8ExecExecutionFragment,
@@ -10,8 +12,6 @@ import {
   McpV8ExecRuntimeInfoDocument,
   type RunExecutionInput,
 } from '../generated/graphql.ts';
-import { directOperation, graphqlOperation } from '../operation.ts';
-import type { RestRequest, RestResponse } from '../types.ts';
 
 /** The most executions `GET /api/executions` lists (newest first, within the retention window). */
 const listLimit = 1000;
@@ -116,7 +116,7 @@ function execInput(req: RestRequest): RunExecutionInput {
 }
 
 /** POST /api/exec — 202 {execution_id}; the run continues in a sandbox worker. */
-export const execHandler = graphqlOperation({
+const execHandler = graphqlOperation({
   document: McpV8ExecRunDocument,
   acceptsAnyBody: true,
   extraQuery: ['heap', 'session', 'fs', 'heap_memory_max_mb', 'execution_timeout_secs'],
@@ -128,7 +128,7 @@ export const execHandler = graphqlOperation({
 });
 
 /** GET /api/executions — running and retained executions, newest first. */
-export const listExecutionsHandler = graphqlOperation({
+const listExecutionsHandler = graphqlOperation({
   document: McpV8ExecListDocument,
   variables: () => ({ first: listLimit }),
   respond: (data) => ({
@@ -145,7 +145,7 @@ export const listExecutionsHandler = graphqlOperation({
 });
 
 /** GET /api/executions/{id} — 404 for unknown ids and other tenants' executions. */
-export const getExecutionHandler = graphqlOperation({
+const getExecutionHandler = graphqlOperation({
   document: McpV8ExecGetDocument,
   variables: (req) => ({ uuid: String(req.params.id) }),
   respond: (data, req) =>
@@ -155,7 +155,7 @@ export const getExecutionHandler = graphqlOperation({
 });
 
 /** POST /api/executions/{id}/cancel — 200 {ok:true}, or 400 CancelResult (unknown, or not running). */
-export const cancelExecutionHandler = graphqlOperation({
+const cancelExecutionHandler = graphqlOperation({
   document: McpV8ExecCancelDocument,
   variables: (req) => ({ uuid: String(req.params.id) }),
   respond: ({ cancelExecution: r }) =>
@@ -168,7 +168,7 @@ const outputParam = (req: RestRequest, name: string): number | null => {
 };
 
 /** GET /api/executions/{id}/output — one page by line (default) or by byte (`byte_offset` given). */
-export const executionOutputHandler = graphqlOperation({
+const executionOutputHandler = graphqlOperation({
   document: McpV8ExecOutputDocument,
   variables: (req) => ({
     uuid: String(req.params.id),
@@ -205,7 +205,7 @@ export const executionOutputHandler = graphqlOperation({
 });
 
 /** GET /api/version — `{version}` as upstream, plus the sandbox's isolated-vm and Node versions. */
-export const versionHandler = graphqlOperation({
+const versionHandler = graphqlOperation({
   document: McpV8ExecRuntimeInfoDocument,
   variables: () => ({}),
   respond: ({ runtimeInfo: i }) => ({
@@ -231,7 +231,7 @@ function publicBase(req: RestRequest): string {
  * GET /api/cli — this server embeds no CLI binaries (Atrium has no mcp-v8 CLI build), so every platform is listed
  * with `available: false`, which the contract defines as "not embedded at build time".
  */
-export const cliIndexHandler = directOperation({
+const cliIndexHandler = directOperation({
   reason: 'static index of CLI downloads; no GraphQL data behind it',
   handle: async (req) => {
     const versionInfo = serverVersionOf();
@@ -250,7 +250,7 @@ export const cliIndexHandler = directOperation({
 });
 
 /** GET /api/cli/{platform} — 404: unknown platform, or (every known one) not embedded in this build. */
-export const cliDownloadHandler = directOperation({
+const cliDownloadHandler = directOperation({
   reason: 'binary downloads are byte streams; this build has none, so it only answers 404',
   handle: async (req) => {
     const platform = String(req.params.platform);
@@ -262,4 +262,22 @@ export const cliDownloadHandler = directOperation({
       `CLI binary for '${platform}' is not embedded in this build. Atrium does not ship the mcp-v8 CLI; use the HTTP API or GraphQL.`,
     );
   },
+});
+
+const { group } = operationsFor<OperationPolicy>();
+
+/** Executions: submit, list, get, cancel, output pages. */
+export const mcpV8ExecutionOperations = group('executions', 'test/rest-mcp-v8-exec.test.ts', {
+  exec_handler: execHandler,
+  list_executions_handler: listExecutionsHandler,
+  get_execution_handler: getExecutionHandler,
+  cancel_execution_handler: cancelExecutionHandler,
+  get_execution_output_handler: executionOutputHandler,
+});
+
+/** Server version and the (empty) CLI download index. */
+export const mcpV8ServerOperations = group('server', 'test/rest-mcp-v8-exec.test.ts', {
+  version_handler: versionHandler,
+  cli_index_handler: cliIndexHandler,
+  cli_download_handler: cliDownloadHandler,
 });

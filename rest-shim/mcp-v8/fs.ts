@@ -1,3 +1,5 @@
+import { graphqlOperation, operationsFor } from '../engine/operation.ts';
+import type { OperationPolicy, RestRequest, RestResponse } from '../engine/types.ts';
 import {
   McpV8FsLabelDocument,
   McpV8FsLabelLogDocument,
@@ -7,8 +9,6 @@ import {
   McpV8FsResetDocument,
   McpV8FsSetLabelDocument,
 } from '../generated/graphql.ts';
-import { graphqlOperation } from '../operation.ts';
-import type { RestRequest, RestResponse } from '../types.ts';
 
 /**
  * mcp-v8's seven filesystem-snapshot operations (docs/snapshots.md). The contract gives their 200 bodies no
@@ -34,7 +34,7 @@ const optBool = (value: unknown) => (typeof value === 'boolean' ? value : null);
 const labelListLimit = 1000;
 
 /** GET /api/fs/labels → `{labels: [{name, ca_id}]}`, by name. */
-export const fsLabels = graphqlOperation({
+const fsLabels = graphqlOperation({
   document: McpV8FsLabelsDocument,
   variables: () => ({ first: labelListLimit }),
   respond: (data) => ({
@@ -44,7 +44,7 @@ export const fsLabels = graphqlOperation({
 });
 
 /** POST /api/fs/labels → `{label, ca_id}`: create (op create) or repoint unconditionally (op force). */
-export const fsSetLabel = graphqlOperation({
+const fsSetLabel = graphqlOperation({
   document: McpV8FsSetLabelDocument,
   variables: (req) => ({
     name: String(body(req).name),
@@ -58,7 +58,7 @@ export const fsSetLabel = graphqlOperation({
 });
 
 /** GET /api/fs/labels/{label} → `{label, ca_id}`; 404 `{error: "unknown label: <name>"}`. */
-export const fsResolve = graphqlOperation({
+const fsResolve = graphqlOperation({
   document: McpV8FsLabelDocument,
   variables: (req) => ({ name: req.params.label ?? '' }),
   respond: ({ fsLabel: result }) => {
@@ -68,7 +68,7 @@ export const fsResolve = graphqlOperation({
 });
 
 /** GET /api/fs/labels/{label}/log?limit=N → `{label, log: [{at (epoch ms), from, to, op, message?}]}`, oldest first. */
-export const fsLog = graphqlOperation({
+const fsLog = graphqlOperation({
   document: McpV8FsLabelLogDocument,
   variables: (req) => {
     const limit = req.coerced.query.limit;
@@ -96,7 +96,7 @@ export const fsLog = graphqlOperation({
  * POST /api/fs/push: 200 `{status: "advanced", label, ca_id}` or `{status: "detached", ca_id}`;
  * 409 `{status: "rejected", label, current}` when the head is not `expected`.
  */
-export const fsPush = graphqlOperation({
+const fsPush = graphqlOperation({
   document: McpV8FsPushDocument,
   variables: (req) => {
     const b = body(req);
@@ -124,7 +124,7 @@ export const fsPush = graphqlOperation({
 });
 
 /** POST /api/fs/reset → `{label, ca_id}`; 400 when the CA id is not in the reflog (unless allow_unlogged). */
-export const fsReset = graphqlOperation({
+const fsReset = graphqlOperation({
   document: McpV8FsResetDocument,
   variables: (req) => {
     const b = body(req);
@@ -145,7 +145,7 @@ export const fsReset = graphqlOperation({
  * POST /api/fs/merge → 200 `{status: "merged", ca_id}` or `{status: "conflict", conflicts: [{path, base, ours,
  * theirs, kind, markers?, diff_ours?, diff_theirs?}]}`; 400 for malformed or unknown ids and bad `prefer`.
  */
-export const fsMerge = graphqlOperation({
+const fsMerge = graphqlOperation({
   document: McpV8FsMergeDocument,
   variables: (req) => {
     const b = body(req);
@@ -177,4 +177,15 @@ export const fsMerge = graphqlOperation({
       },
     };
   },
+});
+
+/** Filesystem snapshots: labels, resolve, reflog, push, reset, merge. */
+export const mcpV8FsOperations = operationsFor<OperationPolicy>().group('fs', 'test/rest-mcp-v8-fs.test.ts', {
+  fs_labels_handler: fsLabels,
+  fs_set_label_handler: fsSetLabel,
+  fs_resolve_handler: fsResolve,
+  fs_log_handler: fsLog,
+  fs_push_handler: fsPush,
+  fs_reset_handler: fsReset,
+  fs_merge_handler: fsMerge,
 });

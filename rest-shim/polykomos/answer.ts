@@ -1,5 +1,5 @@
-import { polykomosErrorBody } from '../products.ts';
-import type { RestRequest, RestResponse } from '../types.ts';
+import type { RestRequest, RestResponse } from '../engine/types.ts';
+import { polykomosErrorBody } from './surface.ts';
 
 /** A Polykomos mutation/query result: the Success member (`data`) or a `PolykomosError` member. */
 export type Outcome<T> = { __typename: string; data?: T; message?: string; code?: string; status?: number };

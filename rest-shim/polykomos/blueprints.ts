@@ -1,4 +1,5 @@
 import { PolykomosError } from '../../src/modules/polykomos/polykomos.errors.ts';
+import type { RestRequest } from '../engine/types.ts';
 import {
   PolykomosApplyBlueprintDocument,
   type PolykomosBlueprintApplicationFieldsFragment,
@@ -11,9 +12,8 @@ import {
   PolykomosUpdateBlueprintDocument,
   PolykomosValidateBlueprintDocument,
 } from '../generated/graphql.ts';
-import { graphqlOperation } from '../operation.ts';
-import type { RestOperation, RestRequest } from '../types.ts';
 import { answer, isoOrNull } from './answer.ts';
+import { graphql, group } from './policy.ts';
 
 function body(req: RestRequest): Record<string, unknown> {
   return req.body !== null && typeof req.body === 'object' && !Buffer.isBuffer(req.body)
@@ -61,7 +61,8 @@ function blueprint(b: PolykomosBlueprintFieldsFragment & { sqlContent?: string }
 
 const uuid = (req: RestRequest) => req.params.uuid ?? '';
 
-const listBlueprints = graphqlOperation({
+const listBlueprints = graphql({
+  policy: { scope: 'blueprints:read' },
   document: PolykomosListBlueprintsDocument,
   variables: (req) => ({
     first: (req.coerced.query.limit as number | undefined) ?? 25,
@@ -78,14 +79,16 @@ const listBlueprints = graphqlOperation({
     })),
 });
 
-const getBlueprint = graphqlOperation({
+const getBlueprint = graphql({
+  policy: { scope: 'blueprints:read' },
   document: PolykomosGetBlueprintDocument,
   variables: (req) => ({ uuid: uuid(req) }),
   respond: ({ polykomosBlueprint: r }, req) =>
     answer(r, req, (b) => ({ status: 200, body: { data: blueprint(b), request_id: req.requestId } })),
 });
 
-const createBlueprint = graphqlOperation({
+const createBlueprint = graphql({
+  policy: { scope: 'blueprints:write', idempotency: 'header' },
   document: PolykomosCreateBlueprintDocument,
   variables: (req) => {
     const b = body(req);
@@ -112,7 +115,8 @@ const createBlueprint = graphqlOperation({
     })),
 });
 
-const updateBlueprint = graphqlOperation({
+const updateBlueprint = graphql({
+  policy: { scope: 'blueprints:write' },
   document: PolykomosUpdateBlueprintDocument,
   variables: (req) => {
     const b = body(req);
@@ -133,7 +137,8 @@ const updateBlueprint = graphqlOperation({
     })),
 });
 
-const deleteBlueprint = graphqlOperation({
+const deleteBlueprint = graphql({
+  policy: { scope: 'blueprints:write' },
   document: PolykomosDeleteBlueprintDocument,
   variables: (req) => ({ uuid: uuid(req) }),
   respond: ({ deletePolykomosBlueprint: r }, req) =>
@@ -143,7 +148,8 @@ const deleteBlueprint = graphqlOperation({
     })),
 });
 
-const createBlueprintValidation = graphqlOperation({
+const createBlueprintValidation = graphql({
+  policy: { scope: 'blueprints:read' },
   document: PolykomosValidateBlueprintDocument,
   variables: (req) => {
     const b = body(req);
@@ -197,7 +203,8 @@ function application(a: PolykomosBlueprintApplicationFieldsFragment) {
   };
 }
 
-const createDatabaseBlueprintApplication = graphqlOperation({
+const createDatabaseBlueprintApplication = graphql({
+  policy: { scope: 'databases:write', idempotency: 'header' },
   document: PolykomosApplyBlueprintDocument,
   variables: (req) => {
     const b = body(req);
@@ -237,7 +244,8 @@ const createDatabaseBlueprintApplication = graphqlOperation({
     })),
 });
 
-const getBlueprintApplication = graphqlOperation({
+const getBlueprintApplication = graphql({
+  policy: { scope: 'blueprints:read' },
   document: PolykomosGetBlueprintApplicationDocument,
   variables: (req) => {
     const id = req.coerced.params.id ?? Number(req.params.id);
@@ -251,7 +259,8 @@ const getBlueprintApplication = graphqlOperation({
 });
 
 /** Served blueprint operations by the contract's operationIds. */
-export const polykomosBlueprintOperations: Record<string, RestOperation> = {
+/** Blueprints, their validation and applications. */
+export const polykomosBlueprintOperations = group('blueprints', 'test/rest-polykomos-blueprints.test.ts', {
   listBlueprints,
   getBlueprint,
   createBlueprint,
@@ -260,4 +269,4 @@ export const polykomosBlueprintOperations: Record<string, RestOperation> = {
   createBlueprintValidation,
   createDatabaseBlueprintApplication,
   getBlueprintApplication,
-};
+});

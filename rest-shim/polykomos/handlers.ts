@@ -1,4 +1,5 @@
 import { PolykomosError } from '../../src/modules/polykomos/polykomos.errors.ts';
+import type { RestRequest } from '../engine/types.ts';
 import {
   PolykomosCreateDatabaseDocument,
   type PolykomosDatabaseFieldsFragment,
@@ -10,9 +11,8 @@ import {
   PolykomosUpdateDatabaseDocument,
   PolykomosUpdateDatabaseQuotasDocument,
 } from '../generated/graphql.ts';
-import { graphqlOperation } from '../operation.ts';
-import type { RestOperation, RestRequest } from '../types.ts';
 import { answer, isoOrNull } from './answer.ts';
+import { graphql, group } from './policy.ts';
 
 /** The contract's `Database`; `db_password` only on create and single get, explicit null elsewhere. */
 function database(d: PolykomosDatabaseFieldsFragment, password: string | null = null) {
@@ -71,7 +71,7 @@ function quotaInput(b: Record<string, unknown>) {
 
 const uuid = (req: RestRequest) => req.params.uuid ?? '';
 
-const getMe = graphqlOperation({
+const getMe = graphql({
   document: PolykomosGetMeDocument,
   variables: () => ({}),
   respond: ({ polykomosMe: r }, req) =>
@@ -100,7 +100,8 @@ const getMe = graphqlOperation({
     })),
 });
 
-const getDatabaseTypes = graphqlOperation({
+const getDatabaseTypes = graphql({
+  policy: { scope: 'databases:read' },
   document: PolykomosGetDatabaseTypesDocument,
   variables: () => ({}),
   respond: ({ polykomosDatabaseTypes: r }, req) =>
@@ -119,7 +120,8 @@ const getDatabaseTypes = graphqlOperation({
     })),
 });
 
-const listDatabases = graphqlOperation({
+const listDatabases = graphql({
+  policy: { scope: 'databases:read' },
   document: PolykomosListDatabasesDocument,
   variables: (req) => ({
     first: (req.coerced.query.limit as number | undefined) ?? 25,
@@ -136,14 +138,16 @@ const listDatabases = graphqlOperation({
     })),
 });
 
-const getDatabase = graphqlOperation({
+const getDatabase = graphql({
+  policy: { scope: 'databases:read' },
   document: PolykomosGetDatabaseDocument,
   variables: (req) => ({ uuid: uuid(req) }),
   respond: ({ polykomosDatabase: r }, req) =>
     answer(r, req, (d) => ({ status: 200, body: { data: database(d, d.dbPassword), request_id: req.requestId } })),
 });
 
-const createDatabase = graphqlOperation({
+const createDatabase = graphql({
+  policy: { scope: 'databases:write', idempotency: 'header' },
   document: PolykomosCreateDatabaseDocument,
   variables: (req) => {
     const b = body(req);
@@ -191,7 +195,8 @@ const createDatabase = graphqlOperation({
     }),
 });
 
-const updateDatabase = graphqlOperation({
+const updateDatabase = graphql({
+  policy: { scope: 'databases:write', idempotency: 'header' },
   document: PolykomosUpdateDatabaseDocument,
   variables: (req) => ({ uuid: uuid(req), name: (body(req).name as string | undefined) ?? null }),
   respond: ({ updatePolykomosDatabase: r }, req) =>
@@ -201,7 +206,8 @@ const updateDatabase = graphqlOperation({
     })),
 });
 
-const updateDatabaseQuotas = graphqlOperation({
+const updateDatabaseQuotas = graphql({
+  policy: { scope: 'databases:write', idempotency: 'header' },
   document: PolykomosUpdateDatabaseQuotasDocument,
   variables: (req) => ({ uuid: uuid(req), input: quotaInput(body(req)) }),
   respond: ({ updatePolykomosDatabaseQuotas: r }, req) =>
@@ -211,7 +217,8 @@ const updateDatabaseQuotas = graphqlOperation({
     })),
 });
 
-const deleteDatabase = graphqlOperation({
+const deleteDatabase = graphql({
+  policy: { scope: 'databases:write', idempotency: 'header' },
   document: PolykomosDeleteDatabaseDocument,
   variables: (req) => ({ uuid: uuid(req) }),
   respond: ({ deletePolykomosDatabase: r }, req) =>
@@ -233,7 +240,8 @@ const deleteDatabase = graphqlOperation({
 });
 
 /** Served Polykomos operations by the contract's operationIds. */
-export const polykomosOperations: Record<string, RestOperation> = {
+/** Account and databases: getMe, types, CRUD and quotas. */
+export const polykomosOperations = group('databases', 'test/rest-polykomos.test.ts', {
   getMe,
   getDatabaseTypes,
   listDatabases,
@@ -242,4 +250,4 @@ export const polykomosOperations: Record<string, RestOperation> = {
   updateDatabase,
   deleteDatabase,
   updateDatabaseQuotas,
-};
+});

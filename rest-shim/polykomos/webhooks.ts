@@ -1,5 +1,6 @@
 import { PolykomosError } from '../../src/modules/polykomos/polykomos.errors.ts';
 import { parseId } from '../../src/modules/polykomos/webhooks.service.ts';
+import type { RestRequest } from '../engine/types.ts';
 import {
   PolykomosCreateWebhookEndpointDocument,
   PolykomosCreateWebhookTestDeliveryDocument,
@@ -9,9 +10,8 @@ import {
   type PolykomosWebhookDeliveryFieldsFragment,
   type PolykomosWebhookEndpointFieldsFragment,
 } from '../generated/graphql.ts';
-import { graphqlOperation } from '../operation.ts';
-import type { RestOperation, RestRequest } from '../types.ts';
 import { answer, isoOrNull } from './answer.ts';
+import { graphql, group } from './policy.ts';
 
 function endpoint(e: PolykomosWebhookEndpointFieldsFragment) {
   return {
@@ -53,7 +53,8 @@ function after(req: RestRequest): string | null {
   return raw === undefined ? null : String(Array.isArray(raw) ? raw[0] : raw);
 }
 
-const listWebhookEndpoints = graphqlOperation({
+const listWebhookEndpoints = graphql({
+  policy: { scope: 'webhooks:read' },
   document: PolykomosListWebhookEndpointsDocument,
   variables: (req) => ({ first: (req.coerced.query.limit as number | undefined) ?? 25, after: after(req) }),
   respond: ({ polykomosWebhookEndpoints: r }, req) =>
@@ -67,7 +68,8 @@ const listWebhookEndpoints = graphqlOperation({
     })),
 });
 
-const createWebhookEndpoint = graphqlOperation({
+const createWebhookEndpoint = graphql({
+  policy: { scope: 'webhooks:write', idempotency: 'header' },
   document: PolykomosCreateWebhookEndpointDocument,
   variables: (req) => {
     const b = (req.body !== null && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : {}) as {
@@ -92,7 +94,8 @@ const createWebhookEndpoint = graphqlOperation({
     })),
 });
 
-const revokeWebhookEndpoint = graphqlOperation({
+const revokeWebhookEndpoint = graphql({
+  policy: { scope: 'webhooks:write', idempotency: 'header' },
   document: PolykomosRevokeWebhookEndpointDocument,
   variables: (req) => ({ id: endpointId(req) }),
   respond: ({ revokePolykomosWebhookEndpoint: r }, req) =>
@@ -102,7 +105,8 @@ const revokeWebhookEndpoint = graphqlOperation({
     })),
 });
 
-const listWebhookDeliveries = graphqlOperation({
+const listWebhookDeliveries = graphql({
+  policy: { scope: 'webhooks:read' },
   document: PolykomosListWebhookDeliveriesDocument,
   variables: (req) => ({
     endpointId: endpointId(req),
@@ -120,7 +124,8 @@ const listWebhookDeliveries = graphqlOperation({
     })),
 });
 
-const createWebhookTestDelivery = graphqlOperation({
+const createWebhookTestDelivery = graphql({
+  policy: { scope: 'webhooks:write' },
   document: PolykomosCreateWebhookTestDeliveryDocument,
   variables: (req) => ({ endpointId: endpointId(req) }),
   respond: ({ createPolykomosWebhookTestDelivery: r }, req) =>
@@ -128,19 +133,11 @@ const createWebhookTestDelivery = graphqlOperation({
 });
 
 /** Served Polykomos webhook operations by the contract's operationIds. */
-export const polykomosWebhookOperations: Record<string, RestOperation> = {
+/** Webhook endpoints, deliveries and test deliveries. */
+export const polykomosWebhookOperations = group('webhooks', 'test/rest-polykomos-webhooks.test.ts', {
   listWebhookEndpoints,
   createWebhookEndpoint,
   revokeWebhookEndpoint,
   listWebhookDeliveries,
   createWebhookTestDelivery,
-};
-
-/** The scope each webhook operation needs. */
-export const polykomosWebhookScopes: Record<string, string> = {
-  listWebhookEndpoints: 'webhooks:read',
-  createWebhookEndpoint: 'webhooks:write',
-  revokeWebhookEndpoint: 'webhooks:write',
-  listWebhookDeliveries: 'webhooks:read',
-  createWebhookTestDelivery: 'webhooks:write',
-};
+});

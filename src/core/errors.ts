@@ -33,3 +33,16 @@ export const ErrorCodes = {
   notFound: 'NOT_FOUND',
   payloadTooLarge: 'PAYLOAD_TOO_LARGE',
 } as const;
+
+/**
+ * The caller may not do this. Services throw it (they never import graphql); GraphQL turns it into a top-level
+ * error with `extensions.code` UNAUTHENTICATED (anonymous callers) or FORBIDDEN, REST into 401 or 403.
+ */
+export class AuthorizationError extends Error {
+  readonly code: typeof ErrorCodes.unauthenticated | typeof ErrorCodes.forbidden;
+  constructor(message: string, principal?: { kind: string }) {
+    super(message);
+    this.name = 'AuthorizationError';
+    this.code = principal?.kind === 'anonymous' ? ErrorCodes.unauthenticated : ErrorCodes.forbidden;
+  }
+}

@@ -1,29 +1,26 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { LogStoreTopics } from '../modules/logstore/logstore.topics.ts';
-import type { RuntimeTopics } from '../modules/runtime/runtime.topics.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
-/*
- * Topic registry. Each module declares its topics as a type alias and adds it to the intersection:
+/**
+ * Every pubsub topic with its payload, by name. Empty here: each module declares its topics next to their payloads
+ * (declaration merging), so core names no module:
  *
- *   // src/modules/storage/storage.topics.ts
- *   export type StorageTopics = { 'storage.objectUploaded': [payload: { key: string }] };
+ *   declare module '../../core/pubsub.ts' {
+ *     interface TopicMap { 'storage.objectUploaded': [payload: { key: string }] }
+ *   }
  *
- *   // here
- *   export type Topics = AuditTopics & StorageTopics;
- *
- * Topic names are `<module>.<event>` so they stay unique across modules (and across Redis channels).
- * A tuple of [payload] is a plain topic; [id: string, payload] makes a per-id channel `<topic>:<id>`.
- * Payloads cross Redis as JSON: send ids and plain data, not Dates, Buffers or class instances.
+ * and lists the names in its descriptor's `topics`. Names are `<module>.<event>` so they stay unique across modules
+ * (and across Redis channels). A tuple of [payload] is a plain topic; [id: string, payload] makes a per-id channel
+ * `<topic>:<id>`. Payloads cross Redis as JSON: send ids and plain data, not Dates, Buffers or class instances.
  */
-export type AuditTopics = {
-  'access.auditEventRecorded': [payload: { auditEventId: string }];
-};
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in each module
+export interface TopicMap {}
 
-export type Topics = AuditTopics & LogStoreTopics & RuntimeTopics;
+/** The topic map as the plain object type yoga's PubSub constrains (an interface has no index signature). */
+export type Topics = { [K in keyof TopicMap]: TopicMap[K] };
 
 export type AppPubSub = PubSub<Topics>;
 

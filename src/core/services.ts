@@ -1,20 +1,20 @@
-import type { PolykomosService } from '../modules/polykomos/polykomos.service.ts';
-import type { PolykomosWebhookService } from '../modules/polykomos/webhooks.service.ts';
-import type { RuntimeService } from '../modules/runtime/runtime.service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { TokenService } from './auth/jwt.ts';
+import type { SecretBox } from './auth/secret-box.ts';
 import type { Config } from './config.ts';
 import type { Database, PrismaClient } from './db.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { ModuleServices } from './module.ts';
+import type { OutboundPolicy } from './net/outbound.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { AppPubSub } from './pubsub.ts';
 
 /**
- * Everything a module service needs, built once per app. Passed explicitly (never a module-level
- * singleton) because one process may host several apps, e.g. tests against PGlite and Postgres.
+ * The platform services every module builds on, created once per app before any module. Passed explicitly (never
+ * a module-level singleton) because one process may host several apps, e.g. tests against PGlite and Postgres.
  */
-export interface Services {
+export interface CoreServices {
   config: Config;
   logger: Logger;
   db: Database;
@@ -22,12 +22,14 @@ export interface Services {
   pubsub: AppPubSub;
   objectStore: ObjectStore;
   tokens: TokenService;
+  /** Turns credentials into a Principal; modules add their credential kinds (API keys, service tokens). */
   authenticator: Authenticator;
   metrics: Metrics;
-  /** Sandboxed JavaScript executions (mcp-v8). */
-  runtime: RuntimeService;
-  /** Database provisioning and API-key controls (Polykomos). */
-  polykomos: PolykomosService;
-  /** Polykomos webhook endpoints and deliveries. */
-  polykomosWebhooks: PolykomosWebhookService;
+  /** Seals secrets kept at rest (AES-256-GCM with the server key). */
+  secrets: SecretBox;
+  /** The default policy of outbound requests to user-supplied URLs (the guard in `core/net/outbound.ts`). */
+  outbound: OutboundPolicy;
 }
+
+/** What GraphQL resolvers and REST handlers reach: core services and every module's service, by module name. */
+export type Services = CoreServices & ModuleServices;

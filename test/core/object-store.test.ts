@@ -5,7 +5,8 @@ import path from 'node:path';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Config, loadConfig } from '../../src/core/config.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { Config } from '../../src/core/config.ts';
 import {
   createObjectStore,
   InvalidObjectKeyError,

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { type App, createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
 import { randomHex } from '../../src/core/auth/secrets.ts';
-import { loadConfig } from '../../src/core/config.ts';
 
 /** Which platform database the suite runs on: `pglite` (default) or `postgres` (ATRIUM_TEST_DB=postgres). */
 export const testDb = process.env.ATRIUM_TEST_DB === 'postgres' ? 'postgres' : 'pglite';

@@ -1,5 +1,6 @@
-import { createContractValidator } from '../../rest-shim/contract.ts';
-import { specFiles } from '../../rest-shim/specs.ts';
+import { createContractValidator } from '../../rest-shim/engine/contract.ts';
+import { surfaces } from '../../rest-shim/surfaces.ts';
+import type { Product } from '../../src/core/auth/principal.ts';
 
 export interface ContractExpectations {
   /** Fails the test unless the contract defines a JSON body for the status and `body` matches its schema. */
@@ -7,8 +8,10 @@ export interface ContractExpectations {
 }
 
 /** Response checks against one product's contract (the patched routing copy the shim serves). */
-export async function contractValidator(product: keyof typeof specFiles): Promise<ContractExpectations> {
-  const validator = await createContractValidator(specFiles[product]);
+export async function contractValidator(product: Product): Promise<ContractExpectations> {
+  const surface = surfaces.find((s) => s.product === product);
+  if (!surface) throw new Error(`no REST surface for ${product}`);
+  const validator = await createContractValidator(surface.contract);
   return {
     expectValidResponse(method, path, status, body) {
       if (!validator.definesResponse(method, path, status)) {

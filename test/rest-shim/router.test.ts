@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compileRouter } from '../../rest-shim/router.ts';
-import { loadProductSpecs, type SpecOperation } from '../../rest-shim/specs.ts';
+import { compileRouter } from '../../rest-shim/engine/router.ts';
+import { type LoadedSpec, loadSpec, type SpecOperation } from '../../rest-shim/engine/specs.ts';
+import { surfaces } from '../../rest-shim/surfaces.ts';
 
-const specs = loadProductSpecs();
+const specs = Object.fromEntries(surfaces.map((s) => [s.product, loadSpec(s.contract)])) as Record<string, LoadedSpec>;
 
 /** A concrete path for a template: each `{name}` gets a value no fixed segment of any contract uses. */
 function samplePath(template: string): string {
@@ -28,8 +29,8 @@ describe('compiled router', () => {
     });
   }
 
-  const athena = compileRouter(specs.athena.operations);
-  const goclaw = compileRouter(specs.goclaw.operations);
+  const athena = compileRouter((specs.athena as LoadedSpec).operations);
+  const goclaw = compileRouter((specs.goclaw as LoadedSpec).operations);
 
   it('prefers a static segment to a template at the same position', () => {
     expect(athena.match('GET', '/admin/backups/config')).toMatchObject({ operationId: 'get_admin_backups_config' });

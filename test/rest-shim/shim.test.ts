@@ -6,12 +6,14 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { GraphQLError, parse } from 'graphql';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ContractValidator, createContractValidator } from '../../rest-shim/contract.ts';
-import { directOperation, graphqlOperation } from '../../rest-shim/operation.ts';
-import { createProductSurfaces } from '../../rest-shim/products.ts';
-import { createRestShim, type RestShim } from '../../rest-shim/shim.ts';
-import type { GraphQLExecutor, ProductSurface } from '../../rest-shim/types.ts';
+import { type ContractValidator, createContractValidator } from '../../rest-shim/engine/contract.ts';
+import { restCoverage } from '../../rest-shim/engine/coverage.ts';
+import { directOperation, graphqlOperation } from '../../rest-shim/engine/operation.ts';
+import { createRestShim, type RestShim } from '../../rest-shim/engine/shim.ts';
+import type { AnySurface, GraphQLExecutor, RestOperation } from '../../rest-shim/engine/types.ts';
+import { surfaces as appSurfaces } from '../../rest-shim/surfaces.ts';
 import { adminPrincipal, type Principal } from '../../src/core/auth/principal.ts';
+import type { Services } from '../../src/core/services.ts';
 
 type Mode =
   | 'ok'
@@ -49,37 +51,53 @@ let base: string;
 let shim: RestShim;
 const contracts: Record<string, ContractValidator> = {};
 
-function surfaces(): ProductSurface[] {
-  const all = createProductSurfaces();
-  const goclaw = all.find((s) => s.product === 'goclaw') as ProductSurface;
-  goclaw.authenticate = async (headers) => {
+/** The five product surfaces without their operations or doors: every operation answers 501. */
+function bareSurfaces(): AnySurface[] {
+  return appSurfaces.map((surface) => ({ ...surface, groups: [], authenticate: undefined, defaultPolicy: undefined }));
+}
+
+const testGroup = (operations: Record<string, RestOperation>) => ({
+  name: 'test',
+  test: 'test/rest-shim/shim.test.ts',
+  operations,
+});
+
+/** The shim under test is given no services: the handlers here use none. */
+const noServices = {} as Services;
+
+function surfaces(): AnySurface[] {
+  const all = bareSurfaces();
+  const goclaw = all.find((s) => s.product === 'goclaw') as AnySurface;
+  goclaw.authenticate = async ({ headers }) => {
     if (headers.authorization === 'Bearer good') return { ok: true, principal: adminPrincipal };
     if (headers.authorization === 'Bearer reader')
       return { ok: false, status: 403, message: 'operator.admin required' };
     return { ok: false, status: 401, message: 'Missing or invalid bearer token' };
   };
-  goclaw.operations = {
-    get_v1_api_keys: graphqlOperation({
-      document: fakeDocument,
-      variables: (req) => ({ mode: (req.headers['x-mode'] as Mode | undefined) ?? 'ok' }),
-      respond: (data) => ({ status: 200, body: data.keys }),
-    }),
-    post_v1_api_keys: graphqlOperation({
-      document: fakeDocument,
-      variables: (req) => ({ mode: 'ok' as const, input: req.body }),
-      respond: (data, req) => ({
-        status: 201,
-        body: { ...(data.keys[0] as object), name: (req.body as { name: string }).name, key: 'goclaw_secret' },
+  goclaw.groups = [
+    testGroup({
+      get_v1_api_keys: graphqlOperation({
+        document: fakeDocument,
+        variables: (req) => ({ mode: (req.headers['x-mode'] as Mode | undefined) ?? 'ok' }),
+        respond: (data) => ({ status: 200, body: data.keys }),
+      }),
+      post_v1_api_keys: graphqlOperation({
+        document: fakeDocument,
+        variables: (req) => ({ mode: 'ok' as const, input: req.body }),
+        respond: (data, req) => ({
+          status: 201,
+          body: { ...(data.keys[0] as object), name: (req.body as { name: string }).name, key: 'goclaw_secret' },
+        }),
+      }),
+      delete_v1_api_keys_by_id: directOperation({
+        reason: 'test: a handler with a bug',
+        handle: async () => {
+          throw new Error('handler bug with internals');
+        },
       }),
     }),
-    delete_v1_api_keys_by_id: directOperation({
-      reason: 'test: a handler with a bug',
-      handle: async () => {
-        throw new Error('handler bug with internals');
-      },
-    }),
-  };
-  const athena = all.find((s) => s.product === 'athena') as ProductSurface;
+  ];
+  const athena = all.find((s) => s.product === 'athena') as AnySurface;
   const echo = directOperation({
     reason: 'test: echoes what the shim hands a handler',
     handle: async (req) => ({
@@ -87,7 +105,7 @@ function surfaces(): ProductSurface[] {
       body: { params: req.params, coerced: req.coerced, query: { ...req.query }, principal: req.principal.kind },
     }),
   });
-  athena.operations = { get_admin_webhooks_by_id: echo, delete_admin_backups_by_key: echo };
+  athena.groups = [testGroup({ get_admin_webhooks_by_id: echo, delete_admin_backups_by_key: echo })];
   return all;
 }
 
@@ -110,13 +128,14 @@ beforeAll(async () => {
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(line) });
   shim = createRestShim({
     surfaces: surfaces(),
+    services: noServices,
     execute,
     logger,
     maxBodyBytes,
     onOperation: (product, operationId, status) => operations.push([`${product}`, operationId, status]),
   });
   ({ base, server } = await startServer(shim));
-  for (const s of createProductSurfaces()) contracts[s.prefix] = await createContractValidator(s.specFile);
+  for (const s of appSurfaces) contracts[s.prefix] = await createContractValidator(s.contract);
 });
 
 afterAll(async () => {
@@ -304,22 +323,24 @@ describe.each(Object.entries(products))('%s errors in the product shape', (_prod
   it('serves the original contract at <prefix>/openapi.json', async () => {
     const res = await call('GET', `${p.prefix}/openapi.json`);
     expect(res.status).toBe(200);
-    const file = createProductSurfaces().find((s) => s.prefix === p.prefix)?.specFile as string;
+    const file = appSurfaces.find((s) => s.prefix === p.prefix)?.contract.file as string;
     expect(res.text).toBe(readFileSync(new URL(`../../rest-shim/specs/${file}`, import.meta.url), 'utf8'));
   });
 });
 
 describe('401 in every product shape', () => {
-  // Every surface gets an authenticator; Athena and mcp-v8 declare no security, so `requiresAuth` opts them in.
+  // Every surface gets an authenticator; Athena and mcp-v8 declare no security, so a default policy opts them in.
   let guarded: { base: string; server: Server };
   beforeAll(async () => {
-    const all = createProductSurfaces().map((surface) => ({
-      ...surface,
-      authenticate: async () => ({ ok: false as const, status: 401 as const, message: 'No valid credentials' }),
-      requiresAuth: () => true,
-    }));
+    const all = bareSurfaces().map(
+      (surface): AnySurface => ({
+        ...surface,
+        authenticate: async () => ({ ok: false as const, status: 401 as const, message: 'No valid credentials' }),
+        defaultPolicy: { auth: 'required' },
+      }),
+    );
     guarded = await startServer(
-      createRestShim({ surfaces: all, execute, logger: pino({ level: 'silent' }), maxBodyBytes }),
+      createRestShim({ surfaces: all, services: noServices, execute, logger: pino({ level: 'silent' }), maxBodyBytes }),
     );
   });
   afterAll(async () => {
@@ -506,10 +527,11 @@ describe('robustness', () => {
   });
 
   it('lists coverage per product', () => {
-    const goclaw = shim.surfaces.find((s) => s.product === 'goclaw');
+    const coverage = restCoverage(surfaces());
+    const goclaw = coverage.find((s) => s.product === 'goclaw');
     expect(goclaw).toMatchObject({ served: 3, total: 60 });
     expect(goclaw?.notImplemented).toHaveLength(57);
-    expect(shim.surfaces.find((s) => s.product === 'athena')).toMatchObject({ served: 3, total: 290 });
+    expect(coverage.find((s) => s.product === 'athena')).toMatchObject({ served: 3, total: 290 });
   });
 
   it('the contract check used on every response above does reject bodies the contract forbids', () => {
@@ -526,13 +548,27 @@ describe('robustness', () => {
     expect(goclaw.definesResponse('GET', '/v1/api-keys', 401)).toBe(true);
   });
 
-  it('refuses handlers for operations the contract does not have', () => {
-    const bad = createProductSurfaces();
-    (bad[3] as ProductSurface).operations = {
-      get_v1_nothing: directOperation({ reason: 'x', handle: async () => ({ status: 200 }) }),
-    };
-    expect(() => createRestShim({ surfaces: bad, execute, logger: pino({ level: 'silent' }), maxBodyBytes })).toThrow(
-      /unknown operation "get_v1_nothing"/,
-    );
+  it('refuses operations the contract does not have, and an operationId declared twice', () => {
+    const start = (list: AnySurface[]) =>
+      createRestShim({
+        surfaces: list,
+        services: noServices,
+        execute,
+        logger: pino({ level: 'silent' }),
+        maxBodyBytes,
+      });
+    const handler = directOperation({ reason: 'x', handle: async () => ({ status: 200 }) });
+    const bad = bareSurfaces();
+    (bad[3] as AnySurface).groups = [testGroup({ get_v1_nothing: handler })];
+    expect(() => start(bad)).toThrow(/operation "get_v1_nothing" is not in its contract/);
+    const twice = bareSurfaces();
+    (twice[3] as AnySurface).groups = [
+      testGroup({ get_v1_api_keys: handler }),
+      { ...testGroup({ get_v1_api_keys: handler }), name: 'other' },
+    ];
+    expect(() => start(twice)).toThrow(/"get_v1_api_keys" is declared by group "test" and "other"/);
+    const untested = bareSurfaces();
+    (untested[3] as AnySurface).groups = [{ ...testGroup({ get_v1_api_keys: handler }), test: 'test/none.test.ts' }];
+    expect(() => start(untested)).toThrow(/test file that does not exist/);
   });
 });

@@ -1,9 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createBackend } from '../../rest-shim/backend.ts';
-import { deriveOperationId, eachOperation, loadProductSpecs, patchSpec, resolveLocal } from '../../rest-shim/specs.ts';
+import { createBackend } from '../../rest-shim/engine/backend.ts';
+import {
+  deriveOperationId,
+  eachOperation,
+  type LoadedSpec,
+  loadSpec,
+  patchSpec,
+  resolveLocal,
+} from '../../rest-shim/engine/specs.ts';
+import { surfaces } from '../../rest-shim/surfaces.ts';
 
-const specs = loadProductSpecs();
+const specs = Object.fromEntries(surfaces.map((s) => [s.product, loadSpec(s.contract)])) as Record<
+  'athena' | 'deepstore' | 'polykomos' | 'goclaw' | 'mcp_v8',
+  LoadedSpec
+>;
 
 describe('contract loading', () => {
   it('keeps the original file text byte for byte and never patches it', () => {
@@ -47,9 +58,9 @@ describe('contract loading', () => {
 
   it('fails loudly when two derived operationIds collide', () => {
     const doc = { openapi: '3.0.3', info: {}, paths: { '/a-b': { get: {} }, '/a_b': { get: {} } } };
-    expect(() => patchSpec('x.json', JSON.stringify(doc))).toThrow(/collides/);
+    expect(() => patchSpec({ file: 'x.json' }, JSON.stringify(doc))).toThrow(/collides/);
     const taken = { openapi: '3.0.3', info: {}, paths: { '/a': { get: {} }, '/b': { get: { operationId: 'get_a' } } } };
-    expect(() => patchSpec('x.json', JSON.stringify(taken))).toThrow(/collides/);
+    expect(() => patchSpec({ file: 'x.json' }, JSON.stringify(taken))).toThrow(/collides/);
   });
 
   it('defines the three components Athena references, consistently with its templates', () => {

@@ -1,8 +1,17 @@
-import type { PrismaClient } from '../db.ts';
-import type { Logger } from '../logger.ts';
 import type { TokenService } from './jwt.ts';
 import { adminPrincipal, type Principal, type Product } from './principal.ts';
-import { constantTimeEqual, sha256Hex } from './secrets.ts';
+import { constantTimeEqual } from './secrets.ts';
+
+/** Why a credential was refused after it was recognised: a key control (IP, rate, quota, inactivity). */
+export interface CredentialRefusal {
+  /** 403 for a refusal that waiting does not cure, 429 for rate and quota limits. */
+  status: 403 | 429;
+  /** Stable machine-readable code, e.g. `ip_not_allowed`, `rate_limited`, `monthly_quota_exceeded`. */
+  code: string;
+  message: string;
+  /** Seconds until a 429 may succeed. */
+  retryAfter?: number;
+}
 
 export type CredentialCheck =
   | {
@@ -11,61 +20,57 @@ export type CredentialCheck =
       /** API keys: when the key was last used before this request (its creation if never), for inactivity rules. */
       previousUse?: Date;
     }
-  | { ok: false; reason: 'invalid' | 'expired' | 'revoked' | 'wrong_product' };
+  | { ok: false; reason: 'invalid' | 'expired' | 'revoked' | 'wrong_product' }
+  | { ok: false; reason: 'refused'; refusal: CredentialRefusal };
 
-// last_used_at is informational; writing it on every request would turn reads into writes.
-const lastUsedResolutionMs = 60_000;
+/** What a credential is presented for: the door (a product's REST surface, or GraphQL) and the caller's address. */
+export interface CredentialRequest {
+  /** A REST door's product: that product's credentials only. Undefined at the GraphQL door (any product's). */
+  product?: Product;
+  /** The socket peer address (proxies are not trusted), for IP rules. */
+  remoteAddress?: string;
+}
+
+/**
+ * One kind of credential a module resolves (API keys, DeepStore service tokens). `claims` must be cheap and
+ * decide by shape alone (a prefix); the first verifier that claims a credential decides it.
+ */
+export interface CredentialVerifier {
+  /** Names the kind in logs, e.g. `apiKey`. */
+  kind: string;
+  claims(credential: string): boolean;
+  verify(credential: string, request: CredentialRequest): Promise<CredentialCheck>;
+}
+
 const maxCredentialLength = 4096;
-/** Prefix of DeepStore service tokens (opaque, bound to one log database). */
-export const serviceTokenPrefix = 'dss_';
+const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Turns raw credentials (admin key, API key, JWT, DeepStore service token) into a Principal. One instance per app. */
+/**
+ * Turns raw credentials into a Principal: the admin key and platform JWTs here; every other kind through the
+ * verifiers modules register (in registry order). One instance per app.
+ */
 export class Authenticator {
-  constructor(
-    private readonly deps: { prisma: PrismaClient; tokens: TokenService; adminKey: string; logger: Logger },
-  ) {}
+  private readonly verifiers: CredentialVerifier[] = [];
 
-  /**
-   * Resolves a bearer credential. `product` restricts API keys to one product's keys (REST doors);
-   * undefined accepts any product's key (the GraphQL door).
-   */
-  async authenticate(raw: string, product?: Product): Promise<CredentialCheck> {
+  constructor(private readonly deps: { tokens: TokenService; adminKey: string }) {}
+
+  /** Adds a credential kind; called while modules are created, before the server listens. */
+  register(verifier: CredentialVerifier): void {
+    if (this.verifiers.some((v) => v.kind === verifier.kind)) {
+      throw new Error(`credential kind "${verifier.kind}" is registered twice`);
+    }
+    this.verifiers.push(verifier);
+  }
+
+  /** Resolves a bearer credential presented at a door (see CredentialRequest). */
+  async authenticate(raw: string, request: CredentialRequest = {}): Promise<CredentialCheck> {
     const credential = raw.trim();
     if (credential === '' || credential.length > maxCredentialLength) return { ok: false, reason: 'invalid' };
     if (constantTimeEqual(credential, this.deps.adminKey)) return { ok: true, principal: adminPrincipal };
-    if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(credential)) return this.checkJwt(credential);
-    if (credential.startsWith(serviceTokenPrefix)) {
-      // Service tokens belong to one DeepStore database: no other product's door accepts them.
-      if (product !== undefined && product !== 'deepstore') return { ok: false, reason: 'wrong_product' };
-      return this.checkServiceToken(credential);
-    }
-    return this.checkApiKey(credential, product);
-  }
-
-  /** DeepStore service tokens (`dss_…`): looked up by SHA-256 like API keys; revoked or orphaned → not ok. */
-  private async checkServiceToken(raw: string): Promise<CredentialCheck> {
-    const token = await this.deps.prisma.logServiceToken.findUnique({
-      where: { tokenHash: sha256Hex(raw) },
-      select: { id: true, databaseId: true, revokedAt: true, lastUsedAt: true },
-    });
-    if (!token) return { ok: false, reason: 'invalid' };
-    if (token.revokedAt) return { ok: false, reason: 'revoked' };
-    const now = Date.now();
-    if (!token.lastUsedAt || now - token.lastUsedAt.getTime() > lastUsedResolutionMs) {
-      this.deps.prisma.logServiceToken
-        .updateMany({
-          where: {
-            id: token.id,
-            OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - lastUsedResolutionMs) } }],
-          },
-          data: { lastUsedAt: new Date(now) },
-        })
-        .catch((e: unknown) => this.deps.logger.warn({ err: e, tokenId: token.id }, 'could not record last use'));
-    }
-    return {
-      ok: true,
-      principal: { kind: 'serviceToken', id: token.id, product: 'deepstore', databaseId: token.databaseId },
-    };
+    if (jwtShape.test(credential)) return this.checkJwt(credential);
+    const verifier = this.verifiers.find((v) => v.claims(credential));
+    if (!verifier) return { ok: false, reason: 'invalid' };
+    return verifier.verify(credential, request);
   }
 
   private async checkJwt(token: string): Promise<CredentialCheck> {
@@ -79,45 +84,6 @@ export class Authenticator {
       return { ok: false, reason: 'invalid' };
     }
   }
-
-  private async checkApiKey(raw: string, product?: Product): Promise<CredentialCheck> {
-    // Lookup by the hash of the presented key: equal hashes mean equal keys, and the comparison happens
-    // inside the database index on a value the caller cannot steer byte by byte.
-    const key = await this.deps.prisma.apiKey.findUnique({
-      where: { keyHash: sha256Hex(raw) },
-      select: {
-        id: true,
-        product: true,
-        name: true,
-        scopes: true,
-        expiresAt: true,
-        revokedAt: true,
-        lastUsedAt: true,
-        createdAt: true,
-      },
-    });
-    if (!key) return { ok: false, reason: 'invalid' };
-    if (key.revokedAt) return { ok: false, reason: 'revoked' };
-    const now = Date.now();
-    if (key.expiresAt && key.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
-    if (product !== undefined && key.product !== product) return { ok: false, reason: 'wrong_product' };
-    if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > lastUsedResolutionMs) {
-      this.deps.prisma.apiKey
-        .updateMany({
-          where: {
-            id: key.id,
-            OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - lastUsedResolutionMs) } }],
-          },
-          data: { lastUsedAt: new Date(now) },
-        })
-        .catch((e: unknown) => this.deps.logger.warn({ err: e, apiKeyId: key.id }, 'could not record last use'));
-    }
-    return {
-      ok: true,
-      principal: { kind: 'apiKey', id: key.id, product: key.product, name: key.name, scopes: key.scopes },
-      previousUse: key.lastUsedAt ?? key.createdAt,
-    };
-  }
 }
 
 /** Extracts the token of an `Authorization: Bearer <token>` header value; undefined when absent or malformed. */
@@ -126,4 +92,9 @@ export function bearerToken(header: string | string[] | undefined | null): strin
   if (!value) return undefined;
   const match = /^Bearer[ \t]+(\S+)\s*$/i.exec(value);
   return match?.[1];
+}
+
+/** Product credentials a door does not accept answer `wrong_product`; a verifier calls this after its lookup. */
+export function productMismatch(request: CredentialRequest, product: Product): boolean {
+  return request.product !== undefined && request.product !== product;
 }

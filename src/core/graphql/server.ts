@@ -1,5 +1,6 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionResult, type GraphQLSchema, getOperationAST } from 'graphql';
@@ -83,18 +84,12 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     return result as ExecutionResult<R>;
   }
 
-  /** Serves graphql-ws on the HTTP server's upgrade requests for /graphql. */
-  function attachWebSockets(server: Server, newRequestId: () => string) {
+  /** graphql-ws over the HTTP server's upgrade requests for /graphql (the app routes upgrades here). */
+  function webSockets(newRequestId: () => string) {
     const wss = new WebSocketServer({ noServer: true, maxPayload: services.config.maxBodyBytes });
-    const onUpgrade = (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (path !== graphqlPath) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-        return;
-      }
+    const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     };
-    server.on('upgrade', onUpgrade);
 
     const disposable = useServer<Record<string, unknown>, { principal: Principal; requestId: string }>(
       {
@@ -141,9 +136,9 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     );
 
     return {
-      /** Closes every socket (1001 going away) and stops accepting upgrades. */
+      handleUpgrade,
+      /** Closes every socket (1001 going away). */
       close: async () => {
-        server.off('upgrade', onUpgrade);
         for (const client of wss.clients) client.close(1001, 'Server shutting down');
         await disposable.dispose();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
@@ -152,7 +147,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     };
   }
 
-  return { yoga, execute, attachWebSockets };
+  return { yoga, execute, webSockets };
 }
 
 type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>;

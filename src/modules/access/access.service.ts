@@ -1,11 +1,13 @@
-import { generateApiKey, invalidScopes } from '../../core/auth/api-key-format.ts';
+import { apiKeyFormats, generateApiKey, invalidScopes } from '../../core/auth/api-key-format.ts';
+import { type CredentialCheck, type CredentialVerifier, productMismatch } from '../../core/auth/authenticator.ts';
 import { canManageApiKeys } from '../../core/auth/policies.ts';
 import { type Principal, type Product, principalId } from '../../core/auth/principal.ts';
-import { ForbiddenError } from '../../core/graphql/graphql-errors.ts';
-import type { Services } from '../../core/services.ts';
+import { sha256Hex } from '../../core/auth/secrets.ts';
+import { AuthorizationError } from '../../core/errors.ts';
+import type { CoreServices } from '../../core/services.ts';
 import { ApiKeyNotFoundError, InvalidApiKeyInputError } from './access.errors.ts';
 
-export interface CreateApiKeyData {
+export interface CreateApiKeyInput {
   product: Product;
   name: string;
   scopes: readonly string[];
@@ -13,86 +15,149 @@ export interface CreateApiKeyData {
   expiresInSeconds?: number | null;
 }
 
+export interface RevokeApiKeyInput {
+  id: string;
+  /** Only revoke a key of this product; another product's key answers ApiKeyNotFoundError. */
+  product?: Product | null;
+}
+
 const maxExpirySeconds = 10 * 365 * 24 * 3600;
-
-/**
- * Creates an API key and records the audit event; returns the id and the raw key (shown once).
- * Throws InvalidApiKeyInputError for bad names, scopes or expiry; ForbiddenError without the right.
- */
-export async function createApiKey(
-  services: Pick<Services, 'prisma' | 'pubsub'>,
-  principal: Principal,
-  input: CreateApiKeyData,
-): Promise<{ apiKeyId: string; rawKey: string }> {
-  if (!canManageApiKeys(principal, input.product)) throw new ForbiddenError('Not allowed to manage these API keys');
-  const name = input.name.trim();
-  if (name.length === 0 || name.length > 200) throw new InvalidApiKeyInputError('name must be 1 to 200 characters');
-  const scopes = [...new Set(input.scopes)];
-  if (scopes.length > 50) throw new InvalidApiKeyInputError('at most 50 scopes');
-  const bad = invalidScopes(input.product, scopes);
-  if (bad.length > 0) throw new InvalidApiKeyInputError(`unknown scope(s) for ${input.product}: ${bad.join(', ')}`);
-  const ttl = input.expiresInSeconds ?? 0;
-  if (!Number.isInteger(ttl) || ttl < 0 || ttl > maxExpirySeconds) {
-    throw new InvalidApiKeyInputError(`expires_in must be an integer between 0 and ${maxExpirySeconds} seconds`);
-  }
-  const key = generateApiKey(input.product);
-  const actor = principalId(principal);
-  const [created, audit] = await services.prisma.$transaction(async (tx) => {
-    const apiKey = await tx.apiKey.create({
-      data: {
-        product: input.product,
-        name,
-        prefix: key.displayPrefix,
-        keyHash: key.hash,
-        scopes,
-        expiresAt: ttl > 0 ? new Date(Date.now() + ttl * 1000) : null,
-        createdBy: actor,
-      },
-      select: { id: true },
-    });
-    const event = await tx.auditEvent.create({
-      data: {
-        action: 'apiKey.created',
-        actorId: actor,
-        subjectId: apiKey.id,
-        data: { product: input.product, name, scopes },
-      },
-      select: { id: true },
-    });
-    return [apiKey, event] as const;
-  });
-  services.pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
-  return { apiKeyId: created.id, rawKey: key.raw };
-}
-
-/**
- * Revokes a key (idempotent: revoking a revoked key keeps the first revocation time).
- * Keys the principal may not manage are reported as not found, so their existence does not leak.
- */
-export async function revokeApiKey(
-  services: Pick<Services, 'prisma' | 'pubsub'>,
-  principal: Principal,
-  id: string,
-  onlyProduct?: Product,
-): Promise<{ apiKeyId: string }> {
-  const existing = isUuid(id)
-    ? await services.prisma.apiKey.findUnique({ where: { id }, select: { id: true, product: true, revokedAt: true } })
-    : null;
-  if (!existing || (onlyProduct !== undefined && existing.product !== onlyProduct)) throw new ApiKeyNotFoundError(id);
-  if (!canManageApiKeys(principal, existing.product)) throw new ApiKeyNotFoundError(id);
-  if (existing.revokedAt) return { apiKeyId: existing.id };
-  const actor = principalId(principal);
-  const audit = await services.prisma.$transaction(async (tx) => {
-    const updated = await tx.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
-    if (updated.count === 0) return null; // a concurrent revoke won; it recorded the event
-    return tx.auditEvent.create({
-      data: { action: 'apiKey.revoked', actorId: actor, subjectId: id, data: { product: existing.product } },
-      select: { id: true },
-    });
-  });
-  if (audit) services.pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
-  return { apiKeyId: id };
-}
-
+const apiKeyPrefixes = Object.values(apiKeyFormats).map((f) => f.prefix);
+// last_used_at is informational; writing it on every request would turn reads into writes.
+const lastUsedResolutionMs = 60_000;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => uuidPattern.test(s);
+
+type AccessDeps = Pick<CoreServices, 'prisma' | 'pubsub' | 'logger'>;
+
+/** API keys of every product (hashed, shown once, prefixed, last-used) and the audit trail of their changes. */
+export class AccessService {
+  /** Resolves API keys presented at any door (registered with the core authenticator). */
+  readonly apiKeys: CredentialVerifier;
+
+  constructor(private readonly deps: AccessDeps) {
+    this.apiKeys = {
+      kind: 'apiKey',
+      // Every product's key starts with its product's prefix (`goclaw_`, `pk_live_`, …).
+      claims: (credential) => apiKeyPrefixes.some((prefix) => credential.startsWith(prefix)),
+      verify: (credential, request) => this.verifyApiKey(credential, request),
+    };
+  }
+
+  /**
+   * Creates an API key and records the audit event; returns the id and the raw key (shown once).
+   * Throws InvalidApiKeyInputError for bad names, scopes or expiry; AuthorizationError without the right.
+   */
+  async createApiKey(principal: Principal, input: CreateApiKeyInput): Promise<{ apiKeyId: string; rawKey: string }> {
+    if (!canManageApiKeys(principal, input.product)) {
+      throw new AuthorizationError('Not allowed to manage these API keys', principal);
+    }
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 200) throw new InvalidApiKeyInputError('name must be 1 to 200 characters');
+    const scopes = [...new Set(input.scopes)];
+    if (scopes.length > 50) throw new InvalidApiKeyInputError('at most 50 scopes');
+    const bad = invalidScopes(input.product, scopes);
+    if (bad.length > 0) throw new InvalidApiKeyInputError(`unknown scope(s) for ${input.product}: ${bad.join(', ')}`);
+    const ttl = input.expiresInSeconds ?? 0;
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > maxExpirySeconds) {
+      throw new InvalidApiKeyInputError(`expires_in must be an integer between 0 and ${maxExpirySeconds} seconds`);
+    }
+    const key = generateApiKey(input.product);
+    const actor = principalId(principal);
+    const [created, audit] = await this.deps.prisma.$transaction(async (tx) => {
+      const apiKey = await tx.apiKey.create({
+        data: {
+          product: input.product,
+          name,
+          prefix: key.displayPrefix,
+          keyHash: key.hash,
+          scopes,
+          expiresAt: ttl > 0 ? new Date(Date.now() + ttl * 1000) : null,
+          createdBy: actor,
+        },
+        select: { id: true },
+      });
+      const event = await tx.auditEvent.create({
+        data: {
+          action: 'apiKey.created',
+          actorId: actor,
+          subjectId: apiKey.id,
+          data: { product: input.product, name, scopes },
+        },
+        select: { id: true },
+      });
+      return [apiKey, event] as const;
+    });
+    this.deps.pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
+    return { apiKeyId: created.id, rawKey: key.raw };
+  }
+
+  /**
+   * Revokes a key (idempotent: revoking a revoked key keeps the first revocation time).
+   * Keys the principal may not manage are reported as not found, so their existence does not leak.
+   */
+  async revokeApiKey(principal: Principal, input: RevokeApiKeyInput): Promise<{ apiKeyId: string }> {
+    const { id } = input;
+    const { prisma, pubsub } = this.deps;
+    const existing = isUuid(id)
+      ? await prisma.apiKey.findUnique({ where: { id }, select: { id: true, product: true, revokedAt: true } })
+      : null;
+    if (!existing || (input.product && existing.product !== input.product)) throw new ApiKeyNotFoundError(id);
+    if (!canManageApiKeys(principal, existing.product)) throw new ApiKeyNotFoundError(id);
+    if (existing.revokedAt) return { apiKeyId: existing.id };
+    const actor = principalId(principal);
+    const audit = await prisma.$transaction(async (tx) => {
+      const updated = await tx.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+      if (updated.count === 0) return null; // a concurrent revoke won; it recorded the event
+      return tx.auditEvent.create({
+        data: { action: 'apiKey.revoked', actorId: actor, subjectId: id, data: { product: existing.product } },
+        select: { id: true },
+      });
+    });
+    if (audit) pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
+    return { apiKeyId: id };
+  }
+
+  private async verifyApiKey(
+    raw: string,
+    request: Parameters<CredentialVerifier['verify']>[1],
+  ): Promise<CredentialCheck> {
+    const { prisma, logger } = this.deps;
+    // Lookup by the hash of the presented key: equal hashes mean equal keys, and the comparison happens
+    // inside the database index on a value the caller cannot steer byte by byte.
+    const key = await prisma.apiKey.findUnique({
+      where: { keyHash: sha256Hex(raw) },
+      select: {
+        id: true,
+        product: true,
+        name: true,
+        scopes: true,
+        expiresAt: true,
+        revokedAt: true,
+        lastUsedAt: true,
+        createdAt: true,
+      },
+    });
+    if (!key) return { ok: false, reason: 'invalid' };
+    if (key.revokedAt) return { ok: false, reason: 'revoked' };
+    const now = Date.now();
+    if (key.expiresAt && key.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
+    if (productMismatch(request, key.product)) return { ok: false, reason: 'wrong_product' };
+    if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > lastUsedResolutionMs) {
+      prisma.apiKey
+        .updateMany({
+          where: {
+            id: key.id,
+            OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - lastUsedResolutionMs) } }],
+          },
+          data: { lastUsedAt: new Date(now) },
+        })
+        .catch((e: unknown) => logger.warn({ err: e, apiKeyId: key.id }, 'could not record last use'));
+    }
+    return {
+      ok: true,
+      principal: { kind: 'apiKey', id: key.id, product: key.product, name: key.name, scopes: key.scopes },
+      previousUse: key.lastUsedAt ?? key.createdAt,
+    };
+  }
+}

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { serviceTokenPrefix } from '../../core/auth/authenticator.ts';
+import type { CredentialVerifier } from '../../core/auth/authenticator.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import { sha256Hex } from '../../core/auth/secrets.ts';
 import type { Tx } from '../../core/db.ts';
-import type { Services } from '../../core/services.ts';
+import type { CoreServices } from '../../core/services.ts';
+import type { LogStoreConfig } from './logstore.config.ts';
 import {
   LogStoreConflictError,
   LogStoreForbiddenError,
@@ -29,8 +30,14 @@ import {
   parseScope,
 } from './logstore.input.ts';
 import type { LogJobEventPayload } from './logstore.topics.ts';
+import { serviceTokenPrefix } from './service-tokens.ts';
 
-type LogStoreServices = Pick<Services, 'prisma' | 'pubsub' | 'config' | 'tokens' | 'objectStore' | 'logger'>;
+/** What the log store works with: core services and its own configuration (also the module's service for now). */
+export type LogStoreServices = Pick<CoreServices, 'prisma' | 'pubsub' | 'tokens' | 'objectStore' | 'logger'> & {
+  config: LogStoreConfig;
+  /** DeepStore service tokens (`dss_…`), resolved at every door. */
+  serviceTokens: CredentialVerifier;
+};
 
 // ---------------------------------------------------------------------------------------------------------
 // Who may call what (docs/logstore.md, token matrix)
@@ -528,7 +535,7 @@ export async function listSplits(
 type JobType = LogJobEventPayload['type'];
 
 function leaseTtlMs(services: LogStoreServices, type: JobType): number {
-  const c = services.config.logstore;
+  const c = services.config;
   switch (type) {
     case 'indexing':
       return c.indexingLeaseMs;
@@ -618,7 +625,7 @@ export async function leaseIndexingJob(
   body: unknown,
 ): Promise<IndexingJobView | null> {
   const max = parseBoundedInt(optionalBody(body).maxDrafts, 'maxDrafts', 10, 1, 100);
-  const { maxAttempts } = services.config.logstore;
+  const { maxAttempts } = services.config;
   const ttl = leaseTtlMs(services, 'indexing');
   return leaseTransaction(services, p, databaseId, async (tx) => {
     const expired = await expireJobs(tx, databaseId, 'indexing');
@@ -691,7 +698,7 @@ export async function leaseCleanupJob(
   body: unknown,
 ): Promise<{ jobId: string; draftIds: string[] } | null> {
   const max = parseBoundedInt(optionalBody(body).maxDrafts, 'maxDrafts', 10, 1, 100);
-  const { maxAttempts } = services.config.logstore;
+  const { maxAttempts } = services.config;
   const ttl = leaseTtlMs(services, 'cleanup');
   return leaseTransaction(services, p, databaseId, async (tx) => {
     const expired = await expireJobs(tx, databaseId, 'cleanup');
@@ -774,7 +781,7 @@ export async function leaseSplitCleanupJob(
   body: unknown,
 ): Promise<{ jobId: string; splitIds: string[] } | null> {
   const max = parseBoundedInt(optionalBody(body).maxSplits, 'maxSplits', 50, 1, 200);
-  const { maxAttempts, splitDeletionGraceMs } = services.config.logstore;
+  const { maxAttempts, splitDeletionGraceMs } = services.config;
   const ttl = leaseTtlMs(services, 'split_cleanup');
   return leaseTransaction(services, p, databaseId, async (tx) => {
     const expired = await expireJobs(tx, databaseId, 'split_cleanup');
@@ -882,7 +889,7 @@ async function completeTransaction(
 }
 
 function backoffSql(services: LogStoreServices) {
-  const { retryBackoffMs, maxBackoffMs } = services.config.logstore;
+  const { retryBackoffMs, maxBackoffMs } = services.config;
   return { base: retryBackoffMs, cap: maxBackoffMs };
 }
 

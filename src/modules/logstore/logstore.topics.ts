@@ -8,7 +8,11 @@ export interface LogJobEventPayload {
   at: string;
 }
 
-/** Per-database channel `logstore.jobEvent:<databaseId>`. */
-export type LogStoreTopics = {
-  'logstore.jobEvent': [databaseId: string, payload: LogJobEventPayload];
-};
+declare module '../../core/pubsub.ts' {
+  interface TopicMap {
+    /** Per-database channel `logstore.jobEvent:<databaseId>`. */
+    'logstore.jobEvent': [databaseId: string, payload: LogJobEventPayload];
+  }
+}
+
+export const logStoreTopics = ['logstore.jobEvent'] as const;

@@ -1,13 +1,13 @@
 import { BlockList, isIP } from 'node:net';
 import type { PolykomosDatabase } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
-import type { PolykomosConfig } from '../../core/config.ts';
+import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
 import { type DbType, type Engine, generateNames, MysqlEngine, PostgresEngine } from './engines.ts';
+import type { PolykomosConfig } from './polykomos.config.ts';
 import { insufficientScope, invalidParameter, notFound, PolykomosError, unprocessable } from './polykomos.errors.ts';
 import { TokenBuckets } from './rate-limit.ts';
-import type { SecretBox } from './secret-box.ts';
 import { recordDatabaseEvent } from './webhook-events.ts';
 
 export type PolykomosScope = 'databases:read' | 'databases:write';
@@ -304,18 +304,6 @@ export class PolykomosService {
       throw notFound(uuid);
     }
     return row;
-  }
-
-  /**
-   * Seals a value for storage at rest with the server key (AES-256-GCM): stored idempotent responses can carry
-   * secrets (a webhook signing secret, a database password) that must not sit in the database in clear.
-   */
-  sealJson(value: unknown): string {
-    return this.deps.box.seal(JSON.stringify(value ?? null));
-  }
-
-  openJson(sealed: string): unknown {
-    return JSON.parse(this.deps.box.open(sealed));
   }
 
   /** The plaintext password of a database the caller may read. */

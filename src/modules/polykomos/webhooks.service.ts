@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { PolykomosWebhookDelivery, PolykomosWebhookEndpoint } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
+import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
 import {
@@ -11,7 +12,6 @@ import {
 } from '../../core/net/outbound.ts';
 import { invalidParameter, PolykomosError, unprocessable } from './polykomos.errors.ts';
 import { type PolykomosService, requireScope } from './polykomos.service.ts';
-import type { SecretBox } from './secret-box.ts';
 
 export type WebhookEndpointRow = PolykomosWebhookEndpoint;
 export type WebhookDeliveryRow = PolykomosWebhookDelivery;

@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseScript } from 'acorn';
 import { transform } from 'esbuild';
 import type { Execution } from '../../../prisma/generated/client/client.ts';
-import type { RuntimeConfig } from '../../core/config.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
 import { maxChunkBytes, type OutputPage, type OutputQuery, OutputReader } from './output.ts';
+import type { RuntimeConfig } from './runtime.config.ts';
 import {
   ExecutionNotFoundError,
   RuntimeBusyError,
@@ -99,6 +99,8 @@ export interface RuntimeDeps {
   pubsub: AppPubSub;
   logger: Logger;
   config: RuntimeConfig;
+  /** This process's name as the owner of the runs it executes (live events, restart recovery). */
+  instanceId: string;
   fs?: FsMountProvider;
 }
 
@@ -134,23 +136,20 @@ export class RuntimeService {
     this.fsProvider = deps.fs;
   }
 
-  /**
-   * Enables `fs` mounts: the snapshots module supplies load (resolve label/CA id + read tree) and flush (write
-   * tree → CA id). Until called, runs that ask for `fs` answer 400.
-   */
+  /** Replaces the snapshot mount provider (the runtime's own tests mount an in-memory store). */
   useFilesystem(provider: FsMountProvider): void {
     this.fsProvider = provider;
   }
 
   get instanceId(): string {
-    return this.deps.config.instanceId;
+    return this.deps.instanceId;
   }
 
   /** Marks runs this instance left `running` (it died) as failed, starts retention sweeps and cancel routing. */
   async start(): Promise<void> {
     const { prisma, config, logger } = this.deps;
     const orphaned = await prisma.execution.updateMany({
-      where: { status: 'running', ownerInstance: config.instanceId },
+      where: { status: 'running', ownerInstance: this.deps.instanceId },
       data: { status: 'failed', error: 'Server restarted while the execution was running', completedAt: new Date() },
     });
     if (orphaned.count > 0) logger.warn({ count: orphaned.count }, 'executions left running by a previous run failed');
@@ -160,7 +159,7 @@ export class RuntimeService {
     // Heartbeat six times per stale window, so one slow tick never makes a live run look abandoned.
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(100, config.staleAfterMs / 6));
     this.heartbeatTimer.unref();
-    const subscription = this.deps.pubsub.subscribe('runtime.cancelRequested', config.instanceId);
+    const subscription = this.deps.pubsub.subscribe('runtime.cancelRequested', this.deps.instanceId);
     const iterator = subscription[Symbol.asyncIterator]();
     this.cancelListener = iterator;
     void (async () => {
@@ -247,7 +246,7 @@ export class RuntimeService {
       sourceLang: lang,
       heapMemoryMaxMb: Math.max(minHeapMb, heapMb),
       timeoutSecs,
-      ownerInstance: config.instanceId,
+      ownerInstance: this.deps.instanceId,
       fsHandle: input.fs ?? null,
       heapIn: input.heap ?? null,
       session: input.session ?? null,
@@ -443,7 +442,7 @@ export class RuntimeService {
     try {
       if (this.live.size > 0) {
         await prisma.execution.updateMany({
-          where: { status: 'running', ownerInstance: config.instanceId, id: { in: [...this.live.keys()] } },
+          where: { status: 'running', ownerInstance: this.deps.instanceId, id: { in: [...this.live.keys()] } },
           data: { heartbeatAt: new Date() },
         });
       }

@@ -8,13 +8,21 @@ export interface OutputChunkEvent {
   endLine: number;
 }
 
-export type RuntimeTopics = {
-  /** A chunk was stored (`chunk`), or the run reached a terminal status (`done`, after its last chunk). */
-  'runtime.executionOutput': [
-    executionId: string,
-    payload: { chunk: OutputChunkEvent | null; done: { status: string; totalBytes: number } | null },
-  ];
-  'runtime.executionStatusChanged': [executionId: string, payload: { status: string }];
-  /** Cancel requests routed to the instance that owns the run (its worker pool holds the isolate). */
-  'runtime.cancelRequested': [instanceId: string, payload: { executionId: string }];
-};
+declare module '../../core/pubsub.ts' {
+  interface TopicMap {
+    /** A chunk was stored (`chunk`), or the run reached a terminal status (`done`, after its last chunk). */
+    'runtime.executionOutput': [
+      executionId: string,
+      payload: { chunk: OutputChunkEvent | null; done: { status: string; totalBytes: number } | null },
+    ];
+    'runtime.executionStatusChanged': [executionId: string, payload: { status: string }];
+    /** Cancel requests routed to the instance that owns the run (its worker pool holds the isolate). */
+    'runtime.cancelRequested': [instanceId: string, payload: { executionId: string }];
+  }
+}
+
+export const runtimeTopics = [
+  'runtime.executionOutput',
+  'runtime.executionStatusChanged',
+  'runtime.cancelRequested',
+] as const;

@@ -2,7 +2,6 @@ import { ApiKeyProduct } from '../../../../prisma/generated/client/enums.ts';
 import { builder } from '../../../core/builder.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
 import { ApiKeyNotFoundError, InvalidApiKeyInputError } from '../access.errors.ts';
-import * as access from '../access.service.ts';
 
 builder.objectType(ApiKeyNotFoundError, { name: 'ApiKeyNotFoundError', interfaces: [ErrorInterface] });
 builder.objectType(InvalidApiKeyInputError, { name: 'InvalidApiKeyInputError', interfaces: [ErrorInterface] });
@@ -88,7 +87,7 @@ builder.mutationField('createApiKey', (t) =>
     errors: { types: [InvalidApiKeyInputError] },
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     authScopes: (_root, args) => ({ manageApiKeys: args.input.product }),
-    resolve: (_root, { input }, ctx) => access.createApiKey(ctx.services, ctx.principal, input),
+    resolve: (_root, { input }, ctx) => ctx.services.access.createApiKey(ctx.principal, input),
   }),
 );
 
@@ -116,7 +115,6 @@ builder.mutationField('revokeApiKey', (t) =>
       }),
     },
     authScopes: { authenticated: true },
-    resolve: (_root, { id, product }, ctx) =>
-      access.revokeApiKey(ctx.services, ctx.principal, id.id, product ?? undefined),
+    resolve: (_root, { id, product }, ctx) => ctx.services.access.revokeApiKey(ctx.principal, { id: id.id, product }),
   }),
 );

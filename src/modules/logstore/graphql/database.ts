@@ -27,7 +27,7 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
     'A DeepStore log database: drafts, splits and the jobs that move them. Owner (or its service token) only.',
   loadOne: async (id, ctx) => {
     try {
-      return await logstore.getDatabase(ctx.services, ctx.principal, id, 'readDatabase');
+      return await logstore.getDatabase(ctx.services.logstore, ctx.principal, id, 'readDatabase');
     } catch {
       return null;
     }
@@ -50,7 +50,7 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
       },
       resolve: (db, args, ctx) =>
         resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
-          logstore.listDrafts(ctx.services, ctx.principal, db.databaseId, {
+          logstore.listDrafts(ctx.services.logstore, ctx.principal, db.databaseId, {
             take: limit,
             offset,
             filter: {
@@ -72,7 +72,7 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
       },
       resolve: (db, args, ctx) =>
         resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
-          logstore.listSplits(ctx.services, ctx.principal, db.databaseId, {
+          logstore.listSplits(ctx.services.logstore, ctx.principal, db.databaseId, {
             start: args.startTimestamp ?? minTs,
             end: args.endTimestamp ?? maxTs,
             take: limit,
@@ -90,7 +90,7 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
       },
       resolve: (db, args, ctx) =>
         resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
-          logstore.listJobs(ctx.services, ctx.principal, db.databaseId, {
+          logstore.listJobs(ctx.services.logstore, ctx.principal, db.databaseId, {
             take: limit,
             offset,
             ...(args.status ? { status: args.status as LogJobStatus } : {}),
@@ -107,7 +107,7 @@ builder.queryField('logDatabase', (t) =>
     description: 'One log database (platform owner, or a service token bound to it).',
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }) },
-    resolve: (_root, { databaseId }, ctx) => logstore.getDatabase(ctx.services, ctx.principal, databaseId),
+    resolve: (_root, { databaseId }, ctx) => logstore.getDatabase(ctx.services.logstore, ctx.principal, databaseId),
   }),
 );
 
@@ -118,9 +118,11 @@ builder.queryField('logDatabases', (t) =>
     errors: logStoreErrors,
     resolve: (_root, args, ctx) =>
       resolveOffsetConnection({ args }, async ({ limit, offset }) => {
-        const rows = await logstore.listDatabases(ctx.services, ctx.principal, limit + offset);
+        const rows = await logstore.listDatabases(ctx.services.logstore, ctx.principal, limit + offset);
         return Promise.all(
-          rows.slice(offset).map((r) => logstore.getDatabase(ctx.services, ctx.principal, r.id, 'readDatabase')),
+          rows
+            .slice(offset)
+            .map((r) => logstore.getDatabase(ctx.services.logstore, ctx.principal, r.id, 'readDatabase')),
         );
       }),
   }),
@@ -134,7 +136,7 @@ builder.queryField('logDrafts', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), limit: t.arg.int({ required: false }) },
     resolve: (_root, args, ctx) =>
-      logstore.listDrafts(ctx.services, ctx.principal, args.databaseId, { limit: args.limit ?? undefined }),
+      logstore.listDrafts(ctx.services.logstore, ctx.principal, args.databaseId, { limit: args.limit ?? undefined }),
   }),
 );
 
@@ -151,7 +153,7 @@ builder.queryField('logSplits', (t) =>
       limit: t.arg.int({ required: false }),
     },
     resolve: (_root, args, ctx) =>
-      logstore.listSplits(ctx.services, ctx.principal, args.databaseId, {
+      logstore.listSplits(ctx.services.logstore, ctx.principal, args.databaseId, {
         start: args.startTimestamp,
         end: args.endTimestamp,
         limit: args.limit ?? undefined,
@@ -166,7 +168,7 @@ builder.subscriptionField('logJobEvents', (t) =>
     args: { databaseId: t.arg.string({ required: true }) },
     subscribe: async (_root, { databaseId }, ctx) => {
       try {
-        await logstore.authorizeJobEvents(ctx.services, ctx.principal, databaseId);
+        await logstore.authorizeJobEvents(ctx.services.logstore, ctx.principal, databaseId);
       } catch (e) {
         // Subscriptions have no result union: surface the expected failure with its code (not masked).
         if (e instanceof DomainError) throw new GraphQLError(e.message, { extensions: { code: e.code } });

@@ -23,7 +23,7 @@ const CreateLogDatabasePayload = builder
       createdAt: t.field({ type: 'DateTime', resolve: (p) => p.database.createdAt }),
       database: t.field({
         type: LogDatabaseRef,
-        resolve: (p, _a, ctx) => logstore.getDatabase(ctx.services, ctx.principal, p.database.databaseId),
+        resolve: (p, _a, ctx) => logstore.getDatabase(ctx.services.logstore, ctx.principal, p.database.databaseId),
       }),
     }),
   });
@@ -34,7 +34,7 @@ builder.mutationField('createLogDatabase', (t) =>
     description: 'Creates a log database owned by the platform caller; returns its first service token (once).',
     errors: logStoreErrors,
     args: { name: t.arg.string({ required: true }) },
-    resolve: (_r, { name }, ctx) => logstore.createDatabase(ctx.services, ctx.principal, name),
+    resolve: (_r, { name }, ctx) => logstore.createDatabase(ctx.services.logstore, ctx.principal, name),
   }),
 );
 
@@ -44,7 +44,7 @@ builder.mutationField('deleteLogDatabase', (t) =>
     description: 'Deletes the database, its rows and its objects; `errors` lists objects that could not be deleted.',
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }) },
-    resolve: (_r, { databaseId }, ctx) => logstore.deleteDatabase(ctx.services, ctx.principal, databaseId),
+    resolve: (_r, { databaseId }, ctx) => logstore.deleteDatabase(ctx.services.logstore, ctx.principal, databaseId),
   }),
 );
 
@@ -58,7 +58,7 @@ builder.mutationField('rotateLogServiceToken', (t) =>
     description: 'Issues a new service token and revokes every previous one immediately. Platform callers only.',
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }) },
-    resolve: (_r, { databaseId }, ctx) => logstore.rotateServiceToken(ctx.services, ctx.principal, databaseId),
+    resolve: (_r, { databaseId }, ctx) => logstore.rotateServiceToken(ctx.services.logstore, ctx.principal, databaseId),
   }),
 );
 
@@ -69,7 +69,7 @@ builder.mutationField('revokeLogServiceTokens', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }) },
     resolve: async (_r, { databaseId }, ctx) => {
-      await logstore.revokeServiceTokens(ctx.services, ctx.principal, databaseId);
+      await logstore.revokeServiceTokens(ctx.services.logstore, ctx.principal, databaseId);
       return { success: true, errors: [] };
     },
   }),
@@ -94,7 +94,7 @@ builder.mutationField('createLogQueryToken', (t) =>
       ttlSeconds: t.arg.int({ required: true }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.mintQueryToken(ctx.services, ctx.principal, args.databaseId, args.scopes, args.ttlSeconds),
+      logstore.mintQueryToken(ctx.services.logstore, ctx.principal, args.databaseId, args.scopes, args.ttlSeconds),
   }),
 );
 
@@ -117,7 +117,7 @@ builder.mutationField('commitLogDraft', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), input: t.arg({ type: CommitLogDraftInput, required: true }) },
     resolve: async (_r, { databaseId, input }, ctx) => {
-      await logstore.commitDraft(ctx.services, ctx.principal, databaseId, { ...input });
+      await logstore.commitDraft(ctx.services.logstore, ctx.principal, databaseId, { ...input });
       return { success: true, errors: [] };
     },
   }),
@@ -157,7 +157,7 @@ builder.mutationField('leaseLogIndexingJob', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), maxDrafts: t.arg.int({ required: false }) },
     resolve: async (_r, args, ctx) => ({
-      job: await logstore.leaseIndexingJob(ctx.services, ctx.principal, args.databaseId, {
+      job: await logstore.leaseIndexingJob(ctx.services.logstore, ctx.principal, args.databaseId, {
         maxDrafts: args.maxDrafts ?? undefined,
       }),
     }),
@@ -171,7 +171,7 @@ builder.mutationField('leaseLogCleanupJob', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), maxDrafts: t.arg.int({ required: false }) },
     resolve: async (_r, args, ctx) => ({
-      job: await logstore.leaseCleanupJob(ctx.services, ctx.principal, args.databaseId, {
+      job: await logstore.leaseCleanupJob(ctx.services.logstore, ctx.principal, args.databaseId, {
         maxDrafts: args.maxDrafts ?? undefined,
       }),
     }),
@@ -185,7 +185,7 @@ builder.mutationField('leaseLogMergeJob', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), maxSplits: t.arg.int({ required: false }) },
     resolve: async (_r, args, ctx) => ({
-      job: await logstore.leaseMergeJob(ctx.services, ctx.principal, args.databaseId, {
+      job: await logstore.leaseMergeJob(ctx.services.logstore, ctx.principal, args.databaseId, {
         maxSplits: args.maxSplits ?? undefined,
       }),
     }),
@@ -199,7 +199,7 @@ builder.mutationField('leaseLogSplitCleanupJob', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), maxSplits: t.arg.int({ required: false }) },
     resolve: async (_r, args, ctx) => ({
-      job: await logstore.leaseSplitCleanupJob(ctx.services, ctx.principal, args.databaseId, {
+      job: await logstore.leaseSplitCleanupJob(ctx.services.logstore, ctx.principal, args.databaseId, {
         maxSplits: args.maxSplits ?? undefined,
       }),
     }),
@@ -265,7 +265,7 @@ builder.mutationField('completeLogIndexingJob', (t) =>
     },
     resolve: (_r, args, ctx) =>
       logstore.completeIndexingJob(
-        ctx.services,
+        ctx.services.logstore,
         ctx.principal,
         args.databaseId,
         args.jobId,
@@ -284,7 +284,13 @@ builder.mutationField('completeLogCleanupJob', (t) =>
       input: t.arg({ type: CompleteLogCleanupJobInput, required: true }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.completeCleanupJob(ctx.services, ctx.principal, args.databaseId, args.jobId, withoutNulls(args.input)),
+      logstore.completeCleanupJob(
+        ctx.services.logstore,
+        ctx.principal,
+        args.databaseId,
+        args.jobId,
+        withoutNulls(args.input),
+      ),
   }),
 );
 
@@ -300,7 +306,7 @@ builder.mutationField('completeLogMergeJob', (t) =>
     },
     resolve: (_r, args, ctx) =>
       logstore.completeMergeJob(
-        ctx.services,
+        ctx.services.logstore,
         ctx.principal,
         args.databaseId,
         args.jobId,
@@ -320,7 +326,7 @@ builder.mutationField('completeLogSplitCleanupJob', (t) =>
     },
     resolve: (_r, args, ctx) =>
       logstore.completeSplitCleanupJob(
-        ctx.services,
+        ctx.services.logstore,
         ctx.principal,
         args.databaseId,
         args.jobId,
@@ -348,6 +354,6 @@ builder.mutationField('resetLogRetries', (t) =>
       splitIds: t.arg.stringList({ required: false }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.resetRetries(ctx.services, ctx.principal, args.databaseId, args.draftIds, args.splitIds),
+      logstore.resetRetries(ctx.services.logstore, ctx.principal, args.databaseId, args.draftIds, args.splitIds),
   }),
 );

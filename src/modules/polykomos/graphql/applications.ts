@@ -1,25 +1,7 @@
 import { builder } from '../../../core/builder.ts';
-import type { Services } from '../../../core/services.ts';
-import { type ApplicationRow, ApplicationService } from '../applications.service.ts';
+import type { ApplicationRow } from '../applications.service.ts';
 import { invalidParameter } from '../polykomos.errors.ts';
-import { blueprintService } from './blueprints.ts';
 import { polykomosErrors } from './types.ts';
-
-/** One ApplicationService per app (built on first use from the app's services). */
-const instances = new WeakMap<Services, ApplicationService>();
-export function applicationService(services: Services): ApplicationService {
-  let s = instances.get(services);
-  if (!s) {
-    s = new ApplicationService({
-      prisma: services.prisma,
-      logger: services.logger,
-      polykomos: services.polykomos,
-      blueprints: blueprintService(services),
-    });
-    instances.set(services, s);
-  }
-  return s;
-}
 
 export const PolykomosBlueprintApplicationRef = builder
   .objectRef<ApplicationRow>('PolykomosBlueprintApplication')
@@ -79,7 +61,7 @@ builder.mutationField('applyPolykomosBlueprint', (t) =>
     resolve: (_r, { databaseUuid, input }, ctx) => {
       const seconds = input.timeout ?? 30;
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 120) throw invalidParameter('timeout must be 1..120');
-      return applicationService(ctx.services).apply(
+      return ctx.services.polykomos.applications.apply(
         ctx.principal,
         databaseUuid,
         input,
@@ -96,6 +78,6 @@ builder.queryField('polykomosBlueprintApplication', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { id: t.arg.int({ required: true }) },
-    resolve: (_r, { id }, ctx) => applicationService(ctx.services).get(ctx.principal, id),
+    resolve: (_r, { id }, ctx) => ctx.services.polykomos.applications.get(ctx.principal, id),
   }),
 );

@@ -1,19 +1,7 @@
 import { builder } from '../../../core/builder.ts';
-import type { Services } from '../../../core/services.ts';
 import type { BlueprintValidation } from '../blueprint-sql.ts';
-import { type BlueprintRow, BlueprintService } from '../blueprints.service.ts';
+import type { BlueprintRow } from '../blueprints.service.ts';
 import { polykomosErrors, uuidConnection } from './types.ts';
-
-/** One BlueprintService per app (built on first use from the app's services). */
-const instances = new WeakMap<Services, BlueprintService>();
-export function blueprintService(services: Services): BlueprintService {
-  let s = instances.get(services);
-  if (!s) {
-    s = new BlueprintService({ prisma: services.prisma, polykomos: services.polykomos });
-    instances.set(services, s);
-  }
-  return s;
-}
 
 const VersionRef = builder
   .objectRef<{ version: number; sqlContent: string; variables: unknown; createdAt: Date }>('PolykomosBlueprintVersion')
@@ -32,7 +20,7 @@ export const PolykomosBlueprintRef = builder.node(builder.objectRef<BlueprintRow
   authScopes: { product: 'polykomos' },
   loadOne: async (id, ctx) => {
     try {
-      return await blueprintService(ctx.services).get(ctx.principal, id);
+      return await ctx.services.polykomos.blueprints.get(ctx.principal, id);
     } catch {
       return null;
     }
@@ -54,7 +42,7 @@ export const PolykomosBlueprintRef = builder.node(builder.objectRef<BlueprintRow
     versions: t.field({
       type: [VersionRef],
       description: 'Every version, oldest first.',
-      resolve: (b, _a, ctx) => blueprintService(ctx.services).versions(b),
+      resolve: (b, _a, ctx) => ctx.services.polykomos.blueprints.versions(b),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -103,7 +91,7 @@ builder.queryField('polykomosBlueprint', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { uuid: t.arg.string({ required: true }) },
-    resolve: (_r, { uuid }, ctx) => blueprintService(ctx.services).get(ctx.principal, uuid),
+    resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.blueprints.get(ctx.principal, uuid),
   }),
 );
 
@@ -116,7 +104,7 @@ builder.queryField('polykomosBlueprints', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     resolve: async (_r, args, ctx) => {
-      const page = await blueprintService(ctx.services).list(ctx.principal, args.first ?? 25, args.after);
+      const page = await ctx.services.polykomos.blueprints.list(ctx.principal, args.first ?? 25, args.after);
       return uuidConnection(page, args.after);
     },
   }),
@@ -151,7 +139,7 @@ builder.mutationField('createPolykomosBlueprint', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { input: t.arg({ type: CreateBlueprintInput, required: true }) },
-    resolve: (_r, { input }, ctx) => blueprintService(ctx.services).create(ctx.principal, input),
+    resolve: (_r, { input }, ctx) => ctx.services.polykomos.blueprints.create(ctx.principal, input),
   }),
 );
 
@@ -162,7 +150,7 @@ builder.mutationField('updatePolykomosBlueprint', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { uuid: t.arg.string({ required: true }), input: t.arg({ type: UpdateBlueprintInput, required: true }) },
-    resolve: (_r, { uuid, input }, ctx) => blueprintService(ctx.services).update(ctx.principal, uuid, input),
+    resolve: (_r, { uuid, input }, ctx) => ctx.services.polykomos.blueprints.update(ctx.principal, uuid, input),
   }),
 );
 
@@ -177,7 +165,7 @@ builder.mutationField('deletePolykomosBlueprint', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { uuid: t.arg.string({ required: true }) },
-    resolve: (_r, { uuid }, ctx) => blueprintService(ctx.services).delete(ctx.principal, uuid),
+    resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.blueprints.delete(ctx.principal, uuid),
   }),
 );
 
@@ -191,6 +179,6 @@ builder.mutationField('validatePolykomosBlueprint', (t) =>
     errors: polykomosErrors,
     args: { sqlContent: t.arg.string({ required: true }), variables: t.arg({ type: 'JSON', required: false }) },
     resolve: (_r, { sqlContent, variables }, ctx) =>
-      blueprintService(ctx.services).validate(ctx.principal, sqlContent, variables),
+      ctx.services.polykomos.blueprints.validate(ctx.principal, sqlContent, variables),
   }),
 );

@@ -76,7 +76,7 @@ builder.mutationField('createPolykomosDatabase', (t) =>
     resolve: (_r, { input, wait, timeout }, ctx) => {
       const seconds = timeout ?? 30;
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 120) throw invalidParameter('timeout must be 1..120');
-      return ctx.services.polykomos.createDatabase(ctx.principal, input, wait ? seconds : 0);
+      return ctx.services.polykomos.databases.createDatabase(ctx.principal, input, wait ? seconds : 0);
     },
   }),
 );
@@ -88,7 +88,8 @@ builder.mutationField('updatePolykomosDatabase', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { uuid: t.arg.string({ required: true }), name: t.arg.string({ required: false }) },
-    resolve: (_r, { uuid, name }, ctx) => ctx.services.polykomos.updateDatabase(ctx.principal, uuid, { name }),
+    resolve: (_r, { uuid, name }, ctx) =>
+      ctx.services.polykomos.databases.updateDatabase(ctx.principal, uuid, { name }),
   }),
 );
 
@@ -99,7 +100,7 @@ builder.mutationField('updatePolykomosDatabaseQuotas', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { uuid: t.arg.string({ required: true }), input: t.arg({ type: PolykomosQuotasInput, required: true }) },
-    resolve: (_r, { uuid, input }, ctx) => ctx.services.polykomos.updateQuotas(ctx.principal, uuid, input),
+    resolve: (_r, { uuid, input }, ctx) => ctx.services.polykomos.databases.updateQuotas(ctx.principal, uuid, input),
   }),
 );
 
@@ -110,7 +111,7 @@ builder.mutationField('deletePolykomosDatabase', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { uuid: t.arg.string({ required: true }) },
-    resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.deleteDatabase(ctx.principal, uuid),
+    resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.databases.deleteDatabase(ctx.principal, uuid),
   }),
 );
 
@@ -136,6 +137,7 @@ builder.mutationField('setPolykomosKeyControls', (t) =>
       apiKeyId: t.arg.string({ required: true }),
       input: t.arg({ type: PolykomosKeyControlsInput, required: true }),
     },
-    resolve: (_r, { apiKeyId, input }, ctx) => ctx.services.polykomos.setKeyControls(ctx.principal, apiKeyId, input),
+    resolve: (_r, { apiKeyId, input }, ctx) =>
+      ctx.services.polykomos.databases.setKeyControls(ctx.principal, apiKeyId, input),
   }),
 );

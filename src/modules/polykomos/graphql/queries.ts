@@ -13,7 +13,7 @@ builder.queryField('polykomosMe', (t) =>
     description: 'The calling user and API key context (REST getMe).',
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
-    resolve: (_r, _a, ctx) => ctx.services.polykomos.account(ctx.principal),
+    resolve: (_r, _a, ctx) => ctx.services.polykomos.databases.account(ctx.principal),
   }),
 );
 
@@ -23,7 +23,7 @@ builder.queryField('polykomosDatabaseTypes', (t) =>
     description: 'Engines and regions; engines without a configured server are unavailable. Scope databases:read.',
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
-    resolve: (_r, _a, ctx) => ctx.services.polykomos.databaseTypes(ctx.principal),
+    resolve: (_r, _a, ctx) => ctx.services.polykomos.databases.databaseTypes(ctx.principal),
   }),
 );
 
@@ -34,7 +34,7 @@ builder.queryField('polykomosDatabase', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { uuid: t.arg.string({ required: true }) },
-    resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.getDatabase(ctx.principal, uuid),
+    resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.databases.getDatabase(ctx.principal, uuid),
   }),
 );
 
@@ -48,7 +48,7 @@ builder.queryField('polykomosDatabases', (t) =>
     errors: polykomosErrors,
     resolve: async (_r, args, ctx) => {
       const limit = args.first ?? 25;
-      const page = await ctx.services.polykomos.listDatabases(ctx.principal, limit, args.after);
+      const page = await ctx.services.polykomos.databases.listDatabases(ctx.principal, limit, args.after);
       return uuidConnection(page, args.after);
     },
   }),

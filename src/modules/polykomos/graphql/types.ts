@@ -52,7 +52,7 @@ export const PolykomosDatabaseRef = builder.node(builder.objectRef<DatabaseRow>(
   authScopes: { product: 'polykomos' },
   loadOne: async (id, ctx) => {
     try {
-      return await ctx.services.polykomos.getDatabase(ctx.principal, id);
+      return await ctx.services.polykomos.databases.getDatabase(ctx.principal, id);
     } catch {
       return null;
     }
@@ -72,7 +72,7 @@ export const PolykomosDatabaseRef = builder.node(builder.objectRef<DatabaseRow>(
     dbUsername: t.exposeString('dbUsername'),
     dbPassword: t.string({
       description: 'The login password (decrypted on read).',
-      resolve: (d, _a, ctx) => ctx.services.polykomos.password(d),
+      resolve: (d, _a, ctx) => ctx.services.polykomos.databases.password(d),
     }),
     connectionString: t.string({
       description: 'With the password masked as ***; combine with dbPassword.',

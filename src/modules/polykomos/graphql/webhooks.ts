@@ -83,7 +83,7 @@ builder.queryField('polykomosWebhookEndpoints', (t) =>
     errors: polykomosErrors,
     resolve: async (_r, args, ctx) =>
       page(
-        await ctx.services.polykomosWebhooks.listEndpoints(ctx.principal, args.first ?? 25, cursorId(args.after)),
+        await ctx.services.polykomos.webhooks.listEndpoints(ctx.principal, args.first ?? 25, cursorId(args.after)),
         args.after,
       ),
   }),
@@ -96,7 +96,7 @@ builder.queryField('polykomosWebhookEndpoint', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { id: t.arg.int({ required: true }) },
-    resolve: (_r, { id }, ctx) => ctx.services.polykomosWebhooks.getEndpoint(ctx.principal, id),
+    resolve: (_r, { id }, ctx) => ctx.services.polykomos.webhooks.getEndpoint(ctx.principal, id),
   }),
 );
 
@@ -109,7 +109,7 @@ builder.queryField('polykomosWebhookDeliveries', (t) =>
     args: { endpointId: t.arg.int({ required: true }) },
     resolve: async (_r, args, ctx) =>
       page(
-        await ctx.services.polykomosWebhooks.listDeliveries(
+        await ctx.services.polykomos.webhooks.listDeliveries(
           ctx.principal,
           args.endpointId,
           args.first ?? 25,
@@ -127,7 +127,7 @@ builder.mutationField('createPolykomosWebhookEndpoint', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { input: t.arg({ type: CreatePolykomosWebhookEndpointInput, required: true }) },
-    resolve: (_r, { input }, ctx) => ctx.services.polykomosWebhooks.createEndpoint(ctx.principal, input),
+    resolve: (_r, { input }, ctx) => ctx.services.polykomos.webhooks.createEndpoint(ctx.principal, input),
   }),
 );
 
@@ -138,7 +138,7 @@ builder.mutationField('revokePolykomosWebhookEndpoint', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { id: t.arg.int({ required: true }) },
-    resolve: (_r, { id }, ctx) => ctx.services.polykomosWebhooks.revokeEndpoint(ctx.principal, id),
+    resolve: (_r, { id }, ctx) => ctx.services.polykomos.webhooks.revokeEndpoint(ctx.principal, id),
   }),
 );
 
@@ -151,6 +151,6 @@ builder.mutationField('createPolykomosWebhookTestDelivery', (t) =>
     authScopes: { product: 'polykomos' },
     errors: polykomosErrors,
     args: { endpointId: t.arg.int({ required: true }) },
-    resolve: (_r, { endpointId }, ctx) => ctx.services.polykomosWebhooks.testDelivery(ctx.principal, endpointId),
+    resolve: (_r, { endpointId }, ctx) => ctx.services.polykomos.webhooks.testDelivery(ctx.principal, endpointId),
   }),
 );

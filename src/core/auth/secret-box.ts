@@ -1,9 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeKey } from '../../core/config.ts';
+import { decodeKey } from '../config.ts';
 
-/** AES-256-GCM for secrets that must be returned later (database passwords): `v1.<iv>.<tag>.<ciphertext>`. */
+/**
+ * AES-256-GCM for secrets kept at rest that must be read back later (database passwords, webhook signing secrets,
+ * stored responses that hold them): `v1.<iv>.<tag>.<ciphertext>`.
+ */
 export class SecretBox {
   constructor(private readonly key: Buffer) {
     if (key.length !== 32) throw new Error('SecretBox needs a 32-byte key');
@@ -25,12 +28,25 @@ export class SecretBox {
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
   }
+
+  /** Seals a JSON value (a stored response body). */
+  sealJson(value: unknown): string {
+    return this.seal(JSON.stringify(value ?? null));
+  }
+
+  openJson(sealed: string): unknown {
+    return JSON.parse(this.open(sealed)) as unknown;
+  }
 }
 
-/** The configured key, else one generated once under dataDir (single-instance setups; set the env var for more). */
+/**
+ * The configured key, else one generated once under dataDir (single-instance setups; several instances must share
+ * ATRIUM_SECRET_KEY). A data dir from before the key was platform-wide keeps its `polykomos-secret-key` file.
+ */
 export async function loadSecretBox(configured: string | undefined, dataDir: string): Promise<SecretBox> {
   if (configured) return new SecretBox(decodeKey(configured) as Buffer);
-  const file = path.join(dataDir, 'polykomos-secret-key');
+  const legacy = path.join(dataDir, 'polykomos-secret-key');
+  const file = (await exists(legacy)) ? legacy : path.join(dataDir, 'secret-key');
   await mkdir(dataDir, { recursive: true });
   await writeFile(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' }).catch(
     (e: NodeJS.ErrnoException) => {
@@ -40,4 +56,13 @@ export async function loadSecretBox(configured: string | undefined, dataDir: str
   const key = decodeKey((await readFile(file, 'utf8')).trim());
   if (!key) throw new Error(`${file} does not hold a 32-byte hex key`);
   return new SecretBox(key);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }

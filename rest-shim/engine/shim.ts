@@ -1,25 +1,37 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import type { GraphQLError } from 'graphql';
 import type { OpenAPIBackend, Operation, Request, ValidationResult } from 'openapi-backend';
-import { anonymous, type Principal } from '../src/core/auth/principal.ts';
-import { DomainError, ErrorCodes } from '../src/core/errors.ts';
-import { readLimited } from '../src/core/http-body.ts';
-import type { Logger } from '../src/core/logger.ts';
+import { WebSocketServer } from 'ws';
+import { anonymous, type Principal } from '../../src/core/auth/principal.ts';
+import { AuthorizationError, DomainError, ErrorCodes } from '../../src/core/errors.ts';
+import { readLimited } from '../../src/core/http-body.ts';
+import type { Logger } from '../../src/core/logger.ts';
+import type { Services } from '../../src/core/services.ts';
 import { createBackend, useRoutedParams, validateRouted } from './backend.ts';
-import { effectiveOperations } from './builtins.ts';
-import { type RestCoverage, restCoverage } from './coverage.ts';
+import { mountedOperations } from './builtins.ts';
+import { IdempotencyRefusal, withIdempotency } from './idempotency.ts';
 import { compileRouter, type Router } from './router.ts';
 import { type LoadedSpec, loadSpec, resolveLocal, type SecurityRequirement } from './specs.ts';
-import type { GraphQLExecutor, ProductSurface, RestOperation, RestRequest, RestResponse } from './types.ts';
-
-export { restCoverage };
+import type {
+  AnySurface,
+  AuthRequest,
+  GraphQLExecutor,
+  OperationPolicy,
+  RestOperation,
+  RestRequest,
+  RestResponse,
+  WebSocketEndpoint,
+} from './types.ts';
 
 type ErrorObject = NonNullable<ValidationResult['errors']>[number];
 
 export interface RestShimOptions {
-  surfaces: ProductSurface[];
+  surfaces: readonly AnySurface[];
+  /** What direct operations, authenticators and WebSocket endpoints are given. */
+  services: Services;
   execute: GraphQLExecutor;
   logger: Logger;
   /** Request bodies above this many bytes answer 413. */
@@ -31,8 +43,13 @@ export interface RestShimOptions {
 export interface RestShim {
   /** Serves the request if its path is under a product prefix; false means "not mine, continue". */
   handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<boolean>;
-  /** Served/total per product, as mounted. */
-  readonly surfaces: readonly RestCoverage[];
+  /**
+   * Takes a WebSocket upgrade whose path is under a product prefix (answering 404 where the surface declares no
+   * endpoint there); false means "not mine".
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, requestId: string): boolean;
+  /** Closes every WebSocket the surfaces accepted (1001 going away). */
+  close(): Promise<void>;
 }
 
 interface CompiledOperation {
@@ -41,6 +58,7 @@ interface CompiledOperation {
   path: string;
   operation: Operation;
   handler: RestOperation | undefined;
+  policy: OperationPolicy;
   requiresAuth: boolean;
   /** `WWW-Authenticate` value for 401s, from the contract's security scheme. */
   challenge: string;
@@ -49,7 +67,7 @@ interface CompiledOperation {
 }
 
 interface Mount {
-  surface: ProductSurface;
+  surface: AnySurface;
   prefix: string;
   prefixSlash: string;
   spec: LoadedSpec;
@@ -57,6 +75,7 @@ interface Mount {
   ready: Promise<unknown>;
   router: Router;
   operations: Map<string, CompiledOperation>;
+  websockets: Map<string, { endpoint: WebSocketEndpoint; server: WebSocketServer }>;
 }
 
 /** Why a request ended early, carried to the one place that writes errors. */
@@ -88,7 +107,7 @@ const noBodyStatuses = new Set([204, 205, 304]);
  * or direct handler → response. Every error is the product's own error body; every response has `x-request-id`.
  */
 export function createRestShim(options: RestShimOptions): RestShim {
-  const { execute, logger, maxBodyBytes, onOperation } = options;
+  const { execute, logger, maxBodyBytes, onOperation, services } = options;
   const mounts = options.surfaces.map(mount).sort((a, b) => b.prefix.length - a.prefix.length);
   const prefixes = new Set<string>();
   for (const m of mounts) {
@@ -97,14 +116,7 @@ export function createRestShim(options: RestShimOptions): RestShim {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<boolean> {
-    const path = url.pathname;
-    let m: Mount | undefined;
-    for (const candidate of mounts) {
-      if (path === candidate.prefix || path.startsWith(candidate.prefixSlash)) {
-        m = candidate;
-        break;
-      }
-    }
+    const m = mountFor(url.pathname);
     if (!m) return false;
     const start = performance.now();
     res.setHeader('x-request-id', requestId);
@@ -149,27 +161,17 @@ export function createRestShim(options: RestShimOptions): RestShim {
     // Refuse a declared oversize body before anything else, and read no body for a caller that fails auth.
     if (declaredLength(req) > maxBodyBytes) throw tooLarge(req);
 
-    let principal: Principal = anonymous;
-    if (op.requiresAuth && m.surface.authenticate) {
-      const auth = await m.surface.authenticate(req.headers, op.operationId, {
-        remoteAddress: req.socket.remoteAddress,
-      });
-      if (!auth.ok) {
-        const challenge = auth.status === 401 ? { 'www-authenticate': op.challenge } : undefined;
-        throw new RestFailure(auth.status, auth.message, auth.code ?? statusCode(auth.status), {
-          ...challenge,
-          ...auth.headers,
-        });
-      }
-      principal = auth.principal;
-    }
+    // Without a door (a product whose credentials are not served yet) the request still gets the contract's own
+    // 4xx first; it then answers 501 like an operation without a handler.
+    const door = op.requiresAuth && m.surface.authenticate !== undefined;
+    const principal = door ? await authenticate(m, op.operationId, op.policy, req, url, op.challenge) : anonymous;
 
     const body = await readRequestBody(req, op);
     const query = parseQuery(url.searchParams);
     await m.ready;
     const coerced = validate(m, op, method, url.pathname, req, query, route.params, body);
 
-    const handler = op.handler;
+    const handler = op.requiresAuth && !door ? undefined : op.handler;
     if (!handler) {
       throw new RestFailure(
         501,
@@ -198,25 +200,118 @@ export function createRestShim(options: RestShimOptions): RestShim {
           throw new Error('GraphQL result has neither data nor errors');
         return handler.respond(result.data, restRequest);
       }
-      return handler.handle(restRequest);
+      return handler.handle(restRequest, services);
     };
-    const intercept = m.surface.intercept;
-    const response = intercept
-      ? await intercept(restRequest, () =>
-          run().catch((err: unknown) => {
-            const failure = expectedFailure(err);
-            if (!failure) throw err;
-            const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId);
-            return { status: failure.status, body, headers: { ...failure.headers, 'content-type': jsonType } };
-          }),
-        )
-      : await run();
+    const response =
+      op.policy.idempotency === 'header'
+        ? // The store records outcomes, so expected failures become responses before it sees them.
+          await withIdempotency(services, restRequest, () =>
+            run().catch((err: unknown) => {
+              const failure = expectedFailure(err);
+              if (!failure) throw err;
+              const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId);
+              return { status: failure.status, body, headers: { ...failure.headers, 'content-type': jsonType } };
+            }),
+          )
+        : await run();
     return send(res, response, head);
+  }
+
+  /** Runs the surface's door for an operation (or WebSocket endpoint); throws the refusal as a RestFailure. */
+  async function authenticate(
+    m: Mount,
+    operationId: string,
+    policy: OperationPolicy,
+    req: IncomingMessage,
+    url: URL,
+    challenge: string,
+  ): Promise<Principal> {
+    const door = m.surface.authenticate;
+    if (!door) {
+      throw new RestFailure(501, `Authentication for ${m.surface.product} is not implemented yet`, 'not_implemented');
+    }
+    const auth = await door(authRequest(operationId, policy, req.headers, parseQuery(url.searchParams), req));
+    if (!auth.ok) {
+      const challengeHeader = auth.status === 401 ? { 'www-authenticate': challenge } : undefined;
+      throw new RestFailure(auth.status, auth.message, auth.code ?? statusCode(auth.status), {
+        ...challengeHeader,
+        ...auth.headers,
+      });
+    }
+    return auth.principal;
+  }
+
+  function authRequest(
+    operationId: string,
+    policy: OperationPolicy,
+    headers: RestRequest['headers'],
+    query: Record<string, string | string[]>,
+    req: IncomingMessage,
+  ): AuthRequest {
+    return { headers, query, origin: { remoteAddress: req.socket.remoteAddress }, operationId, policy, services };
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, requestId: string): boolean {
+    const m = mountFor(url.pathname);
+    if (!m) return false;
+    const relative = trimTrailingSlash(url.pathname.slice(m.prefix.length) || '/');
+    const ws = m.websockets.get(relative);
+    if (!ws) {
+      rejectUpgrade(
+        socket,
+        404,
+        m.surface.errorBody(404, `No WebSocket endpoint at ${relative}`, 'not_found', requestId),
+      );
+      return true;
+    }
+    const { endpoint, server } = ws;
+    const operationId = `ws:${relative}`;
+    const policy: OperationPolicy = endpoint.policy ?? m.surface.defaultPolicy ?? {};
+    const challenge = `Bearer realm="${m.surface.product}"`;
+    const accept = (principal: Principal) => {
+      server.handleUpgrade(req, socket, head, (client) => {
+        endpoint.accept(client, {
+          principal,
+          request: req,
+          requestId,
+          services,
+          authenticate: async (headers) => {
+            const door = m.surface.authenticate;
+            if (!door) return { ok: false, status: 401, message: 'Authentication is not available' };
+            return door(authRequest(operationId, policy, headers, parseQuery(url.searchParams), req));
+          },
+        });
+      });
+    };
+    if (endpoint.auth === 'protocol') {
+      accept(anonymous);
+      return true;
+    }
+    authenticate(m, operationId, policy, req, url, challenge).then(accept, (err: unknown) => {
+      const failure = expectedFailure(err) ?? new RestFailure(500, 'Internal server error', 'internal_error');
+      if (failure.status === 500)
+        logger.error({ err, requestId, product: m.surface.product }, 'WebSocket upgrade failed');
+      const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId);
+      rejectUpgrade(socket, failure.status, body, failure.headers);
+    });
+    return true;
+  }
+
+  function mountFor(path: string): Mount | undefined {
+    for (const candidate of mounts) {
+      if (path === candidate.prefix || path.startsWith(candidate.prefixSlash)) return candidate;
+    }
+    return undefined;
   }
 
   function expectedFailure(err: unknown): RestFailure | undefined {
     if (err instanceof RestFailure) return err;
     if (err instanceof DomainError) return new RestFailure(err.httpStatus, err.message, err.code.toLowerCase());
+    if (err instanceof IdempotencyRefusal) return new RestFailure(err.status, err.message, err.code);
+    if (err instanceof AuthorizationError) {
+      const status = err.code === ErrorCodes.unauthenticated ? 401 : 403;
+      return new RestFailure(status, err.message, statusCode(status));
+    }
     return undefined;
   }
 
@@ -258,15 +353,10 @@ export function createRestShim(options: RestShimOptions): RestShim {
     return send(res, { status: failure.status, body, headers }, req.method === 'HEAD');
   }
 
-  function mount(surface: ProductSurface): Mount {
+  function mount(surface: AnySurface): Mount {
     if (!/^\/[A-Za-z0-9._-]+$/.test(surface.prefix)) throw new Error(`bad REST prefix "${surface.prefix}"`);
-    const spec = loadSpec(surface.specFile);
-    const byId = new Map(spec.operations.map((op) => [op.operationId, op]));
-    for (const operationId of Object.keys(surface.operations)) {
-      if (!byId.has(operationId)) {
-        throw new Error(`${surface.product}: handler for unknown operation "${operationId}" (${surface.specFile})`);
-      }
-    }
+    const spec = loadSpec(surface.contract);
+    const handlers = mountedOperations(surface);
     const api = createBackend(spec, { apiRoot: surface.prefix, quick: true });
     // quick + an in-memory document: init() finishes synchronously; `ready` is awaited anyway before validating.
     const ready = api.init().then(() => useRoutedParams(api));
@@ -274,7 +364,6 @@ export function createRestShim(options: RestShimOptions): RestShim {
     if (!api.initialized) throw new Error(`${surface.product}: openapi-backend did not initialise synchronously`);
     // getOperation() rebuilds the whole operation list per call; index it once.
     const dereferenced = new Map(api.getOperations().map((op) => [op.operationId as string, op]));
-    const handlers = effectiveOperations(spec, surface.operations);
     const operations = new Map<string, CompiledOperation>();
     for (const { operationId, method, path } of spec.operations) {
       const operation = dereferenced.get(operationId);
@@ -282,16 +371,26 @@ export function createRestShim(options: RestShimOptions): RestShim {
       const security = (operation.security ?? []) as SecurityRequirement[];
       const contractRequires = security.length > 0 && !security.some((r) => Object.keys(r).length === 0);
       const content = (operation.requestBody as { content?: Record<string, unknown> } | undefined)?.content;
+      const handler = handlers.get(operationId)?.operation;
+      const policy: OperationPolicy = { ...surface.defaultPolicy, ...handler?.policy };
+      const auth = policy.auth ?? 'contract';
       operations.set(operationId, {
         operationId,
         method,
         path,
         operation,
-        handler: handlers[operationId],
-        requiresAuth: surface.requiresAuth ? surface.requiresAuth(operationId) : contractRequires,
+        handler,
+        policy,
+        requiresAuth: auth === 'contract' ? contractRequires : auth === 'required',
         challenge: challengeFor(spec, security, surface.product),
         bodyMediaTypes: content ? Object.keys(content).map(mediaType) : undefined,
       });
+    }
+    const websockets = new Map<string, { endpoint: WebSocketEndpoint; server: WebSocketServer }>();
+    for (const [path, endpoint] of Object.entries(surface.websockets ?? {})) {
+      if (!/^\/[A-Za-z0-9._/-]*$/.test(path)) throw new Error(`${surface.product}: bad WebSocket path "${path}"`);
+      const server = new WebSocketServer({ noServer: true, maxPayload: endpoint.maxPayload ?? maxBodyBytes });
+      websockets.set(trimTrailingSlash(path), { endpoint, server });
     }
     return {
       surface,
@@ -302,6 +401,7 @@ export function createRestShim(options: RestShimOptions): RestShim {
       ready,
       router: compileRouter(spec.operations),
       operations,
+      websockets,
     };
   }
 
@@ -331,8 +431,49 @@ export function createRestShim(options: RestShimOptions): RestShim {
     return raw;
   }
 
-  return { handle, surfaces: restCoverage(options.surfaces) };
+  async function close(): Promise<void> {
+    await Promise.all(
+      mounts.flatMap((m) =>
+        [...m.websockets.values()].map(
+          ({ server }) =>
+            new Promise<void>((resolve) => {
+              for (const client of server.clients) client.close(1001, 'Server shutting down');
+              server.close(() => resolve());
+            }),
+        ),
+      ),
+    );
+  }
+
+  return { handle, handleUpgrade, close };
 }
+
+function trimTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') || '/' : path;
+}
+
+/** Answers a refused WebSocket upgrade with an HTTP response in the product's error body, then closes. */
+function rejectUpgrade(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
+    'Connection: close',
+    `Content-Type: ${jsonType}`,
+    `Content-Length: ${Buffer.byteLength(text)}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+};
 
 function validate(
   m: Mount,

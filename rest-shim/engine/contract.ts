@@ -1,7 +1,7 @@
 import type { OpenAPIBackend, Operation } from 'openapi-backend';
 import { createBackend } from './backend.ts';
 import { compileRouter } from './router.ts';
-import { loadSpec } from './specs.ts';
+import { type ContractSource, loadSpec } from './specs.ts';
 
 export interface ContractValidator {
   /**
@@ -16,15 +16,15 @@ export interface ContractValidator {
 }
 
 /** Response validation for tests and development: openapi-backend's `validateResponse` on the patched contract. */
-export async function createContractValidator(specFile: string): Promise<ContractValidator> {
-  const spec = loadSpec(specFile);
+export async function createContractValidator(contract: ContractSource): Promise<ContractValidator> {
+  const spec = loadSpec(contract);
   const api: OpenAPIBackend = createBackend(spec, { apiRoot: '/', quick: true });
   await api.init();
   const router = compileRouter(spec.operations);
   const operations = new Map(api.getOperations().map((op) => [op.operationId as string, op]));
   const operation = (method: string, path: string): Operation => {
     const match = router.match(method, path);
-    if (match.kind !== 'found') throw new Error(`${method} ${path} does not route (${match.kind}) in ${specFile}`);
+    if (match.kind !== 'found') throw new Error(`${method} ${path} does not route (${match.kind}) in ${contract.file}`);
     return operations.get(match.operationId) as Operation;
   };
   const schemaFor = (op: Operation, status: number) => {

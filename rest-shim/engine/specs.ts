@@ -1,16 +1,5 @@
 import { readFileSync } from 'node:fs';
 
-/** The five contracts, by product id, as file names under `rest-shim/specs/`. */
-export const specFiles = {
-  athena: 'athena.openapi.json',
-  deepstore: 'deepstore.openapi.json',
-  polykomos: 'polykomos.openapi.json',
-  goclaw: 'goclaw.openapi.json',
-  mcp_v8: 'mcp-v8.openapi.json',
-} as const;
-
-export type SpecProduct = keyof typeof specFiles;
-
 export const httpMethods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 export type HttpMethod = (typeof httpMethods)[number];
 
@@ -26,6 +15,15 @@ export interface SpecPatch {
   kind: 'component' | 'ref-siblings' | 'operation-id' | 'one-of' | 'path-parameter' | 'nullable';
   at: string;
   detail: string;
+}
+
+/**
+ * Where a surface's contract comes from: a file under `rest-shim/specs/` (served byte for byte) and the surface's own
+ * patch of the routing copy (components a contract references but forgot, `oneOf`s that mean `anyOf`, …).
+ */
+export interface ContractSource {
+  file: string;
+  patch?(document: OpenApiDocument, patches: SpecPatch[]): void;
 }
 
 export interface LoadedSpec {
@@ -60,25 +58,17 @@ export interface OperationObject {
   [key: string]: unknown;
 }
 
-const specDir = new URL('./specs/', import.meta.url);
+const specDir = new URL('../specs/', import.meta.url);
 const cache = new Map<string, LoadedSpec>();
 
-/** Loads one contract (cached): the original text, the patched routing copy and its operations. */
-export function loadSpec(specFile: string): LoadedSpec {
-  const cached = cache.get(specFile);
+/** Loads one contract (cached by file): the original text, the patched routing copy and its operations. */
+export function loadSpec(source: ContractSource): LoadedSpec {
+  const cached = cache.get(source.file);
   if (cached) return cached;
-  const original = readFileSync(new URL(specFile, specDir), 'utf8');
-  const loaded = patchSpec(specFile, original);
-  cache.set(specFile, loaded);
+  const original = readFileSync(new URL(source.file, specDir), 'utf8');
+  const loaded = patchSpec(source, original);
+  cache.set(source.file, loaded);
   return loaded;
-}
-
-/** All five contracts, by product id. */
-export function loadProductSpecs(): Record<SpecProduct, LoadedSpec> {
-  return Object.fromEntries(Object.entries(specFiles).map(([product, file]) => [product, loadSpec(file)])) as Record<
-    SpecProduct,
-    LoadedSpec
-  >;
 }
 
 /**
@@ -86,15 +76,15 @@ export function loadProductSpecs(): Record<SpecProduct, LoadedSpec> {
  * `patches` and described in docs/rest-shim.md. Throws when a patch no longer fits the document or when
  * two operations would get the same operationId.
  */
-export function patchSpec(specFile: string, original: string): LoadedSpec {
+export function patchSpec(source: ContractSource, original: string): LoadedSpec {
   const document = JSON.parse(original) as OpenApiDocument;
   const patches: SpecPatch[] = [];
-  if (specFile === specFiles.athena) patchAthena(document, patches);
+  source.patch?.(document, patches);
   stripRefSiblings(document, '#', patches);
   fixUntypedNullable(document, '#', patches);
   declareTemplateParameters(document, patches);
   const operations = assignOperationIds(document, patches);
-  return { specFile, original, document, operations, patches };
+  return { specFile: source.file, original, document, operations, patches };
 }
 
 /** Iterates a document's operations in document order. */
@@ -242,82 +232,6 @@ function declareTemplateParameters(document: OpenApiDocument, patches: SpecPatch
   }
 }
 
-function patchAthena(document: OpenApiDocument, patches: SpecPatch[]): void {
-  document.components ??= {};
-  const components = document.components;
-  components.responses ??= {};
-  components.parameters ??= {};
-  const { responses, parameters } = components;
-  const serverError = responses.DefaultServerError5xx as { content?: unknown } | undefined;
-  if (!serverError?.content) throw new Error('athena: components.responses.DefaultServerError5xx has changed');
-  // The two missing responses get the contract's one error envelope ({status, code?, message, error}).
-  const missingResponses = {
-    BadRequestError: 'Bad request. Standard envelope with status, message, and error.',
-    UnauthorizedError: 'Missing or invalid credentials. Standard envelope with status, message, and error.',
-  };
-  for (const [name, description] of Object.entries(missingResponses)) {
-    if (responses[name] !== undefined) throw new Error(`athena: components.responses.${name} now exists`);
-    responses[name] = { description, content: structuredClone(serverError.content) };
-    patches.push({
-      kind: 'component',
-      at: `#/components/responses/${name}`,
-      detail: 'added (DefaultServerError5xx body)',
-    });
-  }
-  // Every use sits in a `/admin/api-keys/{id}…` or `/admin/api-key-rights/{id}…` template.
-  if (parameters.ApiKeyIdParam !== undefined) throw new Error('athena: components.parameters.ApiKeyIdParam now exists');
-  parameters.ApiKeyIdParam = {
-    name: 'id',
-    in: 'path',
-    required: true,
-    description:
-      'Id of the API key (or API key right) named by the path. Added by Atrium: the contract uses it undefined.',
-    schema: { type: 'string' },
-  };
-  patches.push({ kind: 'component', at: '#/components/parameters/ApiKeyIdParam', detail: 'added (path `id`, string)' });
-  for (const { path, operation } of eachOperation(document)) {
-    const usesIdParam = (operation.parameters ?? []).some(
-      (p) => (p as { $ref?: string }).$ref === '#/components/parameters/ApiKeyIdParam',
-    );
-    if (usesIdParam && !path.includes('/{id}')) throw new Error(`athena: ApiKeyIdParam used by ${path} without {id}`);
-  }
-
-  // Both branches of these `oneOf`s accept the same values, so valid requests/responses would fail; `anyOf` is what
-  // the contract means (see ../shared/design/apis/athena.md).
-  replaceOneOf(
-    document,
-    ['paths', '/rpc/{function_name}', 'post', 'requestBody', 'content', 'application/json', 'schema'],
-    2,
-    patches,
-  );
-  const d1 = findD1MigrationResponse(document);
-  replaceOneOf(document, d1, 4, patches);
-}
-
-function findD1MigrationResponse(document: OpenApiDocument): string[] {
-  for (const { path, method, operation } of eachOperation(document)) {
-    const body = (operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined)
-      ?.content?.['application/json']?.schema?.$ref;
-    if (body === '#/components/schemas/D1MigrationRequest') {
-      return ['paths', path, method, 'responses', '200', 'content', 'application/json', 'schema'];
-    }
-  }
-  throw new Error('athena: no operation takes D1MigrationRequest any more');
-}
-
-function replaceOneOf(document: OpenApiDocument, at: string[], branches: number, patches: SpecPatch[]): void {
-  const schema = at.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], document) as
-    | Record<string, unknown>
-    | undefined;
-  const oneOf = schema?.oneOf;
-  if (!schema || !Array.isArray(oneOf) || oneOf.length !== branches) {
-    throw new Error(`athena: expected a ${branches}-branch oneOf at ${at.join(' ')}`);
-  }
-  delete schema.oneOf;
-  schema.anyOf = oneOf;
-  patches.push({ kind: 'one-of', at: `#/${at.map(escapePointer).join('/')}`, detail: 'oneOf → anyOf' });
-}
-
 /** Resolves a local `#/…` reference (one level); other values come back as they are. */
 export function resolveLocal(document: OpenApiDocument, value: unknown): unknown {
   const ref = (value as { $ref?: unknown } | null | undefined)?.$ref;
@@ -330,6 +244,6 @@ export function resolveLocal(document: OpenApiDocument, value: unknown): unknown
     .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], document);
 }
 
-function escapePointer(key: string): string {
+export function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }

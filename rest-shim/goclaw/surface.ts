@@ -1,0 +1,21 @@
+import { authenticateBearer } from '../engine/credentials.ts';
+import { defineSurface } from '../engine/operation.ts';
+import { goclawApiKeyOperations } from './api-keys.ts';
+
+/** GoClaw's `Error` schema: `{error: message}`. */
+export function goclawErrorBody(_status: number, message: string, _code: string, _requestId: string) {
+  return { error: message };
+}
+
+/**
+ * GoClaw's door: `Authorization: Bearer <gateway token | API key>`. The Atrium admin key acts as the
+ * gateway token (admin); API keys must be GoClaw keys. There is no "auth disabled" mode.
+ */
+export const goclawSurface = defineSurface({
+  product: 'goclaw',
+  prefix: '/goclaw',
+  contract: { file: 'goclaw.openapi.json' },
+  errorBody: goclawErrorBody,
+  authenticate: (request) => authenticateBearer(request, 'goclaw'),
+  groups: [goclawApiKeyOperations],
+});

@@ -1,0 +1,4 @@
+import './api-keys.ts';
+import './audit.ts';
+import './tokens.ts';
+import './viewer.ts';

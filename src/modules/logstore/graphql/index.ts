@@ -1,0 +1,3 @@
+import './types.ts';
+import './database.ts';
+import './mutations.ts';

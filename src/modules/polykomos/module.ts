@@ -1,0 +1,51 @@
+import { defineModule } from '../../core/module.ts';
+import { ApplicationService } from './applications.service.ts';
+import { BlueprintService } from './blueprints.service.ts';
+import { parsePolykomosConfig } from './polykomos.config.ts';
+import { PolykomosService } from './polykomos.service.ts';
+import { PolykomosWebhookService } from './webhooks.service.ts';
+
+/** Polykomos' services: databases and key controls, webhooks, blueprints and their applications. */
+export interface Polykomos {
+  databases: PolykomosService;
+  webhooks: PolykomosWebhookService;
+  blueprints: BlueprintService;
+  applications: ApplicationService;
+}
+
+declare module '../../core/module.ts' {
+  interface ModuleServices {
+    polykomos: Polykomos;
+  }
+}
+
+export const polykomosModule = defineModule({
+  name: 'polykomos',
+  description: 'Polykomos: Postgres and MySQL provisioning, quotas, blueprints, webhooks',
+  config: parsePolykomosConfig,
+  create: ({ core, config }): Polykomos => {
+    const { prisma, logger, secrets: box } = core;
+    const databases = new PolykomosService({ prisma, logger, config, box });
+    const webhooks = new PolykomosWebhookService({
+      prisma,
+      logger,
+      box,
+      polykomos: databases,
+      outbound: { ...core.outbound, timeoutMs: config.webhookTimeoutMs },
+      delivery: {
+        maxAttempts: config.webhookMaxAttempts,
+        retryBaseMs: config.webhookRetryBaseMs,
+        pollMs: config.webhookPollMs,
+      },
+    });
+    const blueprints = new BlueprintService({ prisma, polykomos: databases });
+    const applications = new ApplicationService({ prisma, logger, polykomos: databases, blueprints });
+    return { databases, webhooks, blueprints, applications };
+  },
+  start: (polykomos) => polykomos.webhooks.start(),
+  close: async (polykomos) => {
+    await polykomos.databases.close();
+    await polykomos.webhooks.close();
+  },
+  graphql: () => import('./graphql/index.ts'),
+});

@@ -1,0 +1,18 @@
+import type { AnyModule } from '../core/module.ts';
+import { accessModule } from './access/module.ts';
+import { logstoreModule } from './logstore/module.ts';
+import { polykomosModule } from './polykomos/module.ts';
+import { runtimeModule } from './runtime/module.ts';
+import { snapshotsModule } from './snapshots/module.ts';
+
+/**
+ * Every module, in dependency order: the only place modules are named. Start-up creates and starts them in this
+ * order, shutdown closes them in reverse; the schema registers their GraphQL in this order.
+ */
+export const modules: readonly AnyModule[] = [
+  accessModule,
+  logstoreModule,
+  polykomosModule,
+  snapshotsModule,
+  runtimeModule,
+];

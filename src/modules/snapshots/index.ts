@@ -1,1 +1,0 @@
-import './graphql/snapshots.ts';
