@@ -353,6 +353,7 @@ export class JobRunner {
       }
       let row: (JobRow & { outcome: ClaimOutcome }) | undefined;
       const token = randomUUID();
+      const claimedAt = Date.now();
       try {
         row = await claimJob(this.deps.prisma, { kinds, leaseMs, token, owner: this.deps.instanceId });
       } catch (e) {
@@ -373,7 +374,7 @@ export class JobRunner {
         continue;
       }
       this.changed(row);
-      if (row.outcome !== 'cancel') this.begin(row, token);
+      if (row.outcome !== 'cancel') this.begin(row, token, claimedAt);
     }
   }
 
@@ -409,7 +410,7 @@ export class JobRunner {
     this.timers.add(timer);
   }
 
-  private begin(row: JobRow & { outcome: ClaimOutcome }, token: string): void {
+  private begin(row: JobRow & { outcome: ClaimOutcome }, token: string, claimedAt: number): void {
     const kind = this.kinds.get(row.kind);
     if (!kind) return; // cannot happen: the claim only takes defined kinds
     const attempt: Attempt = {
@@ -423,7 +424,7 @@ export class JobRunner {
       done: Promise.resolve(),
     };
     this.attempts.set(row.id, attempt);
-    attempt.stopHeartbeat = this.heartbeat(attempt);
+    attempt.stopHeartbeat = this.heartbeat(attempt, claimedAt);
     attempt.done = (
       row.outcome === 'exhausted' ? this.bury(attempt, row.lastError ?? 'attempts exhausted') : this.run(attempt)
     )
@@ -545,13 +546,20 @@ export class JobRunner {
     );
   }
 
-  /** Renews the lease every leaseMs/3 until stopped; aborts the handler on cancellation or when the lease is lost. */
-  private heartbeat(a: Attempt): () => void {
+  /**
+   * Renews the lease every leaseMs/3 until stopped; aborts the handler on cancellation, when the lease is gone, and
+   * when renewals fail for so long that the lease would expire before the next one: a runner cut off from the
+   * database tells its handler to stop before another runner can reclaim the job. `heldSince` is when the request
+   * that last secured the lease was sent (the database counts the lease from a moment after that).
+   */
+  private heartbeat(a: Attempt, heldSince: number): () => void {
     const { row, kind } = a;
+    const every = Math.floor(kind.leaseMs / 3);
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
-    let lastHeld = Date.now();
+    let lastHeld = heldSince;
     const beat = async () => {
+      const sent = Date.now();
       try {
         const held = await extendLease(this.deps.prisma, row.id, a.token, kind.leaseMs);
         if (stopped) return;
@@ -559,18 +567,18 @@ export class JobRunner {
           this.abort(a, 'lease-lost');
           return;
         }
-        lastHeld = Date.now();
+        lastHeld = sent;
         if (held.cancelRequested && !a.cancelRequested) {
           a.cancelRequested = true;
           this.abort(a, 'cancelled');
         }
       } catch (e) {
         this.log.warn({ err: e, jobId: row.id }, 'job heartbeat failed');
-        if (Date.now() - lastHeld >= kind.leaseMs) this.abort(a, 'lease-lost');
+        if (Date.now() + every - lastHeld >= kind.leaseMs) this.abort(a, 'lease-lost');
       }
-      if (!stopped) timer = setTimeout(beat, Math.floor(kind.leaseMs / 3));
+      if (!stopped) timer = setTimeout(beat, every);
     };
-    timer = setTimeout(beat, Math.floor(kind.leaseMs / 3));
+    timer = setTimeout(beat, every);
     return () => {
       stopped = true;
       clearTimeout(timer);
