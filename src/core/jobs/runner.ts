@@ -42,6 +42,8 @@ export interface JobView {
   lastError: string | null;
   attempts: number;
   maxAttempts: number;
+  /** +1 on every write of the job: of two views of one job, the higher version is the newer. */
+  version: number;
   /** Queued: when the job is (next) due. */
   runAt: Date | null;
   /** Running: when the current lease ends unless its runner heartbeats. */
@@ -141,7 +143,10 @@ export interface JobRunnerDeps {
   /** Recorded as lease owner of the jobs this runner runs. */
   instanceId: string;
   config: JobsConfig;
-  /** Every change this runner makes or observes (enqueue, claim, progress, finish, cancel), after it is stored. */
+  /**
+   * Every change this runner makes or observes (enqueue, claim, progress, finish, cancel), after it is stored, in
+   * version order per job: a view older than one already reported (answers race across connections) is dropped.
+   */
   onChange?: (job: JobView) => void;
 }
 
@@ -153,6 +158,7 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 const pruneEveryMs = 10 * 60_000;
 const pruneBatch = 1000;
 const maxMessageLength = 500;
+const maxReported = 10_000;
 
 interface Attempt {
   row: JobRow;
@@ -176,6 +182,8 @@ export class JobRunner {
   private readonly kinds = new Map<string, JobKind & { leaseMs: number }>();
   private readonly attempts = new Map<string, Attempt>();
   private readonly changes = new EventEmitter();
+  /** Last version reported to onChange, per job (the most recent jobs only). */
+  private readonly reported = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly log: Logger;
   private phase: 'idle' | 'started' | 'closing' | 'closed' = 'idle';
@@ -598,6 +606,11 @@ export class JobRunner {
   private changed(row: JobRow): void {
     this.changes.emit(row.id);
     if (!this.deps.onChange) return;
+    const last = this.reported.get(row.id);
+    if (last !== undefined && row.version <= last) return;
+    this.reported.delete(row.id);
+    this.reported.set(row.id, row.version);
+    if (this.reported.size > maxReported) this.reported.delete(this.reported.keys().next().value as string);
     try {
       this.deps.onChange(toView(row));
     } catch (e) {
@@ -623,6 +636,7 @@ function toView(row: JobRow): JobView {
     lastError: row.lastError,
     attempts: row.attempts,
     maxAttempts: row.maxAttempts,
+    version: row.version,
     runAt: row.state === 'queued' ? row.dueAt : null,
     leaseExpiresAt: row.state === 'running' ? row.dueAt : null,
     leaseOwner: row.leaseOwner,

@@ -21,6 +21,7 @@ export interface JobRow {
   lastError: string | null;
   attempts: number;
   maxAttempts: number;
+  version: number;
   dueAt: Date | null;
   leaseOwner: string | null;
   leaseToken: string | null;
@@ -36,7 +37,7 @@ export interface JobRow {
 export type ClaimOutcome = 'run' | 'rerun' | 'exhausted' | 'cancel';
 
 const columns = Prisma.sql`j.id::text AS id, j.kind, j.state::text AS state, j.payload, j.result, j.progress,
-  j.last_error AS "lastError", j.attempts, j.max_attempts AS "maxAttempts", j.due_at AS "dueAt",
+  j.last_error AS "lastError", j.attempts, j.max_attempts AS "maxAttempts", j.version, j.due_at AS "dueAt",
   j.lease_owner AS "leaseOwner", j.lease_token::text AS "leaseToken", j.cancel_requested_at AS "cancelRequestedAt",
   j.dedupe_key AS "dedupeKey", j.created_at AS "createdAt", j.updated_at AS "updatedAt",
   j.started_at AS "startedAt", j.finished_at AS "finishedAt"`;
@@ -100,6 +101,7 @@ export async function claimJob(
       started_at = CASE WHEN p.outcome = 'cancel' THEN j.started_at ELSE now() END,
       finished_at = CASE WHEN p.outcome = 'cancel' THEN now() END,
       last_error = CASE WHEN p.outcome = 'run' THEN j.last_error ELSE ${lostLeaseError} END,
+      version = j.version + 1,
       updated_at = now()
     FROM picked AS p, unnest(${claim.kinds}::text[], ${claim.leaseMs}::int[]) AS k(kind, lease_ms)
     WHERE j.id = p.id AND k.kind = j.kind
@@ -115,7 +117,7 @@ export async function extendLease(
   leaseMs: number,
 ): Promise<{ cancelRequested: boolean } | undefined> {
   const rows = await db.$queryRaw<{ cancelRequested: boolean }[]>`
-    UPDATE jobs AS j SET due_at = now() + ${ms(leaseMs)}, updated_at = now()
+    UPDATE jobs AS j SET due_at = now() + ${ms(leaseMs)}, version = j.version + 1, updated_at = now()
     WHERE j.id = ${id}::uuid AND j.lease_token = ${token}::uuid AND j.state = 'running'
     RETURNING j.cancel_requested_at IS NOT NULL AS "cancelRequested"`;
   return rows[0];
@@ -123,7 +125,7 @@ export async function extendLease(
 
 export async function writeProgress(db: Db, id: string, token: string, progress: string): Promise<JobRow | undefined> {
   const rows = await db.$queryRaw<JobRow[]>`
-    UPDATE jobs AS j SET progress = ${progress}::jsonb, updated_at = now()
+    UPDATE jobs AS j SET progress = ${progress}::jsonb, version = j.version + 1, updated_at = now()
     WHERE j.id = ${id}::uuid AND j.lease_token = ${token}::uuid AND j.state = 'running'
     RETURNING ${columns}`;
   return rows[0];
@@ -156,6 +158,7 @@ export async function settleJob(db: Db, id: string, token: string, s: Settlement
       finished_at = CASE WHEN ${requeued} THEN NULL ELSE now() END,
       lease_owner = CASE WHEN ${requeued} THEN NULL ELSE j.lease_owner END,
       lease_token = NULL,
+      version = j.version + 1,
       updated_at = now()
     WHERE j.id = ${id}::uuid AND j.lease_token = ${token}::uuid AND j.state = 'running'
     RETURNING ${columns}`;
@@ -175,6 +178,7 @@ export async function requestCancel(db: Db, id: string): Promise<JobRow | undefi
       due_at = CASE WHEN ${immediate} THEN NULL ELSE j.due_at END,
       finished_at = CASE WHEN ${immediate} THEN now() ELSE j.finished_at END,
       lease_token = CASE WHEN ${immediate} THEN NULL ELSE j.lease_token END,
+      version = j.version + 1,
       updated_at = now()
     WHERE j.id = ${id}::uuid AND j.state IN ('queued', 'running')
     RETURNING ${columns}`;

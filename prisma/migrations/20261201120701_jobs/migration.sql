@@ -12,6 +12,7 @@ CREATE TABLE "jobs" (
     "last_error" TEXT,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "max_attempts" INTEGER NOT NULL,
+    "version" INTEGER NOT NULL DEFAULT 0,
     "due_at" TIMESTAMPTZ(3),
     "lease_owner" TEXT,
     "lease_token" UUID,
