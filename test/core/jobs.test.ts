@@ -87,6 +87,12 @@ describe(`job runner on ${testDb}`, () => {
     expect(done?.version).toBeGreaterThanOrEqual(2); // claimed, finished (and any heartbeat between)
     // In version order. Enqueue and claim answer on different connections on Postgres: when the claim's answer is
     // handled first, the older 'queued' view is dropped rather than reported after 'running'.
+    // onChange follows the commit; waitFor, reading on another connection, may see the commit first.
+    await eventually(
+      async () => changes.some((c) => c.id === id && c.state === 'succeeded'),
+      3000,
+      'succeeded reported',
+    );
     const mine = changes.filter((c) => c.id === id);
     expect(['queued,running,succeeded', 'running,succeeded']).toContain(mine.map((c) => c.state).join());
     const versions = mine.map((c) => c.version);
