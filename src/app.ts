@@ -4,23 +4,14 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { createRestShim } from '../rest-shim/engine/shim.ts';
 import { surfaces, validateSurfaceDocuments } from '../rest-shim/surfaces.ts';
-import { type AdminKeySource, loadAdminKey } from './core/auth/admin-key.ts';
-import { Authenticator } from './core/auth/authenticator.ts';
-import { loadSigningKeys, TokenService } from './core/auth/jwt.ts';
-import { loadSecretBox } from './core/auth/secret-box.ts';
+import type { AdminKeySource } from './core/auth/admin-key.ts';
 import { randomHex } from './core/auth/secrets.ts';
 import type { Config } from './core/config.ts';
-import { openDatabase } from './core/db.ts';
 import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
 import { readLimited } from './core/http-body.ts';
 import { createLogger, type Logger } from './core/logger.ts';
-import { createMetrics } from './core/metrics.ts';
-import { type AnyModule, checkRegistry, dependencyView, type ModuleServices } from './core/module.ts';
-import { defaultOutboundPolicy } from './core/net/outbound.ts';
-import { createObjectStore } from './core/object-store.ts';
-import { createPubSubBus } from './core/pubsub.ts';
-import type { CoreServices, Services } from './core/services.ts';
-import { modules } from './modules/registry.ts';
+import type { Services } from './core/services.ts';
+import { startPlatform } from './platform.ts';
 import { schema } from './schema.ts';
 
 export interface App {
@@ -40,59 +31,10 @@ const readinessTimeoutMs = 3000;
 
 /** Builds the whole server from validated config: core services, every module in registry order, GraphQL, REST. */
 export async function createApp(config: Config, options: { logger?: Logger } = {}): Promise<App> {
-  checkRegistry(modules);
   const logger = options.logger ?? createLogger(config);
-  const metrics = createMetrics();
-  const db = await openDatabase(config, logger);
-  const applied = await db.migrate();
-  if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
-  const objectStore = await createObjectStore(config, logger);
-  const bus = createPubSubBus(config, logger);
-  const adminKey = await loadAdminKey(config.adminKey, config.dataDir);
-  const tokens = await TokenService.fromJwks(await loadSigningKeys(config.jwtKeys, config.dataDir), config.jwtIssuer);
-  const authenticator = new Authenticator({ tokens, adminKey: adminKey.key });
-  const core: CoreServices = {
-    config,
-    logger,
-    db,
-    prisma: db.prisma,
-    pubsub: bus.pubsub,
-    objectStore,
-    tokens,
-    authenticator,
-    metrics,
-    secrets: await loadSecretBox(config.secretKey, config.dataDir),
-    outbound: { ...defaultOutboundPolicy, allowPrivate: config.allowPrivateOutbound },
-  };
-
-  // Modules in registry order; each sees only the modules it declares in `needs`.
-  const created: Partial<ModuleServices> = {};
-  const started: AnyModule[] = [];
-  const closeModules = async () => {
-    for (const m of [...started].reverse()) {
-      await m.close?.((created as Record<string, unknown>)[m.name]);
-    }
-  };
-  try {
-    for (const m of modules) {
-      const service = await m.create({
-        core,
-        config: config.modules[m.name],
-        modules: dependencyView(m, created),
-      });
-      (created as Record<string, unknown>)[m.name] = service;
-      started.push(m);
-      for (const verifier of m.credentials?.(service) ?? []) authenticator.register(verifier);
-    }
-    for (const m of modules) await m.start?.((created as Record<string, unknown>)[m.name]);
-  } catch (err) {
-    await closeModules().catch((e: unknown) =>
-      logger.error({ err: e }, 'could not close modules after a failed start'),
-    );
-    await Promise.allSettled([bus.close(), objectStore.close(), db.close()]);
-    throw err;
-  }
-  const services = { ...core, ...created } as Services;
+  const platform = await startPlatform(config, logger);
+  const { services, adminKey } = platform;
+  const { db, objectStore, tokens, metrics } = services;
 
   const graphql = createGraphQLServer(schema, services);
   validateSurfaceDocuments(schema, surfaces);
@@ -251,10 +193,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       }
       server.closeAllConnections();
       await closed;
-      await closeModules();
-      await bus.close();
-      await objectStore.close();
-      await db.close();
+      await platform.close();
     },
   };
 }

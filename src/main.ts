@@ -3,8 +3,9 @@ import { loadConfig } from './config.ts';
 import { ConfigError } from './core/config.ts';
 import { openDatabase } from './core/db.ts';
 import { createLogger } from './core/logger.ts';
+import { startPlatform } from './platform.ts';
 
-const usage = 'usage: atrium <serve|migrate>';
+const usage = 'usage: atrium <serve|worker|migrate>';
 
 async function main(command: string | undefined) {
   let config: ReturnType<typeof loadConfig>;
@@ -24,6 +25,19 @@ async function main(command: string | undefined) {
     const applied = await db.migrate();
     console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.');
     await db.close();
+    return;
+  }
+  if (command === 'worker') {
+    // The same modules and job kinds as a server, without HTTP: more capacity for durable jobs on other machines.
+    if (config.jobs.concurrency === 0) {
+      console.error('ATRIUM_JOBS_CONCURRENCY is 0: a worker with no job slots would do nothing');
+      process.exit(2);
+    }
+    const platform = await startPlatform(config, logger);
+    console.log(
+      `Atrium worker ${config.instanceId} is running ${config.jobs.concurrency} job slots on ${platform.core.db.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}/pgdata (this process only)` : 'PostgreSQL (DATABASE_URL)'}`,
+    );
+    onSignals(logger, () => platform.close());
     return;
   }
   if (command !== 'serve') {
@@ -48,13 +62,18 @@ async function main(command: string | undefined) {
   ];
   console.log(lines.join('\n'));
 
+  onSignals(logger, () => app.close());
+}
+
+/** SIGINT/SIGTERM close gracefully once; exit 0 when closed, 1 when closing failed. */
+function onSignals(logger: ReturnType<typeof createLogger>, close: () => Promise<void>) {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     try {
-      await app.close();
+      await close();
       process.exit(0);
     } catch (err) {
       logger.error({ err }, 'error during shutdown');

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { type JobsConfig, parseJobsConfig } from './jobs/config.ts';
 
 /** Validated server configuration. Built once at start from the environment. */
 export interface Config {
@@ -29,6 +30,8 @@ export interface Config {
   instanceId: string;
   /** 32-byte key sealing secrets at rest (AES-256-GCM); absent: generated once in dataDir. */
   secretKey: string | undefined;
+  /** The durable job runner of this process (docs/jobs.md). */
+  jobs: JobsConfig;
   /** Each module's parsed configuration, by module name (read by the module's `create`). */
   modules: Readonly<Record<string, unknown>>;
 }
@@ -204,6 +207,7 @@ export function parseConfig(env: Env, modules: readonly ConfigurableModule[]): C
     allowPrivateOutbound: read.bool('ATRIUM_ALLOW_PRIVATE_OUTBOUND', false),
     instanceId: str('ATRIUM_INSTANCE_ID') ?? `${os.hostname()}:${dataDir}`,
     secretKey,
+    jobs: parseJobsConfig(env, problems),
     modules: moduleConfigs,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,5 +1,6 @@
 import type { CredentialVerifier } from './auth/authenticator.ts';
 import type { EnvReader } from './config.ts';
+import type { JobKind } from './jobs/runner.ts';
 import type { CoreServices } from './services.ts';
 
 /**
@@ -49,6 +50,8 @@ export interface ModuleDefinition<N extends ModuleName = ModuleName, C = unknown
   graphql?(): Promise<unknown>;
   /** Pubsub topics the module publishes, each `<module>.<event>` (their payload types are declared on `TopicMap`). */
   topics?: readonly string[];
+  /** Durable job kinds the module's service runs, each `<module>.<verb>` (defined on the runner before it starts). */
+  jobs?(service: ModuleServices[N]): readonly JobKind<any, any>[];
   /** Credential kinds the module resolves (API keys, service tokens), tried after the admin key and JWTs. */
   credentials?(service: ModuleServices[N]): readonly CredentialVerifier[];
 }

@@ -3,6 +3,7 @@ import type { TokenService } from './auth/jwt.ts';
 import type { SecretBox } from './auth/secret-box.ts';
 import type { Config } from './config.ts';
 import type { Database, PrismaClient } from './db.ts';
+import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { ModuleServices } from './module.ts';
@@ -29,6 +30,8 @@ export interface CoreServices {
   secrets: SecretBox;
   /** The default policy of outbound requests to user-supplied URLs (the guard in `core/net/outbound.ts`). */
   outbound: OutboundPolicy;
+  /** Durable jobs: modules declare kinds in their descriptor and enqueue here; any instance may run them. */
+  jobs: JobRunner;
 }
 
 /** What GraphQL resolvers and REST handlers reach: core services and every module's service, by module name. */
