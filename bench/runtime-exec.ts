@@ -129,15 +129,8 @@ async function graphqlRun(code: string): Promise<void> {
 }
 
 const require = createRequire(import.meta.url);
-let ivm: typeof import('isolated-vm-5');
-let ivmVersion: string;
-try {
-  ivm = require('isolated-vm-6');
-  ivmVersion = require('isolated-vm-6/package.json').version;
-} catch {
-  ivm = require('isolated-vm-5');
-  ivmVersion = require('isolated-vm-5/package.json').version;
-}
+const ivm: typeof import('isolated-vm') = require('isolated-vm');
+const ivmVersion: string = require('isolated-vm/package.json').version;
 
 async function bareRun(code: string): Promise<void> {
   const isolate = new ivm.Isolate({ memoryLimit: 64 });
