@@ -94,6 +94,8 @@ export class SandboxPool {
   /** Resolves once a worker reported which isolated-vm it loaded (undefined if none could start). */
   async version(): Promise<string | undefined> {
     if (this.ivmVersion !== undefined) return this.ivmVersion;
+    // Known to have none: answer now rather than wait for a report that will not come.
+    if (this.unavailable !== undefined) return undefined;
     return new Promise((resolve) => {
       this.versionWaiters.push(resolve);
       setTimeout(() => resolve(this.ivmVersion), 10_000).unref();
