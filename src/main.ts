@@ -1,3 +1,5 @@
+// First, so an unsupported Node is reported before the rest loads.
+import './node-guard.ts';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './core/config.ts';
 import { openDatabase } from './core/db.ts';
