@@ -1,5 +1,14 @@
 import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+import { nodeVersionProblem } from './src/node-version.ts';
+
+// Refuse to run the suite on an unsupported Node (a silent Node 20 would only show up as sandbox failures): the
+// config is loaded before anything else, so the message is all the output. Test workers fork this process's node.
+const nodeProblem = nodeVersionProblem();
+if (nodeProblem) {
+  console.error(nodeProblem);
+  process.exit(1);
+}
 
 const require = createRequire(import.meta.url);
 

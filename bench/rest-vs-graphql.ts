@@ -5,6 +5,7 @@
 //
 //   npm run bench                     # defaults: 5 rounds x 3 s per scenario, 8 concurrent requests
 //   BENCH_ROUNDS=3 BENCH_SECONDS=2 BENCH_CONCURRENCY=4 npm run bench
+import '../src/node-guard.ts';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';

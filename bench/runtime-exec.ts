@@ -3,9 +3,10 @@
 // (fresh isolate + context per run, the same work a sandbox worker does), all in the same run; throughput with
 // 1, 4 and 16 concurrent REST clients; RSS of each idle sandbox worker.
 //
-//   node --no-node-snapshot --import tsx bench/runtime-exec.ts
-//   BENCH_SAMPLES=200 BENCH_SECONDS=3 ATRIUM_RUNTIME_WORKERS=2 node --no-node-snapshot --import tsx bench/runtime-exec.ts
-//   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<empty db> node --no-node-snapshot --import tsx bench/runtime-exec.ts
+//   npm run bench:runtime        (= node --no-node-snapshot --import tsx bench/runtime-exec.ts, on the project's Node)
+//   BENCH_SAMPLES=200 BENCH_SECONDS=3 ATRIUM_RUNTIME_WORKERS=2 npm run bench:runtime
+//   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<empty db> npm run bench:runtime
+import '../src/node-guard.ts';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -20,7 +21,7 @@ import { loadConfig } from '../src/config.ts';
 import { randomHex } from '../src/core/auth/secrets.ts';
 
 if (!process.execArgv.includes('--no-node-snapshot') && !process.env.NODE_OPTIONS?.includes('--no-node-snapshot')) {
-  console.error('run with: node --no-node-snapshot --import tsx bench/runtime-exec.ts (isolated-vm needs it)');
+  console.error('run with: npm run bench:runtime (node --no-node-snapshot: isolated-vm needs it)');
   process.exit(2);
 }
 
@@ -129,15 +130,8 @@ async function graphqlRun(code: string): Promise<void> {
 }
 
 const require = createRequire(import.meta.url);
-let ivm: typeof import('isolated-vm-5');
-let ivmVersion: string;
-try {
-  ivm = require('isolated-vm-6');
-  ivmVersion = require('isolated-vm-6/package.json').version;
-} catch {
-  ivm = require('isolated-vm-5');
-  ivmVersion = require('isolated-vm-5/package.json').version;
-}
+const ivm: typeof import('isolated-vm') = require('isolated-vm');
+const ivmVersion: string = require('isolated-vm/package.json').version;
 
 async function bareRun(code: string): Promise<void> {
   const isolate = new ivm.Isolate({ memoryLimit: 64 });

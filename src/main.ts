@@ -1,3 +1,5 @@
+// First, so an unsupported Node is reported before the rest loads.
+import './node-guard.ts';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError } from './core/config.ts';

@@ -1,8 +1,10 @@
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startTestApp, type TestApp } from './kit/app.ts';
 import { contractValidator } from './kit/contract.ts';
 import { mcpV8Client } from './kit/mcp-v8.ts';
 
+const require = createRequire(import.meta.url);
 let t: TestApp;
 const contract = await contractValidator('mcp_v8');
 const { call, exec, waitDone, run } = mcpV8Client(
@@ -217,13 +219,23 @@ describe('tenancy', () => {
 });
 
 describe('version and CLI', () => {
-  it('reports the server and isolated-vm versions', async () => {
+  it('reports the server, the isolated-vm its workers loaded and the Node they run on (REST and GraphQL)', async () => {
+    // The installed isolated-vm and the Node running this suite (the server and its workers use the same binary).
+    const isolatedVm = require('isolated-vm/package.json').version as string;
+    expect(isolatedVm).toMatch(/^7\./);
     const res = await call('GET', '/api/version');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({
-      version: '0.1.0',
-      isolated_vm: expect.stringMatching(/^\d+\.\d+\.\d+$/),
-      node: process.version,
+    expect(res.body).toEqual({ version: '0.1.0', isolated_vm: isolatedVm, node: process.version });
+    const info = await gql(
+      t.baseUrl,
+      '{ runtimeInfo { serverVersion isolatedVmVersion nodeVersion } }',
+      {},
+      t.adminKey,
+    );
+    expect(info.body.data?.runtimeInfo).toEqual({
+      serverVersion: '0.1.0',
+      isolatedVmVersion: isolatedVm,
+      nodeVersion: process.version,
     });
   });
 

@@ -26,7 +26,21 @@ it('fails runs at once, with the reason, when no isolated-vm build loads (instea
   }
 });
 
-it('runs with the default packages (the control for the case above)', async () => {
+it('answers version() at once, with no version, once the sandbox is known to be unavailable', async () => {
+  const pool = new SandboxPool({ size: 1, logger, ivmPackages: ['no-such-isolated-vm'] });
+  try {
+    expect((await pool.run(request('d'))).status).toBe('failed');
+    expect(pool.unavailable).toMatch(/no usable isolated-vm build for Node v\d+/);
+    const started = performance.now();
+    expect(await pool.version()).toBeUndefined();
+    // No worker will report again: waiting for one (up to 10 s) would stall every /api/version request.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  } finally {
+    await pool.close();
+  }
+});
+
+it('runs with the default packages (the control for the cases above)', async () => {
   const pool = new SandboxPool({ size: 1, logger });
   try {
     expect(await pool.run(request('c'))).toMatchObject({ status: 'completed', result: '2' });

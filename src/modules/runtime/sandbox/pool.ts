@@ -34,7 +34,7 @@ export interface SandboxPoolOptions {
   logger: Logger;
   /** Extra time after `timeoutMs` before the pool kills a worker that did not stop the run itself. */
   killGraceMs?: number;
-  /** isolated-vm packages the workers try, in order (default: the patched 6.x alias, then 5.x). */
+  /** isolated-vm packages the workers try, in order (default: `isolated-vm`; tests name others). */
   ivmPackages?: readonly string[];
 }
 
@@ -73,7 +73,7 @@ const workerEntry = fileURLToPath(new URL('./worker.mjs', import.meta.url));
  * A fixed-size pool of sandbox worker processes, one run per worker at a time, runs beyond the pool size wait in
  * FIFO order. A worker that dies (isolate crash, V8 fatal OOM, kill) fails its run and is replaced; the server
  * process never evaluates untrusted code. Workers are forked with an empty environment, no argv, `--no-node-snapshot`
- * (isolated-vm on Node ≥ 20) and stdout ignored; stderr is logged.
+ * (isolated-vm needs it on Node ≥ 20) and stdout ignored; stderr is logged.
  */
 export class SandboxPool {
   private readonly slots: Slot[] = [];
@@ -94,6 +94,8 @@ export class SandboxPool {
   /** Resolves once a worker reported which isolated-vm it loaded (undefined if none could start). */
   async version(): Promise<string | undefined> {
     if (this.ivmVersion !== undefined) return this.ivmVersion;
+    // Known to have none: answer now rather than wait for a report that will not come.
+    if (this.unavailable !== undefined) return undefined;
     return new Promise((resolve) => {
       this.versionWaiters.push(resolve);
       setTimeout(() => resolve(this.ivmVersion), 10_000).unref();

@@ -14,11 +14,14 @@ import v8 from 'node:v8';
 
 const require = createRequire(import.meta.url);
 
-/** The newest isolated-vm that loads on this Node (6.x needs Node ≥ 22 and fixes a sandbox escape in 5.x). */
+/**
+ * isolated-vm 7.x (Node ≥ 24; prebuilt for Node 24 and 26). On an older Node its loader finds no matching build and the
+ * failure names the Node version, so the pool can say why the sandbox is unavailable.
+ */
 function loadIsolatedVm() {
   const failures = [];
-  // The pool may name the candidates (argv[2], comma-separated); by default the patched line first.
-  const candidates = process.argv[2] ? process.argv[2].split(',') : ['isolated-vm-6', 'isolated-vm-5'];
+  // The pool may name the candidates (argv[2], comma-separated; tests use it); by default the one dependency.
+  const candidates = process.argv[2] ? process.argv[2].split(',') : ['isolated-vm'];
   for (const name of candidates) {
     try {
       const ivm = require(name);
@@ -28,7 +31,7 @@ function loadIsolatedVm() {
       failures.push(`${name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     }
   }
-  throw new Error(`no usable isolated-vm build (${failures.join('; ')})`);
+  throw new Error(`no usable isolated-vm build for Node ${process.version} (${failures.join('; ')})`);
 }
 
 let loaded;
