@@ -252,7 +252,7 @@ const revokeServiceTokens = graphql({
 });
 
 /** All 16 operations of the DeepStore contract. */
-export const deepstoreOperations = group('deepstore', 'test/rest-deepstore.test.ts', {
+export const deepstoreOperations = group('deepstore', 'test/deepstore/rest.test.ts', {
   createDatabase,
   getDatabase,
   deleteDatabase,

@@ -9,7 +9,7 @@ const documentPaths: Record<string, string> = {
 };
 
 /** Where the built-ins are tested. */
-const builtinTest = 'test/rest-shim/shim.test.ts';
+const builtinTest = 'test/platform/rest-shim/shim.test.ts';
 
 /**
  * Operations the shim serves itself when a surface declares none: a contract that declares a path for its own

@@ -87,7 +87,7 @@ const revokeApiKey = graphqlOperation({
 /** API keys: list, create, revoke (operator.admin; the GraphQL fields check it). */
 export const goclawApiKeyOperations = operationsFor<OperationPolicy>().group(
   'api-keys',
-  'test/rest-goclaw-api-keys.test.ts',
+  'test/goclaw/api-keys.test.ts',
   {
     get_v1_api_keys: listApiKeys,
     post_v1_api_keys: createApiKey,

@@ -267,7 +267,7 @@ const cliDownloadHandler = directOperation({
 const { group } = operationsFor<OperationPolicy>();
 
 /** Executions: submit, list, get, cancel, output pages. */
-export const mcpV8ExecutionOperations = group('executions', 'test/rest-mcp-v8-exec.test.ts', {
+export const mcpV8ExecutionOperations = group('executions', 'test/mcp-v8/exec.test.ts', {
   exec_handler: execHandler,
   list_executions_handler: listExecutionsHandler,
   get_execution_handler: getExecutionHandler,
@@ -276,7 +276,7 @@ export const mcpV8ExecutionOperations = group('executions', 'test/rest-mcp-v8-ex
 });
 
 /** Server version and the (empty) CLI download index. */
-export const mcpV8ServerOperations = group('server', 'test/rest-mcp-v8-exec.test.ts', {
+export const mcpV8ServerOperations = group('server', 'test/mcp-v8/exec.test.ts', {
   version_handler: versionHandler,
   cli_index_handler: cliIndexHandler,
   cli_download_handler: cliDownloadHandler,

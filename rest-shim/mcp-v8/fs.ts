@@ -180,7 +180,7 @@ const fsMerge = graphqlOperation({
 });
 
 /** Filesystem snapshots: labels, resolve, reflog, push, reset, merge. */
-export const mcpV8FsOperations = operationsFor<OperationPolicy>().group('fs', 'test/rest-mcp-v8-fs.test.ts', {
+export const mcpV8FsOperations = operationsFor<OperationPolicy>().group('fs', 'test/mcp-v8/fs.test.ts', {
   fs_labels_handler: fsLabels,
   fs_set_label_handler: fsSetLabel,
   fs_resolve_handler: fsResolve,

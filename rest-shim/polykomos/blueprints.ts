@@ -260,7 +260,7 @@ const getBlueprintApplication = graphql({
 
 /** Served blueprint operations by the contract's operationIds. */
 /** Blueprints, their validation and applications. */
-export const polykomosBlueprintOperations = group('blueprints', 'test/rest-polykomos-blueprints.test.ts', {
+export const polykomosBlueprintOperations = group('blueprints', 'test/polykomos/blueprints.test.ts', {
   listBlueprints,
   getBlueprint,
   createBlueprint,

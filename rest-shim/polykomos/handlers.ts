@@ -241,7 +241,7 @@ const deleteDatabase = graphql({
 
 /** Served Polykomos operations by the contract's operationIds. */
 /** Account and databases: getMe, types, CRUD and quotas. */
-export const polykomosOperations = group('databases', 'test/rest-polykomos.test.ts', {
+export const polykomosOperations = group('databases', 'test/polykomos/databases.test.ts', {
   getMe,
   getDatabaseTypes,
   listDatabases,

@@ -134,7 +134,7 @@ const createWebhookTestDelivery = graphql({
 
 /** Served Polykomos webhook operations by the contract's operationIds. */
 /** Webhook endpoints, deliveries and test deliveries. */
-export const polykomosWebhookOperations = group('webhooks', 'test/rest-polykomos-webhooks.test.ts', {
+export const polykomosWebhookOperations = group('webhooks', 'test/polykomos/webhooks.test.ts', {
   listWebhookEndpoints,
   createWebhookEndpoint,
   revokeWebhookEndpoint,

@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import pg from 'pg';
 import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -68,16 +70,35 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   };
 }
 
-/** POSTs a GraphQL operation over real HTTP. */
+/** A GraphQL response as a test reads it. */
+export type GqlResult<T> = {
+  status: number;
+  body: { data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+};
+
+/**
+ * POSTs a GraphQL operation over real HTTP. Pass a typed document (from `test/<product>/*.graphql`, generated into
+ * `test/generated/<product>.ts`) to get typed data and checked variables; a string query is untyped.
+ */
+export async function gql<TData, TVars>(
+  baseUrl: string,
+  query: TypedDocumentNode<TData, TVars>,
+  variables?: TVars,
+  token?: string,
+): Promise<GqlResult<TData>>;
 export async function gql<T = any>(
   baseUrl: string,
   query: string,
   variables?: Record<string, unknown>,
   token?: string,
-): Promise<{
-  status: number;
-  body: { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-}> {
+): Promise<GqlResult<T>>;
+export async function gql(
+  baseUrl: string,
+  document: string | TypedDocumentNode<unknown, unknown>,
+  variables?: unknown,
+  token?: string,
+): Promise<GqlResult<unknown>> {
+  const query = typeof document === 'string' ? document : print(document);
   const res = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
     headers: {

@@ -1,0 +1,284 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Client, createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type App, createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { randomHex } from '../../src/core/auth/secrets.ts';
+import { createTestDatabase, gql, startTestApp, type TestApp, testDb } from '../kit/app.ts';
+import { reachable } from '../kit/reachable.ts';
+
+let t: TestApp;
+const clients: Client[] = [];
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  for (const c of clients) await c.dispose();
+  await t?.close();
+});
+
+function wsClient(baseUrl: string, token: string) {
+  const client = createClient({
+    url: `${baseUrl.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
+  clients.push(client);
+  return client;
+}
+
+/** Collects every event of a subscription until it completes. */
+function collect<T>(client: Client, query: string, variables: Record<string, unknown>): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const events: T[] = [];
+    client.subscribe<T>(
+      { query, variables },
+      {
+        next: (r) => {
+          if (r.errors) reject(new Error(JSON.stringify(r.errors)));
+          else events.push(r.data as T);
+        },
+        error: reject,
+        complete: () => resolve(events),
+      },
+    );
+  });
+}
+
+const runMutation = `mutation Run($input: RunExecutionInput!) {
+  runExecution(input: $input) {
+    __typename
+    ... on MutationRunExecutionSuccess { data { id uuid status } }
+    ... on Error { message code }
+  }
+}`;
+const outputSubscription = `subscription Out($uuid: String!, $fromByte: Float) {
+  executionOutput(uuid: $uuid, fromByte: $fromByte) { data startByte endByte startLine endLine status done }
+}`;
+const statusSubscription = `subscription S($uuid: String!) { executionStatusChanged(uuid: $uuid) { uuid status result } }`;
+
+interface OutputEvent {
+  executionOutput: {
+    data: string;
+    startByte: number;
+    endByte: number;
+    startLine: number;
+    endLine: number;
+    status: string;
+    done: boolean;
+  };
+}
+
+async function runGql(baseUrl: string, token: string, code: string, extra: Record<string, unknown> = {}) {
+  const res = await gql(baseUrl, runMutation, { input: { code, ...extra } }, token);
+  return res.body.data.runExecution;
+}
+
+/** Slow output: 30 lines, ~10 ms apart (busy wait: the sandbox has no timers). */
+const slowScript =
+  'for (let i = 0; i < 30; i++) { console.log("line " + i + " é"); const end = Date.now() + 10; while (Date.now() < end) {} } "fin"';
+const slowText = Array.from({ length: 30 }, (_, i) => `line ${i} é\n`).join('');
+
+function checkCoordinates(events: OutputEvent['executionOutput'][], fromByte: number, full: string) {
+  const bytes = Buffer.from(full);
+  let cursor = fromByte;
+  for (const e of events.filter((x) => !x.done)) {
+    expect(e.startByte).toBe(cursor);
+    expect(Buffer.byteLength(e.data)).toBe(e.endByte - e.startByte);
+    expect(bytes.subarray(e.startByte, e.endByte).toString()).toBe(e.data);
+    expect(e.startLine).toBe(bytes.subarray(0, e.startByte).toString().split('\n').length - 1);
+    cursor = e.endByte;
+  }
+  expect(cursor).toBe(bytes.length);
+  const last = events[events.length - 1];
+  expect(last).toMatchObject({ done: true, status: 'completed', startByte: bytes.length });
+}
+
+describe('GraphQL executions', () => {
+  it('runs, lists (relay connection) and reads output pages', async () => {
+    const run = await runGql(t.baseUrl, t.adminKey, 'console.log("hi"); 7 * 6');
+    expect(run.__typename).toBe('MutationRunExecutionSuccess');
+    expect(run.data.status).toBe('running');
+    const uuid = run.data.uuid as string;
+    const client = wsClient(t.baseUrl, t.adminKey);
+    const statuses = await collect<{ executionStatusChanged: { status: string; result: string | null } }>(
+      client,
+      statusSubscription,
+      { uuid },
+    );
+    expect(statuses[statuses.length - 1]?.executionStatusChanged).toMatchObject({ status: 'completed', result: '42' });
+    const list = await gql(t.baseUrl, '{ executions(first: 5) { edges { node { id uuid status } } } }', {}, t.adminKey);
+    const node = list.body.data.executions.edges.find((e: { node: { uuid: string } }) => e.node.uuid === uuid).node;
+    const byNode = await gql(
+      t.baseUrl,
+      'query N($id: ID!) { node(id: $id) { ... on Execution { uuid result } } }',
+      { id: node.id },
+      t.adminKey,
+    );
+    expect(byNode.body.data.node).toEqual({ uuid, result: '42' });
+    const page = await gql(
+      t.baseUrl,
+      `{ executionOutput(uuid: "${uuid}", lineOffset: 0) { __typename ... on QueryExecutionOutputSuccess { data { data totalLines hasMore } } } }`,
+      {},
+      t.adminKey,
+    );
+    expect(page.body.data.executionOutput.data).toEqual({ data: 'hi\n', totalLines: 1, hasMore: false });
+  });
+
+  it('returns expected failures as error union members', async () => {
+    const syntax = await runGql(t.baseUrl, t.adminKey, '1 +');
+    expect(syntax).toMatchObject({ __typename: 'ScriptSyntaxError', code: 'SYNTAX_ERROR' });
+    const heap = await runGql(t.baseUrl, t.adminKey, '1', { heap: 'abc' });
+    expect(heap).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
+    const fs = await runGql(t.baseUrl, t.adminKey, '1', { fs: '0'.repeat(64) });
+    expect(fs).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
+    const anon = await gql(t.baseUrl, runMutation, { input: { code: '1' } });
+    expect(anon.body.errors?.[0]?.message).toMatch(/Authentication required/);
+  });
+
+  it('streams output over graphql-ws with REST coordinates, live, then done', async () => {
+    const run = await runGql(t.baseUrl, t.adminKey, slowScript);
+    const events = await collect<OutputEvent>(wsClient(t.baseUrl, t.adminKey), outputSubscription, {
+      uuid: run.data.uuid,
+    });
+    const outputs = events.map((e) => e.executionOutput);
+    expect(outputs.some((e) => e.status === 'running' && !e.done)).toBe(true);
+    checkCoordinates(outputs, 0, slowText);
+  });
+
+  it('resumes from a byte offset (replays stored output, then live) and finishes at once for finished runs', async () => {
+    const run = await runGql(t.baseUrl, t.adminKey, slowScript);
+    await new Promise((r) => setTimeout(r, 120));
+    const from = Buffer.byteLength('line 0 é\nline 1 é\n');
+    const events = await collect<OutputEvent>(wsClient(t.baseUrl, t.adminKey), outputSubscription, {
+      uuid: run.data.uuid,
+      fromByte: from,
+    });
+    checkCoordinates(
+      events.map((e) => e.executionOutput),
+      from,
+      slowText,
+    );
+    const again = await collect<OutputEvent>(wsClient(t.baseUrl, t.adminKey), outputSubscription, {
+      uuid: run.data.uuid,
+      fromByte: 0,
+    });
+    checkCoordinates(
+      again.map((e) => e.executionOutput),
+      0,
+      slowText,
+    );
+  });
+
+  it('streams over SSE (graphql-sse distinct connections)', async () => {
+    const run = await runGql(t.baseUrl, t.adminKey, 'console.log("sse"); 1');
+    const res = await fetch(`${t.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${t.adminKey}`,
+      },
+      body: JSON.stringify({ query: outputSubscription, variables: { uuid: run.data.uuid } }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const payloads = text
+      .split('\n')
+      .filter((l) => l.startsWith('data:') && l.length > 6)
+      .map((l) => JSON.parse(l.slice(5)) as { data?: OutputEvent });
+    const events = payloads.flatMap((p) => (p.data ? [p.data.executionOutput] : []));
+    expect(events.map((e) => e.data).join('')).toBe('sse\n');
+    expect(events[events.length - 1]?.done).toBe(true);
+  });
+
+  it("refuses another tenant's execution in subscriptions and queries", async () => {
+    const created = await gql(
+      t.baseUrl,
+      `mutation { createApiKey(input: {product: mcp_v8, name: "gql-other", scopes: []}) {
+         ... on MutationCreateApiKeySuccess { data { rawKey } } } }`,
+      {},
+      t.adminKey,
+    );
+    const other = created.body.data.createApiKey.data.rawKey as string;
+    const run = await runGql(t.baseUrl, t.adminKey, '"private"');
+    const q = await gql(t.baseUrl, `{ execution(uuid: "${run.data.uuid}") { uuid } }`, {}, other);
+    expect(q.body.data.execution).toBeNull();
+    const node = await gql(t.baseUrl, `{ node(id: "${run.data.id}") { id } }`, {}, other);
+    expect(node.body.data?.node ?? null).toBeNull();
+    for (const query of [outputSubscription, statusSubscription]) {
+      await expect(collect(wsClient(t.baseUrl, other), query, { uuid: run.data.uuid })).rejects.toThrow(
+        /Execution '.*' not found/,
+      );
+    }
+  });
+});
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const twoInstances = testDb === 'postgres' && (await reachable(redisUrl));
+
+describe.runIf(twoInstances)('across instances (shared Postgres, Redis pub/sub)', () => {
+  it('follows a run owned by instance A from instance B, and routes B’s cancel to A', async () => {
+    const database = await createTestDatabase();
+    const adminKey = `test-admin-${randomHex(24)}`;
+    const apps: App[] = [];
+    const dirs: string[] = [];
+    try {
+      const urls: string[] = [];
+      for (const name of ['a', 'b']) {
+        const dataDir = await mkdtemp(path.join(tmpdir(), `atrium-rt-${name}-`));
+        dirs.push(dataDir);
+        const app = await createApp(
+          loadConfig({
+            NODE_ENV: 'test',
+            LOG_LEVEL: 'silent',
+            ATRIUM_DATA_DIR: dataDir,
+            ATRIUM_ADMIN_KEY: adminKey,
+            DATABASE_URL: database.url,
+            REDIS_URL: redisUrl,
+            ATRIUM_INSTANCE_ID: `instance-${name}`,
+          }),
+        );
+        apps.push(app);
+        urls.push(await app.listen(0, '127.0.0.1'));
+      }
+      const [urlA, urlB] = urls as [string, string];
+      const run = await runGql(urlA, adminKey, slowScript);
+      const events = await collect<OutputEvent>(wsClient(urlB, adminKey), outputSubscription, {
+        uuid: run.data.uuid,
+      });
+      checkCoordinates(
+        events.map((e) => e.executionOutput),
+        0,
+        slowText,
+      );
+
+      const loop = await runGql(urlA, adminKey, 'for (;;) {}', { executionTimeoutSecs: 60 });
+      await new Promise((r) => setTimeout(r, 200));
+      const cancel = await gql(
+        urlB,
+        `mutation { cancelExecution(uuid: "${loop.data.uuid}") { ok error } }`,
+        {},
+        adminKey,
+      );
+      expect(cancel.body.data.cancelExecution).toEqual({ ok: true, error: null });
+      // A's worker is freed by the routed cancel: A runs the next script promptly.
+      const next = await runGql(urlA, adminKey, '"after"');
+      const statuses = await collect<{ executionStatusChanged: { status: string } }>(
+        wsClient(urlA, adminKey),
+        statusSubscription,
+        { uuid: next.data.uuid },
+      );
+      expect(statuses[statuses.length - 1]?.executionStatusChanged.status).toBe('completed');
+    } finally {
+      for (const c of clients.splice(0)) await c.dispose();
+      for (const app of apps) await app.close();
+      await database.drop();
+      for (const d of dirs) await rm(d, { recursive: true, force: true });
+    }
+  });
+});
