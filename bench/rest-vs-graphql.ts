@@ -5,6 +5,7 @@
 //
 //   npm run bench                     # defaults: 5 rounds x 3 s per scenario, 8 concurrent requests
 //   BENCH_ROUNDS=3 BENCH_SECONDS=2 BENCH_CONCURRENCY=4 npm run bench
+//   BENCH_DB=postgres npm run bench   # the platform database on the local PostgreSQL instead of PGlite
 import '../src/node-guard.ts';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -21,12 +22,15 @@ const seededKeys = 20;
 const child = spawn(process.execPath, ['--import', 'tsx', new URL('./servers.ts', import.meta.url).pathname], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-const { appUrl, bareUrl, adminKey } = await new Promise<{ appUrl: string; bareUrl: string; adminKey: string }>(
-  (resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench servers exited (${code})`)));
-    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)));
-  },
-);
+const { appUrl, bareUrl, adminKey, db } = await new Promise<{
+  appUrl: string;
+  bareUrl: string;
+  adminKey: string;
+  db: string;
+}>((resolve, reject) => {
+  child.once('exit', (code) => reject(new Error(`bench servers exited (${code})`)));
+  createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)));
+});
 
 const app = new Pool(appUrl, { connections: concurrency, pipelining: 1 });
 const bare = new Pool(bareUrl, { connections: concurrency, pipelining: 1 });
@@ -140,7 +144,7 @@ try {
     };
   });
   console.log(
-    `node ${process.version}, ${rounds} rounds x ${seconds} s, concurrency ${concurrency}, ${seededKeys} keys`,
+    `node ${process.version}, ${db}, ${rounds} rounds x ${seconds} s, concurrency ${concurrency}, ${seededKeys} keys`,
   );
   for (const s of summary) {
     console.log(
