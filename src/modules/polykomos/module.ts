@@ -22,10 +22,11 @@ declare module '../../core/module.ts' {
 export const polykomosModule = defineModule({
   name: 'polykomos',
   description: 'Polykomos: Postgres and MySQL provisioning, quotas, blueprints, webhooks',
+  needs: ['databases'],
   config: parsePolykomosConfig,
-  create: ({ core, config }): Polykomos => {
+  create: ({ core, config, modules }): Polykomos => {
     const { prisma, logger, secrets: box } = core;
-    const databases = new PolykomosService({ prisma, logger, config, box });
+    const databases = new PolykomosService({ prisma, logger, config, box, engines: modules.databases });
     const webhooks = new PolykomosWebhookService({
       prisma,
       logger,

@@ -4,7 +4,8 @@ import type { Principal } from '../../core/auth/principal.ts';
 import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
-import { type DbType, type Engine, generateNames, MysqlEngine, PostgresEngine } from './engines.ts';
+import { type DatabasesService, redact } from '../databases/databases.service.ts';
+import type { DatabaseCredentials, EngineKind } from '../databases/engines.ts';
 import type { PolykomosConfig } from './polykomos.config.ts';
 import { insufficientScope, invalidParameter, notFound, PolykomosError, unprocessable } from './polykomos.errors.ts';
 import { TokenBuckets } from './rate-limit.ts';
@@ -78,17 +79,20 @@ const provisionAttempts = 3;
 
 /** Polykomos: API-key controls and real database provisioning (docs/polykomos.md). One instance per app. */
 export class PolykomosService {
-  private readonly engines: Partial<Record<DbType, Engine>> = {};
   private readonly buckets = new TokenBuckets();
   /** Provisioning runs of this instance, by database uuid (awaited by `?wait=true` and at shutdown). */
   private readonly jobs = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly deps: { prisma: PrismaClient; logger: Logger; config: PolykomosConfig; box: SecretBox },
-  ) {
-    if (deps.config.postgresUrl) this.engines.postgres = new PostgresEngine(deps.config.postgresUrl);
-    if (deps.config.mysqlUrl) this.engines.mysql = new MysqlEngine(deps.config.mysqlUrl);
-  }
+    private readonly deps: {
+      prisma: PrismaClient;
+      logger: Logger;
+      config: PolykomosConfig;
+      box: SecretBox;
+      /** The engine servers (the `databases` module). */
+      engines: DatabasesService;
+    },
+  ) {}
 
   /** Waits for provisioning runs in flight (shutdown). */
   async close(): Promise<void> {
@@ -245,7 +249,7 @@ export class PolykomosService {
     requireScope(principal, 'databases:read');
     const region = this.deps.config.region;
     return (['postgres', 'mysql'] as const).map((value) => {
-      const available = this.engines[value] !== undefined;
+      const available = this.deps.engines.isAvailable(value);
       return {
         value,
         label: value === 'postgres' ? 'PostgreSQL' : 'MySQL',
@@ -325,8 +329,8 @@ export class PolykomosService {
     if (dbType !== 'postgres' && dbType !== 'mysql') {
       throw unprocessable('UNSUPPORTED_DB_TYPE', `db_type "${dbType}" is not supported (postgres, mysql)`);
     }
-    const engine = this.engines[dbType];
-    if (!engine) {
+    const engines = this.deps.engines;
+    if (!engines.isAvailable(dbType)) {
       throw unprocessable(
         'UNSUPPORTED_DB_TYPE',
         `db_type "${dbType}" is not available on this server (no ${dbType} server configured)`,
@@ -370,7 +374,8 @@ export class PolykomosService {
     if (count >= planLimit) {
       throw unprocessable('PLAN_LIMIT_REACHED', `The ${plan} plan allows ${planLimit} databases`);
     }
-    const names = generateNames();
+    const names = engines.generateCredentials('pk');
+    const endpoint = engines.endpoint(dbType);
     const row = await this.deps.prisma.$transaction(async (tx) => {
       const created = await tx.polykomosDatabase.create({
         data: {
@@ -380,10 +385,10 @@ export class PolykomosService {
           region,
           plan,
           dbType,
-          host: engine.endpoint.host,
-          port: engine.endpoint.port,
-          dbName: names.dbName,
-          dbUsername: names.username,
+          host: endpoint.host,
+          port: endpoint.port,
+          dbName: names.database,
+          dbUsername: names.role,
           dbPasswordEnc: this.deps.box.seal(names.password),
           storageHardLimitGb: quotas.storageHardLimitGb ?? null,
           connectionHardLimit: quotas.connectionHardLimit ?? null,
@@ -393,7 +398,7 @@ export class PolykomosService {
       await recordDatabaseEvent(tx, 'database.created', created);
       return created;
     });
-    const job = this.provision(row.uuid, engine, names);
+    const job = this.provision(row.uuid, dbType, names);
     this.jobs.set(row.uuid, job);
     void job.finally(() => this.jobs.delete(row.uuid));
     const started = Date.now();
@@ -411,14 +416,14 @@ export class PolykomosService {
   }
 
   /** Runs the engine DDL (with retries); active on success, deleted (no failed state) after the last attempt. */
-  private async provision(uuid: string, engine: Engine, names: ReturnType<typeof generateNames>): Promise<void> {
-    const { prisma, logger } = this.deps;
+  private async provision(uuid: string, dbType: EngineKind, names: DatabaseCredentials): Promise<void> {
+    const { prisma, logger, engines } = this.deps;
     let lastError: unknown;
     for (let attempt = 1; attempt <= provisionAttempts; attempt++) {
       try {
         const before = await prisma.polykomosDatabase.findUniqueOrThrow({ where: { uuid } });
         if (before.status === 'deleted') return;
-        await engine.provision(names, before.connectionHardLimit);
+        await engines.ensure(dbType, names, before.connectionHardLimit);
         await prisma.polykomosDatabase.update({ where: { uuid }, data: { hasRemoteResources: true } });
         const activated = await prisma.$transaction(async (tx) => {
           const r = await tx.polykomosDatabase.updateMany({
@@ -438,7 +443,7 @@ export class PolykomosService {
           return;
         }
         if (after.connectionHardLimit !== before.connectionHardLimit) {
-          await engine.setConnectionLimit(names.username, after.connectionHardLimit);
+          await engines.setConnectionLimit(dbType, names.role, after.connectionHardLimit);
         }
         return;
       } catch (err) {
@@ -447,7 +452,7 @@ export class PolykomosService {
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }
-    await engine.destroy(names).catch(() => undefined);
+    await engines.drop(dbType, names).catch(() => undefined);
     await prisma.$transaction(async (tx) => {
       const failed = await tx.polykomosDatabase.update({
         where: { uuid },
@@ -492,9 +497,10 @@ export class PolykomosService {
       return changed;
     });
     if ('connectionHardLimit' in quotas && row.status !== 'provisioning') {
-      const engine = this.engines[row.dbType];
-      if (!engine) throw unprocessable('UNSUPPORTED_DB_TYPE', `${row.dbType} is no longer configured on this server`);
-      await engine.setConnectionLimit(row.dbUsername, updated.connectionHardLimit);
+      if (!this.deps.engines.isAvailable(row.dbType)) {
+        throw unprocessable('UNSUPPORTED_DB_TYPE', `${row.dbType} is no longer configured on this server`);
+      }
+      await this.deps.engines.setConnectionLimit(row.dbType, row.dbUsername, updated.connectionHardLimit);
     }
     return updated;
   }
@@ -520,10 +526,9 @@ export class PolykomosService {
   }
 
   private async destroyRemote(row: DatabaseRow): Promise<boolean> {
-    const engine = this.engines[row.dbType];
-    if (!engine) return false;
+    if (!this.deps.engines.isAvailable(row.dbType)) return false;
     try {
-      await engine.destroy({ dbName: row.dbName, username: row.dbUsername, password: '' });
+      await this.deps.engines.drop(row.dbType, { database: row.dbName, role: row.dbUsername });
       await this.deps.prisma.polykomosDatabase.update({ where: { id: row.id }, data: { hasRemoteResources: false } });
       return true;
     } catch (err) {
@@ -603,5 +608,5 @@ const isUuid = (v: string) => uuidPattern.test(v);
 
 /** Engine errors name servers, never credentials; keep only the message, and never the admin URL. */
 function errorMessage(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\b(postgres(ql)?|mysql):\/\/\S+/gi, '<url>');
+  return redact(err instanceof Error ? err.message : String(err));
 }

@@ -1,7 +1,7 @@
 import { PolykomosDatabaseStatus, PolykomosDbType } from '../../../../prisma/generated/client/enums.ts';
 import { builder } from '../../../core/builder.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
-import { maskedConnectionString } from '../engines.ts';
+import { maskedConnectionString } from '../connection-string.ts';
 import { PolykomosError } from '../polykomos.errors.ts';
 import type { Account, DatabaseRow } from '../polykomos.service.ts';
 
