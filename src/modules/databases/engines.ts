@@ -61,6 +61,16 @@ function checkName(name: string): string {
   return name;
 }
 
+/**
+ * The lock `ensure` and `drop` hold on the engine server while they work on one database (a Postgres session
+ * advisory lock on `hashtextextended(name, 0)`, a MySQL `GET_LOCK(name)`): two runs for one database, such as a
+ * reclaimed job and the runner that lost it, or a delete during provisioning, take turns instead of interleaving.
+ */
+export function lockName(database: string): string {
+  return `atrium.databases:${database}`;
+}
+const mysqlLockWaitSeconds = 120;
+
 function checkLimit(limit: number | null): number {
   if (limit === null) return -1;
   if (!Number.isInteger(limit) || limit < 0 || limit > 100_000) throw new Error('connection limit out of range');
@@ -95,6 +105,7 @@ export class PostgresEngine implements Engine {
     const user = checkName(credentials.role);
     const limit = checkLimit(connectionLimit);
     await this.withAdmin(async (c) => {
+      await c.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockName(db)]);
       const role = c.escapeIdentifier(user);
       const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
       // Utility statements take no bind parameters: the password is a quoted literal (escapeLiteral).
@@ -132,6 +143,7 @@ export class PostgresEngine implements Engine {
 
   async drop(ref: DatabaseRef): Promise<void> {
     await this.withAdmin(async (c) => {
+      await c.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockName(checkName(ref.database))]);
       await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(checkName(ref.database))} WITH (FORCE)`);
       await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(checkName(ref.role))}`);
     });
@@ -160,6 +172,7 @@ export class MysqlEngine implements Engine {
     const user = checkName(credentials.role);
     const limit = connectionLimit === null ? 0 : checkLimit(connectionLimit);
     await this.withAdmin(async (c) => {
+      await mysqlLock(c, db);
       // mysql2 escapes `?` as a quoted value and `??` as a backquoted identifier, client side.
       await c.query('CREATE DATABASE IF NOT EXISTS ??', [db]);
       await c.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ? WITH MAX_USER_CONNECTIONS ${limit}`, [
@@ -196,9 +209,18 @@ export class MysqlEngine implements Engine {
 
   async drop(ref: DatabaseRef): Promise<void> {
     await this.withAdmin(async (c) => {
+      await mysqlLock(c, checkName(ref.database));
       await c.query('DROP DATABASE IF EXISTS ??', [checkName(ref.database)]);
       await c.query("DROP USER IF EXISTS ?@'%'", [checkName(ref.role)]);
     });
+  }
+}
+
+/** The session lock of lockName(); released when the admin connection ends. */
+async function mysqlLock(c: mysql.Connection, database: string): Promise<void> {
+  const [rows] = await c.query('SELECT GET_LOCK(?, ?) AS got', [lockName(database), mysqlLockWaitSeconds]);
+  if (Number((rows as { got: number | null }[])[0]?.got) !== 1) {
+    throw new Error(`timed out waiting for another operation on database ${database}`);
   }
 }
 

@@ -26,7 +26,14 @@ export const polykomosModule = defineModule({
   config: parsePolykomosConfig,
   create: ({ core, config, modules }): Polykomos => {
     const { prisma, logger, secrets: box } = core;
-    const databases = new PolykomosService({ prisma, logger, config, box, engines: modules.databases });
+    const databases = new PolykomosService({
+      prisma,
+      logger,
+      config,
+      box,
+      engines: modules.databases,
+      jobs: core.jobs,
+    });
     const webhooks = new PolykomosWebhookService({
       prisma,
       logger,
@@ -43,6 +50,7 @@ export const polykomosModule = defineModule({
     const applications = new ApplicationService({ prisma, logger, polykomos: databases, blueprints });
     return { databases, webhooks, blueprints, applications };
   },
+  jobs: (polykomos) => [polykomos.databases.provisionKind, polykomos.databases.dropKind],
   start: (polykomos) => polykomos.webhooks.start(),
   close: async (polykomos) => {
     await polykomos.databases.close();
