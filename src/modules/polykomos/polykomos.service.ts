@@ -438,7 +438,7 @@ export class PolykomosService {
     run: (payload, ctx) => this.provision(payload, ctx),
     onDead: async ({ databaseId }, error, { tx }) => {
       const row = await tx.polykomosDatabase.findUnique({ where: { id: databaseId } });
-      if (!row || row.status !== 'provisioning') return;
+      if (row?.status !== 'provisioning') return;
       const failed = await tx.polykomosDatabase.update({
         where: { id: databaseId },
         data: { status: 'deleted', deletedAt: new Date(), provisionError: redact(error).slice(0, 500) },
