@@ -52,7 +52,7 @@ beforeAll(async () => {
   });
   contract = await contractValidator('polykomos');
   call = polykomosClient(t, contract);
-  key = await createPolykomosKey(t);
+  key = await createPolykomosKey(t, ['databases:read', 'databases:write', 'blueprints:read', 'blueprints:write']);
   platform = new pg.Client({ connectionString: t.databaseUrl });
   await platform.connect();
 });
@@ -124,14 +124,15 @@ interface JobRow {
   progress: { message?: string } | null;
 }
 
-async function provisionJob(uuid: string): Promise<JobRow | undefined> {
+async function jobOf(kind: string, dedupeKey: string): Promise<JobRow | undefined> {
   const r = await platform.query<JobRow>(
     `SELECT id::text, state::text, attempts, lease_owner, last_error, progress FROM jobs
-      WHERE kind = 'polykomos.provision' AND dedupe_key = $1`,
-    [`provision:${uuid}`],
+      WHERE kind = $1 AND dedupe_key = $2`,
+    [kind, dedupeKey],
   );
   return r.rows[0];
 }
+const provisionJob = (uuid: string) => jobOf('polykomos.provision', `provision:${uuid}`);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -230,6 +231,84 @@ describe.skipIf(!enabled)('provisioning on the job runner, across processes (Pos
       expect((await exited(b)).code).toBe(0);
     } finally {
       await engineAdmin.end();
+    }
+  }, 120_000);
+
+  it('kill -9 of a worker mid-application: the target rolled back, the rerun applies once (completed)', async () => {
+    const c = await startWorker('worker-c');
+    const r = await call('POST', '/api/v1/databases?wait=true&timeout=60', {
+      key: key.raw,
+      body: { name: 'apply-crash' },
+    });
+    expect(r.status).toBe(201);
+    const db = r.body.data;
+    created.push(db.uuid);
+    const bp = await call('POST', '/api/v1/blueprints', {
+      key: key.raw,
+      body: {
+        name: 'crash-apply',
+        sql_content:
+          'CREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\nSELECT pg_advisory_xact_lock(4242);\nCREATE TABLE b (id int);',
+      },
+    });
+    expect(bp.status).toBe(201);
+
+    // The test holds lock 4242 in the target database: statement 3 waits on it, mid-application.
+    const target = new URL(polykomosPostgresUrl);
+    target.pathname = `/${db.db_name}`;
+    const holder = new pg.Client({ connectionString: target.toString() });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(4242)');
+      const applied = await call('POST', `/api/v1/databases/${db.uuid}/blueprint_applications`, {
+        key: key.raw,
+        body: { blueprint_uuid: bp.body.data.uuid },
+      });
+      expect(applied.status).toBe(202);
+      const id = applied.body.data.id as number;
+      const applyJob = () => jobOf('polykomos.applyBlueprint', `apply:${id}`);
+      await until('worker-c is at statement 3', async () => {
+        const j = await applyJob();
+        return j?.state === 'running' && j.progress?.message === 'statement 2 done';
+      });
+      await until('statement 3 waits on the lock', async () => {
+        const w = await holder.query(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+        );
+        return w.rows[0].n >= 1;
+      });
+      const midway = await call('GET', `/api/v1/blueprint_applications/${id}`, { key: key.raw });
+      expect(midway.body.data.status).toBe('running');
+
+      c.kill('SIGKILL');
+      await exited(c);
+      await holder.query('SELECT pg_advisory_unlock(4242)'); // the dead run's transaction now aborts
+      await startWorker('worker-d');
+      const done = await until('the application job succeeds', async () => {
+        const j = await applyJob();
+        return j?.state === 'succeeded' ? j : undefined;
+      });
+      expect(done).toMatchObject({ lease_owner: 'worker-d' });
+      expect(done.attempts).toBeGreaterThanOrEqual(2);
+
+      const final = await call('GET', `/api/v1/blueprint_applications/${id}`, { key: key.raw });
+      expect(final.body.data).toMatchObject({
+        status: 'completed',
+        statements_total: 4,
+        statements_succeeded: 4,
+        statements_failed: 0,
+        error_message: null,
+      });
+      // Applied once: the insert of the killed run was rolled back with its transaction.
+      const rows = await holder.query('SELECT count(*)::int AS n FROM a');
+      expect(rows.rows[0].n).toBe(1);
+      expect((await holder.query("SELECT to_regclass('public.b') IS NOT NULL AS ok")).rows[0].ok).toBe(true);
+      const left = await platform.query(
+        `SELECT count(*)::int AS n FROM polykomos_blueprint_applications WHERE status IN ('pending', 'running')`,
+      );
+      expect(left.rows[0].n).toBe(0);
+    } finally {
+      await holder.end();
     }
   }, 120_000);
 });

@@ -47,10 +47,14 @@ export const polykomosModule = defineModule({
       },
     });
     const blueprints = new BlueprintService({ prisma, polykomos: databases });
-    const applications = new ApplicationService({ prisma, logger, polykomos: databases, blueprints });
+    const applications = new ApplicationService({ prisma, logger, jobs: core.jobs, polykomos: databases, blueprints });
     return { databases, webhooks, blueprints, applications };
   },
-  jobs: (polykomos) => [polykomos.databases.provisionKind, polykomos.databases.dropKind],
+  jobs: (polykomos) => [
+    polykomos.databases.provisionKind,
+    polykomos.databases.dropKind,
+    polykomos.applications.applyKind,
+  ],
   start: (polykomos) => polykomos.webhooks.start(),
   close: async (polykomos) => {
     await polykomos.databases.close();
