@@ -193,8 +193,11 @@ describe.skipIf(!enabled)('provisioning on the job runner, across processes (Pos
       expect(done).toMatchObject({ attempts: 2, lease_owner: 'worker-b' });
 
       // The row is active, through the poll URL; its credentials log in.
-      const polled = await call('GET', r.body.provisioning.poll_url.replace(/^\/polykomos/, ''), { key: key.raw });
-      expect(polled.body.data).toMatchObject({ uuid: db.uuid, status: 'active' });
+      const polled = await fetch(new URL(r.body.provisioning.poll_url, t.baseUrl), {
+        headers: { authorization: `Bearer ${key.raw}` },
+      });
+      expect(polled.status).toBe(200);
+      expect((await polled.json()).data).toMatchObject({ uuid: db.uuid, status: 'active' });
       const login = new pg.Client({
         host: db.host,
         port: db.port,
