@@ -20,7 +20,7 @@ import {
   valueProblem,
 } from './blueprint-sql.ts';
 import type { BlueprintService } from './blueprints.service.ts';
-import { invalidParameter, PolykomosError, unprocessable } from './polykomos.errors.ts';
+import { invalidParameter, PolykomosNotFoundError, unprocessable } from './polykomos.errors.ts';
 import { type PolykomosService, requireScope } from './polykomos.service.ts';
 
 export type ApplicationRow = PolykomosBlueprintApplication;
@@ -76,7 +76,7 @@ export class ApplicationService {
           where: { id, ...(principal.kind === 'admin' ? {} : { ownerId }) },
         })
       : null;
-    if (!row) throw new PolykomosError('NOT_FOUND', 404, `Blueprint application ${id} not found`);
+    if (!row) throw new PolykomosNotFoundError(`Blueprint application ${id} not found`);
     return row;
   }
 

@@ -13,7 +13,15 @@ import {
 import type { Logger } from '../../core/logger.ts';
 import { type DatabasesService, redact } from '../databases/databases.service.ts';
 import type { PolykomosConfig } from './polykomos.config.ts';
-import { insufficientScope, invalidParameter, notFound, PolykomosError, unprocessable } from './polykomos.errors.ts';
+import {
+  insufficientScope,
+  invalidParameter,
+  notFound,
+  PolykomosForbiddenError,
+  PolykomosInvalidInputError,
+  PolykomosNotFoundError,
+  unprocessable,
+} from './polykomos.errors.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import { recordDatabaseEvent } from './webhook-events.ts';
 
@@ -160,12 +168,12 @@ export class PolykomosService {
   /** Sets a Polykomos key's user and controls (platform admin). Absent fields keep their value or default. */
   async setKeyControls(principal: Principal, apiKeyId: string, input: KeyControlsInput): Promise<Account> {
     if (principal.kind !== 'admin')
-      throw new PolykomosError('FORBIDDEN', 403, 'Only the platform admin sets key controls');
+      throw new PolykomosForbiddenError('FORBIDDEN', 'Only the platform admin sets key controls');
     const key = isUuid(apiKeyId)
       ? await this.deps.prisma.apiKey.findUnique({ where: { id: apiKeyId }, select: { product: true, name: true } })
       : null;
-    if (key?.product !== 'polykomos') throw new PolykomosError('NOT_FOUND', 404, 'Unknown Polykomos API key');
-    const bad = (m: string) => new PolykomosError('INVALID_PARAMETER', 400, m);
+    if (key?.product !== 'polykomos') throw new PolykomosNotFoundError('Unknown Polykomos API key');
+    const bad = (m: string) => new PolykomosInvalidInputError(m);
     const rpm = input.requestsPerMinute;
     if (rpm != null && !(Number.isInteger(rpm) && rpm >= 1 && rpm <= 100_000))
       throw bad('requestsPerMinute: 1..100000');
@@ -222,7 +230,7 @@ export class PolykomosService {
     if (principal.kind === 'jwt') {
       return { ownerId: `jwt:${principal.id}`, user: { name: principal.id, email: '' }, apiKey: null };
     }
-    if (principal.kind !== 'apiKey') throw new PolykomosError('INVALID_API_KEY', 403, 'Not a Polykomos credential');
+    if (principal.kind !== 'apiKey') throw new PolykomosForbiddenError('INVALID_API_KEY', 'Not a Polykomos credential');
     const [key, controls] = await Promise.all([
       this.deps.prisma.apiKey.findUnique({
         where: { id: principal.id },
@@ -230,7 +238,7 @@ export class PolykomosService {
       }),
       this.deps.prisma.polykomosKeyControl.findUnique({ where: { apiKeyId: principal.id } }),
     ]);
-    if (!key) throw new PolykomosError('INVALID_API_KEY', 403, 'Unknown API key');
+    if (!key) throw new PolykomosForbiddenError('INVALID_API_KEY', 'Unknown API key');
     const status = key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= new Date() ? 'expired' : 'active';
     return {
       ownerId: controls?.userId ?? `apikey:${principal.id}`,
@@ -355,7 +363,7 @@ export class PolykomosService {
     const plan = input.plan ?? 'free';
     if (!(plans as readonly string[]).includes(plan)) throw invalidParameter('plan must be free, launch or grow');
     if (input.teamId !== undefined && input.teamId !== null) {
-      throw new PolykomosError('FORBIDDEN', 403, `You are not a member of team ${input.teamId}`);
+      throw new PolykomosForbiddenError('FORBIDDEN', `You are not a member of team ${input.teamId}`);
     }
     if (input.blueprintUuid) {
       requireScope(principal, 'blueprints:read');
