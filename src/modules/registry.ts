@@ -1,5 +1,6 @@
 import type { AnyModule } from '../core/module.ts';
 import { accessModule } from './access/module.ts';
+import { databasesModule } from './databases/module.ts';
 import { logstoreModule } from './logstore/module.ts';
 import { polykomosModule } from './polykomos/module.ts';
 import { runtimeModule } from './runtime/module.ts';
@@ -12,6 +13,7 @@ import { snapshotsModule } from './snapshots/module.ts';
 export const modules: readonly AnyModule[] = [
   accessModule,
   logstoreModule,
+  databasesModule,
   polykomosModule,
   snapshotsModule,
   runtimeModule,

@@ -22,10 +22,18 @@ declare module '../../core/module.ts' {
 export const polykomosModule = defineModule({
   name: 'polykomos',
   description: 'Polykomos: Postgres and MySQL provisioning, quotas, blueprints, webhooks',
+  needs: ['databases'],
   config: parsePolykomosConfig,
-  create: ({ core, config }): Polykomos => {
+  create: ({ core, config, modules }): Polykomos => {
     const { prisma, logger, secrets: box } = core;
-    const databases = new PolykomosService({ prisma, logger, config, box });
+    const databases = new PolykomosService({
+      prisma,
+      logger,
+      config,
+      box,
+      engines: modules.databases,
+      jobs: core.jobs,
+    });
     const webhooks = new PolykomosWebhookService({
       prisma,
       logger,
@@ -39,9 +47,14 @@ export const polykomosModule = defineModule({
       },
     });
     const blueprints = new BlueprintService({ prisma, polykomos: databases });
-    const applications = new ApplicationService({ prisma, logger, polykomos: databases, blueprints });
+    const applications = new ApplicationService({ prisma, logger, jobs: core.jobs, polykomos: databases, blueprints });
     return { databases, webhooks, blueprints, applications };
   },
+  jobs: (polykomos) => [
+    polykomos.databases.provisionKind,
+    polykomos.databases.dropKind,
+    polykomos.applications.applyKind,
+  ],
   start: (polykomos) => polykomos.webhooks.start(),
   close: async (polykomos) => {
     await polykomos.databases.close();
