@@ -114,7 +114,7 @@ describe('Polykomos webhook endpoints', () => {
     });
     expect(r.body.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     expect(new Date(r.body.data.created_at).toISOString()).toBe(r.body.data.created_at);
-    const row = await t.app.services.prisma.polykomosWebhookEndpoint.findUniqueOrThrow({
+    const row = await t.app.services.prisma.webhookEndpoint.findUniqueOrThrow({
       where: { id: r.body.data.id },
     });
     expect(row.secretEnc).not.toContain(r.body.secret);
@@ -167,7 +167,7 @@ describe('Polykomos webhook endpoints', () => {
     expect(b.status).toBe(201);
     expect(b.headers.get('idempotent-replayed')).toBe('true');
     expect(b.body).toEqual(a.body);
-    const count = await t.app.services.prisma.polykomosWebhookEndpoint.count({ where: { id: a.body.data.id } });
+    const count = await t.app.services.prisma.webhookEndpoint.count({ where: { id: a.body.data.id } });
     expect(count).toBe(1);
     // The stored response that replays it is sealed: the secret is not in the database in clear.
     const records = await t.app.services.prisma.idempotencyRecord.findMany({ where: { key: idem } });
