@@ -23,11 +23,11 @@ declare module '../../core/module.ts' {
 export const polykomosModule = defineModule({
   name: 'polykomos',
   description: 'Polykomos: Postgres and MySQL provisioning, quotas, blueprints, webhooks',
-  needs: ['webhooks'],
+  needs: ['access', 'webhooks'],
   config: parsePolykomosConfig,
   create: ({ core, config, modules }): Polykomos => {
     const { prisma, logger, secrets: box } = core;
-    const databases = new PolykomosService({ prisma, logger, config, box });
+    const databases = new PolykomosService({ prisma, logger, config, box, access: modules.access });
     modules.webhooks.register(polykomosWebhooks);
     const webhooks = new PolykomosWebhookService({ polykomos: databases, webhooks: modules.webhooks });
     const blueprints = new BlueprintService({ prisma, polykomos: databases });

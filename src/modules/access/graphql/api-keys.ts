@@ -2,6 +2,7 @@ import { ApiKeyProduct } from '../../../../prisma/generated/client/enums.ts';
 import { builder } from '../../../core/builder.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
 import { ApiKeyNotFoundError, InvalidApiKeyInputError } from '../access.errors.ts';
+import type { KeyControls } from '../key-controls.ts';
 
 builder.objectType(ApiKeyNotFoundError, { name: 'ApiKeyNotFoundError', interfaces: [ErrorInterface] });
 builder.objectType(InvalidApiKeyInputError, { name: 'InvalidApiKeyInputError', interfaces: [ErrorInterface] });
@@ -116,5 +117,65 @@ builder.mutationField('revokeApiKey', (t) =>
     },
     authScopes: { authenticated: true },
     resolve: (_root, { id, product }, ctx) => ctx.services.access.revokeApiKey(ctx.principal, { id: id.id, product }),
+  }),
+);
+
+export const ApiKeyControlsRef = builder.objectRef<KeyControls>('ApiKeyControls').implement({
+  description:
+    'Per-key controls, applied wherever the key is presented (GraphQL over HTTP and WebSocket, every REST door).',
+  fields: (t) => ({
+    requestsPerMinute: t.exposeInt('requestsPerMinute', {
+      nullable: true,
+      description: 'Requests per minute (token bucket, shared by all instances through Redis); null: no limit.',
+    }),
+    monthlyQuota: t.exposeInt('monthlyQuota', {
+      nullable: true,
+      description: 'Requests per calendar month (UTC); null: no quota.',
+    }),
+    allowedIpList: t.exposeStringList('allowedIpList', {
+      description: 'Addresses or CIDR blocks the key may be used from; empty: any address.',
+    }),
+    inactiveTtlDays: t.exposeInt('inactiveTtlDays', {
+      nullable: true,
+      description: 'Days without use after which the key is refused; null: never.',
+    }),
+  }),
+});
+
+builder.objectField(ApiKeyRef, 'controls', (t) =>
+  t.field({
+    type: ApiKeyControlsRef,
+    description: "The key's controls: its own, or its product's defaults (Polykomos: 60 requests per minute).",
+    resolve: (key, _args, ctx) => ctx.services.access.controlsOf(key.id, key.product),
+  }),
+);
+
+const SetApiKeyControlsInput = builder.inputType('SetApiKeyControlsInput', {
+  description: 'Controls to change; an absent field keeps its value, null removes the limit.',
+  fields: (t) => ({
+    requestsPerMinute: t.int({ required: false, description: '1–100000 requests per minute.' }),
+    monthlyQuota: t.int({ required: false, description: 'Requests per calendar month (UTC), at least 1; null: none.' }),
+    allowedIpList: t.stringList({
+      required: false,
+      description: 'Addresses or CIDR blocks (at most 100); empty: any.',
+    }),
+    inactiveTtlDays: t.int({ required: false, description: '1–3650 days without use before refusal; null: never.' }),
+  }),
+});
+
+builder.mutationField('setApiKeyControls', (t) =>
+  t.prismaField({
+    type: 'ApiKey',
+    description: "Sets a key's controls (admins, or the key's product admins). Others get ApiKeyNotFoundError.",
+    errors: { types: [ApiKeyNotFoundError, InvalidApiKeyInputError] },
+    args: {
+      id: t.arg.globalID({ required: true, for: ApiKeyRef, description: 'The key (its global id).' }),
+      input: t.arg({ type: SetApiKeyControlsInput, required: true, description: 'The controls to change.' }),
+    },
+    authScopes: { authenticated: true },
+    resolve: async (query, _root, { id, input }, ctx) => {
+      await ctx.services.access.setKeyControls(ctx.principal, id.id, input);
+      return ctx.services.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: id.id } });
+    },
   }),
 );
