@@ -103,4 +103,49 @@ describe('renaming shared tables keeps their rows', () => {
       await pglite.close();
     }
   }, 120_000);
+
+  it('20261201135856_api_key_controls: polykomos_key_controls/usage_counters → api_key_*, owners kept', async () => {
+    const target = '20261201135856_api_key_controls';
+    const pglite = new PGlite();
+    try {
+      const adapter = new PrismaPGlite(pglite);
+      const applied = await applyMigrations(adapter, await migrationsUpTo('before-controls', target));
+      expect(applied).not.toContain(target);
+      const key = '11111111-2222-4333-8444-555555555555';
+      await pglite.exec(`
+        INSERT INTO polykomos_key_controls (api_key_id, user_id, user_name, user_email, requests_per_minute,
+            monthly_quota, allowed_ip_list, inactive_ttl_days, updated_at)
+          VALUES ('${key}', 'user-7', 'Ada', 'ada@example.test', 5, 1000, '{10.0.0.0/8}', 30, now());
+        INSERT INTO polykomos_usage_counters (api_key_id, month, count) VALUES ('${key}', '2026-11', 42);
+      `);
+      const rest = await applyMigrations(adapter, await migrationsUpTo('all-controls'));
+      expect(rest).toContain(target);
+      const controls = await pglite.query<Record<string, unknown>>(
+        'SELECT api_key_id, requests_per_minute, monthly_quota, allowed_ip_list, inactive_ttl_days FROM api_key_controls',
+      );
+      expect(controls.rows).toEqual([
+        {
+          api_key_id: key,
+          requests_per_minute: 5,
+          monthly_quota: 1000,
+          allowed_ip_list: ['10.0.0.0/8'],
+          inactive_ttl_days: 30,
+        },
+      ]);
+      const owners = await pglite.query<Record<string, unknown>>(
+        'SELECT api_key_id, user_id, user_name, user_email FROM polykomos_key_owners',
+      );
+      expect(owners.rows).toEqual([
+        { api_key_id: key, user_id: 'user-7', user_name: 'Ada', user_email: 'ada@example.test' },
+      ]);
+      const counters = await pglite.query<Record<string, unknown>>('SELECT * FROM api_key_usage_counters');
+      expect(counters.rows).toEqual([{ api_key_id: key, month: '2026-11', count: 42 }]);
+      const old = await pglite.query(
+        "SELECT 1 FROM pg_tables WHERE tablename IN ('polykomos_key_controls', 'polykomos_usage_counters')",
+      );
+      expect(old.rows).toHaveLength(0);
+    } finally {
+      await pglite.close();
+    }
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 -- The webhook engine moves out of Polykomos into the shared `webhooks` module (docs/webhooks.md). The tables are
--- renamed with their rows (never dropped); existing endpoints and events belong to the product `polykomos`.
+-- renamed with their rows (never dropped), and existing endpoints and events belong to the product `polykomos`.
 
 -- RenameTables
 ALTER TABLE "polykomos_webhook_endpoints" RENAME TO "webhook_endpoints";
@@ -26,7 +26,7 @@ ALTER TABLE "webhook_events" ADD COLUMN "product" TEXT NOT NULL DEFAULT 'polykom
 DROP INDEX "polykomos_webhook_endpoints_owner_id_created_at_id_idx";
 CREATE INDEX "webhook_endpoints_product_owner_id_created_at_id_idx" ON "webhook_endpoints"("product", "owner_id", "created_at" DESC, "id" DESC);
 
--- Deliveries run as durable jobs: the delivery loop's own lease and schedule columns go, the job's id comes.
+-- Deliveries run as durable jobs: the lease and schedule columns of the old delivery loop go, the job id comes.
 DROP INDEX "polykomos_webhook_deliveries_status_next_attempt_at_idx";
 ALTER TABLE "webhook_deliveries" DROP COLUMN "leased_until",
 DROP COLUMN "next_attempt_at",

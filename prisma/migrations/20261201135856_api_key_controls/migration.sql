@@ -1,5 +1,5 @@
 -- Key controls move from Polykomos to the access module (docs/access.md) with their rows: the controls table and
--- the usage counters are renamed; the Polykomos user identity of a key moves to its own table (copied, then its
+-- the usage counters are renamed, and the Polykomos user identity of a key moves to its own table (copied, then its
 -- columns leave the controls table).
 
 -- RenameTables
