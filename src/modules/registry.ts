@@ -5,6 +5,7 @@ import { logstoreModule } from './logstore/module.ts';
 import { polykomosModule } from './polykomos/module.ts';
 import { runtimeModule } from './runtime/module.ts';
 import { snapshotsModule } from './snapshots/module.ts';
+import { webhooksModule } from './webhooks/module.ts';
 
 /**
  * Every module, in dependency order: the only place modules are named. Start-up creates and starts them in this
@@ -12,6 +13,7 @@ import { snapshotsModule } from './snapshots/module.ts';
  */
 export const modules: readonly AnyModule[] = [
   accessModule,
+  webhooksModule,
   logstoreModule,
   databasesModule,
   polykomosModule,

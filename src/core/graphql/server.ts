@@ -30,9 +30,21 @@ export const graphqlPath = '/graphql';
 export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   const { authenticator, logger, metrics } = services;
 
-  async function principalFor(credential: string | undefined): Promise<Principal> {
+  async function principalFor(credential: string | undefined, remoteAddress: string | undefined): Promise<Principal> {
     if (credential === undefined) return anonymous;
-    const check = await authenticator.authenticate(credential);
+    const check = await authenticator.authenticate(credential, { remoteAddress });
+    if (!check.ok && check.reason === 'refused') {
+      // A key control (IP, inactivity, rate, quota): the same refusal as at the REST doors, with its own code.
+      const { refusal } = check;
+      const retry = refusal.retryAfter !== undefined ? { 'retry-after': String(refusal.retryAfter) } : undefined;
+      throw createGraphQLError(refusal.message, {
+        extensions: {
+          code: refusal.graphqlCode ?? ErrorCodes.forbidden,
+          ...(refusal.retryAfter !== undefined ? { retryAfter: refusal.retryAfter } : {}),
+          http: { status: refusal.status, ...(retry ? { headers: retry } : {}) },
+        },
+      });
+    }
     if (!check.ok) {
       throw createGraphQLError(`Invalid credentials (${check.reason})`, {
         extensions: { code: ErrorCodes.unauthenticated, http: { status: 401 } },
@@ -61,7 +73,8 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       const credential = initial.connectionParams
         ? connectionCredential(initial.connectionParams)
         : bearerToken(initial.request.headers.get('authorization'));
-      return { principal: await principalFor(credential), services, requestId: initial.requestId };
+      const remoteAddress = (initial as { req?: IncomingMessage }).req?.socket?.remoteAddress;
+      return { principal: await principalFor(credential, remoteAddress), services, requestId: initial.requestId };
     },
     plugins: [metricsPlugin(metrics)],
   });
@@ -98,7 +111,10 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
         onConnect: async (ctx) => {
           // Authenticate once per connection; a bad credential closes it (4403) instead of degrading to anonymous.
           try {
-            const principal = await principalFor(connectionCredential(ctx.connectionParams ?? {}));
+            const principal = await principalFor(
+              connectionCredential(ctx.connectionParams ?? {}),
+              ctx.extra.request.socket.remoteAddress,
+            );
             Object.assign(ctx.extra, { principal, requestId: newRequestId() });
             return true;
           } catch {

@@ -1,4 +1,3 @@
-import { BlockList, isIP } from 'node:net';
 import type { PolykomosDatabase } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { SecretBox } from '../../core/auth/secret-box.ts';
@@ -11,6 +10,8 @@ import {
   PermanentJobError,
 } from '../../core/jobs/runner.ts';
 import type { Logger } from '../../core/logger.ts';
+import { InvalidApiKeyInputError } from '../access/access.errors.ts';
+import type { AccessService } from '../access/access.service.ts';
 import { type DatabasesService, redact } from '../databases/databases.service.ts';
 import type { PolykomosConfig } from './polykomos.config.ts';
 import {
@@ -22,7 +23,6 @@ import {
   PolykomosNotFoundError,
   unprocessable,
 } from './polykomos.errors.ts';
-import { TokenBuckets } from './rate-limit.ts';
 import { recordDatabaseEvent } from './webhook-events.ts';
 
 export type PolykomosScope = 'databases:read' | 'databases:write';
@@ -76,14 +76,6 @@ export interface KeyControlsInput {
   inactiveTtlDays?: number | null;
 }
 
-export type AccessRefusal = { status: 403 | 429; code: string; message: string; retryAfter?: number };
-
-const defaultControls: KeyControls = {
-  requestsPerMinute: 60,
-  monthlyQuota: null,
-  allowedIpList: [],
-  inactiveTtlDays: null,
-};
 const namePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const plans = ['free', 'launch', 'grow'] as const;
 /** Databases (not deleted) one user may hold per plan. */
@@ -98,8 +90,6 @@ export interface ProvisionPayload {
 
 /** Polykomos: API-key controls and real database provisioning (docs/polykomos.md). One instance per app. */
 export class PolykomosService {
-  private readonly buckets = new TokenBuckets();
-
   constructor(
     private readonly deps: {
       prisma: PrismaClient;
@@ -110,60 +100,13 @@ export class PolykomosService {
       engines: DatabasesService;
       /** The durable job runner provisioning runs on (core). */
       jobs: JobRunner;
+      /** Key controls live in the access module (docs/access.md); Polykomos reads and sets them for /me and admin. */
+      access: AccessService;
     },
   ) {}
 
   /** Nothing to wait for: provisioning runs on the core job runner, which core closes first. */
   async close(): Promise<void> {}
-
-  /**
-   * The REST door's per-key controls, after the key itself resolved: IP allowlist, inactivity expiry (measured from
-   * the previous use), requests per minute (token bucket) and the monthly quota. Returns the refusal, if any.
-   */
-  async checkAccess(
-    apiKeyId: string,
-    previousUse: Date,
-    remoteAddress: string | undefined,
-    now = new Date(),
-  ): Promise<AccessRefusal | undefined> {
-    const controls = await this.controlsOf(apiKeyId);
-    if (controls.allowedIpList.length > 0 && !ipAllowed(controls.allowedIpList, remoteAddress)) {
-      return { status: 403, code: 'ip_not_allowed', message: 'Requests from this IP address are not allowed' };
-    }
-    if (
-      controls.inactiveTtlDays !== null &&
-      now.getTime() - previousUse.getTime() > controls.inactiveTtlDays * 86_400_000
-    ) {
-      return {
-        status: 403,
-        code: 'api_key_expired',
-        message: `API key expired after ${controls.inactiveTtlDays} days without use`,
-      };
-    }
-    const wait = this.buckets.take(apiKeyId, controls.requestsPerMinute, now.getTime());
-    if (wait > 0) {
-      return { status: 429, code: 'rate_limited', message: 'Rate limit exceeded', retryAfter: wait };
-    }
-    if (controls.monthlyQuota !== null) {
-      const month = now.toISOString().slice(0, 7);
-      const counter = await this.deps.prisma.polykomosUsageCounter.upsert({
-        where: { apiKeyId_month: { apiKeyId, month } },
-        create: { apiKeyId, month, count: 1 },
-        update: { count: { increment: 1 } },
-        select: { count: true },
-      });
-      if (counter.count > controls.monthlyQuota) {
-        const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
-        return {
-          status: 429,
-          code: 'monthly_quota_exceeded',
-          message: `Monthly quota of ${controls.monthlyQuota} requests exceeded`,
-          retryAfter: Math.max(1, Math.ceil((next - now.getTime()) / 1000)),
-        };
-      }
-    }
-    return undefined;
-  }
 
   /** Sets a Polykomos key's user and controls (platform admin). Absent fields keep their value or default. */
   async setKeyControls(principal: Principal, apiKeyId: string, input: KeyControlsInput): Promise<Account> {
@@ -173,55 +116,28 @@ export class PolykomosService {
       ? await this.deps.prisma.apiKey.findUnique({ where: { id: apiKeyId }, select: { product: true, name: true } })
       : null;
     if (key?.product !== 'polykomos') throw new PolykomosNotFoundError('Unknown Polykomos API key');
-    const bad = (m: string) => new PolykomosInvalidInputError(m);
-    const rpm = input.requestsPerMinute;
-    if (rpm != null && !(Number.isInteger(rpm) && rpm >= 1 && rpm <= 100_000))
-      throw bad('requestsPerMinute: 1..100000');
-    const quota = input.monthlyQuota;
-    if (quota != null && !(Number.isInteger(quota) && quota >= 1))
-      throw bad('monthlyQuota: a positive integer or null');
-    const ttl = input.inactiveTtlDays;
-    if (ttl != null && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 3650))
-      throw bad('inactiveTtlDays: 1..3650 or null');
-    for (const entry of input.allowedIpList ?? []) {
-      const [base, bits] = entry.split('/');
-      const family = isIP(base ?? '');
-      const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
-      if (family === 0 || !okBits) throw bad(`allowedIpList: "${entry}" is not an IP address or CIDR block`);
-    }
-    const data = {
+    const owner = {
       ...(input.userId != null ? { userId: input.userId } : {}),
       ...(input.userName != null ? { userName: input.userName } : {}),
       ...(input.userEmail != null ? { userEmail: input.userEmail } : {}),
-      ...(rpm != null ? { requestsPerMinute: rpm } : {}),
-      ...(input.monthlyQuota !== undefined ? { monthlyQuota: quota } : {}),
-      ...(input.allowedIpList != null ? { allowedIpList: input.allowedIpList } : {}),
-      ...(input.inactiveTtlDays !== undefined ? { inactiveTtlDays: ttl } : {}),
     };
-    await this.deps.prisma.polykomosKeyControl.upsert({
+    try {
+      await this.deps.access.setKeyControls(principal, apiKeyId, {
+        requestsPerMinute: input.requestsPerMinute,
+        monthlyQuota: input.monthlyQuota,
+        allowedIpList: input.allowedIpList,
+        inactiveTtlDays: input.inactiveTtlDays,
+      });
+    } catch (err) {
+      if (err instanceof InvalidApiKeyInputError) throw new PolykomosInvalidInputError(err.message);
+      throw err;
+    }
+    await this.deps.prisma.polykomosKeyOwner.upsert({
       where: { apiKeyId },
-      create: {
-        apiKeyId,
-        userId: `apikey:${apiKeyId}`,
-        userName: key.name,
-        userEmail: '',
-        allowedIpList: [],
-        ...data,
-      },
-      update: data,
+      create: { apiKeyId, userId: `apikey:${apiKeyId}`, userName: key.name, userEmail: '', ...owner },
+      update: owner,
     });
     return this.account({ kind: 'apiKey', id: apiKeyId, product: 'polykomos', name: key.name, scopes: [] });
-  }
-
-  private async controlsOf(apiKeyId: string): Promise<KeyControls> {
-    const row = await this.deps.prisma.polykomosKeyControl.findUnique({ where: { apiKeyId } });
-    if (!row) return defaultControls;
-    return {
-      requestsPerMinute: row.requestsPerMinute,
-      monthlyQuota: row.monthlyQuota,
-      allowedIpList: row.allowedIpList,
-      inactiveTtlDays: row.inactiveTtlDays,
-    };
   }
 
   /** Who the caller is: the key's user (controls row) or the key itself; the admin owns `admin`. */
@@ -231,32 +147,32 @@ export class PolykomosService {
       return { ownerId: `jwt:${principal.id}`, user: { name: principal.id, email: '' }, apiKey: null };
     }
     if (principal.kind !== 'apiKey') throw new PolykomosForbiddenError('INVALID_API_KEY', 'Not a Polykomos credential');
-    const [key, controls] = await Promise.all([
+    const [key, owner, controls] = await Promise.all([
       this.deps.prisma.apiKey.findUnique({
         where: { id: principal.id },
         select: { name: true, prefix: true, scopes: true, lastUsedAt: true, revokedAt: true, expiresAt: true },
       }),
-      this.deps.prisma.polykomosKeyControl.findUnique({ where: { apiKeyId: principal.id } }),
+      this.deps.prisma.polykomosKeyOwner.findUnique({ where: { apiKeyId: principal.id } }),
+      this.deps.access.controlsOf(principal.id, 'polykomos'),
     ]);
     if (!key) throw new PolykomosForbiddenError('INVALID_API_KEY', 'Unknown API key');
     const status = key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= new Date() ? 'expired' : 'active';
     return {
-      ownerId: controls?.userId ?? `apikey:${principal.id}`,
-      user: { name: controls?.userName ?? key.name, email: controls?.userEmail ?? '' },
+      ownerId: owner?.userId ?? `apikey:${principal.id}`,
+      user: { name: owner?.userName ?? key.name, email: owner?.userEmail ?? '' },
       apiKey: {
         name: key.name,
         preview: `${key.prefix}…`,
         permissions: [...key.scopes],
         status,
         lastUsedAt: key.lastUsedAt,
-        controls: controls
-          ? {
-              requestsPerMinute: controls.requestsPerMinute,
-              monthlyQuota: controls.monthlyQuota,
-              allowedIpList: controls.allowedIpList,
-              inactiveTtlDays: controls.inactiveTtlDays,
-            }
-          : defaultControls,
+        controls: {
+          // Never null for a Polykomos key: its default is 60 and setting controls keeps a value.
+          requestsPerMinute: controls.requestsPerMinute ?? 60,
+          monthlyQuota: controls.monthlyQuota,
+          allowedIpList: controls.allowedIpList,
+          inactiveTtlDays: controls.inactiveTtlDays,
+        },
       },
     };
   }
@@ -640,25 +556,6 @@ function checkQuotas(input: QuotaInput): QuotaInput {
     out.warningThresholdPct = v;
   }
   return out;
-}
-
-/** Exact addresses and CIDR blocks (IPv4 and IPv6; IPv4-mapped IPv6 peers compare as IPv4). */
-export function ipAllowed(list: readonly string[], address: string | undefined): boolean {
-  if (!address) return false;
-  const ip = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-  const family = isIP(ip);
-  if (family === 0) return false;
-  const block = new BlockList();
-  for (const entry of list) {
-    const [base, bits] = entry.split('/');
-    const f = isIP(base ?? '');
-    if (f === 0) continue;
-    const type = f === 4 ? 'ipv4' : 'ipv6';
-    if (bits === undefined) block.addAddress(base as string, type);
-    else if (/^\d+$/.test(bits) && Number(bits) <= (f === 4 ? 32 : 128))
-      block.addSubnet(base as string, Number(bits), type);
-  }
-  return block.check(ip, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
