@@ -1,9 +1,20 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
-import type { LogJobStatus, LogJobType } from '../../../../prisma/generated/client/enums.ts';
 import { builder } from '../../../core/builder.ts';
 import { DomainError } from '../../../core/errors.ts';
-import * as logstore from '../logstore.service.ts';
+import type { DatabaseWithCounts } from '../logstore.databases.ts';
+import {
+  defaultListLimit,
+  maxListLimit,
+  parseBoundedInt,
+  parseRange,
+  parseScope,
+  parseTimestamp,
+} from '../logstore.input.ts';
+
+const listLimit = (limit: number | null | undefined) =>
+  parseBoundedInt(limit, 'limit', defaultListLimit, 1, maxListLimit);
+
 import {
   LogDraftRef,
   LogDraftStatusEnum,
@@ -16,22 +27,14 @@ import {
   logStoreErrors,
 } from './types.ts';
 
-type DatabaseView = logstore.LogDatabaseView & { draftCount: number; splitCount: number };
-
 const minTs = -8.64e15;
 const maxTs = 8.64e15;
 
-export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogDatabase'), {
+export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseWithCounts>('LogDatabase'), {
   id: { resolve: (db) => db.databaseId },
   description:
     'A DeepStore log database: drafts, splits and the jobs that move them. Owner (or its service token) only.',
-  loadOne: async (id, ctx) => {
-    try {
-      return await logstore.getDatabase(ctx.services.logstore, ctx.principal, id, 'readDatabase');
-    } catch {
-      return null;
-    }
-  },
+  loadOne: (id, ctx) => ctx.services.logstore.findDatabase(ctx.principal, { databaseId: id }),
   isTypeOf: (v) => typeof v === 'object' && v !== null && 'databaseId' in v && 'draftCount' in v,
   fields: (t) => ({
     databaseId: t.exposeString('databaseId', { description: 'The id REST paths use.' }),
@@ -49,18 +52,20 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
         endTimestamp: t.arg.float({ required: false }),
       },
       resolve: (db, args, ctx) =>
-        resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
-          logstore.listDrafts(ctx.services.logstore, ctx.principal, db.databaseId, {
+        resolveOffsetConnection({ args, maxSize: 1000 }, async ({ limit, offset }) => {
+          const r = await ctx.services.logstore.listDrafts(ctx.principal, {
+            databaseId: db.databaseId,
             take: limit,
             offset,
             filter: {
               ...(args.statuses ? { statuses: args.statuses } : {}),
-              ...(args.scope ? { scope: args.scope } : {}),
-              ...(args.startTimestamp != null ? { start: args.startTimestamp } : {}),
-              ...(args.endTimestamp != null ? { end: args.endTimestamp } : {}),
+              ...(args.scope ? { scope: parseScope(args.scope) } : {}),
+              ...(args.startTimestamp != null ? { start: parseTimestamp(args.startTimestamp, 'startTimestamp') } : {}),
+              ...(args.endTimestamp != null ? { end: parseTimestamp(args.endTimestamp, 'endTimestamp') } : {}),
             },
-          }),
-        ),
+          });
+          return r.items;
+        }),
     }),
     splits: t.connection({
       type: LogSplitRef,
@@ -71,15 +76,23 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
         endTimestamp: t.arg.float({ required: false }),
       },
       resolve: (db, args, ctx) =>
-        resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
-          logstore.listSplits(ctx.services.logstore, ctx.principal, db.databaseId, {
-            start: args.startTimestamp ?? minTs,
-            end: args.endTimestamp ?? maxTs,
+        resolveOffsetConnection({ args, maxSize: 1000 }, async ({ limit, offset }) => {
+          const [start, end] = parseRange(
+            args.startTimestamp ?? minTs,
+            args.endTimestamp ?? maxTs,
+            'startTimestamp',
+            'endTimestamp',
+          );
+          const r = await ctx.services.logstore.listSplits(ctx.principal, {
+            databaseId: db.databaseId,
+            start,
+            end,
             take: limit,
             offset,
             ...(args.states ? { states: args.states } : {}),
-          }),
-        ),
+          });
+          return r.items;
+        }),
     }),
     jobs: t.connection({
       type: LogJobRef,
@@ -89,14 +102,16 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseView>('LogD
         type: t.arg({ type: LogJobTypeEnum, required: false }),
       },
       resolve: (db, args, ctx) =>
-        resolveOffsetConnection({ args, maxSize: 1000 }, ({ limit, offset }) =>
-          logstore.listJobs(ctx.services.logstore, ctx.principal, db.databaseId, {
+        resolveOffsetConnection({ args, maxSize: 1000 }, async ({ limit, offset }) => {
+          const r = await ctx.services.logstore.listJobs(ctx.principal, {
+            databaseId: db.databaseId,
             take: limit,
             offset,
-            ...(args.status ? { status: args.status as LogJobStatus } : {}),
-            ...(args.type ? { type: args.type as LogJobType } : {}),
-          }),
-        ),
+            ...(args.status ? { status: args.status } : {}),
+            ...(args.type ? { type: args.type } : {}),
+          });
+          return r.items;
+        }),
     }),
   }),
 });
@@ -107,7 +122,7 @@ builder.queryField('logDatabase', (t) =>
     description: 'One log database (platform owner, or a service token bound to it).',
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }) },
-    resolve: (_root, { databaseId }, ctx) => logstore.getDatabase(ctx.services.logstore, ctx.principal, databaseId),
+    resolve: (_root, { databaseId }, ctx) => ctx.services.logstore.getDatabase(ctx.principal, { databaseId }),
   }),
 );
 
@@ -118,12 +133,8 @@ builder.queryField('logDatabases', (t) =>
     errors: logStoreErrors,
     resolve: (_root, args, ctx) =>
       resolveOffsetConnection({ args }, async ({ limit, offset }) => {
-        const rows = await logstore.listDatabases(ctx.services.logstore, ctx.principal, limit + offset);
-        return Promise.all(
-          rows
-            .slice(offset)
-            .map((r) => logstore.getDatabase(ctx.services.logstore, ctx.principal, r.id, 'readDatabase')),
-        );
+        const r = await ctx.services.logstore.listDatabases(ctx.principal, { take: limit, offset });
+        return r.items;
       }),
   }),
 );
@@ -135,8 +146,15 @@ builder.queryField('logDrafts', (t) =>
       'Drafts of a database by creation time (REST listDrafts). A query JWT sees only drafts of its scopes. limit 1–1000, default 100.',
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), limit: t.arg.int({ required: false }) },
-    resolve: (_root, args, ctx) =>
-      logstore.listDrafts(ctx.services.logstore, ctx.principal, args.databaseId, { limit: args.limit ?? undefined }),
+    resolve: async (_root, args, ctx) => {
+      const r = await ctx.services.logstore.listDrafts(ctx.principal, {
+        databaseId: args.databaseId,
+        take: listLimit(args.limit),
+        offset: 0,
+        filter: {},
+      });
+      return r.items;
+    },
   }),
 );
 
@@ -152,12 +170,17 @@ builder.queryField('logSplits', (t) =>
       endTimestamp: t.arg.string({ required: true }),
       limit: t.arg.int({ required: false }),
     },
-    resolve: (_root, args, ctx) =>
-      logstore.listSplits(ctx.services.logstore, ctx.principal, args.databaseId, {
-        start: args.startTimestamp,
-        end: args.endTimestamp,
-        limit: args.limit ?? undefined,
-      }),
+    resolve: async (_root, args, ctx) => {
+      const [start, end] = parseRange(args.startTimestamp, args.endTimestamp, 'startTimestamp', 'endTimestamp');
+      const r = await ctx.services.logstore.listSplits(ctx.principal, {
+        databaseId: args.databaseId,
+        start,
+        end,
+        take: listLimit(args.limit),
+        offset: 0,
+      });
+      return r.items;
+    },
   }),
 );
 
@@ -168,7 +191,7 @@ builder.subscriptionField('logJobEvents', (t) =>
     args: { databaseId: t.arg.string({ required: true }) },
     subscribe: async (_root, { databaseId }, ctx) => {
       try {
-        await logstore.authorizeJobEvents(ctx.services.logstore, ctx.principal, databaseId);
+        await ctx.services.logstore.authorizeJobEvents(ctx.principal, { databaseId });
       } catch (e) {
         // Subscriptions have no result union: surface the expected failure with its code (not masked).
         if (e instanceof DomainError) throw new GraphQLError(e.message, { extensions: { code: e.code } });

@@ -1,12 +1,23 @@
 import { builder } from '../../../core/builder.ts';
-import * as logstore from '../logstore.service.ts';
+import {
+  parseCompleteCleanup,
+  parseCompleteIndexing,
+  parseCompleteMerge,
+  parseDraft,
+  parseIdList,
+  parseLease,
+  parseMintQueryToken,
+  parseName,
+} from '../logstore.input.ts';
+import type { IndexingJobView } from '../logstore.service.ts';
+import type { LogDatabaseView } from '../logstore.views.ts';
 import { LogDatabaseRef } from './database.ts';
 import { LogCompleteResultRef, logStoreErrors } from './types.ts';
 
 /*
  * One mutation per DeepStore REST operation (plus query-JWT minting). Inputs are kept close to the REST bodies;
- * all validation lives in the service (logstore.input.ts), so both doors reject the same input the same way.
- * Timestamps are strings here: epoch milliseconds as decimal text, or ISO-8601.
+ * each resolver checks its input once (logstore.input.ts) and hands the service a typed value, so both doors
+ * reject the same input the same way. Timestamps are strings here: epoch milliseconds as decimal text, or ISO-8601.
  */
 
 const FooterOffsetsInput = builder.inputType('LogFooterOffsetsInput', {
@@ -14,7 +25,7 @@ const FooterOffsetsInput = builder.inputType('LogFooterOffsetsInput', {
 });
 
 const CreateLogDatabasePayload = builder
-  .objectRef<{ database: logstore.LogDatabaseView; serviceToken: string }>('CreateLogDatabasePayload')
+  .objectRef<{ database: LogDatabaseView; serviceToken: string }>('CreateLogDatabasePayload')
   .implement({
     fields: (t) => ({
       serviceToken: t.exposeString('serviceToken', { description: 'The raw service token. Shown once.' }),
@@ -23,7 +34,8 @@ const CreateLogDatabasePayload = builder
       createdAt: t.field({ type: 'DateTime', resolve: (p) => p.database.createdAt }),
       database: t.field({
         type: LogDatabaseRef,
-        resolve: (p, _a, ctx) => logstore.getDatabase(ctx.services.logstore, ctx.principal, p.database.databaseId),
+        resolve: (p, _a, ctx) =>
+          ctx.services.logstore.getDatabase(ctx.principal, { databaseId: p.database.databaseId }),
       }),
     }),
   });
@@ -34,7 +46,7 @@ builder.mutationField('createLogDatabase', (t) =>
     description: 'Creates a log database owned by the platform caller; returns its first service token (once).',
     errors: logStoreErrors,
     args: { name: t.arg.string({ required: true }) },
-    resolve: (_r, { name }, ctx) => logstore.createDatabase(ctx.services.logstore, ctx.principal, name),
+    resolve: (_r, { name }, ctx) => ctx.services.logstore.createDatabase(ctx.principal, parseName(name)),
   }),
 );
 
@@ -44,7 +56,7 @@ builder.mutationField('deleteLogDatabase', (t) =>
     description: 'Deletes the database, its rows and its objects; `errors` lists objects that could not be deleted.',
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }) },
-    resolve: (_r, { databaseId }, ctx) => logstore.deleteDatabase(ctx.services.logstore, ctx.principal, databaseId),
+    resolve: (_r, { databaseId }, ctx) => ctx.services.logstore.deleteDatabase(ctx.principal, { databaseId }),
   }),
 );
 
@@ -58,7 +70,7 @@ builder.mutationField('rotateLogServiceToken', (t) =>
     description: 'Issues a new service token and revokes every previous one immediately. Platform callers only.',
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }) },
-    resolve: (_r, { databaseId }, ctx) => logstore.rotateServiceToken(ctx.services.logstore, ctx.principal, databaseId),
+    resolve: (_r, { databaseId }, ctx) => ctx.services.logstore.rotateServiceToken(ctx.principal, { databaseId }),
   }),
 );
 
@@ -69,7 +81,7 @@ builder.mutationField('revokeLogServiceTokens', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }) },
     resolve: async (_r, { databaseId }, ctx) => {
-      await logstore.revokeServiceTokens(ctx.services.logstore, ctx.principal, databaseId);
+      await ctx.services.logstore.revokeServiceTokens(ctx.principal, { databaseId });
       return { success: true, errors: [] };
     },
   }),
@@ -94,7 +106,10 @@ builder.mutationField('createLogQueryToken', (t) =>
       ttlSeconds: t.arg.int({ required: true }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.mintQueryToken(ctx.services.logstore, ctx.principal, args.databaseId, args.scopes, args.ttlSeconds),
+      ctx.services.logstore.mintQueryToken(
+        ctx.principal,
+        parseMintQueryToken(args.databaseId, args.scopes, args.ttlSeconds),
+      ),
   }),
 );
 
@@ -117,7 +132,7 @@ builder.mutationField('commitLogDraft', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), input: t.arg({ type: CommitLogDraftInput, required: true }) },
     resolve: async (_r, { databaseId, input }, ctx) => {
-      await logstore.commitDraft(ctx.services.logstore, ctx.principal, databaseId, { ...input });
+      await ctx.services.logstore.commitDraft(ctx.principal, { databaseId, draft: parseDraft(input) });
       return { success: true, errors: [] };
     },
   }),
@@ -125,7 +140,7 @@ builder.mutationField('commitLogDraft', (t) =>
 
 // ---- leases
 
-const IndexingLease = builder.objectRef<logstore.IndexingJobView>('LogIndexingLease').implement({
+const IndexingLease = builder.objectRef<IndexingJobView>('LogIndexingLease').implement({
   fields: (t) => ({
     jobId: t.exposeString('jobId'),
     draftIds: t.exposeStringList('draftIds'),
@@ -141,7 +156,7 @@ const SplitLease = builder.objectRef<{ jobId: string; splitIds: string[] }>('Log
 });
 
 const IndexingLeasePayload = builder
-  .objectRef<{ job: logstore.IndexingJobView | null }>('LeaseLogIndexingJobPayload')
+  .objectRef<{ job: IndexingJobView | null }>('LeaseLogIndexingJobPayload')
   .implement({ fields: (t) => ({ job: t.field({ type: IndexingLease, nullable: true, resolve: (p) => p.job }) }) });
 const DraftLeasePayload = builder
   .objectRef<{ job: { jobId: string; draftIds: string[] } | null }>('LeaseLogDraftJobPayload')
@@ -157,9 +172,10 @@ builder.mutationField('leaseLogIndexingJob', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), maxDrafts: t.arg.int({ required: false }) },
     resolve: async (_r, args, ctx) => ({
-      job: await logstore.leaseIndexingJob(ctx.services.logstore, ctx.principal, args.databaseId, {
-        maxDrafts: args.maxDrafts ?? undefined,
-      }),
+      job: await ctx.services.logstore.leaseIndexingJob(
+        ctx.principal,
+        parseLease(args.databaseId, 'indexing', args.maxDrafts),
+      ),
     }),
   }),
 );
@@ -171,9 +187,10 @@ builder.mutationField('leaseLogCleanupJob', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), maxDrafts: t.arg.int({ required: false }) },
     resolve: async (_r, args, ctx) => ({
-      job: await logstore.leaseCleanupJob(ctx.services.logstore, ctx.principal, args.databaseId, {
-        maxDrafts: args.maxDrafts ?? undefined,
-      }),
+      job: await ctx.services.logstore.leaseCleanupJob(
+        ctx.principal,
+        parseLease(args.databaseId, 'cleanup', args.maxDrafts),
+      ),
     }),
   }),
 );
@@ -185,9 +202,10 @@ builder.mutationField('leaseLogMergeJob', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), maxSplits: t.arg.int({ required: false }) },
     resolve: async (_r, args, ctx) => ({
-      job: await logstore.leaseMergeJob(ctx.services.logstore, ctx.principal, args.databaseId, {
-        maxSplits: args.maxSplits ?? undefined,
-      }),
+      job: await ctx.services.logstore.leaseMergeJob(
+        ctx.principal,
+        parseLease(args.databaseId, 'merge', args.maxSplits),
+      ),
     }),
   }),
 );
@@ -199,9 +217,10 @@ builder.mutationField('leaseLogSplitCleanupJob', (t) =>
     errors: logStoreErrors,
     args: { databaseId: t.arg.string({ required: true }), maxSplits: t.arg.int({ required: false }) },
     resolve: async (_r, args, ctx) => ({
-      job: await logstore.leaseSplitCleanupJob(ctx.services.logstore, ctx.principal, args.databaseId, {
-        maxSplits: args.maxSplits ?? undefined,
-      }),
+      job: await ctx.services.logstore.leaseSplitCleanupJob(
+        ctx.principal,
+        parseLease(args.databaseId, 'split_cleanup', args.maxSplits),
+      ),
     }),
   }),
 );
@@ -248,11 +267,6 @@ const CompleteLogSplitCleanupJobInput = builder.inputType('CompleteLogSplitClean
   }),
 });
 
-/** GraphQL leaves absent optional inputs as null/undefined; REST bodies omit them. Drop nulls before parsing. */
-function withoutNulls(input: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== null && v !== undefined));
-}
-
 builder.mutationField('completeLogIndexingJob', (t) =>
   t.field({
     type: LogCompleteResultRef,
@@ -264,12 +278,10 @@ builder.mutationField('completeLogIndexingJob', (t) =>
       input: t.arg({ type: CompleteLogIndexingJobInput, required: true }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.completeIndexingJob(
-        ctx.services.logstore,
+      ctx.services.logstore.completeIndexingJob(
         ctx.principal,
-        args.databaseId,
-        args.jobId,
-        withoutNulls({ ...args.input, footerOffsets: { ...args.input.footerOffsets } }),
+        { databaseId: args.databaseId, jobId: args.jobId },
+        parseCompleteIndexing(args.input),
       ),
   }),
 );
@@ -284,12 +296,10 @@ builder.mutationField('completeLogCleanupJob', (t) =>
       input: t.arg({ type: CompleteLogCleanupJobInput, required: true }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.completeCleanupJob(
-        ctx.services.logstore,
+      ctx.services.logstore.completeCleanupJob(
         ctx.principal,
-        args.databaseId,
-        args.jobId,
-        withoutNulls(args.input),
+        { databaseId: args.databaseId, jobId: args.jobId },
+        parseCompleteCleanup(args.input.cleanedDraftIds, args.input.failedDraftIds, 'Draft'),
       ),
   }),
 );
@@ -305,12 +315,10 @@ builder.mutationField('completeLogMergeJob', (t) =>
       input: t.arg({ type: CompleteLogMergeJobInput, required: true }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.completeMergeJob(
-        ctx.services.logstore,
+      ctx.services.logstore.completeMergeJob(
         ctx.principal,
-        args.databaseId,
-        args.jobId,
-        withoutNulls({ ...args.input, footerOffsets: { ...args.input.footerOffsets } }),
+        { databaseId: args.databaseId, jobId: args.jobId },
+        parseCompleteMerge(args.input),
       ),
   }),
 );
@@ -325,12 +333,10 @@ builder.mutationField('completeLogSplitCleanupJob', (t) =>
       input: t.arg({ type: CompleteLogSplitCleanupJobInput, required: true }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.completeSplitCleanupJob(
-        ctx.services.logstore,
+      ctx.services.logstore.completeSplitCleanupJob(
         ctx.principal,
-        args.databaseId,
-        args.jobId,
-        withoutNulls(args.input),
+        { databaseId: args.databaseId, jobId: args.jobId },
+        parseCompleteCleanup(args.input.cleanedSplitIds, args.input.failedSplitIds, 'Split'),
       ),
   }),
 );
@@ -354,6 +360,10 @@ builder.mutationField('resetLogRetries', (t) =>
       splitIds: t.arg.stringList({ required: false }),
     },
     resolve: (_r, args, ctx) =>
-      logstore.resetRetries(ctx.services.logstore, ctx.principal, args.databaseId, args.draftIds, args.splitIds),
+      ctx.services.logstore.resetRetries(ctx.principal, {
+        databaseId: args.databaseId,
+        draftIds: parseIdList(args.draftIds, 'draftIds'),
+        splitIds: parseIdList(args.splitIds, 'splitIds'),
+      }),
   }),
 );

@@ -8,8 +8,8 @@ import {
   LogStoreNotFoundError,
   LogStoreUnauthenticatedError,
 } from '../logstore.errors.ts';
-import type { DraftView, JobView, SplitView } from '../logstore.service.ts';
 import type { LogJobEventPayload } from '../logstore.topics.ts';
+import type { DraftView, JobView, SplitView } from '../logstore.views.ts';
 
 builder.objectType(LogStoreNotFoundError, { name: 'LogStoreNotFoundError', interfaces: [ErrorInterface] });
 builder.objectType(LogStoreInvalidInputError, { name: 'LogStoreInvalidInputError', interfaces: [ErrorInterface] });
