@@ -70,7 +70,8 @@ export interface Access {
 
 /**
  * Checks kind, binding and ownership for one database. Service tokens and query JWTs bound to another
- * database are 403; a database the platform caller does not own is 404 like an unknown one.
+ * database are 403; a database the platform caller does not own is 404 like an unknown one; a service token
+ * that is no longer live (revoked, or its database gone) is 401.
  */
 export async function authorize(
   db: Pick<Tx, '$queryRaw'>,
@@ -87,8 +88,16 @@ export async function authorize(
   }
   // FOR KEY SHARE: inside a transaction, a concurrent deleteDatabase waits for it to finish (instead of
   // deadlocking with its row locks or failing its inserts on the foreign key).
-  const [row] = await db.$queryRaw<{ ownerId: string }[]>`
-    SELECT owner_id AS "ownerId" FROM log_databases WHERE id = ${databaseId} FOR KEY SHARE`;
+  // A service token is re-checked here, in the same statement (its door may have remembered it: service-tokens.ts):
+  // revoked, rotated away or deleted with its database → 401, as at the door.
+  const tokenId = p.kind === 'serviceToken' ? p.id : null;
+  const [row] = await db.$queryRaw<{ ownerId: string; tokenLive: boolean }[]>`
+    SELECT d.owner_id AS "ownerId",
+           (${tokenId}::uuid IS NULL OR EXISTS (
+              SELECT 1 FROM log_service_tokens t
+              WHERE t.id = ${tokenId}::uuid AND t.database_id = d.id AND t.revoked_at IS NULL)) AS "tokenLive"
+    FROM log_databases d WHERE d.id = ${databaseId} FOR KEY SHARE OF d`;
+  if (tokenId !== null && !row?.tokenLive) throw new LogStoreUnauthenticatedError('The service token is not valid');
   if (!row || (kind === 'platform' && p.kind !== 'admin' && row.ownerId !== principalId(p))) {
     throw new LogStoreNotFoundError(`database "${databaseId}" not found`);
   }

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { Tx } from '../../core/db.ts';
-import { authorize } from './logstore.access.ts';
+import { assertKind, authorize } from './logstore.access.ts';
+import { LogStoreForbiddenError, LogStoreUnauthenticatedError } from './logstore.errors.ts';
 import type { DatabaseRef, JobListInput, LeaseInput, ResetRetriesInput } from './logstore.input.ts';
 import type { LogStoreDeps } from './logstore.service.ts';
 import type { LogJobEventPayload } from './logstore.topics.ts';
@@ -96,6 +97,102 @@ export interface IndexingJobView {
  * Rows are claimed with FOR UPDATE SKIP LOCKED: concurrent leases never see the same draft.
  */
 export async function leaseIndexingJob(
+  deps: LogStoreDeps,
+  p: Principal,
+  input: LeaseInput,
+): Promise<IndexingJobView | null> {
+  assertLeaseCaller(p, input.databaseId);
+  const fast = await leaseIndexingFast(deps, p, input);
+  if (fast !== undefined) {
+    if (fast.job) publish(deps, input.databaseId, [fast.event]);
+    return fast.job;
+  }
+  return leaseIndexingTransaction(deps, p, input);
+}
+
+/** Kind and binding checks of a lease (no database access): 401/403 before any SQL. */
+function assertLeaseCaller(p: Principal, databaseId: string): void {
+  assertKind(p, 'lease');
+  if (p.kind === 'serviceToken' && p.databaseId !== databaseId) {
+    throw new LogStoreForbiddenError('The service token is bound to another database');
+  }
+}
+
+interface FastLeaseRow {
+  database: boolean;
+  leased: boolean;
+  itemIds: string[] | null;
+  docs: bigint | null;
+  bytes: bigint | null;
+}
+
+/**
+ * The common indexing lease as one statement, outside any interactive transaction (one round trip): database
+ * and live-token check (FOR KEY SHARE), scope pick and claim (FOR UPDATE SKIP LOCKED), job insert and draft stamps. It writes
+ * only when the transaction below would do exactly the same: no expired active indexing job to reclaim, and
+ * either a full batch of fresh drafts or no retry that could top the batch up. Otherwise it writes nothing
+ * (its row locks end with the statement) and answers undefined: the caller runs the full transaction.
+ */
+async function leaseIndexingFast(
+  deps: LogStoreDeps,
+  p: Principal,
+  { databaseId, max }: LeaseInput,
+): Promise<{ job: IndexingJobView | null; event: Omit<LogJobEventPayload, 'at'> } | undefined> {
+  const { maxAttempts } = deps.config;
+  const ttl = leaseTtlMs(deps, 'indexing');
+  const jobId = newJobId();
+  const tokenId = p.kind === 'serviceToken' ? p.id : null;
+  const [row] = await deps.prisma.$queryRaw<FastLeaseRow[]>`
+    WITH db AS (
+      SELECT 1 FROM log_databases d
+      WHERE d.id = ${databaseId} AND EXISTS (
+        SELECT 1 FROM log_service_tokens t WHERE t.id = ${tokenId}::uuid AND t.database_id = d.id AND t.revoked_at IS NULL)
+      FOR KEY SHARE OF d),
+    expired AS (
+      SELECT 1 FROM log_jobs
+      WHERE database_id = ${databaseId} AND type = 'indexing' AND status = 'active' AND expires_at < now() LIMIT 1),
+    first AS (
+      SELECT scope FROM log_drafts WHERE database_id = ${databaseId} AND status = 'committed'
+      ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED),
+    picked AS (
+      SELECT d.draft_id, d.created_at, d.num_docs, d.size_bytes FROM log_drafts d, first
+      WHERE d.database_id = ${databaseId} AND d.status = 'committed' AND d.scope = first.scope
+      ORDER BY d.created_at, d.draft_id LIMIT ${max} FOR UPDATE OF d SKIP LOCKED),
+    decision AS (
+      SELECT EXISTS (SELECT 1 FROM db) AS database,
+             EXISTS (SELECT 1 FROM db) AND NOT EXISTS (SELECT 1 FROM expired)
+               AND ((SELECT count(*) FROM picked) = ${max}
+                    OR NOT EXISTS (
+                      SELECT 1 FROM log_drafts
+                      WHERE database_id = ${databaseId} AND status = 'index_failed' AND attempts < ${maxAttempts}
+                        AND (next_eligible_at IS NULL OR next_eligible_at <= now()))) AS go),
+    ids AS (SELECT array_agg(draft_id ORDER BY created_at, draft_id) AS item_ids FROM picked),
+    job AS (
+      INSERT INTO log_jobs (id, database_id, type, status, item_ids, leased_by, leased_at, expires_at)
+      SELECT ${jobId}, ${databaseId}, 'indexing', 'active', ids.item_ids, ${principalId(p)}, now(),
+             now() + ${ttl}::float8 * interval '1 millisecond'
+      FROM ids, decision WHERE decision.go AND ids.item_ids IS NOT NULL),
+    leased AS (
+      UPDATE log_drafts d SET status = 'indexing', job_id = ${jobId}, attempts = d.attempts + 1, updated_at = now()
+      FROM picked, decision
+      WHERE decision.go AND d.database_id = ${databaseId} AND d.draft_id = picked.draft_id
+      RETURNING d.num_docs, d.size_bytes)
+    SELECT decision.database, decision.go AS leased, ids.item_ids AS "itemIds",
+           (SELECT sum(num_docs) FROM leased)::bigint AS docs, (SELECT sum(size_bytes) FROM leased)::bigint AS bytes
+    FROM decision, ids`;
+  // Only live service tokens lease (assertLeaseCaller): no database row for a live token means it is gone.
+  if (!row?.database) throw new LogStoreUnauthenticatedError('The service token is not valid');
+  if (!row.leased) return undefined;
+  const ids = row.itemIds ?? [];
+  if (ids.length === 0) return { job: null, event: { jobId, type: 'indexing', event: 'leased', itemIds: [] } };
+  return {
+    job: { jobId, draftIds: ids, inputNumDocs: Number(row.docs ?? 0), inputSizeBytes: Number(row.bytes ?? 0) },
+    event: { jobId, type: 'indexing', event: 'leased', itemIds: ids },
+  };
+}
+
+/** The full indexing lease: reclaims expired jobs, claims fresh drafts, tops the batch up with due retries. */
+async function leaseIndexingTransaction(
   deps: LogStoreDeps,
   p: Principal,
   { databaseId, max }: LeaseInput,

@@ -1,4 +1,3 @@
-import type { CredentialVerifier } from '../../core/auth/authenticator.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { CoreServices } from '../../core/services.ts';
 import * as completes from './logstore.completes.ts';
@@ -22,7 +21,7 @@ import type {
   SplitListInput,
 } from './logstore.input.ts';
 import * as leases from './logstore.leases.ts';
-import { serviceTokenVerifier } from './service-tokens.ts';
+import { type ServiceTokenDoor, serviceTokenVerifier } from './service-tokens.ts';
 
 /** What the log store works with: core services and its own configuration. */
 export type LogStoreDeps = Pick<CoreServices, 'prisma' | 'pubsub' | 'tokens' | 'objectStore' | 'logger'> & {
@@ -42,7 +41,7 @@ export type { IndexingJobView } from './logstore.leases.ts';
  */
 export class LogStoreService {
   /** DeepStore service tokens (`dss_…`), resolved at every door. */
-  readonly serviceTokens: CredentialVerifier;
+  readonly serviceTokens: ServiceTokenDoor;
 
   constructor(private readonly deps: LogStoreDeps) {
     this.serviceTokens = serviceTokenVerifier(deps);
@@ -71,16 +70,22 @@ export class LogStoreService {
     return databases.listDatabases(this.deps, p, page);
   }
 
-  deleteDatabase(p: Principal, input: DatabaseRef) {
-    return databases.deleteDatabase(this.deps, p, input);
+  async deleteDatabase(p: Principal, input: DatabaseRef) {
+    const r = await databases.deleteDatabase(this.deps, p, input);
+    this.serviceTokens.forgetDatabase(input.databaseId);
+    return r;
   }
 
-  rotateServiceToken(p: Principal, input: DatabaseRef) {
-    return databases.rotateServiceToken(this.deps, p, input);
+  async rotateServiceToken(p: Principal, input: DatabaseRef) {
+    const r = await databases.rotateServiceToken(this.deps, p, input);
+    this.serviceTokens.forgetDatabase(input.databaseId);
+    return r;
   }
 
-  revokeServiceTokens(p: Principal, input: DatabaseRef) {
-    return databases.revokeServiceTokens(this.deps, p, input);
+  async revokeServiceTokens(p: Principal, input: DatabaseRef) {
+    const r = await databases.revokeServiceTokens(this.deps, p, input);
+    this.serviceTokens.forgetDatabase(input.databaseId);
+    return r;
   }
 
   mintQueryToken(p: Principal, input: MintQueryTokenInput) {
