@@ -11,7 +11,9 @@ function failure(result: { message: string; code: string }): RestResponse {
 }
 
 /** The Success member's data mapped to a 200 body, or the error member as a DeepStore error response. */
-export function ok<T>(r: Outcome<T>, map: (data: T) => unknown): RestResponse {
+export function ok<T>(r: Outcome<T> | null, map: (data: T) => unknown): RestResponse {
+  // A null result comes only with GraphQL errors, which the engine answers before `respond` runs.
+  if (r === null) throw new Error('DeepStore: GraphQL result without data');
   if ('data' in r && r.data !== undefined) return { status: 200, body: map(r.data) };
   return failure({ message: r.message ?? 'request failed', code: r.code ?? 'DOMAIN_ERROR' });
 }

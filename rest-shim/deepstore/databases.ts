@@ -19,6 +19,7 @@ export const databaseOperations = group('databases', 'test/deepstore/databases.t
     policy: { callers: ['platform', 'service'] },
     document: DeepStoreGetDatabaseDocument,
     variables: (req) => ({ databaseId: dbId(req) }),
+    // logDatabase is nullable; the service answers NotFound for a missing database, so null does not occur here.
     respond: ({ logDatabase: r }) => ok(r, (d) => d),
   }),
 

@@ -1,7 +1,23 @@
 import { type DraftFields, parseLimit } from '../../src/modules/logstore/logstore.input.ts';
-import { DeepStoreCommitDraftDocument, DeepStoreListDraftsDocument } from '../generated/graphql.ts';
+import {
+  DeepStoreCommitDraftDocument,
+  type DeepStoreDraftFragment,
+  DeepStoreListDraftsDocument,
+} from '../generated/graphql.ts';
 import { body, dbId, ok } from './answer.ts';
 import { graphql, group } from './policy.ts';
+
+/** A draft as the contract shows it: sizes, counts and log times as JSON numbers (GraphQL BigInt). */
+const draft = (d: DeepStoreDraftFragment) => ({
+  draftId: d.draftId,
+  scope: d.scope,
+  sizeBytes: Number(d.sizeBytes),
+  numDocs: Number(d.numDocs),
+  startTimestamp: Number(d.startTimestamp),
+  endTimestamp: Number(d.endTimestamp),
+  status: d.status,
+  createdAt: d.createdAt,
+});
 
 /** Drafts: commit (idempotent for identical metadata) and list by creation time. */
 export const draftOperations = group('drafts', 'test/deepstore/drafts.test.ts', {
@@ -30,6 +46,6 @@ export const draftOperations = group('drafts', 'test/deepstore/drafts.test.ts', 
     policy: { callers: ['platform', 'service', 'query'] },
     document: DeepStoreListDraftsDocument,
     variables: (req) => ({ databaseId: dbId(req), limit: parseLimit(req.query.limit) }),
-    respond: ({ logDrafts: r }) => ok(r, (drafts) => ({ drafts })),
+    respond: ({ logDrafts: r }) => ok(r, (c) => ({ drafts: (c?.edges ?? []).map((e) => draft(e.node)) })),
   }),
 });

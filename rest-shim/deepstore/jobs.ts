@@ -37,7 +37,15 @@ export const jobOperations = group('jobs', 'test/deepstore/jobs.test.ts', {
     policy: { callers: ['service'] },
     document: DeepStoreLeaseIndexingJobDocument,
     variables: (req) => ({ databaseId: dbId(req), maxDrafts: leaseSize(req, 'indexing') }),
-    respond: ({ leaseLogIndexingJob: r }) => ok(r, (d) => ({ job: d.job })),
+    respond: ({ leaseLogIndexingJob: r }) =>
+      ok(r, ({ job }) => ({
+        job: job && {
+          jobId: job.jobId,
+          draftIds: job.draftIds,
+          inputNumDocs: Number(job.inputNumDocs),
+          inputSizeBytes: Number(job.inputSizeBytes),
+        },
+      })),
   }),
 
   completeIndexingJob: graphql({

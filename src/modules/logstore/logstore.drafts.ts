@@ -2,7 +2,7 @@
 import type { Principal } from '../../core/auth/principal.ts';
 import { authorize } from './logstore.access.ts';
 import { LogStoreConflictError } from './logstore.errors.ts';
-import type { CommitDraftInput, DraftListInput, SplitListInput } from './logstore.input.ts';
+import type { CommitDraftInput, DraftListInput, DraftRef, SplitListInput, SplitRef } from './logstore.input.ts';
 import type { LogStoreDeps } from './logstore.service.ts';
 import { type DraftView, type SplitRow, type SplitView, toDraftView, toSplitView } from './logstore.views.ts';
 export async function commitDraft(
@@ -123,4 +123,36 @@ export async function listSplits(
     deps.prisma.logSplit.count({ where }),
   ]);
   return { items: visible.map(toSplitView), totalCount };
+}
+
+/** One draft the caller may list (a query JWT: of its scopes), or null when missing or not visible. */
+export async function findDraft(deps: LogStoreDeps, p: Principal, ref: DraftRef): Promise<DraftView | null> {
+  let access: Awaited<ReturnType<typeof authorize>>;
+  try {
+    access = await authorize(deps.prisma, p, 'listDrafts', ref.databaseId);
+  } catch {
+    return null;
+  }
+  const row = await deps.prisma.logDraft.findUnique({
+    where: { databaseId_draftId: { databaseId: ref.databaseId, draftId: ref.draftId } },
+  });
+  if (!row || (access.scopes !== undefined && !access.scopes.includes(row.scope))) return null;
+  return toDraftView(row);
+}
+
+/** One split the caller may list (a query JWT: published, scopes within its own), or null. */
+export async function findSplit(deps: LogStoreDeps, p: Principal, ref: SplitRef): Promise<SplitView | null> {
+  let access: Awaited<ReturnType<typeof authorize>>;
+  try {
+    access = await authorize(deps.prisma, p, 'listSplits', ref.databaseId);
+  } catch {
+    return null;
+  }
+  const row = await deps.prisma.logSplit.findUnique({
+    where: { databaseId_splitId: { databaseId: ref.databaseId, splitId: ref.splitId } },
+  });
+  if (!row) return null;
+  const scopes = access.scopes;
+  if (scopes !== undefined && (row.state !== 'published' || !row.scopes.every((s) => scopes.includes(s)))) return null;
+  return toSplitView(row);
 }

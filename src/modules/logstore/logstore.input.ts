@@ -25,6 +25,21 @@ export interface CompleteRef extends DatabaseRef {
   jobId: string;
 }
 
+/** One draft of a database. */
+export interface DraftRef extends DatabaseRef {
+  draftId: string;
+}
+
+/** One split of a database. */
+export interface SplitRef extends DatabaseRef {
+  splitId: string;
+}
+
+/** One job, by its globally unique id. */
+export interface JobRef {
+  jobId: string;
+}
+
 /** An offset page: rows `[offset, offset + take)`. */
 export interface ListPage {
   take: number;

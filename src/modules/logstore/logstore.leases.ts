@@ -5,7 +5,7 @@ import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { Tx } from '../../core/db.ts';
 import { assertKind, authorize } from './logstore.access.ts';
 import { LogStoreForbiddenError, LogStoreUnauthenticatedError } from './logstore.errors.ts';
-import type { DatabaseRef, JobListInput, LeaseInput, ResetRetriesInput } from './logstore.input.ts';
+import type { DatabaseRef, JobListInput, JobRef, LeaseInput, ResetRetriesInput } from './logstore.input.ts';
 import type { LogStoreDeps } from './logstore.service.ts';
 import type { LogJobEventPayload } from './logstore.topics.ts';
 import type { JobView } from './logstore.views.ts';
@@ -423,4 +423,26 @@ export async function listJobs(
 /** Authorizes a subscription to a database's job events. */
 export async function authorizeJobEvents(deps: LogStoreDeps, p: Principal, { databaseId }: DatabaseRef): Promise<void> {
   await authorize(deps.prisma, p, 'readDatabase', databaseId);
+}
+
+/** One job of a database the caller may read (owner or its service token), or null when missing or forbidden. */
+export async function findJob(deps: LogStoreDeps, p: Principal, { jobId }: JobRef): Promise<JobView | null> {
+  const j = await deps.prisma.logJob.findUnique({ where: { id: jobId } });
+  if (!j) return null;
+  try {
+    await authorize(deps.prisma, p, 'readDatabase', j.databaseId);
+  } catch {
+    return null;
+  }
+  return {
+    databaseId: j.databaseId,
+    jobId: j.id,
+    type: j.type,
+    status: j.status,
+    itemIds: j.itemIds,
+    leasedBy: j.leasedBy,
+    leasedAt: j.leasedAt,
+    expiresAt: j.expiresAt,
+    completedAt: j.completedAt,
+  };
 }

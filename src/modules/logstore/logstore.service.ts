@@ -13,12 +13,15 @@ import type {
   CreateDatabaseInput,
   DatabaseRef,
   DraftListInput,
+  DraftRef,
   JobListInput,
+  JobRef,
   LeaseInput,
   ListPage,
   MintQueryTokenInput,
   ResetRetriesInput,
   SplitListInput,
+  SplitRef,
 } from './logstore.input.ts';
 import * as leases from './logstore.leases.ts';
 import { type ServiceTokenDoor, serviceTokenVerifier } from './service-tokens.ts';
@@ -104,6 +107,21 @@ export class LogStoreService {
 
   listSplits(p: Principal, input: SplitListInput) {
     return drafts.listSplits(this.deps, p, input);
+  }
+
+  /** A draft the caller may list, or null (missing and forbidden are indistinguishable). */
+  findDraft(p: Principal, ref: DraftRef) {
+    return drafts.findDraft(this.deps, p, ref);
+  }
+
+  /** A split the caller may list, or null (missing and forbidden are indistinguishable). */
+  findSplit(p: Principal, ref: SplitRef) {
+    return drafts.findSplit(this.deps, p, ref);
+  }
+
+  /** A job the caller may read, or null (missing and forbidden are indistinguishable). */
+  findJob(p: Principal, ref: JobRef) {
+    return leases.findJob(this.deps, p, ref);
   }
 
   // ---- leases
