@@ -37,7 +37,7 @@ const totalOf = (conn: object) => (conn as { totalCount?: number }).totalCount ?
 const totalCountDescription = 'All matching items, not only this page.';
 
 export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseWithCounts>('LogDatabase'), {
-  id: { resolve: (db) => db.databaseId },
+  id: { description: 'Global id for node(id)/nodes(ids).', resolve: (db) => db.databaseId },
   description:
     'A DeepStore log database: drafts, splits and the jobs that move them. Owner (or its service token) only.',
   loadOne: (id, ctx) => ctx.services.logstore.findDatabase(ctx.principal, { databaseId: id }),
@@ -83,7 +83,11 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseWithCounts>
             ),
           ),
       },
-      { fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }) },
+      {
+        description: 'A page of results, with the total.',
+        fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }),
+      },
+      { description: 'One result and its cursor.' },
     ),
     splits: t.connection(
       {
@@ -120,7 +124,11 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseWithCounts>
             );
           }),
       },
-      { fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }) },
+      {
+        description: 'A page of results, with the total.',
+        fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }),
+      },
+      { description: 'One result and its cursor.' },
     ),
     jobs: t.connection(
       {
@@ -143,7 +151,11 @@ export const LogDatabaseRef = builder.node(builder.objectRef<DatabaseWithCounts>
             ),
           ),
       },
-      { fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }) },
+      {
+        description: 'A page of results, with the total.',
+        fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }),
+      },
+      { description: 'One result and its cursor.' },
     ),
   }),
 });
@@ -169,7 +181,11 @@ builder.queryField('logDatabases', (t) =>
       resolve: (_root, args, ctx) =>
         offsetConnection(args, (page) => ctx.services.logstore.listDatabases(ctx.principal, page)),
     },
-    { fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }) },
+    {
+      description: 'A page of results, with the total.',
+      fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }),
+    },
+    { description: 'One result and its cursor.' },
   ),
 );
 
@@ -187,7 +203,11 @@ builder.queryField('logDrafts', (t) =>
           ctx.services.logstore.listDrafts(ctx.principal, { databaseId: args.databaseId, take, offset, filter: {} }),
         ),
     },
-    { fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }) },
+    {
+      description: 'A page of results, with the total.',
+      fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }),
+    },
+    { description: 'One result and its cursor.' },
   ),
 );
 
@@ -217,7 +237,11 @@ builder.queryField('logSplits', (t) =>
         );
       },
     },
-    { fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }) },
+    {
+      description: 'A page of results, with the total.',
+      fields: (c) => ({ totalCount: c.int({ description: totalCountDescription, resolve: totalOf }) }),
+    },
+    { description: 'One result and its cursor.' },
   ),
 );
 

@@ -38,7 +38,12 @@ builder.objectType(LogStoreUnauthenticatedError, {
   interfaces: [ErrorInterface],
 });
 
-const errors = (...types: (typeof LogStoreNotFoundError)[]) => ({ types });
+const errors = (...types: (typeof LogStoreNotFoundError)[]) => ({
+  types,
+  union: { description: 'The result, or one of the expected failures of this field.' },
+  result: { description: 'The field succeeded.' },
+  dataField: { description: 'The result.' },
+});
 
 /** The error members each kind of DeepStore field can produce (the REST shim maps their `code` to statuses). */
 export const logStoreErrors = {
@@ -126,7 +131,7 @@ export function splitNodeKey(id: string): [string, string] | undefined {
 export const LogDraftRef = builder.node(builder.objectRef<DraftView>('LogDraft'), {
   description:
     'A committed draft (an uploaded object awaiting indexing). Log time range in epoch milliseconds, inclusive.',
-  id: { resolve: (d) => `${d.databaseId}/${d.draftId}` },
+  id: { description: 'Global id for node(id)/nodes(ids).', resolve: (d) => `${d.databaseId}/${d.draftId}` },
   loadOne: (id, ctx) => {
     const key = splitNodeKey(id);
     return key ? ctx.services.logstore.findDraft(ctx.principal, { databaseId: key[0], draftId: key[1] }) : null;
@@ -167,7 +172,7 @@ const FooterOffsetsRef = builder.objectRef<{ start: number; end: number }>('LogF
 
 export const LogSplitRef = builder.node(builder.objectRef<SplitView>('LogSplit'), {
   description: 'An immutable indexed file. `[timeRangeStart, timeRangeEnd]` is inclusive, epoch milliseconds.',
-  id: { resolve: (s) => `${s.databaseId}/${s.splitId}` },
+  id: { description: 'Global id for node(id)/nodes(ids).', resolve: (s) => `${s.databaseId}/${s.splitId}` },
   loadOne: (id, ctx) => {
     const key = splitNodeKey(id);
     return key ? ctx.services.logstore.findSplit(ctx.principal, { databaseId: key[0], splitId: key[1] }) : null;
@@ -227,7 +232,7 @@ export const LogSplitRef = builder.node(builder.objectRef<SplitView>('LogSplit')
 
 export const LogJobRef = builder.node(builder.objectRef<JobView>('LogJob'), {
   description: 'A leased job: the items it holds and its lease.',
-  id: { resolve: (j) => j.jobId },
+  id: { description: 'Global id for node(id)/nodes(ids).', resolve: (j) => j.jobId },
   loadOne: (id, ctx) => ctx.services.logstore.findJob(ctx.principal, { jobId: id }),
   isTypeOf: (v) => typeof v === 'object' && v !== null && 'jobId' in v && 'itemIds' in v && 'leasedAt' in v,
   fields: (t) => ({
