@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseScript } from 'acorn';
 import { transform } from 'esbuild';
 import type { Execution } from '../../../prisma/generated/client/client.ts';
+import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -60,6 +61,11 @@ type NewExecution = Pick<
   | 'startedAt'
 >;
 
+/** Which page of an execution's output (`OutputQuery`), and of which execution. */
+export interface OutputInput extends OutputQuery {
+  id: string;
+}
+
 export interface CancelResult {
   ok: boolean;
   error: string | null;
@@ -107,7 +113,6 @@ export interface RuntimeDeps {
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (id: string) => uuidPattern.test(id);
 const minHeapMb = 16;
-const listLimit = 1000;
 const sweepIntervalMs = 60 * 60 * 1000;
 const recentTtlMs = 60_000;
 const recentMaxEntries = 512;
@@ -192,8 +197,10 @@ export class RuntimeService {
     return this.sandbox().version();
   }
 
-  async submit(tenant: string, input: ExecInput): Promise<Execution> {
+  /** Starts a run for `principal` (its executions, heaps and sessions are namespaced by `principalId`). */
+  async submit(principal: Principal, input: ExecInput): Promise<Execution> {
     const { config } = this.deps;
+    const tenant = principalId(principal);
     const tags = input.tags ?? {};
     if (input.session !== undefined && input.session !== null && !/^.{1,200}$/su.test(input.session)) {
       throw new InvalidInputError('session must be 1-200 characters');
@@ -333,8 +340,9 @@ export class RuntimeService {
    * One of the tenant's executions. Terminal rows never change again (every writer updates `WHERE status =
    * 'running'`; retention deletes them days later), so recently seen ones are answered from memory.
    */
-  async get(tenant: string, id: string): Promise<Execution | null> {
+  async get(principal: Principal, id: string): Promise<Execution | null> {
     if (!isUuid(id)) return null;
+    const tenant = principalId(principal);
     const cached = this.recent.get(id);
     if (cached && cached.row.tenant === tenant && cached.at > Date.now() - recentTtlMs) return cached.row;
     const row = await this.deps.prisma.execution.findFirst({ where: { id, tenant } });
@@ -382,17 +390,10 @@ export class RuntimeService {
     }
   }
 
-  async list(tenant: string): Promise<Execution[]> {
-    return this.deps.prisma.execution.findMany({
-      where: { tenant },
-      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
-      take: listLimit,
-    });
-  }
-
-  async cancel(tenant: string, id: string): Promise<CancelResult> {
+  async cancel(principal: Principal, id: string): Promise<CancelResult> {
     const { prisma, pubsub } = this.deps;
-    const current = await this.get(tenant, id);
+    const tenant = principalId(principal);
+    const current = await this.get(principal, id);
     if (!current) return { ok: false, error: `Execution '${id}' not found` };
     const notRunning = (status: string) => ({
       ok: false,
@@ -404,7 +405,7 @@ export class RuntimeService {
       data: { status: 'cancelled', error: 'Cancelled by user', completedAt: new Date() },
     });
     if (won.count === 0) {
-      const after = await this.get(tenant, id);
+      const after = await this.get(principal, id);
       return notRunning(after?.status ?? 'unknown');
     }
     if (current.ownerInstance === this.instanceId) this.abortLocal(id);
@@ -413,8 +414,13 @@ export class RuntimeService {
     return { ok: true, error: null };
   }
 
-  async output(tenant: string, id: string, query: OutputQuery): Promise<{ execution: Execution; page: OutputPage }> {
-    const execution = await this.get(tenant, id);
+  async output(principal: Principal, input: OutputInput): Promise<{ execution: Execution; page: OutputPage }> {
+    const { id, ...query } = input;
+    const values = [query.lineOffset, query.lineLimit, query.byteOffset, query.byteLimit];
+    if (!values.every((v) => v === null || v === undefined || (Number.isSafeInteger(v) && v >= 0))) {
+      throw new InvalidInputError('offsets and limits must be non-negative integers');
+    }
+    const execution = await this.get(principal, id);
     if (!execution) throw new ExecutionNotFoundError(id);
     const reader = new OutputReader(this.deps.prisma, id, Number(execution.outputBytes), Number(execution.outputLines));
     return { execution, page: await reader.page(query) };

@@ -1,8 +1,9 @@
+import { GraphQLError } from 'graphql';
 import { ExecutionStatus } from '../../../../prisma/generated/client/enums.ts';
 import { principalId } from '../../../core/auth/principal.ts';
 import { builder } from '../../../core/builder.ts';
 import type { Context } from '../../../core/context.ts';
-import { InvalidInputError } from '../../../core/errors.ts';
+import { ErrorCodes, InvalidInputError } from '../../../core/errors.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
 import type { OutputPage } from '../output.ts';
 import {
@@ -21,6 +22,18 @@ builder.objectType(RuntimeFeatureUnavailableError, {
   name: 'RuntimeFeatureUnavailableError',
   interfaces: [ErrorInterface],
 });
+
+/** A subscription has no error union: an unknown execution fails it at setup as one NOT_FOUND error. */
+async function subscription<T>(setup: Promise<T>): Promise<T> {
+  try {
+    return await setup;
+  } catch (err) {
+    if (err instanceof ExecutionNotFoundError) {
+      throw new GraphQLError(err.message, { extensions: { code: ErrorCodes.notFound } });
+    }
+    throw err;
+  }
+}
 
 const tenantOf = (ctx: Context) => principalId(ctx.principal);
 const nowhere = '00000000-0000-0000-0000-000000000000';
@@ -111,7 +124,7 @@ builder.queryField('execution', (t) =>
     authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }) },
     resolve: (query, _root, { uuid }, ctx) => {
-      if (scalarsOnly(query)) return ctx.services.runtime.get(tenantOf(ctx), uuid);
+      if (scalarsOnly(query)) return ctx.services.runtime.get(ctx.principal, uuid);
       return isUuid(uuid)
         ? ctx.services.prisma.execution.findFirst({ ...query, where: { id: uuid, tenant: tenantOf(ctx) } })
         : null;
@@ -134,11 +147,8 @@ builder.queryField('executionOutput', (t) =>
       byteLimit: t.arg.float({ required: false }),
     },
     resolve: async (_root, args, ctx) => {
-      const values = [args.lineOffset, args.lineLimit, args.byteOffset, args.byteLimit];
-      if (!values.every((v) => v === null || v === undefined || (Number.isSafeInteger(v) && v >= 0))) {
-        throw new InvalidInputError('offsets and limits must be non-negative integers');
-      }
-      const { execution, page } = await ctx.services.runtime.output(tenantOf(ctx), args.uuid, args);
+      const { uuid, ...query } = args;
+      const { execution, page } = await ctx.services.runtime.output(ctx.principal, { id: uuid, ...query });
       return { ...page, executionId: execution.id, status: execution.status };
     },
   }),
@@ -174,7 +184,7 @@ builder.mutationField('runExecution', (t) =>
           typeof tags === 'object' && !Array.isArray(tags) && Object.values(tags).every((v) => typeof v === 'string');
         if (!valid) throw new InvalidInputError('tags must be an object of string values');
       }
-      return ctx.services.runtime.submit(tenantOf(ctx), { ...input, tags: tags as Record<string, string> | null });
+      return ctx.services.runtime.submit(ctx.principal, { ...input, tags: tags as Record<string, string> | null });
     },
   }),
 );
@@ -193,7 +203,7 @@ builder.mutationField('cancelExecution', (t) =>
     description: 'Cancels a running execution. Exactly one terminal status wins against completion and timeout.',
     authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }) },
-    resolve: (_root, { uuid }, ctx) => ctx.services.runtime.cancel(tenantOf(ctx), uuid),
+    resolve: (_root, { uuid }, ctx) => ctx.services.runtime.cancel(ctx.principal, uuid),
   }),
 );
 
@@ -221,7 +231,7 @@ builder.subscriptionField('executionOutput', (t) =>
     authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }), fromByte: t.arg.float({ required: false }) },
     subscribe: (_root, { uuid, fromByte }, ctx) =>
-      executionOutputStream(ctx.services, tenantOf(ctx), uuid, Math.max(0, Math.floor(fromByte ?? 0))),
+      subscription(executionOutputStream(ctx.services, ctx.principal, uuid, Math.max(0, Math.floor(fromByte ?? 0)))),
     resolve: (event) => event,
   }),
 );
@@ -232,9 +242,9 @@ builder.subscriptionField('executionStatusChanged', (t) =>
     description: 'The execution now, then again when it reaches its terminal status (then the stream ends).',
     authScopes: { product: 'mcp_v8' },
     args: { uuid: t.arg.string({ required: true }) },
-    subscribe: (_root, { uuid }, ctx) => executionStatusStream(ctx.services, tenantOf(ctx), uuid),
+    subscribe: (_root, { uuid }, ctx) => subscription(executionStatusStream(ctx.services, ctx.principal, uuid)),
     resolve: async (query, payload, _args, ctx) => {
-      const row = scalarsOnly(query) ? await ctx.services.runtime.get(tenantOf(ctx), payload.id) : null;
+      const row = scalarsOnly(query) ? await ctx.services.runtime.get(ctx.principal, payload.id) : null;
       return row ?? ctx.services.prisma.execution.findUniqueOrThrow({ ...query, where: { id: payload.id } });
     },
   }),

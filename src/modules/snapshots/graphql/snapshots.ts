@@ -13,7 +13,7 @@ import {
   FsUnknownSnapshotError,
 } from '../snapshots.errors.ts';
 import * as snapshots from '../snapshots.service.ts';
-import { type ListedFile, listTree, parseCaId } from '../tree.ts';
+import type { ListedFile } from '../tree.ts';
 
 /** Bad arguments of a nested field (no error union there): a BAD_USER_INPUT GraphQL error, not a masked 500. */
 async function nestedInput<T>(run: () => Promise<T> | T): Promise<T> {
@@ -105,14 +105,7 @@ builder.queryField('fsLabel', (t) =>
     authScopes: { product: 'mcp_v8' },
     args: { name: t.arg.string({ required: true }) },
     // Not `...query`: when the caller selects only error members, Pothos' select is empty and Prisma refuses it.
-    resolve: async (_query, _root, args, ctx) => {
-      const name = snapshots.parseLabel(args.name, 'name');
-      const label = await ctx.services.prisma.fsLabel.findUnique({
-        where: { tenant_name: { tenant: principalId(ctx.principal), name } },
-      });
-      if (!label) throw new FsLabelNotFoundError(name);
-      return label;
-    },
+    resolve: (_query, _root, args, ctx) => ctx.services.snapshots.label(ctx.principal, args),
   }),
 );
 
@@ -123,14 +116,9 @@ builder.queryField('fsLabelLog', (t) =>
     errors: { types: [FsInvalidInputError] },
     authScopes: { product: 'mcp_v8' },
     args: { name: t.arg.string({ required: true }), limit: t.arg.int({ required: false }) },
-    resolve: (_root, args, ctx) => snapshots.labelLog(ctx.services, principalId(ctx.principal), args.name, args.limit),
+    resolve: (_root, args, ctx) => ctx.services.snapshots.labelLog(ctx.principal, args),
   }),
 );
-
-interface SnapshotListing {
-  caId: string;
-  files: ListedFile[];
-}
 
 const FsSnapshotFileRef = builder.objectRef<ListedFile>('FsSnapshotFile').implement({
   fields: (t) => ({
@@ -141,7 +129,7 @@ const FsSnapshotFileRef = builder.objectRef<ListedFile>('FsSnapshotFile').implem
 
 const maxListedFiles = 1000;
 
-const FsSnapshotRef = builder.objectRef<SnapshotListing>('FsSnapshot').implement({
+const FsSnapshotRef = builder.objectRef<snapshots.SnapshotListing>('FsSnapshot').implement({
   description: 'A content-addressed snapshot: its CA id is the SHA-256 of its canonical root tree node.',
   fields: (t) => ({
     caId: t.exposeString('caId'),
@@ -176,10 +164,7 @@ builder.queryField('fsSnapshot', (t) =>
     errors: { types: [FsInvalidInputError, FsUnknownSnapshotError, FsLimitExceededError] },
     authScopes: { product: 'mcp_v8' },
     args: { caId: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const caId = parseCaId(args.caId);
-      return { caId, files: await listTree(ctx.services, caId) };
-    },
+    resolve: (_root, args, ctx) => ctx.services.snapshots.snapshot(ctx.principal, args),
   }),
 );
 
@@ -198,7 +183,7 @@ builder.mutationField('fsSetLabel', (t) =>
       caId: t.arg.string({ required: true }),
       message: t.arg.string({ required: false }),
     },
-    resolve: (_root, args, ctx) => snapshots.setLabel(ctx.services, principalId(ctx.principal), args),
+    resolve: (_root, args, ctx) => ctx.services.snapshots.setLabel(ctx.principal, args),
   }),
 );
 
@@ -232,7 +217,7 @@ builder.mutationField('fsPush', (t) =>
       detach: t.arg.boolean({ required: false }),
       message: t.arg.string({ required: false }),
     },
-    resolve: (_root, args, ctx) => snapshots.pushLabel(ctx.services, principalId(ctx.principal), args),
+    resolve: (_root, args, ctx) => ctx.services.snapshots.push(ctx.principal, args),
   }),
 );
 
@@ -249,7 +234,7 @@ builder.mutationField('fsReset', (t) =>
       allowUnlogged: t.arg.boolean({ required: false }),
       message: t.arg.string({ required: false }),
     },
-    resolve: (_root, args, ctx) => snapshots.resetLabel(ctx.services, principalId(ctx.principal), args),
+    resolve: (_root, args, ctx) => ctx.services.snapshots.reset(ctx.principal, args),
   }),
 );
 
@@ -301,6 +286,6 @@ builder.mutationField('fsMerge', (t) =>
       base: t.arg.string({ required: false }),
       prefer: t.arg.string({ required: false, description: 'ours | theirs | none (report conflicts).' }),
     },
-    resolve: (_root, args, ctx) => snapshots.mergeSnapshots(ctx.services, args),
+    resolve: (_root, args, ctx) => ctx.services.snapshots.merge(ctx.principal, args),
   }),
 );
