@@ -49,7 +49,8 @@ export const ExecutionRef = builder.prismaNode('Execution', {
   id: { field: 'id' },
   description: 'A sandboxed JavaScript run (mcp-v8). Visible only to the principal that submitted it.',
   authScopes: { product: 'mcp_v8' },
-  // Another tenant's execution (or a malformed id) resolves to nothing.
+  // Another tenant's execution (or a malformed id) resolves to null, exactly like a missing one.
+  nullable: true,
   findUnique: (id, ctx) => ({ id: isUuid(id) ? id : nowhere, tenant: tenantOf(ctx) }),
   fields: (t) => ({
     uuid: t.exposeString('id', { description: 'The execution id as a plain UUID (the REST `execution_id`).' }),
