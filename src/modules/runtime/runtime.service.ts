@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseScript } from 'acorn';
 import { transform } from 'esbuild';
-import type { Execution } from '../../../prisma/generated/client/client.ts';
+import type { Execution, Prisma } from '../../../prisma/generated/client/client.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
-import { InvalidInputError } from '../../core/errors.ts';
+import { DomainError, InvalidInputError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
+import { hostFailure, recordableError } from './error-text.ts';
 import { maxChunkBytes, type OutputPage, type OutputQuery, OutputReader } from './output.ts';
 import type { RuntimeConfig } from './runtime.config.ts';
 import {
@@ -94,6 +95,13 @@ interface FinishContext {
   tags: Record<string, string>;
   codeRef: string;
 }
+
+/** What a run records when its real outcome cannot be stored (the details are logged). */
+const unrecordable: RunOutcome = {
+  status: 'failed',
+  result: null,
+  error: 'The execution ended but its outcome could not be recorded',
+};
 
 const heapKeyPattern = /^[0-9a-f]{64}$/;
 const heapObjectKey = (key: string) => `runtime/heaps/${key}`;
@@ -236,7 +244,9 @@ export class RuntimeService {
       try {
         mount = await fsProvider.load(tenant, input.fs);
       } catch (err) {
-        throw new InvalidInputError(`fs: ${err instanceof Error ? err.message : String(err)}`);
+        // Unknown snapshots, malformed refs, limits: the caller's input. Anything else is the server's failure.
+        if (err instanceof DomainError) throw new InvalidInputError(`fs: ${err.message}`);
+        throw err;
       }
     }
 
@@ -297,7 +307,13 @@ export class RuntimeService {
       const early = inline ? await Promise.race([outcome, sleep(config.inlineWaitMs, undefined)]) : undefined;
       if (early && !live.sawOutput) {
         live.finalized = true;
-        const created = await this.recordFinished(row, early);
+        let created: Execution;
+        try {
+          created = await this.recordFinished(row, early);
+        } catch (err) {
+          this.deps.logger.error({ err, executionId: id }, 'recording an execution outcome failed');
+          created = await this.recordFinished(row, unrecordable);
+        }
         this.remember(created);
         markRecorded(created);
         await this.announceTerminal(id, early.status, 0);
@@ -361,7 +377,7 @@ export class RuntimeService {
       ...row,
       status: outcome.status,
       result: completed ? outcome.result : null,
-      error: completed ? null : (outcome.error ?? 'Execution failed'),
+      error: completed ? null : recordableError(outcome.error ?? 'Execution failed'),
       heapOut: null,
       fsOut: null,
       heartbeatAt: row.startedAt,
@@ -557,8 +573,8 @@ export class RuntimeService {
       try {
         heapOut = await this.storeHeap(id, run, outcome.heapOut);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        final = { status: 'failed', result: null, error: `Heap snapshot store failed: ${message}` };
+        this.deps.logger.error({ err, executionId: id }, 'storing a heap snapshot failed');
+        final = { status: 'failed', result: null, error: hostFailure('Heap snapshot store failed', err) };
       }
     }
     if (final.status === 'completed' && baseCaId !== undefined) {
@@ -568,23 +584,34 @@ export class RuntimeService {
           fsOut = await this.fsProvider.flush(outcome.fsTree);
         } catch (err) {
           fsOut = null;
-          const message = err instanceof Error ? err.message : String(err);
-          final = { status: 'failed', result: null, error: `Filesystem flush failed: ${message}` };
+          this.deps.logger.error({ err, executionId: id }, 'flushing a mounted tree failed');
+          final = { status: 'failed', result: null, error: hostFailure('Filesystem flush failed', err) };
         }
       }
     }
     live.finalized = true;
-    const won = await this.deps.prisma.execution.updateMany({
-      where: { id, status: 'running' },
-      data: {
+    const terminal = async (data: Prisma.ExecutionUpdateManyMutationInput) =>
+      this.deps.prisma.execution.updateMany({
+        where: { id, status: 'running' },
+        data: { ...data, completedAt: new Date() },
+      });
+    let won: { count: number };
+    try {
+      won = await terminal({
         status: final.status,
         result: final.status === 'completed' ? final.result : null,
-        error: final.status === 'completed' ? null : (final.error ?? 'Execution failed'),
+        error: final.status === 'completed' ? null : recordableError(final.error ?? 'Execution failed'),
         fsOut,
         heapOut: final.status === 'completed' ? heapOut : null,
-        completedAt: new Date(),
-      },
-    });
+      });
+    } catch (err) {
+      // The run ends now, whatever its outcome could not be stored as (never `running` until a heartbeat fails it).
+      this.deps.logger.error({ err, executionId: id }, 'recording an execution outcome failed');
+      final = unrecordable;
+      fsOut = null;
+      heapOut = null;
+      won = await terminal({ status: 'failed', result: null, error: final.error, fsOut: null, heapOut: null });
+    }
     if (won.count === 1 && run.session) {
       await this.deps.prisma.sessionLogEntry.create({
         data: {
