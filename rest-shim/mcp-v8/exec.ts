@@ -52,12 +52,23 @@ const header = (req: RestRequest, name: string) => {
   return Array.isArray(v) ? v[0] : v;
 };
 
+/** GraphQL `Int` is 32-bit: larger values are refused here (400), as no limit of the runtime comes near them. */
+const maxInt = 2 ** 31 - 1;
+
 function queryInt(req: RestRequest, name: string): number | null {
   const raw = req.query[name];
   const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   if (value === undefined || value === '') return null;
   if (!/^\d{1,15}$/.test(value)) throw new InvalidInputError(`query.${name}: must be a non-negative integer`);
-  return Number(value);
+  return boundedInt(Number(value), `query.${name}`);
+}
+
+function boundedInt(value: number | null | undefined, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value) || value < 0 || value > maxInt) {
+    throw new InvalidInputError(`${field}: must be an integer between 0 and ${maxInt}`);
+  }
+  return value;
 }
 
 function queryString(req: RestRequest, name: string): string | null {
@@ -106,8 +117,8 @@ function execInput(req: RestRequest): RunExecutionInput {
   if (!body) throw new InvalidInputError('body: is required');
   return {
     code: body.code,
-    executionTimeoutSecs: body.execution_timeout_secs ?? null,
-    heapMemoryMaxMb: body.heap_memory_max_mb ?? null,
+    executionTimeoutSecs: boundedInt(body.execution_timeout_secs, 'body.execution_timeout_secs'),
+    heapMemoryMaxMb: boundedInt(body.heap_memory_max_mb, 'body.heap_memory_max_mb'),
     heap: body.heap ?? null,
     session: body.session ?? null,
     fs: body.fs ?? null,

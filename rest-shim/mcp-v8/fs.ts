@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../../src/core/errors.ts';
 import { graphqlOperation, operationsFor } from '../engine/operation.ts';
 import type { OperationPolicy, RestRequest, RestResponse } from '../engine/types.ts';
 import {
@@ -29,6 +30,9 @@ const fsError = (result: Failure): RestResponse => ({
 const body = (req: RestRequest) => (req.body ?? {}) as Record<string, unknown>;
 const optString = (value: unknown) => (typeof value === 'string' ? value : null);
 const optBool = (value: unknown) => (typeof value === 'boolean' ? value : null);
+
+/** GraphQL `Int` is 32-bit; a reflog `limit` beyond it is refused (400) rather than clamped. */
+const maxInt = 2 ** 31 - 1;
 
 // The contract lists all labels in one response; the connection allows pages of 1000.
 const labelListLimit = 1000;
@@ -72,6 +76,9 @@ const fsLog = graphqlOperation({
   document: McpV8FsLabelLogDocument,
   variables: (req) => {
     const limit = req.coerced.query.limit;
+    if (typeof limit === 'number' && (!Number.isSafeInteger(limit) || limit > maxInt)) {
+      throw new InvalidInputError(`query.limit: must be an integer between 0 and ${maxInt}`);
+    }
     return { name: req.params.label ?? '', limit: typeof limit === 'number' ? limit : null };
   },
   respond: ({ fsLabelLog: result }, req) => {

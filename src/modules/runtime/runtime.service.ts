@@ -210,12 +210,15 @@ export class RuntimeService {
     const { config } = this.deps;
     const tenant = principalId(principal);
     const tags = input.tags ?? {};
-    if (input.session !== undefined && input.session !== null && !/^.{1,200}$/su.test(input.session)) {
-      throw new InvalidInputError('session must be 1-200 characters');
+    if (input.session !== undefined && input.session !== null && !/^[^\0]{1,200}$/su.test(input.session)) {
+      throw new InvalidInputError('session must be 1-200 characters, without U+0000');
     }
     const tagEntries = Object.entries(tags);
     if (tagEntries.length > 64 || tagEntries.some(([k, v]) => k.length > 200 || v.length > 1000)) {
       throw new InvalidInputError('tags: at most 64, keys up to 200 and values up to 1000 characters');
+    }
+    if (tagEntries.some(([k, v]) => typeof v !== 'string' || k.includes('\0') || v.includes('\0'))) {
+      throw new InvalidInputError('tags: keys and values must be strings without U+0000');
     }
     const wantsHeap = Boolean(input.heap || input.session || tagEntries.length > 0);
     const fsProvider = this.fsProvider;

@@ -61,6 +61,7 @@ export function parseLabel(value: unknown, field = 'label'): string {
 function parseMessage(message: string | null | undefined): string | null {
   if (message === undefined || message === null) return null;
   if (typeof message !== 'string') throw new FsInvalidInputError('message must be a string');
+  if (message.includes('\0')) throw new FsInvalidInputError('message may not contain U+0000');
   const bytes = Buffer.byteLength(message, 'utf8');
   if (bytes > maxMessageBytes)
     throw new FsInvalidInputError(`message too long: ${bytes} bytes (max ${maxMessageBytes})`);
