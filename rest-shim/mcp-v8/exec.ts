@@ -77,6 +77,16 @@ function queryString(req: RestRequest, name: string): string | null {
   return value === undefined || value === '' ? null : value;
 }
 
+/** `tags` (an object of strings) as the GraphQL input's key/value list. */
+function tagList(tags: unknown): { key: string; value: string }[] | null {
+  if (tags === undefined || tags === null) return null;
+  if (typeof tags !== 'object' || Array.isArray(tags)) throw new InvalidInputError('body.tags: must be an object');
+  return Object.entries(tags).map(([key, value]) => {
+    if (typeof value !== 'string') throw new InvalidInputError(`body.tags.${key}: must be a string`);
+    return { key, value };
+  });
+}
+
 /** JSON `ExecRequest` (validated by the contract), or a raw script with options in the query string. */
 function execInput(req: RestRequest): RunExecutionInput {
   let body = req.body as ExecRequestBody | Buffer | undefined;
@@ -122,7 +132,7 @@ function execInput(req: RestRequest): RunExecutionInput {
     heap: body.heap ?? null,
     session: body.session ?? null,
     fs: body.fs ?? null,
-    tags: body.tags ?? null,
+    tags: tagList(body.tags),
   };
 }
 
@@ -170,12 +180,18 @@ const cancelExecutionHandler = graphqlOperation({
   document: McpV8ExecCancelDocument,
   variables: (req) => ({ uuid: String(req.params.id) }),
   respond: ({ cancelExecution: r }) =>
-    r.ok ? { status: 200, body: { ok: true, error: null } } : { status: 400, body: { ok: false, error: r.error } },
+    r.__typename === 'MutationCancelExecutionSuccess'
+      ? { status: 200, body: { ok: true, error: null } }
+      : { status: 400, body: { ok: false, error: 'message' in r ? r.message : 'Cannot cancel' } },
 });
 
+/**
+ * The contract's int64 window parameters onto GraphQL `Int`: output never passes 1 GiB (ATRIUM_RUNTIME_MAX_OUTPUT_BYTES),
+ * so an offset or limit beyond 2^31-1 means the same window as 2^31-1 (past the end / everything).
+ */
 const outputParam = (req: RestRequest, name: string): number | null => {
   const v = req.coerced.query[name];
-  return typeof v === 'number' ? v : null;
+  return typeof v === 'number' ? Math.min(v, maxInt) : null;
 };
 
 /** GET /api/executions/{id}/output — one page by line (default) or by byte (`byte_offset` given). */
@@ -198,7 +214,7 @@ const executionOutputHandler = graphqlOperation({
     return {
       status: 200,
       body: {
-        execution_id: p.executionId,
+        execution_id: p.executionUuid,
         data: p.data,
         start_line: p.startLine,
         end_line: p.endLine,

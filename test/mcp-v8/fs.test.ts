@@ -6,6 +6,7 @@ import {
   McpV8TestFsLabelReflogDocument,
   McpV8TestFsLabelsDocument,
   McpV8TestFsMergeDocument,
+  McpV8TestFsNodeDocument,
   McpV8TestFsPushDocument,
   McpV8TestFsResetDocument,
   McpV8TestFsSetLabelDocument,
@@ -251,16 +252,20 @@ describe('merge', () => {
       await tree({ 'src/t.txt': 'ONE\ntwo\nTHREE\n', same: 's', 'ours.txt': 'o', 'dir/new': 'n' }),
     );
     const listing = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: r.body.ca_id, first: 10 }, alice);
-    expect(success(listing.body.data?.fsSnapshot)).toEqual({
+    expect(success(listing.body.data?.fsSnapshot)).toMatchObject({
       caId: r.body.ca_id,
       fileCount: 4,
       totalBytes: 17,
-      files: [
-        { path: 'dir/new', size: 1 },
-        { path: 'ours.txt', size: 1 },
-        { path: 'same', size: 1 },
-        { path: 'src/t.txt', size: 14 },
-      ],
+      files: {
+        totalCount: 4,
+        pageInfo: { hasNextPage: false },
+        edges: [
+          { node: { path: 'dir/new', size: 1 } },
+          { node: { path: 'ours.txt', size: 1 } },
+          { node: { path: 'same', size: 1 } },
+          { node: { path: 'src/t.txt', size: 14 } },
+        ],
+      },
     });
   });
 
@@ -427,13 +432,28 @@ describe('GraphQL', () => {
     );
     expect(reset.body.data?.fsReset.__typename).toBe('FsNotInReflogError');
     const label = await gql(t.baseUrl, McpV8TestFsLabelReflogDocument, { name: 'gql' }, bob);
-    expect(success(label.body.data?.fsLabel)).toEqual({
+    const head = success(label.body.data?.fsLabel);
+    expect(head).toMatchObject({
       caId: b,
-      reflog: [
-        { seq: 1, op: 'create', from: null, to: a },
-        { seq: 2, op: 'push', from: a, to: b },
-      ],
+      reflog: {
+        totalCount: 2,
+        edges: [
+          { node: { seq: 2, op: 'push', from: a, to: b } },
+          { node: { seq: 1, op: 'create', from: null, to: a } },
+        ],
+      },
     });
+    // Labels and reflog entries are Nodes of their tenant: null for anyone else, like missing ids.
+    const entryId = head.reflog.edges[0]?.node.id ?? '';
+    for (const id of [head.id, entryId]) {
+      const mine = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id }, bob);
+      expect(mine.body.data?.node?.id).toBe(id);
+      const theirs = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id }, alice);
+      expect(theirs.body.errors).toBeUndefined();
+      expect(theirs.body.data?.node).toBeNull();
+    }
+    const forged = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id: 'Rm9vOmJhcg==' }, bob);
+    expect(forged.body.data?.node ?? null).toBeNull();
     const merge = await gql(t.baseUrl, McpV8TestFsMergeDocument, { ours: a, theirs: b }, bob);
     expect(success(merge.body.data?.fsMerge)).toEqual({
       status: 'conflict',
@@ -444,23 +464,38 @@ describe('GraphQL', () => {
     expect(unknown.body.data?.fsSnapshot.__typename).toBe('FsUnknownSnapshotError');
   });
 
-  it('lists a snapshot in bounded pages and answers bad nested arguments with BAD_USER_INPUT', async () => {
+  it('lists a snapshot in bounded pages and answers bad page arguments with an error, not a 500', async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) files[`d/f${String(i).padStart(2, '0')}`] = 'x'.repeat(i);
     const id = await tree(files);
-    const page = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: id, first: 5, offset: 10 }, alice);
+    const first = success(
+      (await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: id, first: 10 }, alice)).body.data?.fsSnapshot,
+    );
+    expect(first.files.edges).toHaveLength(10);
+    expect(first.files.pageInfo.hasNextPage).toBe(true);
+    const page = await gql(
+      t.baseUrl,
+      McpV8TestFsSnapshotDocument,
+      { caId: id, first: 5, after: first.files.pageInfo.endCursor },
+      alice,
+    );
     expect(success(page.body.data?.fsSnapshot)).toMatchObject({
       fileCount: 12,
-      files: [
-        { path: 'd/f10', size: 10 },
-        { path: 'd/f11', size: 11 },
-      ],
+      files: {
+        totalCount: 12,
+        edges: [{ node: { path: 'd/f10', size: 10 } }, { node: { path: 'd/f11', size: 11 } }],
+      },
     });
-    const tooMany = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: id, first: 5000 }, alice);
-    expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    // Pages are bounded: a larger `first` gets at most 1000.
+    const all = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: id, first: 5000 }, alice);
+    expect(success(all.body.data?.fsSnapshot).files.edges).toHaveLength(12);
+    // The snapshot is a Node too; anyone may read it by id (a CA id is content).
+    const node = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id: first.id }, bob);
+    expect(node.body.data?.node).toMatchObject({ __typename: 'FsSnapshot', caId: id, fileCount: 12 });
     await call(alice, 'POST', '/api/fs/labels', { name: 'lim', ca_id: id });
-    const badLimit = await gql(t.baseUrl, McpV8TestFsLabelReflogDocument, { name: 'lim', limit: -1 }, alice);
-    expect(badLimit.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const badLimit = await gql(t.baseUrl, McpV8TestFsLabelReflogDocument, { name: 'lim', first: -1 }, alice);
+    // Pothos' own validation error (not masked, no internals; it carries no extensions code).
+    expect(badLimit.body.errors?.[0]?.message).toBe('Argument "first" must be a non-negative integer');
     const malformed = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: 'xyz' }, alice);
     expect(malformed.body.data?.fsSnapshot.__typename).toBe('FsInvalidInputError');
   });

@@ -245,7 +245,10 @@ describe.runIf(twoInstances)('across instances (shared Postgres, Redis pub/sub)'
       const loop = await runGql(urlA, adminKey, 'for (;;) {}', { executionTimeoutSecs: 60 });
       await new Promise((r) => setTimeout(r, 200));
       const cancel = await gql(urlB, McpV8TestCancelDocument, { uuid: loop.data.uuid }, adminKey);
-      expect(cancel.body.data?.cancelExecution).toEqual({ ok: true, error: null });
+      expect(cancel.body.data?.cancelExecution).toEqual({
+        __typename: 'MutationCancelExecutionSuccess',
+        data: { uuid: loop.data.uuid, status: 'cancelled' },
+      });
       // A's worker is freed by the routed cancel: A runs the next script promptly.
       const next = await runGql(urlA, adminKey, '"after"');
       const statuses = await collect(wsClient(urlA, adminKey), McpV8TestStatusDocument, { uuid: next.data.uuid });

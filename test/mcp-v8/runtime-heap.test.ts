@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { McpV8TestSessionAndHeapDocument } from '../generated/mcp-v8.ts';
+import { McpV8TestHeapNodeDocument, McpV8TestSessionAndHeapDocument } from '../generated/mcp-v8.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { contractValidator } from '../kit/contract.ts';
 import { mcpV8Client, mcpV8Key } from '../kit/mcp-v8.ts';
@@ -52,11 +52,22 @@ it('restores data globals saved by an earlier run, chaining content-addressed ke
   expect(same.heap).toBe(same2.heap);
 
   const log = await gql(t.baseUrl, McpV8TestSessionAndHeapDocument, { session: 's1', key: first.heap }, t.adminKey);
-  expect(log.body.data?.sessionLog).toEqual([
-    { executionId: first.execution_id, inputHeap: null, outputHeap: first.heap },
-    { executionId: second.execution_id, inputHeap: first.heap, outputHeap: second.heap },
-  ]);
-  expect(log.body.data?.heapSnapshot).toMatchObject({ key: first.heap, parentKey: null, tags: { env: 'test' } });
+  expect(log.body.data?.sessionLog).toEqual({
+    totalCount: 2,
+    edges: [
+      { node: { executionUuid: first.execution_id, inputHeap: null, outputHeap: first.heap } },
+      { node: { executionUuid: second.execution_id, inputHeap: first.heap, outputHeap: second.heap } },
+    ],
+  });
+  const heap = log.body.data?.heapSnapshot;
+  expect(heap).toMatchObject({ key: first.heap, parentKey: null, tags: [{ key: 'env', value: 'test' }] });
+  // The snapshot is a Node of its tenant: another tenant's node(id) is null, like a missing one.
+  const node = await gql(t.baseUrl, McpV8TestHeapNodeDocument, { id: heap?.id ?? '' }, t.adminKey);
+  expect(node.body.data?.node).toEqual({ id: heap?.id, key: first.heap });
+  const other = await mcpV8Key(t, 'heap-node-other');
+  const hidden = await gql(t.baseUrl, McpV8TestHeapNodeDocument, { id: heap?.id ?? '' }, other);
+  expect(hidden.body.errors).toBeUndefined();
+  expect(hidden.body.data?.node).toBeNull();
 });
 
 it('says clearly which globals cannot be saved (functions), and does not save let/const', async () => {

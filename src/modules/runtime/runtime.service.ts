@@ -15,6 +15,7 @@ import { maxChunkBytes, type OutputPage, type OutputQuery, OutputReader } from '
 import type { RuntimeConfig } from './runtime.config.ts';
 import {
   ExecutionNotFoundError,
+  ExecutionNotRunningError,
   RuntimeBusyError,
   RuntimeFeatureUnavailableError,
   ScriptSyntaxError,
@@ -65,11 +66,6 @@ type NewExecution = Pick<
 /** Which page of an execution's output (`OutputQuery`), and of which execution. */
 export interface OutputInput extends OutputQuery {
   id: string;
-}
-
-export interface CancelResult {
-  ok: boolean;
-  error: string | null;
 }
 
 interface LiveRun {
@@ -409,28 +405,31 @@ export class RuntimeService {
     }
   }
 
-  async cancel(principal: Principal, id: string): Promise<CancelResult> {
+  /**
+   * Cancels one of the caller's running executions and returns it `cancelled`. ExecutionNotFoundError for unknown
+   * (or another tenant's) ids, ExecutionNotRunningError when a terminal status won first.
+   */
+  async cancel(principal: Principal, id: string): Promise<Execution> {
     const { prisma, pubsub } = this.deps;
     const tenant = principalId(principal);
     const current = await this.get(principal, id);
-    if (!current) return { ok: false, error: `Execution '${id}' not found` };
-    const notRunning = (status: string) => ({
-      ok: false,
-      error: `Execution '${id}' is not running (status: ${status})`,
-    });
-    if (current.status !== 'running') return notRunning(current.status);
+    if (!current) throw new ExecutionNotFoundError(id);
+    if (current.status !== 'running') throw new ExecutionNotRunningError(id, current.status);
     const won = await prisma.execution.updateMany({
       where: { id, tenant, status: 'running' },
       data: { status: 'cancelled', error: 'Cancelled by user', completedAt: new Date() },
     });
     if (won.count === 0) {
       const after = await this.get(principal, id);
-      return notRunning(after?.status ?? 'unknown');
+      throw new ExecutionNotRunningError(id, after?.status ?? 'unknown');
     }
     if (current.ownerInstance === this.instanceId) this.abortLocal(id);
     else pubsub.publish('runtime.cancelRequested', current.ownerInstance, { executionId: id });
     await this.announceTerminal(id, 'cancelled');
-    return { ok: true, error: null };
+    const cancelled = await prisma.execution.findFirst({ where: { id, tenant } });
+    if (!cancelled) throw new ExecutionNotFoundError(id);
+    this.remember(cancelled);
+    return cancelled;
   }
 
   async output(principal: Principal, input: OutputInput): Promise<{ execution: Execution; page: OutputPage }> {
