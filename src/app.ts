@@ -9,6 +9,7 @@ import { randomHex } from './core/auth/secrets.ts';
 import type { Config } from './core/config.ts';
 import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
 import { readLimited } from './core/http-body.ts';
+import { rawPathOf, unsafePathReason } from './core/input-guard.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import type { Services } from './core/services.ts';
 import { startPlatform } from './platform.ts';
@@ -84,14 +85,26 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   // One upgrade listener: graphql-ws on /graphql, a surface's WebSocket endpoints under its prefix, else 404.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://atrium.local');
-    if (url.pathname === graphqlPath) return ws.handleUpgrade(req, socket, head);
     if (shim.handleUpgrade(req, socket, head, url, newRequestId())) return;
+    if (unsafePathReason(rawPathOf(req.url)) !== undefined) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (url.pathname === graphqlPath) return ws.handleUpgrade(req, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string) {
     const url = new URL(req.url ?? '/', 'http://atrium.local');
     const path = url.pathname;
+    // Dot segments and backslashes are judged on the raw path (the URL parser has resolved them in `url`):
+    // under a product prefix the surface answers 400 in its error shape, elsewhere the generic body does.
+    const unsafe = unsafePathReason(rawPathOf(req.url));
+    if (unsafe !== undefined) {
+      if (await shim.handle(req, res, url, requestId)) return;
+      sendJson(res, 400, { error: unsafe });
+      return;
+    }
     if (path === graphqlPath || path === `${graphqlPath}/`) return serveGraphQL(req, res, requestId);
     if (await shim.handle(req, res, url, requestId)) return;
     const start = performance.now();

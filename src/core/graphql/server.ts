@@ -12,6 +12,7 @@ import { anonymous, type Principal } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
 import { ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { nulInputPlugin } from './input-plugin.ts';
 
 /** What the HTTP layer passes into yoga for every request; REST executions add a resolved principal. */
 export interface ServerContext {
@@ -63,7 +64,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
         : bearerToken(initial.request.headers.get('authorization'));
       return { principal: await principalFor(credential), services, requestId: initial.requestId };
     },
-    plugins: [metricsPlugin(metrics)],
+    plugins: [nulInputPlugin(), metricsPlugin(metrics)],
   });
 
   /** Executes a pre-parsed, pre-validated document as `principal` (the REST shim's path into the schema). */
