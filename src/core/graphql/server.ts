@@ -13,6 +13,7 @@ import type { Context } from '../context.ts';
 import { ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { nulInputPlugin } from './input-plugin.ts';
+import { protectionPlugins, trustedDocumentsFor, trustedQuery } from './protection.ts';
 
 /** What the HTTP layer passes into yoga for every request; REST executions add a resolved principal. */
 export interface ServerContext {
@@ -30,6 +31,7 @@ export const graphqlPath = '/graphql';
  */
 export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   const { authenticator, logger, metrics } = services;
+  const trusted = trustedDocumentsFor(services.config.graphql);
 
   async function principalFor(credential: string | undefined): Promise<Principal> {
     if (credential === undefined) return anonymous;
@@ -64,7 +66,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
         : bearerToken(initial.request.headers.get('authorization'));
       return { principal: await principalFor(credential), services, requestId: initial.requestId };
     },
-    plugins: [nulInputPlugin(), metricsPlugin(metrics)],
+    plugins: [...protectionPlugins(services.config.graphql, trusted), nulInputPlugin(), metricsPlugin(metrics)],
   });
 
   /** Executes a pre-parsed, pre-validated document as `principal` (the REST shim's path into the schema). */
@@ -115,9 +117,12 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
             principal: ctx.extra.principal,
             requestId: ctx.extra.requestId,
           } as unknown as Partial<InitialContext>);
+          // The HTTP path resolves trusted documents in yoga's plugin; graphql-ws resolves them here.
+          const query = trustedQuery(trusted, payload);
+          if (typeof query !== 'string') return [query];
           let document: ReturnType<typeof parse>;
           try {
-            document = parse(payload.query);
+            document = parse(query);
           } catch (e) {
             return [createGraphQLError(e instanceof Error ? e.message : 'Syntax error')];
           }
