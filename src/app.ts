@@ -159,6 +159,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   }
 
   async function serveGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string) {
+    if (graphql.graphiql?.serve(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const body = await readLimited(req, config.maxBodyBytes);
       if (body === undefined) {

@@ -12,6 +12,7 @@ import { anonymous, type Principal } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
 import { ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { graphiqlPage } from './graphiql.ts';
 import { nulInputPlugin } from './input-plugin.ts';
 import { protectionPlugins, trustedDocumentsFor, trustedQuery } from './protection.ts';
 
@@ -32,6 +33,13 @@ export const graphqlPath = '/graphql';
 export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   const { authenticator, logger, metrics } = services;
   const trusted = trustedDocumentsFor(services.config.graphql);
+  const graphiqlOptions = {
+    title: 'Atrium GraphiQL',
+    subscriptionsProtocol: 'WS',
+    defaultQuery: '{ viewer { kind id } }',
+  } as const;
+  // Served by the HTTP layer before yoga: rendered and compressed once, cacheable (graphiql.ts).
+  const graphiql = services.config.graphiql ? graphiqlPage(graphiqlOptions) : undefined;
 
   async function principalFor(credential: string | undefined): Promise<Principal> {
     if (credential === undefined) return anonymous;
@@ -48,9 +56,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     schema,
     graphqlEndpoint: graphqlPath,
     landingPage: false,
-    graphiql: services.config.graphiql
-      ? { title: 'Atrium GraphiQL', subscriptionsProtocol: 'WS', defaultQuery: '{ viewer { kind id } }' }
-      : false,
+    graphiql: services.config.graphiql ? graphiqlOptions : false,
     renderGraphiQL,
     maskedErrors: true,
     logging: {
@@ -153,7 +159,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     };
   }
 
-  return { yoga, execute, webSockets };
+  return { yoga, execute, webSockets, graphiql };
 }
 
 type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>;
