@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import { createRestShim } from '../rest-shim/engine/shim.ts';
 import { surfaces, validateSurfaceDocuments } from '../rest-shim/surfaces.ts';
 import type { AdminKeySource } from './core/auth/admin-key.ts';
-import { randomHex } from './core/auth/secrets.ts';
+import { bearerToken } from './core/auth/authenticator.ts';
+import { constantTimeEqual, randomHex } from './core/auth/secrets.ts';
 import type { Config } from './core/config.ts';
 import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
 import { readLimited } from './core/http-body.ts';
@@ -124,6 +125,16 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         return sendJson(res, ok && !draining ? 200 : 503, { status: ok && !draining ? 'ok' : 'unavailable', checks });
       }
       case '/metrics': {
+        // Operational data (routes, load, process): the admin key or ATRIUM_METRICS_TOKEN, compared in constant time.
+        const token = bearerToken(header(req.headers.authorization));
+        const allowed =
+          token !== undefined &&
+          (constantTimeEqual(token, adminKey.key) ||
+            (config.metricsToken !== undefined && constantTimeEqual(token, config.metricsToken)));
+        if (!allowed) {
+          res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+          return sendJson(res, 401, { error: 'The metrics need the admin key or the metrics token (Bearer)' });
+        }
         const { contentType, body } = await metrics.render();
         res.writeHead(200, { 'content-type': contentType });
         res.end(body);
@@ -220,6 +231,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown): number {
   });
   res.end(text);
   return status;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

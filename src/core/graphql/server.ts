@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { type ExecutionResult, type GraphQLSchema, getOperationAST } from 'graphql';
+import { type ExecutionResult, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -185,7 +185,7 @@ function metricsPlugin(metrics: Services['metrics']): Plugin {
         onExecuteDone({ result }) {
           const hadErrors = !isAsyncIterable(result) && (result.errors?.length ?? 0) > 0;
           metrics.observeGraphQL(
-            op?.name?.value,
+            rootFieldLabel(op),
             op?.operation ?? 'query',
             hadErrors,
             (performance.now() - start) / 1000,
@@ -195,7 +195,18 @@ function metricsPlugin(metrics: Services['metrics']): Plugin {
     },
     onSubscribe({ args }) {
       const op = getOperationAST(args.document, args.operationName);
-      metrics.observeGraphQL(op?.name?.value, 'subscription', false, 0);
+      metrics.observeGraphQL(rootFieldLabel(op), 'subscription', false, 0);
     },
   };
+}
+
+/**
+ * The metrics label of an operation: its first root field (the schema bounds these; the operation runs after
+ * validation), `+` when it selects more. Client-chosen operation names never become labels.
+ */
+function rootFieldLabel(op: ReturnType<typeof getOperationAST>): string | undefined {
+  const selections = op?.selectionSet.selections ?? [];
+  const first = selections[0];
+  if (first?.kind !== Kind.FIELD) return selections.length === 0 ? undefined : 'other';
+  return selections.length > 1 ? `${first.name.value}_more` : first.name.value;
 }
