@@ -72,6 +72,8 @@ interface CompiledOperation {
   challenge: string;
   /** Media types the contract declares for the request body, parameters stripped; undefined without a body. */
   bodyMediaTypes: string[] | undefined;
+  /** The response statuses the contract lists for the operation (`200`, `4XX`, `default`). */
+  statuses: Set<string>;
 }
 
 interface Mount {
@@ -222,8 +224,9 @@ export function createRestShim(options: RestShimOptions): RestShim {
         ? // The store records outcomes, so expected failures become responses before it sees them.
           await withIdempotency(services, restRequest, () =>
             run().catch((err: unknown) => {
-              const failure = expectedFailure(err);
-              if (!failure) throw err;
+              const expected = expectedFailure(err);
+              if (!expected) throw err;
+              const failure = inContract(op, expected);
               const body = m.surface.errorBody(
                 failure.status,
                 failure.message,
@@ -383,6 +386,8 @@ export function createRestShim(options: RestShimOptions): RestShim {
       logger.error({ err, requestId, product: m.surface.product, operationId }, 'REST operation failed');
       failure = new RestFailure(500, 'Internal server error', 'internal_error');
     }
+    const op = m.operations.get(operationId);
+    if (op) failure = inContract(op, failure);
     if (res.headersSent) {
       res.destroy();
       return failure.status;
@@ -424,6 +429,7 @@ export function createRestShim(options: RestShimOptions): RestShim {
         requiresAuth: auth === 'contract' ? contractRequires : auth === 'required',
         challenge: challengeFor(spec, security, surface.product),
         bodyMediaTypes: content ? Object.keys(content).map(mediaType) : undefined,
+        statuses: new Set(Object.keys((operation.responses ?? {}) as Record<string, unknown>)),
       });
     }
     const websockets = new Map<string, { endpoint: WebSocketEndpoint; server: WebSocketServer }>();
@@ -495,6 +501,20 @@ export function createRestShim(options: RestShimOptions): RestShim {
   }
 
   return { handle, handleUpgrade, close };
+}
+
+/**
+ * A refusal in a status the operation's contract lists: a credential that may not do this (403) answers the
+ * contract's 401 where the contract has no 403 (GoClaw's key operations), with the refusal's own message.
+ */
+function inContract(op: CompiledOperation, failure: RestFailure): RestFailure {
+  const listed = (status: number) =>
+    op.statuses.has(String(status)) || op.statuses.has(`${String(status)[0]}XX`) || op.statuses.has('default');
+  if (failure.status !== 403 || listed(403) || !listed(401)) return failure;
+  return new RestFailure(401, failure.message, 'unauthorized', {
+    'www-authenticate': op.challenge,
+    ...failure.headers,
+  });
 }
 
 function trimTrailingSlash(path: string): string {

@@ -14,6 +14,7 @@ import { ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { graphiqlPage } from './graphiql.ts';
 import { nulInputPlugin } from './input-plugin.ts';
+import { platformKeyPlugin } from './platform-key-plugin.ts';
 import { protectionPlugins, trustedDocumentsFor, trustedQuery } from './protection.ts';
 
 /** What the HTTP layer passes into yoga for every request; REST executions add a resolved principal. */
@@ -72,7 +73,12 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
         : bearerToken(initial.request.headers.get('authorization'));
       return { principal: await principalFor(credential), services, requestId: initial.requestId };
     },
-    plugins: [...protectionPlugins(services.config.graphql, trusted), nulInputPlugin(), metricsPlugin(metrics)],
+    plugins: [
+      ...protectionPlugins(services.config.graphql, trusted),
+      nulInputPlugin(),
+      platformKeyPlugin(),
+      metricsPlugin(metrics),
+    ],
   });
 
   /** Executes a pre-parsed, pre-validated document as `principal` (the REST shim's path into the schema). */
