@@ -48,14 +48,23 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    nodeTypeOptions: { description: 'An object with a global id, resolvable through `node(id)` and `nodes(ids)`.' },
+    idFieldOptions: { description: 'The global id (opaque; stable for the life of the object).' },
+    pageInfoTypeOptions: { description: 'Where a connection page sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'Whether items follow this page (`after: endCursor`).' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede this page (`before: startCursor`).' },
+    startCursorFieldOptions: { description: 'The cursor of the first item of this page; null when it is empty.' },
+    endCursorFieldOptions: { description: 'The cursor of the last item of this page; null when it is empty.' },
     nodeQueryOptions: {
       description: 'The object with this global id; null when it does not exist or the caller may not see it.',
+      args: { id: { description: 'A global id (`Node.id`).' } },
       resolve: (root, args, ctx, info, resolveNode) => nodes.node(root, args, ctx, info, resolveNode),
     },
     nodesQueryOptions: {
       description:
         'The objects with these global ids, in order; null for each that does not exist or the caller may not see.',
       nullable: { list: false, items: true },
+      args: { ids: { description: 'Global ids (`Node.id`); the answer keeps their order.' } },
       resolve: (root, args, ctx, info, resolveNodes) => nodes.nodes(root, args, ctx, info, resolveNodes) as never,
     },
   },
