@@ -5,6 +5,7 @@ import type { AuthResult } from '../engine/types.ts';
 import { polykomosBlueprintOperations } from './blueprints.ts';
 import { polykomosOperations } from './handlers.ts';
 import type { PolykomosPolicy } from './policy.ts';
+import { polykomosPrefix } from './prefix.ts';
 import { polykomosWebhookOperations } from './webhooks.ts';
 
 /** Polykomos' `ApiError`: `{error: {code, message}, request_id}`. */
@@ -27,7 +28,7 @@ const reasons = {
  */
 export const polykomosSurface = defineSurface<PolykomosPolicy>({
   product: 'polykomos',
-  prefix: '/polykomos',
+  prefix: polykomosPrefix,
   contract: { file: 'polykomos.openapi.json' },
   errorBody: polykomosErrorBody,
   async authenticate({ headers, origin, policy, services }): Promise<AuthResult> {

@@ -1,5 +1,6 @@
 import type { AnyModule } from '../core/module.ts';
 import { accessModule } from './access/module.ts';
+import { databasesModule } from './databases/module.ts';
 import { logstoreModule } from './logstore/module.ts';
 import { polykomosModule } from './polykomos/module.ts';
 import { runtimeModule } from './runtime/module.ts';
@@ -14,6 +15,7 @@ export const modules: readonly AnyModule[] = [
   accessModule,
   webhooksModule,
   logstoreModule,
+  databasesModule,
   polykomosModule,
   snapshotsModule,
   runtimeModule,

@@ -23,17 +23,30 @@ declare module '../../core/module.ts' {
 export const polykomosModule = defineModule({
   name: 'polykomos',
   description: 'Polykomos: Postgres and MySQL provisioning, quotas, blueprints, webhooks',
-  needs: ['access', 'webhooks'],
+  needs: ['access', 'databases', 'webhooks'],
   config: parsePolykomosConfig,
   create: ({ core, config, modules }): Polykomos => {
     const { prisma, logger, secrets: box } = core;
-    const databases = new PolykomosService({ prisma, logger, config, box, access: modules.access });
+    const databases = new PolykomosService({
+      prisma,
+      logger,
+      config,
+      box,
+      engines: modules.databases,
+      jobs: core.jobs,
+      access: modules.access,
+    });
     modules.webhooks.register(polykomosWebhooks);
     const webhooks = new PolykomosWebhookService({ polykomos: databases, webhooks: modules.webhooks });
     const blueprints = new BlueprintService({ prisma, polykomos: databases });
-    const applications = new ApplicationService({ prisma, logger, polykomos: databases, blueprints });
+    const applications = new ApplicationService({ prisma, logger, jobs: core.jobs, polykomos: databases, blueprints });
     return { databases, webhooks, blueprints, applications };
   },
+  jobs: (polykomos) => [
+    polykomos.databases.provisionKind,
+    polykomos.databases.dropKind,
+    polykomos.applications.applyKind,
+  ],
   close: (polykomos) => polykomos.databases.close(),
   graphql: () => import('./graphql/index.ts'),
 });

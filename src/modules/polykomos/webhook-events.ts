@@ -1,7 +1,7 @@
 import type { PolykomosDatabase } from '../../../prisma/generated/client/client.ts';
 import type { Tx } from '../../core/db.ts';
 import { emitWebhookEvent, type WebhookProduct } from '../webhooks/catalog.ts';
-import { maskedConnectionString } from './engines.ts';
+import { maskedConnectionString } from './connection-string.ts';
 
 export type DatabaseEventType =
   | 'database.created'
