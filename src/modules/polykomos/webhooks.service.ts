@@ -7,7 +7,7 @@ import type {
   WebhookOwner,
   WebhookService,
 } from '../webhooks/webhooks.service.ts';
-import { PolykomosError } from './polykomos.errors.ts';
+import { PolykomosInvalidInputError, PolykomosNotFoundError, PolykomosRejectedError } from './polykomos.errors.ts';
 import { type PolykomosService, requireScope } from './polykomos.service.ts';
 import { polykomosWebhooks } from './webhook-events.ts';
 
@@ -104,12 +104,18 @@ export class PolykomosWebhookService {
   }
 }
 
-/** The engine's expected failures as Polykomos' (same code and status, so REST answers are unchanged). */
+/**
+ * The engine's expected failures as Polykomos' typed errors (same code; the REST door derives the same status from
+ * the type): NOT_FOUND (404), INVALID_PARAMETER (400), the rest are rejections (422: INVALID_URL, URL_NOT_ALLOWED,
+ * INVALID_EVENT_TYPE, ENDPOINT_LIMIT_REACHED, ENDPOINT_REVOKED).
+ */
 async function polykomosErrors<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (err) {
-    if (err instanceof WebhookError) throw new PolykomosError(err.code, err.httpStatus, err.message);
-    throw err;
+    if (!(err instanceof WebhookError)) throw err;
+    if (err.code === 'NOT_FOUND') throw new PolykomosNotFoundError(err.message);
+    if (err.code === 'INVALID_PARAMETER') throw new PolykomosInvalidInputError(err.message);
+    throw new PolykomosRejectedError(err.code, err.message);
   }
 }
