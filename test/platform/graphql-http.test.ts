@@ -266,6 +266,37 @@ describe('GraphiQL and SSE', () => {
     expect(html).not.toMatch(/<script[^>]+src="https?:\/\//);
   });
 
+  it('sends GraphiQL compressed and cacheable: br or gzip by Accept-Encoding, ETag with 304', async () => {
+    const { request } = await import('node:http');
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; bytes: number }>((resolve, reject) => {
+        const req = request(`${t.baseUrl}/graphql`, { headers: { accept: 'text/html', ...headers } }, (res) => {
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const plain = await get({});
+    const br = await get({ 'accept-encoding': 'gzip, deflate, br' });
+    const gzip = await get({ 'accept-encoding': 'gzip' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    console.log(`GraphiQL bytes: identity ${plain.bytes}, gzip ${gzip.bytes}, br ${br.bytes}`);
+    expect(br.bytes).toBeLessThan(plain.bytes / 3);
+    expect(gzip.bytes).toBeLessThan(plain.bytes / 3);
+    expect(br.headers['cache-control']).toContain('must-revalidate');
+    const etag = String(br.headers.etag);
+    expect(etag).toMatch(/^".+"$/);
+    const again = await get({ 'accept-encoding': 'br', 'if-none-match': etag });
+    expect(again.status).toBe(304);
+    expect(again.bytes).toBe(0);
+  });
+
   it('streams a subscription over SSE', async () => {
     const abort = new AbortController();
     const res = await fetch(`${t.baseUrl}/graphql`, {

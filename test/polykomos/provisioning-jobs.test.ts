@@ -211,7 +211,7 @@ describe.skipIf(!enabled)('provisioning on the job runner, across processes (Pos
 
       // Nothing completed twice: one created and one provisioned event, one job, no row left provisioning.
       const events = await platform.query<{ type: string; n: number }>(
-        `SELECT type, count(*)::int AS n FROM polykomos_webhook_events WHERE payload->>'uuid' = $1 GROUP BY type
+        `SELECT type, count(*)::int AS n FROM webhook_events WHERE product = 'polykomos' AND payload->>'uuid' = $1 GROUP BY type
           ORDER BY type`,
         [db.uuid],
       );

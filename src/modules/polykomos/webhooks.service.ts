@@ -7,7 +7,14 @@ import type {
   WebhookOwner,
   WebhookService,
 } from '../webhooks/webhooks.service.ts';
-import { PolykomosInvalidInputError, PolykomosNotFoundError, PolykomosRejectedError } from './polykomos.errors.ts';
+import {
+  PolykomosConflictError,
+  PolykomosError,
+  PolykomosForbiddenError,
+  PolykomosInvalidInputError,
+  PolykomosNotFoundError,
+  PolykomosRejectedError,
+} from './polykomos.errors.ts';
 import { type PolykomosService, requireScope } from './polykomos.service.ts';
 import { polykomosWebhooks } from './webhook-events.ts';
 
@@ -104,18 +111,30 @@ export class PolykomosWebhookService {
   }
 }
 
-/**
- * The engine's expected failures as Polykomos' typed errors (same code; the REST door derives the same status from
- * the type): NOT_FOUND (404), INVALID_PARAMETER (400), the rest are rejections (422: INVALID_URL, URL_NOT_ALLOWED,
- * INVALID_EVENT_TYPE, ENDPOINT_LIMIT_REACHED, ENDPOINT_REVOKED).
- */
+/** One engine failure as the typed Polykomos failure of the same status (GraphQL tells them apart by type). */
+function asPolykomosError(err: WebhookError): PolykomosError {
+  switch (err.httpStatus) {
+    case 400:
+      return new PolykomosInvalidInputError(err.message);
+    case 403:
+      return new PolykomosForbiddenError('FORBIDDEN', err.message);
+    case 404:
+      return new PolykomosNotFoundError(err.message);
+    case 409:
+      return new PolykomosConflictError(err.message);
+    case 422:
+      return new PolykomosRejectedError(err.code, err.message);
+    default:
+      return new PolykomosError(err.code, err.httpStatus, err.message);
+  }
+}
+
+/** The engine's expected failures as Polykomos' (same code and status, so REST answers are unchanged). */
 async function polykomosErrors<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (err) {
-    if (!(err instanceof WebhookError)) throw err;
-    if (err.code === 'NOT_FOUND') throw new PolykomosNotFoundError(err.message);
-    if (err.code === 'INVALID_PARAMETER') throw new PolykomosInvalidInputError(err.message);
-    throw new PolykomosRejectedError(err.code, err.message);
+    if (err instanceof WebhookError) throw asPolykomosError(err);
+    throw err;
   }
 }
