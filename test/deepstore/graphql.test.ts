@@ -53,7 +53,18 @@ describe('DeepStore over GraphQL', () => {
       const r = await gql(
         t.baseUrl,
         DsCommitDraftDocument,
-        { id, in: { ...draftBody(draftId, 0, 0), startTimestamp: String(s), endTimestamp: String(e) } },
+        {
+          id,
+          // BigInt inputs take decimal text (or JSON integers); timestamps epoch ms as text or ISO-8601.
+          in: {
+            draftId,
+            scope: 'app',
+            sizeBytes: '1000',
+            numDocs: '10',
+            startTimestamp: String(s),
+            endTimestamp: String(e),
+          },
+        },
         svc,
       );
       expect(success(r.body.data?.commitLogDraft).success).toBe(true);
@@ -71,11 +82,11 @@ describe('DeepStore over GraphQL', () => {
         job: job.jobId,
         in: {
           splitId: 's1',
-          sizeBytes: 10,
-          numDocs: 20,
+          sizeBytes: '10',
+          numDocs: '20',
           timeRangeStart: '0',
           timeRangeEnd: '199',
-          footerOffsets: { start: 0, end: 10 },
+          footerOffsets: { start: '0', end: '10' },
           indexedDraftIds: ['a', 'b'],
         },
       },
