@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { type ExecutionResult, type GraphQLSchema, getOperationAST } from 'graphql';
+import { type ExecutionResult, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -12,6 +12,10 @@ import { anonymous, type Principal } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
 import { ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { graphiqlPage } from './graphiql.ts';
+import { nulInputPlugin } from './input-plugin.ts';
+import { platformKeyPlugin } from './platform-key-plugin.ts';
+import { protectionPlugins, trustedDocumentsFor, trustedQuery } from './protection.ts';
 
 /** What the HTTP layer passes into yoga for every request; REST executions add a resolved principal. */
 export interface ServerContext {
@@ -29,10 +33,30 @@ export const graphqlPath = '/graphql';
  */
 export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   const { authenticator, logger, metrics } = services;
+  const trusted = trustedDocumentsFor(services.config.graphql);
+  const graphiqlOptions = {
+    title: 'Atrium GraphiQL',
+    subscriptionsProtocol: 'WS',
+    defaultQuery: '{ viewer { kind id } }',
+  } as const;
+  // Served by the HTTP layer before yoga: rendered and compressed once, cacheable (graphiql.ts).
+  const graphiql = services.config.graphiql ? graphiqlPage(graphiqlOptions) : undefined;
 
-  async function principalFor(credential: string | undefined): Promise<Principal> {
+  async function principalFor(credential: string | undefined, remoteAddress: string | undefined): Promise<Principal> {
     if (credential === undefined) return anonymous;
-    const check = await authenticator.authenticate(credential);
+    const check = await authenticator.authenticate(credential, { remoteAddress });
+    if (!check.ok && check.reason === 'refused') {
+      // A key control (IP, inactivity, rate, quota): the same refusal as at the REST doors, with its own code.
+      const { refusal } = check;
+      const retry = refusal.retryAfter !== undefined ? { 'retry-after': String(refusal.retryAfter) } : undefined;
+      throw createGraphQLError(refusal.message, {
+        extensions: {
+          code: refusal.graphqlCode ?? ErrorCodes.forbidden,
+          ...(refusal.retryAfter !== undefined ? { retryAfter: refusal.retryAfter } : {}),
+          http: { status: refusal.status, ...(retry ? { headers: retry } : {}) },
+        },
+      });
+    }
     if (!check.ok) {
       throw createGraphQLError(`Invalid credentials (${check.reason})`, {
         extensions: { code: ErrorCodes.unauthenticated, http: { status: 401 } },
@@ -45,9 +69,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     schema,
     graphqlEndpoint: graphqlPath,
     landingPage: false,
-    graphiql: services.config.graphiql
-      ? { title: 'Atrium GraphiQL', subscriptionsProtocol: 'WS', defaultQuery: '{ viewer { kind id } }' }
-      : false,
+    graphiql: services.config.graphiql ? graphiqlOptions : false,
     renderGraphiQL,
     maskedErrors: true,
     logging: {
@@ -61,9 +83,15 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       const credential = initial.connectionParams
         ? connectionCredential(initial.connectionParams)
         : bearerToken(initial.request.headers.get('authorization'));
-      return { principal: await principalFor(credential), services, requestId: initial.requestId };
+      const remoteAddress = (initial as { req?: IncomingMessage }).req?.socket?.remoteAddress;
+      return { principal: await principalFor(credential, remoteAddress), services, requestId: initial.requestId };
     },
-    plugins: [metricsPlugin(metrics)],
+    plugins: [
+      ...protectionPlugins(services.config.graphql, trusted),
+      nulInputPlugin(),
+      platformKeyPlugin(),
+      metricsPlugin(metrics),
+    ],
   });
 
   /** Executes a pre-parsed, pre-validated document as `principal` (the REST shim's path into the schema). */
@@ -98,7 +126,10 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
         onConnect: async (ctx) => {
           // Authenticate once per connection; a bad credential closes it (4403) instead of degrading to anonymous.
           try {
-            const principal = await principalFor(connectionCredential(ctx.connectionParams ?? {}));
+            const principal = await principalFor(
+              connectionCredential(ctx.connectionParams ?? {}),
+              ctx.extra.request.socket.remoteAddress,
+            );
             Object.assign(ctx.extra, { principal, requestId: newRequestId() });
             return true;
           } catch {
@@ -114,9 +145,12 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
             principal: ctx.extra.principal,
             requestId: ctx.extra.requestId,
           } as unknown as Partial<InitialContext>);
+          // The HTTP path resolves trusted documents in yoga's plugin; graphql-ws resolves them here.
+          const query = trustedQuery(trusted, payload);
+          if (typeof query !== 'string') return [query];
           let document: ReturnType<typeof parse>;
           try {
-            document = parse(payload.query);
+            document = parse(query);
           } catch (e) {
             return [createGraphQLError(e instanceof Error ? e.message : 'Syntax error')];
           }
@@ -147,7 +181,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     };
   }
 
-  return { yoga, execute, webSockets };
+  return { yoga, execute, webSockets, graphiql };
 }
 
 type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>;
@@ -173,7 +207,7 @@ function metricsPlugin(metrics: Services['metrics']): Plugin {
         onExecuteDone({ result }) {
           const hadErrors = !isAsyncIterable(result) && (result.errors?.length ?? 0) > 0;
           metrics.observeGraphQL(
-            op?.name?.value,
+            rootFieldLabel(op),
             op?.operation ?? 'query',
             hadErrors,
             (performance.now() - start) / 1000,
@@ -183,7 +217,18 @@ function metricsPlugin(metrics: Services['metrics']): Plugin {
     },
     onSubscribe({ args }) {
       const op = getOperationAST(args.document, args.operationName);
-      metrics.observeGraphQL(op?.name?.value, 'subscription', false, 0);
+      metrics.observeGraphQL(rootFieldLabel(op), 'subscription', false, 0);
     },
   };
+}
+
+/**
+ * The metrics label of an operation: its first root field (the schema bounds these; the operation runs after
+ * validation), `+` when it selects more. Client-chosen operation names never become labels.
+ */
+function rootFieldLabel(op: ReturnType<typeof getOperationAST>): string | undefined {
+  const selections = op?.selectionSet.selections ?? [];
+  const first = selections[0];
+  if (first?.kind !== Kind.FIELD) return selections.length === 0 ? undefined : 'other';
+  return selections.length > 1 ? `${first.name.value}_more` : first.name.value;
 }
