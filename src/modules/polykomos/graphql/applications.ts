@@ -1,6 +1,6 @@
 import { builder } from '../../../core/builder.ts';
 import type { ApplicationRow } from '../applications.service.ts';
-import { invalidParameter } from '../polykomos.errors.ts';
+import { invalidParameter, PolykomosError } from '../polykomos.errors.ts';
 import {
   connectionDescriptions,
   errorsOf,
@@ -43,7 +43,8 @@ export const PolykomosBlueprintApplicationRef = builder.node(
       if (key === undefined) return null;
       try {
         return await ctx.services.polykomos.applications.get(ctx.principal, key);
-      } catch {
+      } catch (err) {
+        if (!(err instanceof PolykomosError)) throw err;
         // Missing, another owner's and a missing scope are all null (indistinguishable).
         return null;
       }

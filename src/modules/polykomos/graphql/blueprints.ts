@@ -2,6 +2,7 @@ import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { builder } from '../../../core/builder.ts';
 import type { BlueprintValidation } from '../blueprint-sql.ts';
 import type { BlueprintRow, BlueprintVersionRow } from '../blueprints.service.ts';
+import { PolykomosError } from '../polykomos.errors.ts';
 import {
   Conflict,
   connectionDescriptions,
@@ -47,7 +48,8 @@ export const PolykomosBlueprintVersionRef = builder.node(
       if (!key) return null;
       try {
         return await ctx.services.polykomos.blueprints.version(ctx.principal, key[0], key[1]);
-      } catch {
+      } catch (err) {
+        if (!(err instanceof PolykomosError)) throw err;
         // A missing scope or a foreign caller: as missing.
         return null;
       }
@@ -75,7 +77,8 @@ export const PolykomosBlueprintRef = builder.node(builder.objectRef<BlueprintRow
   loadOne: async (id, ctx) => {
     try {
       return await ctx.services.polykomos.blueprints.get(ctx.principal, id);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof PolykomosError)) throw err;
       // Missing, deleted, another owner's and a missing scope are all null (indistinguishable).
       return null;
     }

@@ -181,7 +181,8 @@ export const PolykomosDatabaseRef = builder.node(builder.objectRef<DatabaseRow>(
   loadOne: async (id, ctx) => {
     try {
       return await ctx.services.polykomos.databases.getDatabase(ctx.principal, id);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof PolykomosError)) throw err;
       // Missing, another owner's and a missing scope are all null (indistinguishable).
       return null;
     }
