@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  PolykomosSchemaApplicationsPageDocument,
   PolykomosSchemaBlueprintsDocument,
   PolykomosSchemaDatabasesDocument,
   PolykomosSchemaDatabaseTypesDocument,
@@ -146,6 +147,7 @@ describe('blueprints and versions', () => {
 describe.skipIf(!polykomosPostgresUrl)('databases and blueprint applications (real provisioned Postgres)', () => {
   let database: { uuid: string };
   let applicationId: number;
+  let blueprintUuid: string;
 
   beforeAll(async () => {
     const db = await call('POST', '/api/v1/databases?wait=true&timeout=60', {
@@ -159,6 +161,7 @@ describe.skipIf(!polykomosPostgresUrl)('databases and blueprint applications (re
       body: { name: 'apply', sql_content: 'CREATE TABLE t (id int);' },
     });
     expect(bp.status).toBe(201);
+    blueprintUuid = bp.body.data.uuid;
     const a = await call('POST', `/api/v1/databases/${database.uuid}/blueprint_applications`, {
       key: owner.raw,
       body: { blueprint_uuid: bp.body.data.uuid, dry_run: true },
@@ -221,5 +224,35 @@ describe.skipIf(!polykomosPostgresUrl)('databases and blueprint applications (re
     await setControls(t, narrow.id, { userId: `apikey:${owner.id}` });
     expect((await node(db.id, narrow))?.__typename).toBe('PolykomosDatabase');
     expect(await node(appId, narrow)).toBeNull();
+  });
+
+  it('pages applications newest first by id cursor; a bad cursor is PolykomosInvalidInputError', async () => {
+    const second = await call('POST', `/api/v1/databases/${database.uuid}/blueprint_applications`, {
+      key: owner.raw,
+      body: { blueprint_uuid: blueprintUuid, dry_run: true },
+    });
+    expect(second.status).toBe(200);
+    const page = async (after: string | null) => {
+      const r = await gql(
+        t.baseUrl,
+        PolykomosSchemaApplicationsPageDocument,
+        { uuid: database.uuid, after },
+        owner.raw,
+      );
+      const db = r.body.data?.polykomosDatabase;
+      if (db?.__typename !== 'QueryPolykomosDatabaseSuccess') throw new Error(JSON.stringify(r.body));
+      return db.data.blueprintApplications;
+    };
+    const first = await page(null);
+    if (first.__typename !== 'PolykomosDatabaseBlueprintApplicationsSuccess') throw new Error(JSON.stringify(first));
+    expect(first.data.totalCount).toBe(2);
+    expect(first.data.pageInfo.hasNextPage).toBe(true);
+    expect(first.data.edges.map((e) => e.node.applicationId)).toEqual([second.body.data.id]);
+    const next = await page(first.data.edges[0]?.cursor ?? null);
+    if (next.__typename !== 'PolykomosDatabaseBlueprintApplicationsSuccess') throw new Error(JSON.stringify(next));
+    expect(next.data.totalCount).toBe(2);
+    expect(next.data.pageInfo.hasNextPage).toBe(false);
+    expect(next.data.edges.map((e) => e.node.applicationId)).toEqual([applicationId]);
+    expect(await page('nope')).toEqual({ __typename: 'PolykomosInvalidInputError', code: 'INVALID_PARAMETER' });
   });
 });
