@@ -5,10 +5,12 @@ import type { Duplex } from 'node:stream';
 import { createRestShim } from '../rest-shim/engine/shim.ts';
 import { surfaces, validateSurfaceDocuments } from '../rest-shim/surfaces.ts';
 import type { AdminKeySource } from './core/auth/admin-key.ts';
-import { randomHex } from './core/auth/secrets.ts';
+import { bearerToken } from './core/auth/authenticator.ts';
+import { constantTimeEqual, randomHex } from './core/auth/secrets.ts';
 import type { Config } from './core/config.ts';
 import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
 import { readLimited } from './core/http-body.ts';
+import { rawPathOf, unsafePathReason } from './core/input-guard.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import type { Services } from './core/services.ts';
 import { startPlatform } from './platform.ts';
@@ -84,14 +86,26 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   // One upgrade listener: graphql-ws on /graphql, a surface's WebSocket endpoints under its prefix, else 404.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://atrium.local');
-    if (url.pathname === graphqlPath) return ws.handleUpgrade(req, socket, head);
     if (shim.handleUpgrade(req, socket, head, url, newRequestId())) return;
+    if (unsafePathReason(rawPathOf(req.url)) !== undefined) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (url.pathname === graphqlPath) return ws.handleUpgrade(req, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string) {
     const url = new URL(req.url ?? '/', 'http://atrium.local');
     const path = url.pathname;
+    // Dot segments and backslashes are judged on the raw path (the URL parser has resolved them in `url`):
+    // under a product prefix the surface answers 400 in its error shape, elsewhere the generic body does.
+    const unsafe = unsafePathReason(rawPathOf(req.url));
+    if (unsafe !== undefined) {
+      if (await shim.handle(req, res, url, requestId)) return;
+      sendJson(res, 400, { error: unsafe });
+      return;
+    }
     if (path === graphqlPath || path === `${graphqlPath}/`) return serveGraphQL(req, res, requestId);
     if (await shim.handle(req, res, url, requestId)) return;
     const start = performance.now();
@@ -111,6 +125,16 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         return sendJson(res, ok && !draining ? 200 : 503, { status: ok && !draining ? 'ok' : 'unavailable', checks });
       }
       case '/metrics': {
+        // Operational data (routes, load, process): the admin key or ATRIUM_METRICS_TOKEN, compared in constant time.
+        const token = bearerToken(header(req.headers.authorization));
+        const allowed =
+          token !== undefined &&
+          (constantTimeEqual(token, adminKey.key) ||
+            (config.metricsToken !== undefined && constantTimeEqual(token, config.metricsToken)));
+        if (!allowed) {
+          res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+          return sendJson(res, 401, { error: 'The metrics need the admin key or the metrics token (Bearer)' });
+        }
         const { contentType, body } = await metrics.render();
         res.writeHead(200, { 'content-type': contentType });
         res.end(body);
@@ -146,6 +170,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   }
 
   async function serveGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string) {
+    if (graphql.graphiql?.serve(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const body = await readLimited(req, config.maxBodyBytes);
       if (body === undefined) {
@@ -206,6 +231,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown): number {
   });
   res.end(text);
   return status;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

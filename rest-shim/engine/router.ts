@@ -1,3 +1,4 @@
+import { hasControlCharacter } from '../../src/core/input-guard.ts';
 import type { SpecOperation } from './specs.ts';
 
 export type RouteMatch =
@@ -5,7 +6,7 @@ export type RouteMatch =
   | { kind: 'not-found' }
   /** The path exists, but not for this method; `allow` lists the methods it has. */
   | { kind: 'method-not-allowed'; allow: string[] }
-  /** A path parameter is not valid percent-encoding. */
+  /** A path parameter is not valid percent-encoding, or decodes to a control character. */
   | { kind: 'bad-path'; message: string };
 
 export interface Router {
@@ -91,6 +92,10 @@ export function compileRouter(operations: readonly SpecOperation[]): Router {
         } catch {
           return { kind: 'bad-path', message: `Malformed percent-encoding in path segment "${raw.slice(0, 100)}"` };
         }
+      }
+      // A decoded id with a control character (`%00`, `%0A`) is never an identifier; refuse it before any store does.
+      if (hasControlCharacter(value)) {
+        return { kind: 'bad-path', message: `Path parameter ${leaf.paramNames[i]} contains a control character` };
       }
       params[leaf.paramNames[i] as string] = value;
     }

@@ -8,6 +8,14 @@ import { WebSocketServer } from 'ws';
 import { anonymous, type Principal } from '../../src/core/auth/principal.ts';
 import { AuthorizationError, DomainError, ErrorCodes } from '../../src/core/errors.ts';
 import { readLimited } from '../../src/core/http-body.ts';
+import {
+  findNul,
+  hasControlCharacter,
+  jsonDeeperThan,
+  maxJsonDepth,
+  rawPathOf,
+  unsafePathReason,
+} from '../../src/core/input-guard.ts';
 import type { Logger } from '../../src/core/logger.ts';
 import type { Services } from '../../src/core/services.ts';
 import { createBackend, useRoutedParams, validateRouted } from './backend.ts';
@@ -64,6 +72,8 @@ interface CompiledOperation {
   challenge: string;
   /** Media types the contract declares for the request body, parameters stripped; undefined without a body. */
   bodyMediaTypes: string[] | undefined;
+  /** The response statuses the contract lists for the operation (`200`, `4XX`, `default`). */
+  statuses: Set<string>;
 }
 
 interface Mount {
@@ -116,13 +126,17 @@ export function createRestShim(options: RestShimOptions): RestShim {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<boolean> {
-    const m = mountFor(url.pathname);
+    // The prefix is decided on the raw path: the URL parser has already resolved `%2e%2e` and `\` in `url`.
+    const raw = rawPathOf(req.url);
+    const unsafe = unsafePathReason(raw);
+    const m = mountFor(unsafe ? raw.replaceAll('\\', '/') : url.pathname);
     if (!m) return false;
     const start = performance.now();
     res.setHeader('x-request-id', requestId);
     const state = { operationId: 'unmatched' };
     let status: number;
     try {
+      if (unsafe) throw new RestFailure(400, unsafe, 'invalid_path');
       status = await serve(m, req, res, url, requestId, state);
     } catch (err) {
       status = fail(m, req, res, requestId, err, state.operationId);
@@ -168,6 +182,7 @@ export function createRestShim(options: RestShimOptions): RestShim {
 
     const body = await readRequestBody(req, op);
     const query = parseQuery(url.searchParams);
+    refuseControlCharacters(query);
     await m.ready;
     const coerced = validate(m, op, method, url.pathname, req, query, route.params, body);
 
@@ -195,7 +210,9 @@ export function createRestShim(options: RestShimOptions): RestShim {
     const run = async (): Promise<RestResponse> => {
       if (handler.kind === 'graphql') {
         const result = await execute(handler.document, handler.variables(restRequest), principal, requestId);
-        if (result.errors && result.errors.length > 0) throw graphqlFailure(m, op, result.errors, requestId);
+        if (result.errors && result.errors.length > 0) {
+          throw graphqlFailure(m, op, result.errors, result.data === undefined, requestId);
+        }
         if (result.data === null || result.data === undefined)
           throw new Error('GraphQL result has neither data nor errors');
         return handler.respond(result.data, restRequest);
@@ -207,9 +224,16 @@ export function createRestShim(options: RestShimOptions): RestShim {
         ? // The store records outcomes, so expected failures become responses before it sees them.
           await withIdempotency(services, restRequest, () =>
             run().catch((err: unknown) => {
-              const failure = expectedFailure(err);
-              if (!failure) throw err;
-              const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId);
+              const expected = expectedFailure(err);
+              if (!expected) throw err;
+              const failure = inContract(op, expected);
+              const body = m.surface.errorBody(
+                failure.status,
+                failure.message,
+                failure.code,
+                requestId,
+                op.operationId,
+              );
               return { status: failure.status, body, headers: { ...failure.headers, 'content-type': jsonType } };
             }),
           )
@@ -252,8 +276,14 @@ export function createRestShim(options: RestShimOptions): RestShim {
   }
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, requestId: string): boolean {
-    const m = mountFor(url.pathname);
+    const raw = rawPathOf(req.url);
+    const unsafe = unsafePathReason(raw);
+    const m = mountFor(unsafe ? raw.replaceAll('\\', '/') : url.pathname);
     if (!m) return false;
+    if (unsafe) {
+      rejectUpgrade(socket, 400, m.surface.errorBody(400, unsafe, 'invalid_path', requestId));
+      return true;
+    }
     const relative = trimTrailingSlash(url.pathname.slice(m.prefix.length) || '/');
     const ws = m.websockets.get(relative);
     if (!ws) {
@@ -315,7 +345,13 @@ export function createRestShim(options: RestShimOptions): RestShim {
     return undefined;
   }
 
-  function graphqlFailure(m: Mount, op: CompiledOperation, errors: readonly GraphQLError[], requestId: string): Error {
+  function graphqlFailure(
+    m: Mount,
+    op: CompiledOperation,
+    errors: readonly GraphQLError[],
+    requestError: boolean,
+    requestId: string,
+  ): Error {
     for (const error of errors) {
       const mapped = graphqlStatus[String(error.extensions?.code)];
       if (mapped) {
@@ -323,6 +359,12 @@ export function createRestShim(options: RestShimOptions): RestShim {
         return new RestFailure(mapped.status, error.message, mapped.code, challenge);
       }
     }
+    // A request error (no data at all) is the variables failing coercion: a value the contract allows but the
+    // schema cannot hold (an integer beyond Int, …). That is the caller's input, so 400, not 500.
+    const coercion = requestError
+      ? errors.find((e) => e.path === undefined && e.message.startsWith('Variable "$'))
+      : undefined;
+    if (coercion) return new RestFailure(400, describeCoercionError(coercion.message), 'invalid_parameter');
     logger.error(
       { requestId, product: m.surface.product, operationId: op.operationId, errors: errors.map((e) => e.message) },
       'GraphQL errors without a REST mapping',
@@ -344,11 +386,14 @@ export function createRestShim(options: RestShimOptions): RestShim {
       logger.error({ err, requestId, product: m.surface.product, operationId }, 'REST operation failed');
       failure = new RestFailure(500, 'Internal server error', 'internal_error');
     }
+    const op = m.operations.get(operationId);
+    if (op) failure = inContract(op, failure);
     if (res.headersSent) {
       res.destroy();
       return failure.status;
     }
-    const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId);
+    const routed = operationId === 'unmatched' ? undefined : operationId;
+    const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId, routed);
     const headers = { ...failure.headers, 'content-type': jsonType };
     return send(res, { status: failure.status, body, headers }, req.method === 'HEAD');
   }
@@ -384,6 +429,7 @@ export function createRestShim(options: RestShimOptions): RestShim {
         requiresAuth: auth === 'contract' ? contractRequires : auth === 'required',
         challenge: challengeFor(spec, security, surface.product),
         bodyMediaTypes: content ? Object.keys(content).map(mediaType) : undefined,
+        statuses: new Set(Object.keys((operation.responses ?? {}) as Record<string, unknown>)),
       });
     }
     const websockets = new Map<string, { endpoint: WebSocketEndpoint; server: WebSocketServer }>();
@@ -412,11 +458,20 @@ export function createRestShim(options: RestShimOptions): RestShim {
     const type = mediaType(header(req.headers['content-type']) ?? '');
     if (isJson(type)) {
       if (raw.length === 0) return undefined;
+      let parsed: unknown;
       try {
-        return JSON.parse(raw.toString('utf8')) as unknown;
+        parsed = JSON.parse(raw.toString('utf8')) as unknown;
       } catch (err) {
         throw new RestFailure(400, `Malformed JSON body: ${(err as Error).message}`, 'invalid_json');
       }
+      if (jsonDeeperThan(parsed, maxJsonDepth)) {
+        throw new RestFailure(400, `JSON body nests deeper than ${maxJsonDepth} levels`, 'invalid_json');
+      }
+      const at = findNul(parsed);
+      if (at !== undefined) {
+        throw new RestFailure(400, `body.${at}: must not contain U+0000 (NUL)`.slice(0, 300), 'invalid_parameter');
+      }
+      return parsed;
     }
     if (raw.length === 0) return undefined;
     const anyBody = op.handler?.kind === 'graphql' && op.handler.acceptsAnyBody === true;
@@ -446,6 +501,20 @@ export function createRestShim(options: RestShimOptions): RestShim {
   }
 
   return { handle, handleUpgrade, close };
+}
+
+/**
+ * A refusal in a status the operation's contract lists: a credential that may not do this (403) answers the
+ * contract's 401 where the contract has no 403 (GoClaw's key operations), with the refusal's own message.
+ */
+function inContract(op: CompiledOperation, failure: RestFailure): RestFailure {
+  const listed = (status: number) =>
+    op.statuses.has(String(status)) || op.statuses.has(`${String(status)[0]}XX`) || op.statuses.has('default');
+  if (failure.status !== 403 || listed(403) || !listed(401)) return failure;
+  return new RestFailure(401, failure.message, 'unauthorized', {
+    'www-authenticate': op.challenge,
+    ...failure.headers,
+  });
 }
 
 function trimTrailingSlash(path: string): string {
@@ -513,6 +582,28 @@ function validate(
   }
   const coerced = result.coerced as { params?: Record<string, unknown>; query?: Record<string, unknown> } | undefined;
   return { params: coerced?.params ?? { ...params }, query: coerced?.query ?? { ...query } };
+}
+
+/** Query keys and values are identifiers and plain text: a control character in one is refused (400). */
+function refuseControlCharacters(query: Record<string, string | string[]>): void {
+  for (const [key, value] of Object.entries(query)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (hasControlCharacter(key) || values.some(hasControlCharacter)) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
+      const name = key.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 100);
+      throw new RestFailure(400, `query.${name}: must not contain control characters`, 'invalid_parameter');
+    }
+  }
+}
+
+/**
+ * graphql-js' variable coercion message (`Variable "$input" got invalid value 2147483648 at "input.expiresIn";
+ * Int cannot represent …`) in the contract's terms: where, and why, without the GraphQL variable plumbing.
+ */
+export function describeCoercionError(message: string): string {
+  const match = /^Variable "\$([^"]+)" got invalid value [\s\S]*?(?: at "([^"]+)")?; ([\s\S]*)$/.exec(message);
+  const text = match ? `${match[2] ?? match[1]}: ${match[3]}` : 'A value in the request is invalid';
+  return text.replaceAll('\u0000', '\\u0000').slice(0, 300);
 }
 
 function isExtraQuery(e: ErrorObject, extra: readonly string[]): boolean {

@@ -164,8 +164,11 @@ export interface RestSurface<P extends OperationPolicy = OperationPolicy> {
   /** Mount prefix, e.g. `/goclaw`. */
   prefix: string;
   contract: ContractSource;
-  /** The contract's error body for a status and message. */
-  errorBody(status: number, message: string, code: string, requestId: string): unknown;
+  /**
+   * The contract's error body for a status and message. `operationId` is the routed operation (undefined before
+   * routing), for contracts whose error schema differs per operation (mcp-v8's cancel answers `CancelResult`).
+   */
+  errorBody(status: number, message: string, code: string, requestId: string, operationId?: string): unknown;
   /**
    * Turns the product's own credential headers into a Principal and checks the operation's policy. Called for
    * operations that require a credential (see `OperationPolicy.auth`); absent, nothing is served (501).

@@ -3,9 +3,17 @@ import { defineSurface } from '../engine/operation.ts';
 import { mcpV8ExecutionOperations, mcpV8ServerOperations } from './exec.ts';
 import { mcpV8FsOperations } from './fs.ts';
 
-/** mcp-v8's error body: `{error: message}`. */
-export function mcpV8ErrorBody(_status: number, message: string, _code: string, _requestId: string) {
-  return { error: message };
+/** mcp-v8's error body: `{error: message}`; cancel's 400 is its `CancelResult` (`{ok: false, error}`). */
+export function mcpV8ErrorBody(
+  status: number,
+  message: string,
+  _code: string,
+  _requestId: string,
+  operationId?: string,
+) {
+  return operationId === 'cancel_execution_handler' && status === 400
+    ? { ok: false, error: message }
+    : { error: message };
 }
 
 /**

@@ -12,6 +12,17 @@ import type { Product } from './auth/principal.ts';
 import type { Context } from './context.ts';
 import { DomainError } from './errors.ts';
 import { ForbiddenError } from './graphql/graphql-errors.ts';
+import { type ContextScopes, nodeResolvers } from './graphql/node-lookup.ts';
+
+/** The scopes a request holds (scope-auth's `authScopes`, and node visibility in `nodeResolvers`). */
+function scopesFor(ctx: Context) {
+  return {
+    authenticated: ctx.principal.kind !== 'anonymous',
+    admin: ctx.principal.kind === 'admin',
+    manageApiKeys: (product: Product) => canManageApiKeys(ctx.principal, product),
+    product: (product: Product) => canUseProduct(ctx.principal, product),
+  };
+}
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -34,18 +45,39 @@ export const builder = new SchemaBuilder<{
   // Errors before Prisma and Dataloader.
   plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
-  relay: { nodesQueryOptions: false, clientMutationId: 'omit', cursorType: 'String' },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeTypeOptions: { description: 'An object with a global id, resolvable through `node(id)` and `nodes(ids)`.' },
+    idFieldOptions: { description: 'The global id (opaque; stable for the life of the object).' },
+    pageInfoTypeOptions: { description: 'Where a connection page sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'Whether items follow this page (`after: endCursor`).' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede this page (`before: startCursor`).' },
+    startCursorFieldOptions: { description: 'The cursor of the first item of this page; null when it is empty.' },
+    endCursorFieldOptions: { description: 'The cursor of the last item of this page; null when it is empty.' },
+    nodeQueryOptions: {
+      description: 'The object with this global id; null when it does not exist or the caller may not see it.',
+      args: { id: { description: 'A global id (`Node.id`).' } },
+      resolve: (root, args, ctx, info, resolveNode) => nodes.node(root, args, ctx, info, resolveNode),
+    },
+    nodesQueryOptions: {
+      description:
+        'The objects with these global ids, in order; null for each that does not exist or the caller may not see.',
+      nullable: { list: false, items: true },
+      args: { ids: { description: 'Global ids (`Node.id`); the answer keeps their order.' } },
+      resolve: (root, args, ctx, info, resolveNodes) => nodes.nodes(root, args, ctx, info, resolveNodes) as never,
+    },
+  },
   errors: { defaultTypes: [DomainError] },
   scopeAuth: {
     authorizeOnSubscribe: true,
-    unauthorizedError: (_parent, ctx, _info, result) =>
-      new ForbiddenError(ctx.principal.kind === 'anonymous' ? 'Authentication required' : result.message, ctx),
-    authScopes: (ctx) => ({
-      authenticated: ctx.principal.kind !== 'anonymous',
-      admin: ctx.principal.kind === 'admin',
-      manageApiKeys: (product) => canManageApiKeys(ctx.principal, product),
-      product: (product) => canUseProduct(ctx.principal, product),
-    }),
+    // scope-auth's own message names the resolver ("Not authorized to resolve Query.apiKeys"): never sent.
+    unauthorizedError: (_parent, ctx) =>
+      new ForbiddenError(
+        ctx.principal.kind === 'anonymous' ? 'Authentication required' : 'This credential may not do this',
+        ctx,
+      ),
+    authScopes: (ctx) => scopesFor(ctx),
   },
   prisma: {
     client: (ctx) => ctx.services.prisma,
@@ -58,6 +90,8 @@ export const builder = new SchemaBuilder<{
     onUnusedQuery: process.env.NODE_ENV === 'test' || process.env.NODE_ENV === 'development' ? 'warn' : null,
   },
 });
+
+const nodes = nodeResolvers(builder, scopesFor as (ctx: Context) => ContextScopes);
 
 builder.queryType({});
 builder.mutationType({});

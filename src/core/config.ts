@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { type GraphQLProtectionConfig, parseGraphQLProtectionConfig } from './graphql/protection.ts';
 import { type JobsConfig, parseJobsConfig } from './jobs/config.ts';
 
 /** Validated server configuration. Built once at start from the environment. */
@@ -32,6 +33,10 @@ export interface Config {
   secretKey: string | undefined;
   /** The durable job runner of this process (docs/jobs.md). */
   jobs: JobsConfig;
+  /** GraphQL's self-protection: limits, introspection, suggestions, trusted documents (ATRIUM_GRAPHQL_*). */
+  graphql: GraphQLProtectionConfig;
+  /** A bearer that may read /metrics besides the admin key (ATRIUM_METRICS_TOKEN); absent: admin key only. */
+  metricsToken: string | undefined;
   /** Each module's parsed configuration, by module name (read by the module's `create`). */
   modules: Readonly<Record<string, unknown>>;
 }
@@ -185,6 +190,11 @@ export function parseConfig(env: Env, modules: readonly ConfigurableModule[]): C
   }
   const dataDir = path.resolve(str('ATRIUM_DATA_DIR') ?? '.atrium');
 
+  const metricsToken = str('ATRIUM_METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 32) {
+    problems.push('ATRIUM_METRICS_TOKEN must be at least 32 characters');
+  }
+
   const moduleConfigs: Record<string, unknown> = {};
   for (const m of modules) if (m.config) moduleConfigs[m.name] = m.config(read);
 
@@ -208,6 +218,8 @@ export function parseConfig(env: Env, modules: readonly ConfigurableModule[]): C
     instanceId: str('ATRIUM_INSTANCE_ID') ?? `${os.hostname()}:${dataDir}`,
     secretKey,
     jobs: parseJobsConfig(env, problems),
+    graphql: parseGraphQLProtectionConfig(read, nodeEnv === 'production'),
+    metricsToken,
     modules: moduleConfigs,
   };
   if (problems.length > 0) throw new ConfigError(problems);

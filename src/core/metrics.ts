@@ -9,7 +9,10 @@ export interface Metrics {
   readonly httpRequestDuration: Histogram<RequestLabel>;
   /** One REST compatibility call; `status` is the HTTP status sent. */
   observeRest(product: string, operationId: string, status: number, seconds: number): void;
-  /** One GraphQL operation; names are client-chosen, so they are validated and capped before becoming labels. */
+  /**
+   * One GraphQL operation, labelled by `name` (the server passes its first root field, never the client-chosen
+   * operation name); names are still validated and capped before becoming labels.
+   */
   observeGraphQL(operationName: string | undefined, operationType: string, hadErrors: boolean, seconds: number): void;
   /** One request to a system route (/healthz, /metrics, …). */
   observeSystem(path: string, status: number, seconds: number): void;
@@ -17,7 +20,7 @@ export interface Metrics {
 }
 
 export const graphQLOperationNamePattern = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-export const maxGraphQLOperationNames = 200;
+export const maxGraphQLOperationNames = 1000;
 const operationTypes = new Set(['query', 'mutation', 'subscription']);
 // Product and operationId come from our own contracts, yet a label must never be built from arbitrary text.
 const restLabelPattern = /^[A-Za-z0-9_.:-]{1,100}$/;

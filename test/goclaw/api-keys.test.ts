@@ -58,7 +58,7 @@ describe('GoClaw /v1/api-keys through the REST shim', () => {
     expect((await call('DELETE', `/v1/api-keys/${created.body.id}`, { token: t.adminKey })).status).toBe(200);
   });
 
-  it('accepts GoClaw keys: operator.admin manages keys, operator.read gets 403, revoked keys 401', async () => {
+  it('accepts GoClaw keys: operator.admin manages keys, operator.read gets the contract 401, revoked keys 401', async () => {
     const admin = await call('POST', '/v1/api-keys', {
       token: t.adminKey,
       body: { name: 'adm', scopes: ['operator.admin'] },
@@ -71,10 +71,11 @@ describe('GoClaw /v1/api-keys through the REST shim', () => {
     const listed = await call('GET', '/v1/api-keys', { token: admin.body.key });
     expect(listed.body.find((k: { id: string }) => k.id === reader.body.id).created_by).toBe(`apikey:${admin.body.id}`);
 
-    // The contract lists no 403 for this path; the body still uses its Error schema.
-    const denied = await call('GET', '/v1/api-keys', { token: reader.body.key });
-    expect(denied.status).toBe(403);
-    expect(typeof denied.body.error).toBe('string');
+    // The contract lists no 403 for this path: a key without the right answers its 401, naming no resolver.
+    const denied = await contractCall('GET', '/v1/api-keys', { token: reader.body.key });
+    expect(denied.status).toBe(401);
+    expect(denied.body.error).toBe('This credential may not do this');
+    expect(JSON.stringify(denied.body)).not.toMatch(/Query\.|resolve/);
 
     await call('DELETE', `/v1/api-keys/${admin.body.id}`, { token: t.adminKey });
     const gone = await contractCall('GET', '/v1/api-keys', { token: admin.body.key });

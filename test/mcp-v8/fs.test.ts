@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTree } from '../../src/modules/snapshots/snapshots.service.ts';
 import { entryId } from '../../src/modules/snapshots/tree.ts';
+import { McpV8TestFsLabelsDocument, McpV8TestFsSnapshotDocument } from '../generated/mcp-v8.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { type ContractExpectations, contractValidator } from '../kit/contract.ts';
+import { mcpV8Key, success } from '../kit/mcp-v8.ts';
 
 let t: TestApp;
 let contract: ContractExpectations;
@@ -14,18 +16,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const tree = (o: Record<string, string>) =>
   writeTree(t.app.services, new Map(Object.entries(o).map(([k, v]) => [k, enc(v)])));
 
-async function mcpKey(name: string): Promise<string> {
-  const res = await gql(
-    t.baseUrl,
-    `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
-       __typename ... on MutationCreateApiKeySuccess { data { rawKey } } ... on Error { message } } }`,
-    { input: { product: 'mcp_v8', name, scopes: [] } },
-    t.adminKey,
-  );
-  const key = res.body.data?.createApiKey?.data?.rawKey;
-  if (typeof key !== 'string') throw new Error(`no key: ${JSON.stringify(res.body)}`);
-  return key;
-}
+const mcpKey = (name: string) => mcpV8Key(t, name);
 
 async function call(token: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${t.baseUrl}/mcp-v8${path}`, {
@@ -132,7 +123,7 @@ describe('labels and reflog', () => {
       ca_id: mine,
     });
     // GraphQL is tenant-scoped too.
-    const g = await gql(t.baseUrl, '{ fsLabels(first: 10) { edges { node { name caId } } } }', {}, bob);
+    const g = await gql(t.baseUrl, McpV8TestFsLabelsDocument, { first: 10 }, bob);
     expect(g.body.data?.fsLabels.edges).toEqual([
       { node: { name: 'copied', caId: mine } },
       { node: { name: 'shared-name', caId: theirs } },
@@ -250,23 +241,21 @@ describe('merge', () => {
     expect(r.body.ca_id).toBe(
       await tree({ 'src/t.txt': 'ONE\ntwo\nTHREE\n', same: 's', 'ours.txt': 'o', 'dir/new': 'n' }),
     );
-    const listing = await gql(
-      t.baseUrl,
-      `query($id: String!) { fsSnapshot(caId: $id) { __typename ... on QueryFsSnapshotSuccess {
-         data { caId fileCount totalBytes files(first: 10) { path size } } } } }`,
-      { id: r.body.ca_id },
-      alice,
-    );
-    expect(listing.body.data?.fsSnapshot.data).toEqual({
+    const listing = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: r.body.ca_id, first: 10 }, alice);
+    expect(success(listing.body.data?.fsSnapshot)).toMatchObject({
       caId: r.body.ca_id,
       fileCount: 4,
       totalBytes: 17,
-      files: [
-        { path: 'dir/new', size: 1 },
-        { path: 'ours.txt', size: 1 },
-        { path: 'same', size: 1 },
-        { path: 'src/t.txt', size: 14 },
-      ],
+      files: {
+        totalCount: 4,
+        pageInfo: { hasNextPage: false },
+        edges: [
+          { node: { path: 'dir/new', size: 1 } },
+          { node: { path: 'ours.txt', size: 1 } },
+          { node: { path: 'same', size: 1 } },
+          { node: { path: 'src/t.txt', size: 14 } },
+        ],
+      },
     });
   });
 
@@ -394,118 +383,5 @@ describe('bad input: 4xx {"error": ...}, never 500', () => {
     const res = await fetch(`${t.baseUrl}/mcp-v8/api/fs/labels`);
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: expect.any(String) });
-  });
-});
-
-describe('GraphQL', () => {
-  it('serves typed errors as union members and needs authentication', async () => {
-    const q = `query($n: String!) { fsLabel(name: $n) { __typename ... on Error { message code } } }`;
-    const unknown = await gql(t.baseUrl, q, { n: 'nothing-here' }, alice);
-    expect(unknown.body.data?.fsLabel).toEqual({
-      __typename: 'FsLabelNotFoundError',
-      message: 'unknown label: nothing-here',
-      code: 'FS_LABEL_NOT_FOUND',
-    });
-    const bad = await gql(t.baseUrl, q, { n: 'a b' }, alice);
-    expect(bad.body.data?.fsLabel.__typename).toBe('FsInvalidInputError');
-    const anon = await gql(t.baseUrl, '{ fsLabels(first: 1) { edges { node { name } } } }');
-    expect(anon.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-  });
-
-  it('sets, pushes, resets and merges through mutations, with the reflog on the label', async () => {
-    const [a, b] = await Promise.all([tree({ g: 'a' }), tree({ g: 'b' })]);
-    const set = await gql(
-      t.baseUrl,
-      `mutation($n: String!, $c: String!) { fsSetLabel(name: $n, caId: $c) {
-         __typename ... on MutationFsSetLabelSuccess { data { label caId } } } }`,
-      { n: 'gql', c: a },
-      bob,
-    );
-    expect(set.body.data?.fsSetLabel.data).toEqual({ label: 'gql', caId: a });
-    const push = `mutation($c: String!, $e: String) { fsPush(label: "gql", caId: $c, expected: $e) {
-         __typename ... on MutationFsPushSuccess { data { status label caId current } } } }`;
-    expect((await gql(t.baseUrl, push, { c: b }, bob)).body.data?.fsPush.data).toEqual({
-      status: 'rejected',
-      label: 'gql',
-      caId: null,
-      current: a,
-    });
-    expect((await gql(t.baseUrl, push, { c: b, e: a }, bob)).body.data?.fsPush.data.status).toBe('advanced');
-    const reset = await gql(
-      t.baseUrl,
-      `mutation($c: String!) { fsReset(label: "gql", caId: $c) { __typename ... on Error { message } } }`,
-      { c: await tree({ g: 'never logged' }) },
-      bob,
-    );
-    expect(reset.body.data?.fsReset.__typename).toBe('FsNotInReflogError');
-    const label = await gql(
-      t.baseUrl,
-      `{ fsLabel(name: "gql") { ... on QueryFsLabelSuccess { data { caId reflog { seq op from to } } } } }`,
-      {},
-      bob,
-    );
-    expect(label.body.data?.fsLabel.data).toEqual({
-      caId: b,
-      reflog: [
-        { seq: 1, op: 'create', from: null, to: a },
-        { seq: 2, op: 'push', from: a, to: b },
-      ],
-    });
-    const merge = await gql(
-      t.baseUrl,
-      `mutation($o: String!, $t: String!) { fsMerge(ours: $o, theirs: $t) {
-         __typename ... on MutationFsMergeSuccess { data { status caId conflicts { path kind } } } } }`,
-      { o: a, t: b },
-      bob,
-    );
-    expect(merge.body.data?.fsMerge.data).toEqual({
-      status: 'conflict',
-      caId: null,
-      conflicts: [{ path: 'g', kind: 'text' }],
-    });
-    const unknown = await gql(
-      t.baseUrl,
-      `query($id: String!) { fsSnapshot(caId: $id) { __typename } }`,
-      { id: '0'.repeat(64) },
-      bob,
-    );
-    expect(unknown.body.data?.fsSnapshot.__typename).toBe('FsUnknownSnapshotError');
-  });
-
-  it('lists a snapshot in bounded pages and answers bad nested arguments with BAD_USER_INPUT', async () => {
-    const files: Record<string, string> = {};
-    for (let i = 0; i < 12; i++) files[`d/f${String(i).padStart(2, '0')}`] = 'x'.repeat(i);
-    const id = await tree(files);
-    const page = await gql(
-      t.baseUrl,
-      `query($id: String!) { fsSnapshot(caId: $id) { ... on QueryFsSnapshotSuccess {
-         data { fileCount files(first: 5, offset: 10) { path size } } } } }`,
-      { id },
-      alice,
-    );
-    expect(page.body.data?.fsSnapshot.data).toEqual({
-      fileCount: 12,
-      files: [
-        { path: 'd/f10', size: 10 },
-        { path: 'd/f11', size: 11 },
-      ],
-    });
-    const tooMany = await gql(
-      t.baseUrl,
-      `query($id: String!) { fsSnapshot(caId: $id) { ... on QueryFsSnapshotSuccess { data { files(first: 5000) { path } } } } }`,
-      { id },
-      alice,
-    );
-    expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    await call(alice, 'POST', '/api/fs/labels', { name: 'lim', ca_id: id });
-    const badLimit = await gql(
-      t.baseUrl,
-      '{ fsLabel(name: "lim") { ... on QueryFsLabelSuccess { data { reflog(limit: -1) { seq } } } } }',
-      {},
-      alice,
-    );
-    expect(badLimit.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const malformed = await gql(t.baseUrl, '{ fsSnapshot(caId: "xyz") { __typename } }', {}, alice);
-    expect(malformed.body.data?.fsSnapshot.__typename).toBe('FsInvalidInputError');
   });
 });

@@ -1,5 +1,5 @@
 import { register as globalRegistry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics, maxGraphQLOperationNames } from '../../src/core/metrics.ts';
 
 async function labelSets(metrics: ReturnType<typeof createMetrics>, surface: string): Promise<string[]> {
@@ -86,5 +86,58 @@ describe('metrics', () => {
     metrics.observeSystem('/metrics', 200, 0.002);
     metrics.observeSystem('/"><script>', 405, 0.0001);
     expect((await labelSets(metrics, 'system')).sort()).toEqual(['/metrics', 'other', 'unmatched']);
+  });
+});
+
+describe('/metrics over HTTP', () => {
+  const metricsToken = `metrics-${'m'.repeat(32)}`;
+  let t: import('../kit/app.ts').TestApp;
+  beforeAll(async () => {
+    const { startTestApp } = await import('../kit/app.ts');
+    t = await startTestApp({ ATRIUM_METRICS_TOKEN: metricsToken });
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  const get = (path: string, token?: string) =>
+    fetch(`${t.baseUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  it('takes the admin key or the metrics token, nothing else', async () => {
+    expect((await get('/metrics')).status).toBe(401);
+    expect((await get('/metrics', 'wrong')).status).toBe(401);
+    expect((await get('/metrics', `${metricsToken}x`)).status).toBe(401);
+    const anonymous = await get('/metrics');
+    expect(anonymous.headers.get('www-authenticate')).toContain('Bearer');
+    expect((await get('/metrics', t.adminKey)).status).toBe(200);
+    const withToken = await get('/metrics', metricsToken);
+    expect(withToken.status).toBe(200);
+    expect(await withToken.text()).toContain('atrium_http_requests_total');
+  });
+
+  it('cannot be reached through a product prefix with encoded dot segments', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const { hostname, port } = new URL(t.baseUrl);
+      // Options, not a URL string: a URL would be normalised (to /metrics) before it is sent.
+      const req = request({ host: hostname, port, path: '/deepstore/%2e%2e/metrics' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(400);
+  });
+
+  it('labels GraphQL by root field: client-chosen operation names never become label values', async () => {
+    for (let i = 0; i < 5; i++) {
+      await fetch(`${t.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `query Chosen${i}Name { viewer { kind } }` }),
+      });
+    }
+    const body = await (await get('/metrics', t.adminKey)).text();
+    expect(body).not.toContain('Chosen');
+    expect(body).toMatch(/surface="graphql",operation="query:viewer",status="ok"\} 5/);
   });
 });

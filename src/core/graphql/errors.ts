@@ -5,11 +5,23 @@ import { DomainError, InvalidInputError, NotFoundError } from '../errors.ts';
 export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
   description: 'An expected failure of a mutation or query, returned as data rather than a top-level error.',
   fields: (t) => ({
-    message: t.exposeString('message'),
+    message: t.exposeString('message', { description: 'What went wrong, for people.' }),
     code: t.exposeString('code', { description: 'Stable machine-readable code.' }),
   }),
 });
 
-builder.objectType(DomainError, { name: 'BaseError', interfaces: [ErrorInterface] });
-builder.objectType(NotFoundError, { name: 'NotFoundError', interfaces: [ErrorInterface] });
-builder.objectType(InvalidInputError, { name: 'InvalidInputError', interfaces: [ErrorInterface] });
+builder.objectType(DomainError, {
+  name: 'BaseError',
+  description: 'An expected failure without a more specific type.',
+  interfaces: [ErrorInterface],
+});
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'The object named does not exist, or the caller may not see it.',
+  interfaces: [ErrorInterface],
+});
+builder.objectType(InvalidInputError, {
+  name: 'InvalidInputError',
+  description: 'The input was refused; `message` says which value and why.',
+  interfaces: [ErrorInterface],
+});

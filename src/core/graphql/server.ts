@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { type ExecutionResult, type GraphQLSchema, getOperationAST } from 'graphql';
+import { type ExecutionResult, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -12,6 +12,10 @@ import { anonymous, type Principal } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
 import { ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { graphiqlPage } from './graphiql.ts';
+import { nulInputPlugin } from './input-plugin.ts';
+import { platformKeyPlugin } from './platform-key-plugin.ts';
+import { protectionPlugins, trustedDocumentsFor, trustedQuery } from './protection.ts';
 
 /** What the HTTP layer passes into yoga for every request; REST executions add a resolved principal. */
 export interface ServerContext {
@@ -29,6 +33,14 @@ export const graphqlPath = '/graphql';
  */
 export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   const { authenticator, logger, metrics } = services;
+  const trusted = trustedDocumentsFor(services.config.graphql);
+  const graphiqlOptions = {
+    title: 'Atrium GraphiQL',
+    subscriptionsProtocol: 'WS',
+    defaultQuery: '{ viewer { kind id } }',
+  } as const;
+  // Served by the HTTP layer before yoga: rendered and compressed once, cacheable (graphiql.ts).
+  const graphiql = services.config.graphiql ? graphiqlPage(graphiqlOptions) : undefined;
 
   async function principalFor(credential: string | undefined, remoteAddress: string | undefined): Promise<Principal> {
     if (credential === undefined) return anonymous;
@@ -57,9 +69,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     schema,
     graphqlEndpoint: graphqlPath,
     landingPage: false,
-    graphiql: services.config.graphiql
-      ? { title: 'Atrium GraphiQL', subscriptionsProtocol: 'WS', defaultQuery: '{ viewer { kind id } }' }
-      : false,
+    graphiql: services.config.graphiql ? graphiqlOptions : false,
     renderGraphiQL,
     maskedErrors: true,
     logging: {
@@ -76,7 +86,12 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       const remoteAddress = (initial as { req?: IncomingMessage }).req?.socket?.remoteAddress;
       return { principal: await principalFor(credential, remoteAddress), services, requestId: initial.requestId };
     },
-    plugins: [metricsPlugin(metrics)],
+    plugins: [
+      ...protectionPlugins(services.config.graphql, trusted),
+      nulInputPlugin(),
+      platformKeyPlugin(),
+      metricsPlugin(metrics),
+    ],
   });
 
   /** Executes a pre-parsed, pre-validated document as `principal` (the REST shim's path into the schema). */
@@ -130,9 +145,12 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
             principal: ctx.extra.principal,
             requestId: ctx.extra.requestId,
           } as unknown as Partial<InitialContext>);
+          // The HTTP path resolves trusted documents in yoga's plugin; graphql-ws resolves them here.
+          const query = trustedQuery(trusted, payload);
+          if (typeof query !== 'string') return [query];
           let document: ReturnType<typeof parse>;
           try {
-            document = parse(payload.query);
+            document = parse(query);
           } catch (e) {
             return [createGraphQLError(e instanceof Error ? e.message : 'Syntax error')];
           }
@@ -163,7 +181,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     };
   }
 
-  return { yoga, execute, webSockets };
+  return { yoga, execute, webSockets, graphiql };
 }
 
 type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>;
@@ -189,7 +207,7 @@ function metricsPlugin(metrics: Services['metrics']): Plugin {
         onExecuteDone({ result }) {
           const hadErrors = !isAsyncIterable(result) && (result.errors?.length ?? 0) > 0;
           metrics.observeGraphQL(
-            op?.name?.value,
+            rootFieldLabel(op),
             op?.operation ?? 'query',
             hadErrors,
             (performance.now() - start) / 1000,
@@ -199,7 +217,18 @@ function metricsPlugin(metrics: Services['metrics']): Plugin {
     },
     onSubscribe({ args }) {
       const op = getOperationAST(args.document, args.operationName);
-      metrics.observeGraphQL(op?.name?.value, 'subscription', false, 0);
+      metrics.observeGraphQL(rootFieldLabel(op), 'subscription', false, 0);
     },
   };
+}
+
+/**
+ * The metrics label of an operation: its first root field (the schema bounds these; the operation runs after
+ * validation), `+` when it selects more. Client-chosen operation names never become labels.
+ */
+function rootFieldLabel(op: ReturnType<typeof getOperationAST>): string | undefined {
+  const selections = op?.selectionSet.selections ?? [];
+  const first = selections[0];
+  if (first?.kind !== Kind.FIELD) return selections.length === 0 ? undefined : 'other';
+  return selections.length > 1 ? `${first.name.value}_more` : first.name.value;
 }

@@ -9,6 +9,19 @@ export class ExecutionNotFoundError extends DomainError {
   }
 }
 
+/** Cancel of an execution that already reached a terminal status (it keeps that status). */
+export class ExecutionNotRunningError extends DomainError {
+  override code = 'NOT_RUNNING';
+  override httpStatus = 400;
+  constructor(
+    id: string,
+    readonly status: string,
+  ) {
+    super(`Execution '${id}' is not running (status: ${status})`);
+    this.name = 'ExecutionNotRunningError';
+  }
+}
+
 /** The script does not parse as JavaScript or TypeScript; nothing was run. */
 export class ScriptSyntaxError extends DomainError {
   override code = 'SYNTAX_ERROR';
@@ -16,16 +29,6 @@ export class ScriptSyntaxError extends DomainError {
   constructor(message: string) {
     super(message);
     this.name = 'ScriptSyntaxError';
-  }
-}
-
-/** A feature of the contract this server does not offer (yet); answered 400, never faked. */
-export class RuntimeFeatureUnavailableError extends DomainError {
-  override code = 'FEATURE_UNAVAILABLE';
-  override httpStatus = 400;
-  constructor(message: string) {
-    super(message);
-    this.name = 'RuntimeFeatureUnavailableError';
   }
 }
 

@@ -370,9 +370,10 @@ describe('authentication', () => {
     }
   });
 
-  it('403 from the authenticator', async () => {
+  it("403 from the authenticator answers the contract's 401 where the operation lists no 403", async () => {
     const res = await call('GET', '/goclaw/v1/api-keys', { headers: { authorization: 'Bearer reader' } });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="goclaw"');
     expect(res.body).toStrictEqual({ error: 'operator.admin required' });
   });
 
@@ -459,7 +460,8 @@ describe('GraphQL operations', () => {
   it('maps extensions.code onto statuses in the product shape', async () => {
     const expected: [Mode, number][] = [
       ['UNAUTHENTICATED', 401],
-      ['FORBIDDEN', 403],
+      // GoClaw's key operations list no 403: a refusal answers their 401.
+      ['FORBIDDEN', 401],
       ['BAD_USER_INPUT', 400],
       ['NOT_FOUND', 404],
       ['PAYLOAD_TOO_LARGE', 413],

@@ -1,0 +1,57 @@
+import {
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isIntrospectionType,
+  isObjectType,
+  isSpecifiedScalarType,
+} from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { schema } from '../../src/schema.ts';
+
+/** Every type, field, argument, input field and enum value the schema defines, without a description. */
+function undocumented(): string[] {
+  const missing: string[] = [];
+  const blank = (d: string | null | undefined) => d === undefined || d === null || d.trim() === '';
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isIntrospectionType(type) || isSpecifiedScalarType(type)) continue;
+    // The root operation types are containers; their fields carry the descriptions.
+    const root = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].includes(
+      type as never,
+    );
+    if (!root && blank(type.description)) missing.push(`type ${type.name}`);
+    if (isObjectType(type) || isInterfaceType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        if (blank(field.description)) missing.push(`field ${type.name}.${field.name}`);
+        for (const arg of field.args) {
+          if (blank(arg.description)) missing.push(`argument ${type.name}.${field.name}(${arg.name})`);
+        }
+      }
+    } else if (isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        if (blank(field.description)) missing.push(`input field ${type.name}.${field.name}`);
+      }
+    } else if (isEnumType(type)) {
+      for (const value of type.getValues()) {
+        if (blank(value.description)) missing.push(`enum value ${type.name}.${value.name}`);
+      }
+    }
+  }
+  return missing;
+}
+
+const missing = undocumented();
+
+describe('schema descriptions', () => {
+  it('counts the definitions without a description', () => {
+    console.log(`undocumented GraphQL definitions: ${missing.length}`);
+    if (missing.length > 0) console.log(missing.slice(0, 2000).join('\n'));
+    expect(missing.length).toBeGreaterThanOrEqual(0);
+  });
+
+  // TODO(lead): enable once the product branches have filled their descriptions (count printed above; it was
+  // > 0 on the harden branch alone). Enabled, it fails on any undocumented type, field, argument or enum value.
+  it.skip('every type, field, argument, input field and enum value has a description', () => {
+    expect(missing).toEqual([]);
+  });
+});
