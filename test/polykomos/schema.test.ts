@@ -7,6 +7,7 @@ import {
   PolykomosSchemaDatabaseTypesDocument,
   PolykomosSchemaMeDocument,
   PolykomosSchemaNodeDocument,
+  PolykomosSchemaNodesDocument,
   PolykomosSchemaValidateBlueprintDocument,
 } from '../generated/polykomos.ts';
 import { gql, type TestApp } from '../kit/app.ts';
@@ -216,6 +217,19 @@ describe.skipIf(!polykomosPostgresUrl)('databases and blueprint applications (re
     });
     expect(await node(db.id, stranger)).toBeNull();
     expect(await node(appId, stranger)).toBeNull();
+    // nodes(ids) answers in order, null where node(id) is null.
+    const missing = unknownId('PolykomosDatabase', randomUUID());
+    const many = async (key: PolykomosKey) => {
+      const r = await gql(t.baseUrl, PolykomosSchemaNodesDocument, { ids: [db.id, missing, appId] }, key.raw);
+      expect(r.body.errors).toBeUndefined();
+      return r.body.data?.nodes;
+    };
+    expect(await many(owner)).toEqual([
+      { __typename: 'PolykomosDatabase', id: db.id },
+      null,
+      { __typename: 'PolykomosBlueprintApplication', id: appId },
+    ]);
+    expect(await many(stranger)).toEqual([null, null, null]);
     expect(await node(unknownId('PolykomosDatabase', randomUUID()), owner)).toBeNull();
     expect(await node(unknownId('PolykomosBlueprintApplication', '2147483000'), owner)).toBeNull();
     expect(await node(unknownId('PolykomosBlueprintApplication', 'x1'), owner)).toBeNull();
