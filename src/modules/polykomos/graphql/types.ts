@@ -14,8 +14,8 @@ import type { Account, DatabaseRow } from '../polykomos.service.ts';
 builder.objectType(PolykomosError, {
   name: 'PolykomosError',
   description:
-    'Another Polykomos failure (webhooks); `code` is the REST ApiError code upper-cased. Database, blueprint and ' +
-    'application fields answer the specific types instead.',
+    'The base of Polykomos’ failures; `code` is the REST ApiError code upper-cased. Fields list the specific ' +
+    'types (PolykomosNotFoundError, PolykomosForbiddenError, …) instead.',
   interfaces: [ErrorInterface],
 });
 builder.objectType(PolykomosNotFoundError, {
