@@ -28,7 +28,9 @@ export function statusOf(r: { __typename: string; code?: string }): number {
 }
 
 /** The Success member's data mapped to a response, or the error member as an ApiError with its status. */
-export function answer<T>(r: Outcome<T>, req: RestRequest, map: (data: T) => RestResponse): RestResponse {
+export function answer<T>(r: Outcome<T> | null, req: RestRequest, map: (data: T) => RestResponse): RestResponse {
+  // A null result (nullable root fields) comes only with GraphQL errors, which the engine answers before `respond`.
+  if (r === null) throw new Error('Polykomos: GraphQL result without data');
   if ('data' in r && r.data !== undefined) return map(r.data);
   const status = statusOf(r);
   return {

@@ -184,7 +184,7 @@ const createBlueprintValidation = graphql({
 function application(a: PolykomosBlueprintApplicationFieldsFragment) {
   return {
     object: 'blueprint_application',
-    id: a.id,
+    id: a.applicationId,
     blueprint_id: a.blueprintId,
     blueprint_version: a.blueprintVersion,
     database_instance_id: a.databaseInstanceId,

@@ -160,12 +160,16 @@ const createDatabase = graphql({
         `db_type "${String(dbType)}" is not supported (postgres, mysql)`,
       );
     }
+    const plan = b.plan as unknown;
+    if (plan !== undefined && plan !== 'free' && plan !== 'launch' && plan !== 'grow') {
+      throw new PolykomosError('INVALID_PARAMETER', 400, 'plan must be free, launch or grow');
+    }
     return {
       input: present({
         name: String(b.name),
         dbType: dbType as 'postgres' | 'mysql',
         region: b.region as string | undefined,
-        plan: b.plan as string | undefined,
+        plan: plan as 'free' | 'launch' | 'grow' | undefined,
         teamId: int32(b.team_id, 'team_id'),
         blueprintUuid: b.blueprint_uuid as string | undefined,
         ...quotaInput(b),

@@ -131,13 +131,14 @@ describe('blueprints CRUD', () => {
     const history = await gql(
       t.baseUrl,
       `query($u: String!) { polykomosBlueprint(uuid: $u) { ... on QueryPolykomosBlueprintSuccess {
-        data { version versions { version sqlContent variables } } } } }`,
+        data { version versions(first: 10) { totalCount edges { node { version sqlContent variables } } } } } } }`,
       { u: uuid },
       key.raw,
     );
     const data = history.body.data.polykomosBlueprint.data;
     expect(data.version).toBe(3);
-    expect(data.versions).toEqual([
+    expect(data.versions.totalCount).toBe(3);
+    expect(data.versions.edges.map((e: { node: unknown }) => e.node)).toEqual([
       { version: 1, sqlContent: 'SELECT 1;', variables: null },
       { version: 2, sqlContent: 'SELECT 22;', variables: null },
       { version: 3, sqlContent: 'SELECT 22;', variables: { n: { type: 'integer', default: 1 } } },

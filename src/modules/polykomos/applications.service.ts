@@ -21,7 +21,7 @@ import {
 } from './blueprint-sql.ts';
 import type { BlueprintService } from './blueprints.service.ts';
 import { invalidParameter, PolykomosNotFoundError, unprocessable } from './polykomos.errors.ts';
-import { type PolykomosService, requireScope } from './polykomos.service.ts';
+import { type DatabaseRow, type PolykomosService, requireScope } from './polykomos.service.ts';
 
 export type ApplicationRow = PolykomosBlueprintApplication;
 
@@ -78,6 +78,26 @@ export class ApplicationService {
       : null;
     if (!row) throw new PolykomosNotFoundError(`Blueprint application ${id} not found`);
     return row;
+  }
+
+  /**
+   * Applications run on one of the caller's databases, newest first; `afterId` is the id of the previous page's last
+   * item. `totalCount` counts all of them, read in the same transaction as the page.
+   */
+  async listForDatabase(principal: Principal, database: DatabaseRow, limit: number, afterId: number | null) {
+    requireScope(principal, 'blueprints:read');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalidParameter('limit must be 1..100');
+    const owner = principal.kind === 'admin' ? {} : { ownerId: (await this.deps.polykomos.account(principal)).ownerId };
+    const where = { databaseId: database.id, ...owner };
+    const [rows, totalCount] = await this.deps.prisma.$transaction([
+      this.deps.prisma.polykomosBlueprintApplication.findMany({
+        where: { ...where, ...(afterId !== null ? { id: { lt: afterId } } : {}) },
+        orderBy: { id: 'desc' },
+        take: limit + 1,
+      }),
+      this.deps.prisma.polykomosBlueprintApplication.count({ where }),
+    ]);
+    return { items: rows.slice(0, limit), hasMore: rows.length > limit, totalCount };
   }
 
   /** Records the application and runs it; waits up to `waitSeconds` (0: not at all) for a terminal status. */

@@ -1,4 +1,4 @@
-import type { PolykomosBlueprint } from '../../../prisma/generated/client/client.ts';
+import type { PolykomosBlueprint, PolykomosBlueprintVersion } from '../../../prisma/generated/client/client.ts';
 import { Prisma } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
@@ -13,6 +13,8 @@ import {
 import { type PolykomosService, requireScope } from './polykomos.service.ts';
 
 export type BlueprintRow = PolykomosBlueprint;
+/** A stored version of a blueprint, with the uuid of the blueprint it belongs to. */
+export type BlueprintVersionRow = PolykomosBlueprintVersion & { blueprintUuid: string };
 
 export interface CreateBlueprintInput {
   name: string;
@@ -43,7 +45,10 @@ export class BlueprintService {
     return (await this.deps.polykomos.account(principal)).ownerId;
   }
 
-  /** The caller's blueprints not deleted, newest first; `startingAfter` = uuid of the previous page's last item. */
+  /**
+   * The caller's blueprints not deleted, newest first; `startingAfter` = uuid of the previous page's last item.
+   * `totalCount` counts all of them, read in the same transaction as the page.
+   */
   async list(principal: Principal, limit: number, startingAfter?: string | null) {
     requireScope(principal, 'blueprints:read');
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalidParameter('limit must be 1..100');
@@ -59,18 +64,21 @@ export class BlueprintService {
       if (!row) throw invalidParameter(`starting_after: unknown blueprint "${startingAfter}"`);
       cursor = row;
     }
-    const rows = await this.deps.prisma.polykomosBlueprint.findMany({
-      where: {
-        ownerId,
-        deletedAt: null,
-        ...(cursor
-          ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }
-          : {}),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-    });
-    return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+    const [rows, totalCount] = await this.deps.prisma.$transaction([
+      this.deps.prisma.polykomosBlueprint.findMany({
+        where: {
+          ownerId,
+          deletedAt: null,
+          ...(cursor
+            ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }
+            : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
+      }),
+      this.deps.prisma.polykomosBlueprint.count({ where: { ownerId, deletedAt: null } }),
+    ]);
+    return { items: rows.slice(0, limit), hasMore: rows.length > limit, totalCount };
   }
 
   /** One of the caller's blueprints (not deleted); another user's is 404. */
@@ -192,12 +200,26 @@ export class BlueprintService {
     return this.deps.prisma.polykomosBlueprint.update({ where: { id: row.id }, data: { deletedAt: new Date() } });
   }
 
-  /** A blueprint's version history, oldest first. */
-  versions(row: BlueprintRow) {
-    return this.deps.prisma.polykomosBlueprintVersion.findMany({
+  /** A blueprint's version history, oldest first (each version carries its blueprint's uuid). */
+  async versions(row: BlueprintRow): Promise<BlueprintVersionRow[]> {
+    const versions = await this.deps.prisma.polykomosBlueprintVersion.findMany({
       where: { blueprintId: row.id },
       orderBy: { version: 'asc' },
     });
+    return versions.map((v) => ({ ...v, blueprintUuid: row.uuid }));
+  }
+
+  /** One version of one of the caller's blueprints (not deleted), or null when either is missing or not theirs. */
+  async version(principal: Principal, uuid: string, version: number): Promise<BlueprintVersionRow | null> {
+    const row = await this.get(principal, uuid).catch((err) => {
+      if (err instanceof PolykomosNotFoundError) return null;
+      throw err;
+    });
+    if (!row || !Number.isSafeInteger(version)) return null;
+    const found = await this.deps.prisma.polykomosBlueprintVersion.findUnique({
+      where: { blueprintId_version: { blueprintId: row.id, version } },
+    });
+    return found && { ...found, blueprintUuid: row.uuid };
   }
 
   /** Parses with the real Postgres parser and dry-runs in a throwaway PGlite (blueprints:read). */

@@ -193,7 +193,10 @@ export class PolykomosService {
     });
   }
 
-  /** The caller's databases not deleted, newest first; `startingAfter` is the uuid of the previous page's last. */
+  /**
+   * The caller's databases not deleted, newest first; `startingAfter` is the uuid of the previous page's last.
+   * `totalCount` counts all of them (every page), read in the same transaction as the page.
+   */
   async listDatabases(principal: Principal, limit: number, startingAfter?: string | null) {
     requireScope(principal, 'databases:read');
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalidParameter('limit must be 1..100');
@@ -209,20 +212,23 @@ export class PolykomosService {
       if (!row) throw invalidParameter(`starting_after: unknown database "${startingAfter}"`);
       cursor = row;
     }
-    const rows = await this.deps.prisma.polykomosDatabase.findMany({
-      where: {
-        ...owner,
-        status: { not: 'deleted' },
-        ...(cursor
-          ? {
-              OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
-            }
-          : {}),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-    });
-    return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+    const [rows, totalCount] = await this.deps.prisma.$transaction([
+      this.deps.prisma.polykomosDatabase.findMany({
+        where: {
+          ...owner,
+          status: { not: 'deleted' },
+          ...(cursor
+            ? {
+                OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
+              }
+            : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
+      }),
+      this.deps.prisma.polykomosDatabase.count({ where: { ...owner, status: { not: 'deleted' } } }),
+    ]);
+    return { items: rows.slice(0, limit), hasMore: rows.length > limit, totalCount };
   }
 
   /** One of the caller's databases; deleted ones are gone once destroyed (immediately, see docs). */

@@ -1,5 +1,6 @@
 import { builder } from '../../../core/builder.ts';
 import {
+  connectionDescriptions,
   errorsOf,
   Forbidden,
   InvalidInput,
@@ -8,11 +9,13 @@ import {
   PolykomosDatabaseRef,
   PolykomosDatabaseTypeRef,
   uuidConnection,
+  withTotalCount,
 } from './types.ts';
 
 builder.queryField('polykomosMe', (t) =>
   t.field({
     type: PolykomosAccountRef,
+    nullable: true,
     description: 'The calling user and API key context (REST getMe).',
     authScopes: { product: 'polykomos' },
     errors: errorsOf(Forbidden),
@@ -23,6 +26,7 @@ builder.queryField('polykomosMe', (t) =>
 builder.queryField('polykomosDatabaseTypes', (t) =>
   t.field({
     type: [PolykomosDatabaseTypeRef],
+    nullable: true,
     description: 'Engines and regions; engines without a configured server are unavailable. Scope databases:read.',
     authScopes: { product: 'polykomos' },
     errors: errorsOf(Forbidden),
@@ -33,26 +37,32 @@ builder.queryField('polykomosDatabaseTypes', (t) =>
 builder.queryField('polykomosDatabase', (t) =>
   t.field({
     type: PolykomosDatabaseRef,
-    description: 'One of the caller’s databases by uuid. Scope databases:read.',
+    nullable: true,
+    description: 'One of the caller’s databases by uuid (its REST id). Scope databases:read.',
     authScopes: { product: 'polykomos' },
     errors: errorsOf(Forbidden, NotFound),
-    args: { uuid: t.arg.string({ required: true }) },
+    args: { uuid: t.arg.string({ required: true, description: 'The database’s uuid.' }) },
     resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.databases.getDatabase(ctx.principal, uuid),
   }),
 );
 
 builder.queryField('polykomosDatabases', (t) =>
-  t.connection({
-    type: PolykomosDatabaseRef,
-    description:
-      'The caller’s databases not deleted, newest first. Cursors are database uuids (`after` = last uuid seen). ' +
-      'first 1–100, default 25. Scope databases:read.',
-    authScopes: { product: 'polykomos' },
-    errors: errorsOf(Forbidden, InvalidInput),
-    resolve: async (_r, args, ctx) => {
-      const limit = args.first ?? 25;
-      const page = await ctx.services.polykomos.databases.listDatabases(ctx.principal, limit, args.after);
-      return uuidConnection(page, args.after);
+  t.connection(
+    {
+      type: PolykomosDatabaseRef,
+      nullable: true,
+      description:
+        'The caller’s databases not deleted, newest first. Cursors are database uuids (`after` = last uuid seen). ' +
+        'first 1–100, default 25. Scope databases:read.',
+      authScopes: { product: 'polykomos' },
+      errors: errorsOf(Forbidden, InvalidInput),
+      resolve: async (_r, args, ctx) => {
+        const limit = args.first ?? 25;
+        const page = await ctx.services.polykomos.databases.listDatabases(ctx.principal, limit, args.after);
+        return uuidConnection(page, args.after);
+      },
     },
-  }),
+    withTotalCount,
+    { description: connectionDescriptions.edge },
+  ),
 );
