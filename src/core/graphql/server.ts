@@ -8,10 +8,12 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { bearerToken } from '../auth/authenticator.ts';
+import { createCredentialWatch } from '../auth/credential-watch.ts';
 import { anonymous, type Principal } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
 import { ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { credentialEndCloseCode, credentialEndMessage, credentialEndPlugin } from './credential-end.ts';
 import { graphiqlPage } from './graphiql.ts';
 import { nulInputPlugin } from './input-plugin.ts';
 import { platformKeyPlugin } from './platform-key-plugin.ts';
@@ -34,6 +36,7 @@ export const graphqlPath = '/graphql';
 export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   const { authenticator, logger, metrics } = services;
   const trusted = trustedDocumentsFor(services.config.graphql);
+  const credentials = createCredentialWatch(services.pubsub);
   const graphiqlOptions = {
     title: 'Atrium GraphiQL',
     subscriptionsProtocol: 'WS',
@@ -77,6 +80,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       ...protectionPlugins(services.config.graphql, trusted),
       nulInputPlugin(),
       platformKeyPlugin(),
+      credentialEndPlugin(credentials),
       metricsPlugin(metrics),
     ],
   });
@@ -114,12 +118,17 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
           // Authenticate once per connection; a bad credential closes it (4403) instead of degrading to anonymous.
           try {
             const principal = await principalFor(connectionCredential(ctx.connectionParams ?? {}));
-            Object.assign(ctx.extra, { principal, requestId: newRequestId() });
+            // The connection lives as long as its credential: revoked 4403, expired 4401 (credential-end.ts).
+            const endWatch = credentials.watch(principal, (end) =>
+              ctx.extra.socket.close(credentialEndCloseCode[end], credentialEndMessage[end]),
+            );
+            Object.assign(ctx.extra, { principal, requestId: newRequestId(), endWatch });
             return true;
           } catch {
             return false;
           }
         },
+        onClose: (ctx) => (ctx.extra as { endWatch?: () => void }).endWatch?.(),
         onSubscribe: async (ctx, _id, payload) => {
           const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
             ...ctx,
@@ -159,6 +168,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       close: async () => {
         for (const client of wss.clients) client.close(1001, 'Server shutting down');
         await disposable.dispose();
+        await credentials.close();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
       },
       clientCount: () => wss.clients.size,

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CredentialVerifier } from '../../core/auth/authenticator.ts';
+import { publishCredentialRevoked } from '../../core/auth/credential-watch.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import { sha256Hex } from '../../core/auth/secrets.ts';
 import type { Tx } from '../../core/db.ts';
@@ -362,23 +363,39 @@ export async function deleteDatabase(
 /** Issues a new service token and revokes every previous one in the same transaction (no grace window). */
 export async function rotateServiceToken(services: LogStoreServices, p: Principal, databaseId: string) {
   const token = newServiceToken();
-  await services.prisma.$transaction(async (tx) => {
+  const revoked = await services.prisma.$transaction(async (tx) => {
     await authorize(tx, p, 'rotateServiceToken', databaseId);
+    const previous = await tx.logServiceToken.findMany({
+      where: { databaseId, revokedAt: null },
+      select: { id: true },
+    });
     await tx.logServiceToken.updateMany({ where: { databaseId, revokedAt: null }, data: { revokedAt: new Date() } });
     await tx.logServiceToken.create({ data: { databaseId, tokenHash: token.hash, prefix: token.prefix } });
+    return previous;
   });
+  // Open subscriptions of the rotated-away tokens end now (core's credential.revoked).
+  publishCredentialRevoked(
+    services.pubsub,
+    revoked.map((t) => `servicetoken:${t.id}`),
+  );
   return { serviceToken: token.raw };
 }
 
 export async function revokeServiceTokens(services: LogStoreServices, p: Principal, databaseId: string) {
-  return services.prisma.$transaction(async (tx) => {
+  const { ids, result } = await services.prisma.$transaction(async (tx) => {
     await authorize(tx, p, 'revokeServiceTokens', databaseId);
+    const previous = await tx.logServiceToken.findMany({
+      where: { databaseId, revokedAt: null },
+      select: { id: true },
+    });
     const r = await tx.logServiceToken.updateMany({
       where: { databaseId, revokedAt: null },
       data: { revokedAt: new Date() },
     });
-    return { success: true, revoked: r.count };
+    return { ids: previous.map((t) => `servicetoken:${t.id}`), result: { success: true, revoked: r.count } };
   });
+  publishCredentialRevoked(services.pubsub, ids);
+  return result;
 }
 
 const maxQueryTokenTtl = 24 * 3600;

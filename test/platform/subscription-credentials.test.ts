@@ -1,0 +1,124 @@
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { gql, startTestApp, type TestApp } from '../kit/app.ts';
+
+/** Subscriptions end with their credential: revocation closes graphql-ws (4403) and ends SSE streams within 5 s. */
+describe('subscriptions end with their credential', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  async function newKey(name: string) {
+    const r = await gql(
+      t.baseUrl,
+      `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
+        ... on MutationCreateApiKeySuccess { data { rawKey apiKey { id } } } ... on Error { message } } }`,
+      { i: { product: 'mcp_v8', name, scopes: [] } },
+      t.adminKey,
+    );
+    return r.body.data.createApiKey.data as { rawKey: string; apiKey: { id: string } };
+  }
+
+  /** A run that stays `running` for a while (busy loop inside the sandbox), as the key's tenant. */
+  async function longRun(key: string): Promise<string> {
+    const r = await gql(
+      t.baseUrl,
+      `mutation($i: RunExecutionInput!) { runExecution(input: $i) {
+        __typename ... on MutationRunExecutionSuccess { data { uuid status } } ... on Error { message } } }`,
+      { i: { code: 'const end = Date.now() + 12000; while (Date.now() < end) {} "done"', executionTimeoutSecs: 20 } },
+      key,
+    );
+    const uuid = r.body.data?.runExecution?.data?.uuid as string | undefined;
+    if (!uuid) throw new Error(`no run: ${JSON.stringify(r.body)}`);
+    return uuid;
+  }
+
+  const revoke = (id: string) =>
+    gql(t.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id }, t.adminKey);
+
+  const subscription = 'subscription($u: String!) { executionStatusChanged(uuid: $u) { status } }';
+
+  it('graphql-ws: revoking the key closes the connection with 4403 within 5 s', async () => {
+    const key = await newKey('ws-revoked');
+    const uuid = await longRun(key.rawKey);
+    let closedAt = 0;
+    let code = 0;
+    const closed = new Promise<void>((resolve) => {
+      const client = createClient({
+        url: `${t.baseUrl.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${key.rawKey}` },
+        retryAttempts: 0,
+        on: {
+          closed: (e) => {
+            code = (e as { code: number }).code;
+            closedAt = Date.now();
+            resolve();
+          },
+        },
+      });
+      client.subscribe(
+        { query: subscription, variables: { u: uuid } },
+        {
+          next: (v) => {
+            if (
+              (v.data as { executionStatusChanged?: { status: string } })?.executionStatusChanged?.status === 'running'
+            ) {
+              first();
+            }
+          },
+          error: () => {},
+          complete: () => {},
+        },
+      );
+    });
+    let first = () => {};
+    await new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    const revokedAt = Date.now();
+    await revoke(key.apiKey.id);
+    await closed;
+    expect(code).toBe(4403);
+    expect(closedAt - revokedAt).toBeLessThan(5000);
+  }, 30_000);
+
+  it('SSE: revoking the key ends the stream with an UNAUTHENTICATED error within 5 s', async () => {
+    const key = await newKey('sse-revoked');
+    const uuid = await longRun(key.rawKey);
+    const res = await fetch(`${t.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${key.rawKey}`,
+      },
+      body: JSON.stringify({ query: subscription, variables: { u: uuid } }),
+    });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('running')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    expect(text).toContain('running');
+    const revokedAt = Date.now();
+    await revoke(key.apiKey.id);
+    let ended = false;
+    while (!ended) {
+      const { value, done } = await reader.read();
+      if (done) ended = true;
+      else text += decoder.decode(value);
+      if (text.includes('event: complete')) ended = true;
+    }
+    expect(Date.now() - revokedAt).toBeLessThan(5000);
+    expect(text).toContain('was revoked');
+    expect(text).toContain('UNAUTHENTICATED');
+  }, 30_000);
+});
