@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { type ExecutionResult, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
+import { type ExecutionResult, type GraphQLError, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -130,12 +130,23 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
         },
         onClose: (ctx) => (ctx.extra as { endWatch?: () => void }).endWatch?.(),
         onSubscribe: async (ctx, _id, payload) => {
+          // GraphiQL sends its Headers tab with every operation (`extensions.headers`); an Authorization there
+          // runs that operation as its credential (a wrong one is refused), else the connection's principal.
+          let principal = ctx.extra.principal;
+          const perOperation = operationCredential(payload.extensions);
+          if (perOperation !== undefined) {
+            try {
+              principal = await principalFor(perOperation);
+            } catch (e) {
+              return [e as GraphQLError];
+            }
+          }
           const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
             ...ctx,
             req: ctx.extra.request,
             socket: ctx.extra.socket,
             params: payload,
-            principal: ctx.extra.principal,
+            principal,
             requestId: ctx.extra.requestId,
           } as unknown as Partial<InitialContext>);
           // The HTTP path resolves trusted documents in yoga's plugin; graphql-ws resolves them here.
@@ -190,6 +201,14 @@ function connectionCredential(params: Record<string, unknown>): string | undefin
   if (typeof auth === 'string') return bearerToken(auth) ?? '';
   if (typeof params.token === 'string') return params.token;
   return undefined;
+}
+
+/** The Authorization of an operation's `extensions.headers` (GraphiQL's Headers tab), if any. */
+function operationCredential(extensions: unknown): string | undefined {
+  const headers = (extensions as { headers?: unknown } | undefined)?.headers;
+  if (headers === null || typeof headers !== 'object') return undefined;
+  const auth = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
+  return typeof auth === 'string' ? (bearerToken(auth) ?? '') : undefined;
 }
 
 function metricsPlugin(metrics: Services['metrics']): Plugin {
