@@ -2,6 +2,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
+import { issueJwt } from '../kit/deepstore.ts';
 
 /** Subscriptions end with their credential: revocation closes graphql-ws (4403) and ends SSE streams within 5 s. */
 describe('subscriptions end with their credential', () => {
@@ -84,6 +85,25 @@ describe('subscriptions end with their credential', () => {
     await closed;
     expect(code).toBe(4403);
     expect(closedAt - revokedAt).toBeLessThan(5000);
+  }, 30_000);
+
+  it('graphql-ws: a JWT connection closes with 4401 when the token expires', async () => {
+    const jwt = await issueJwt(t, 'expiring-user', 'platform', 2);
+    const start = Date.now();
+    const code = await new Promise<number>((resolve) => {
+      createClient({
+        url: `${t.baseUrl.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${jwt}` },
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => {},
+        on: { closed: (e) => resolve((e as { code: number }).code) },
+      });
+    });
+    expect(code).toBe(4401);
+    // Issued with a 2 s lifetime (whole seconds): closed within 5 s of connecting.
+    expect(Date.now() - start).toBeLessThan(5000);
   }, 30_000);
 
   it('SSE: revoking the key ends the stream with an UNAUTHENTICATED error within 5 s', async () => {
