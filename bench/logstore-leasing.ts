@@ -123,58 +123,63 @@ async function atrium(workers: number) {
   return { lease, complete };
 }
 
-/** The same statements as the service's lease and complete transactions (common path), nothing else. */
+/** The same statements as the service's lease (one statement) and complete transaction (common path), nothing else. */
 async function bare(workers: number) {
   const { id } = await newDatabase();
   await seed(id);
+  // The service re-checks its caller's token in the lease statement (the door remembers verified tokens).
+  const tokenId = (await pool.query<{ id: string }>('SELECT id FROM log_service_tokens WHERE database_id = $1', [id]))
+    .rows[0]?.id;
   const jobs: { jobId: string; draftIds: string[] }[] = [];
   const lease = await run(workers, async () => {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      await c.query('SELECT owner_id FROM log_databases WHERE id = $1 FOR KEY SHARE', [id]);
-      await c.query(
-        `WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtext($2)) AS locked)
-         UPDATE log_jobs SET status = 'expired'
-         WHERE database_id = $1 AND type = 'indexing' AND status = 'active' AND expires_at < now()
-           AND (SELECT locked FROM lock)
-         RETURNING id, item_ids`,
-        [id, `logstore:reclaim:${id}:indexing`],
-      );
-      const picked = await c.query<{ draft_id: string }>(
-        `WITH first AS (
-           SELECT scope FROM log_drafts WHERE database_id = $1 AND status = 'committed'
-           ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-         SELECT d.draft_id, d.scope FROM log_drafts d, first
+    // The service's common lease: one statement, no interactive transaction (logstore.leases.ts,
+    // leaseIndexingFast), with the same attempt cap (5) and TTL (15 min) as the app's defaults.
+    const jobId = `job_${randomUUID().replaceAll('-', '')}`;
+    const r = await pool.query<{ database: boolean; leased: boolean; itemIds: string[] | null }>(
+      `WITH db AS (
+         SELECT 1 FROM log_databases d
+         WHERE d.id = $1 AND EXISTS (
+           SELECT 1 FROM log_service_tokens t WHERE t.id = $6::uuid AND t.database_id = d.id AND t.revoked_at IS NULL)
+         FOR KEY SHARE OF d),
+       expired AS (
+         SELECT 1 FROM log_jobs
+         WHERE database_id = $1 AND type = 'indexing' AND status = 'active' AND expires_at < now() LIMIT 1),
+       first AS (
+         SELECT scope FROM log_drafts WHERE database_id = $1 AND status = 'committed'
+         ORDER BY created_at, draft_id LIMIT 1 FOR UPDATE SKIP LOCKED),
+       picked AS (
+         SELECT d.draft_id, d.created_at, d.num_docs, d.size_bytes FROM log_drafts d, first
          WHERE d.database_id = $1 AND d.status = 'committed' AND d.scope = first.scope
-         ORDER BY d.created_at, d.draft_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED`,
-        [id, batch],
-      );
-      if (picked.rows.length === 0) {
-        await c.query('COMMIT');
-        return false;
-      }
-      const ids = picked.rows.map((r) => r.draft_id);
-      const jobId = `job_${randomUUID().replaceAll('-', '')}`;
-      await c.query(
-        `WITH job AS (
-           INSERT INTO log_jobs (id, database_id, type, status, item_ids, leased_by, leased_at, expires_at)
-           VALUES ($1, $2, 'indexing', 'active', $3::text[], 'bench', now(), now() + interval '15 minutes')),
-         leased AS (
-           UPDATE log_drafts SET status = 'indexing', job_id = $1, attempts = attempts + 1, updated_at = now()
-           WHERE database_id = $2 AND draft_id = ANY($3::text[]) RETURNING num_docs, size_bytes)
-         SELECT sum(num_docs)::bigint, sum(size_bytes)::bigint FROM leased`,
-        [jobId, id, ids],
-      );
-      await c.query('COMMIT');
-      jobs.push({ jobId, draftIds: ids });
-      return true;
-    } catch (e) {
-      await c.query('ROLLBACK');
-      throw e;
-    } finally {
-      c.release();
-    }
+         ORDER BY d.created_at, d.draft_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED),
+       decision AS (
+         SELECT EXISTS (SELECT 1 FROM db) AS database,
+                EXISTS (SELECT 1 FROM db) AND NOT EXISTS (SELECT 1 FROM expired)
+                  AND ((SELECT count(*) FROM picked) = $2
+                       OR NOT EXISTS (
+                         SELECT 1 FROM log_drafts
+                         WHERE database_id = $1 AND status = 'index_failed' AND attempts < $3
+                           AND (next_eligible_at IS NULL OR next_eligible_at <= now()))) AS go),
+       ids AS (SELECT array_agg(draft_id ORDER BY created_at, draft_id) AS item_ids FROM picked),
+       job AS (
+         INSERT INTO log_jobs (id, database_id, type, status, item_ids, leased_by, leased_at, expires_at)
+         SELECT $4, $1, 'indexing', 'active', ids.item_ids, 'bench', now(),
+                now() + $5::float8 * interval '1 millisecond'
+         FROM ids, decision WHERE decision.go AND ids.item_ids IS NOT NULL),
+       leased AS (
+         UPDATE log_drafts d SET status = 'indexing', job_id = $4, attempts = d.attempts + 1, updated_at = now()
+         FROM picked, decision
+         WHERE decision.go AND d.database_id = $1 AND d.draft_id = picked.draft_id
+         RETURNING d.num_docs, d.size_bytes)
+       SELECT decision.database, decision.go AS leased, ids.item_ids AS "itemIds",
+              (SELECT sum(num_docs) FROM leased)::bigint AS docs, (SELECT sum(size_bytes) FROM leased)::bigint AS bytes
+       FROM decision, ids`,
+      [id, batch, 5, jobId, 15 * 60 * 1000, tokenId],
+    );
+    const row = r.rows[0];
+    if (!row?.database || !row.leased) throw new Error('bench: the lease fell off the common path');
+    if (!row.itemIds || row.itemIds.length === 0) return false;
+    jobs.push({ jobId, draftIds: row.itemIds });
+    return true;
   });
   const queue = [...jobs];
   const complete = await run(workers, async () => {

@@ -2,8 +2,12 @@ import { callerKind } from '../../src/modules/logstore/logstore.service.ts';
 import { authenticateBearer } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import type { AuthResult } from '../engine/types.ts';
-import { deepstoreOperations } from './handlers.ts';
+import { databaseOperations } from './databases.ts';
+import { draftOperations } from './drafts.ts';
+import { jobOperations } from './jobs.ts';
 import type { DeepStorePolicy } from './policy.ts';
+import { splitOperations } from './splits.ts';
+import { tokenOperations } from './tokens.ts';
 
 const kindName = { platform: 'platform JWT', service: 'service token', query: 'query JWT' } as const;
 
@@ -37,5 +41,5 @@ export const deepstoreSurface = defineSurface<DeepStorePolicy>({
     }
     return { ok: true, principal: check.principal };
   },
-  groups: [deepstoreOperations],
+  groups: [databaseOperations, tokenOperations, draftOperations, splitOperations, jobOperations],
 });

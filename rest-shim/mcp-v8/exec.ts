@@ -52,18 +52,39 @@ const header = (req: RestRequest, name: string) => {
   return Array.isArray(v) ? v[0] : v;
 };
 
+/** GraphQL `Int` is 32-bit: larger values are refused here (400), as no limit of the runtime comes near them. */
+const maxInt = 2 ** 31 - 1;
+
 function queryInt(req: RestRequest, name: string): number | null {
   const raw = req.query[name];
   const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   if (value === undefined || value === '') return null;
   if (!/^\d{1,15}$/.test(value)) throw new InvalidInputError(`query.${name}: must be a non-negative integer`);
-  return Number(value);
+  return boundedInt(Number(value), `query.${name}`);
+}
+
+function boundedInt(value: number | null | undefined, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value) || value < 0 || value > maxInt) {
+    throw new InvalidInputError(`${field}: must be an integer between 0 and ${maxInt}`);
+  }
+  return value;
 }
 
 function queryString(req: RestRequest, name: string): string | null {
   const raw = req.query[name];
   const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   return value === undefined || value === '' ? null : value;
+}
+
+/** `tags` (an object of strings) as the GraphQL input's key/value list. */
+function tagList(tags: unknown): { key: string; value: string }[] | null {
+  if (tags === undefined || tags === null) return null;
+  if (typeof tags !== 'object' || Array.isArray(tags)) throw new InvalidInputError('body.tags: must be an object');
+  return Object.entries(tags).map(([key, value]) => {
+    if (typeof value !== 'string') throw new InvalidInputError(`body.tags.${key}: must be a string`);
+    return { key, value };
+  });
 }
 
 /** JSON `ExecRequest` (validated by the contract), or a raw script with options in the query string. */
@@ -106,12 +127,12 @@ function execInput(req: RestRequest): RunExecutionInput {
   if (!body) throw new InvalidInputError('body: is required');
   return {
     code: body.code,
-    executionTimeoutSecs: body.execution_timeout_secs ?? null,
-    heapMemoryMaxMb: body.heap_memory_max_mb ?? null,
+    executionTimeoutSecs: boundedInt(body.execution_timeout_secs, 'body.execution_timeout_secs'),
+    heapMemoryMaxMb: boundedInt(body.heap_memory_max_mb, 'body.heap_memory_max_mb'),
     heap: body.heap ?? null,
     session: body.session ?? null,
     fs: body.fs ?? null,
-    tags: body.tags ?? null,
+    tags: tagList(body.tags),
   };
 }
 
@@ -159,12 +180,18 @@ const cancelExecutionHandler = graphqlOperation({
   document: McpV8ExecCancelDocument,
   variables: (req) => ({ uuid: String(req.params.id) }),
   respond: ({ cancelExecution: r }) =>
-    r.ok ? { status: 200, body: { ok: true, error: null } } : { status: 400, body: { ok: false, error: r.error } },
+    r.__typename === 'MutationCancelExecutionSuccess'
+      ? { status: 200, body: { ok: true, error: null } }
+      : { status: 400, body: { ok: false, error: 'message' in r ? r.message : 'Cannot cancel' } },
 });
 
+/**
+ * The contract's int64 window parameters onto GraphQL `Int`: output never passes 1 GiB (ATRIUM_RUNTIME_MAX_OUTPUT_BYTES),
+ * so an offset or limit beyond 2^31-1 means the same window as 2^31-1 (past the end / everything).
+ */
 const outputParam = (req: RestRequest, name: string): number | null => {
   const v = req.coerced.query[name];
-  return typeof v === 'number' ? v : null;
+  return typeof v === 'number' ? Math.min(v, maxInt) : null;
 };
 
 /** GET /api/executions/{id}/output — one page by line (default) or by byte (`byte_offset` given). */
@@ -187,7 +214,7 @@ const executionOutputHandler = graphqlOperation({
     return {
       status: 200,
       body: {
-        execution_id: p.executionId,
+        execution_id: p.executionUuid,
         data: p.data,
         start_line: p.startLine,
         end_line: p.endLine,

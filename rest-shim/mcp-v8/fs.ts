@@ -1,6 +1,10 @@
+import { InvalidInputError } from '../../src/core/errors.ts';
+import { FsInvalidInputError } from '../../src/modules/snapshots/snapshots.errors.ts';
+import { maxLogEntries } from '../../src/modules/snapshots/snapshots.service.ts';
 import { graphqlOperation, operationsFor } from '../engine/operation.ts';
 import type { OperationPolicy, RestRequest, RestResponse } from '../engine/types.ts';
 import {
+  type FsMergePrefer,
   McpV8FsLabelDocument,
   McpV8FsLabelLogDocument,
   McpV8FsLabelsDocument,
@@ -26,9 +30,23 @@ const fsError = (result: Failure): RestResponse => ({
   body: { error: result.message },
 });
 
+/** `prefer` as upstream reads it (case-insensitive; empty or `none` = report conflicts). */
+function preferOf(value: unknown): FsMergePrefer | null {
+  if (value === undefined || value === null) return null;
+  const v = String(value).toLowerCase();
+  if (v === 'ours' || v === 'theirs' || v === 'none') return v;
+  if (v === '') return 'none';
+  throw new FsInvalidInputError(
+    `invalid prefer ${JSON.stringify(String(value).slice(0, 40))}: expected ours|theirs|none`,
+  );
+}
+
 const body = (req: RestRequest) => (req.body ?? {}) as Record<string, unknown>;
 const optString = (value: unknown) => (typeof value === 'string' ? value : null);
 const optBool = (value: unknown) => (typeof value === 'boolean' ? value : null);
+
+/** GraphQL `Int` is 32-bit; a reflog `limit` beyond it is refused (400) rather than clamped. */
+const maxInt = 2 ** 31 - 1;
 
 // The contract lists all labels in one response; the connection allows pages of 1000.
 const labelListLimit = 1000;
@@ -67,29 +85,35 @@ const fsResolve = graphqlOperation({
   },
 });
 
-/** GET /api/fs/labels/{label}/log?limit=N → `{label, log: [{at (epoch ms), from, to, op, message?}]}`, oldest first. */
+/**
+ * GET /api/fs/labels/{label}/log?limit=N → `{label, log: [{at (epoch ms), from, to, op, message?}]}`, oldest first:
+ * the connection is newest first, so `first: N` is the most recent N, reversed here.
+ */
 const fsLog = graphqlOperation({
   document: McpV8FsLabelLogDocument,
   variables: (req) => {
     const limit = req.coerced.query.limit;
-    return { name: req.params.label ?? '', limit: typeof limit === 'number' ? limit : null };
+    if (typeof limit === 'number' && (!Number.isSafeInteger(limit) || limit > maxInt)) {
+      throw new InvalidInputError(`query.limit: must be an integer between 0 and ${maxInt}`);
+    }
+    const first = typeof limit === 'number' ? Math.min(limit, maxLogEntries) : maxLogEntries;
+    return { name: req.params.label ?? '', first };
   },
-  respond: ({ fsLabelLog: result }, req) => {
-    if (result.__typename !== 'QueryFsLabelLogSuccess') return fsError(result);
-    return {
-      status: 200,
-      body: {
-        label: req.params.label,
-        log: result.data.map((e) => ({
+  respond: ({ fsLabelLog: connection }, req) => ({
+    status: 200,
+    body: {
+      label: req.params.label,
+      log: connection.edges
+        .map(({ node: e }) => ({
           at: Date.parse(e.at),
           from: e.from,
           to: e.to,
           op: e.op,
           ...(e.message === null ? {} : { message: e.message }),
-        })),
-      },
-    };
-  },
+        }))
+        .reverse(),
+    },
+  }),
 });
 
 /**
@@ -153,7 +177,7 @@ const fsMerge = graphqlOperation({
       ours: String(b.ours),
       theirs: String(b.theirs),
       base: optString(b.base),
-      prefer: optString(b.prefer),
+      prefer: preferOf(b.prefer),
     };
   },
   respond: ({ fsMerge: result }) => {

@@ -13,6 +13,7 @@ import {
 } from '../generated/graphql.ts';
 import { answer, isoOrNull } from './answer.ts';
 import { graphql, group } from './policy.ts';
+import { polykomosPrefix } from './prefix.ts';
 
 /** The contract's `Database`; `db_password` only on create and single get, explicit null elsewhere. */
 function database(d: PolykomosDatabaseFieldsFragment, password: string | null = null) {
@@ -187,7 +188,8 @@ const createDatabase = graphql({
           provisioning: {
             completed: false,
             waited_seconds: created.waitedSeconds,
-            poll_url: `/api/v1/databases/${created.database.uuid}`,
+            // Relative to the host the request came to: it answers there, under the surface's prefix.
+            poll_url: `${polykomosPrefix}/api/v1/databases/${created.database.uuid}`,
           },
           request_id: req.requestId,
         },

@@ -5,6 +5,7 @@ import type { AuthResult } from '../engine/types.ts';
 import { polykomosBlueprintOperations } from './blueprints.ts';
 import { polykomosOperations } from './handlers.ts';
 import type { PolykomosPolicy } from './policy.ts';
+import { polykomosPrefix } from './prefix.ts';
 import { polykomosWebhookOperations } from './webhooks.ts';
 
 /** Polykomos' `ApiError`: `{error: {code, message}, request_id}`. */
@@ -22,11 +23,12 @@ const reasons = {
 /**
  * Polykomos' door, with the contract's statuses: 401 only for a missing or malformed `Authorization` header; a
  * well-formed but unknown, revoked or expired key, another product's credential, a blocked IP or a missing scope is
- * 403; the per-key rate limit and monthly quota are 429 with Retry-After. Only `pk_live_` keys open it.
+ * 403; the per-key rate limit and monthly quota are 429 with Retry-After (the key controls are applied where the key
+ * is verified, in the access module, so GraphQL refuses the same key). Only `pk_live_` keys open it.
  */
 export const polykomosSurface = defineSurface<PolykomosPolicy>({
   product: 'polykomos',
-  prefix: '/polykomos',
+  prefix: polykomosPrefix,
   contract: { file: 'polykomos.openapi.json' },
   errorBody: polykomosErrorBody,
   async authenticate({ headers, origin, policy, services }): Promise<AuthResult> {
@@ -57,12 +59,6 @@ export const polykomosSurface = defineSurface<PolykomosPolicy>({
     if (principal.kind !== 'apiKey' || principal.product !== 'polykomos') {
       return { ok: false, status: 403, ...reasons.invalid };
     }
-    const refusal = await services.polykomos.databases.checkAccess(
-      principal.id,
-      check.previousUse ?? new Date(),
-      origin.remoteAddress,
-    );
-    if (refusal) return refusalResult(refusal);
     const scope = policy.scope;
     if (scope !== undefined && !principal.scopes.includes(scope)) {
       return { ok: false, status: 403, code: 'insufficient_scope', message: `This API key lacks the "${scope}" scope` };

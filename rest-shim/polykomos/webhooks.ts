@@ -1,5 +1,5 @@
 import { PolykomosError } from '../../src/modules/polykomos/polykomos.errors.ts';
-import { parseId } from '../../src/modules/polykomos/webhooks.service.ts';
+import { parseId } from '../../src/modules/webhooks/webhooks.service.ts';
 import type { RestRequest } from '../engine/types.ts';
 import {
   PolykomosCreateWebhookEndpointDocument,
@@ -16,7 +16,7 @@ import { graphql, group } from './policy.ts';
 function endpoint(e: PolykomosWebhookEndpointFieldsFragment) {
   return {
     object: 'webhook_endpoint',
-    id: e.id,
+    id: e.endpointId,
     url: e.url,
     events: e.events,
     status: e.status,
@@ -29,7 +29,7 @@ function endpoint(e: PolykomosWebhookEndpointFieldsFragment) {
 function delivery(d: PolykomosWebhookDeliveryFieldsFragment) {
   return {
     object: 'webhook_delivery',
-    id: d.id,
+    id: d.deliveryId,
     endpoint_id: d.endpointId,
     event_type: d.eventType,
     status: d.status,
@@ -97,11 +97,11 @@ const createWebhookEndpoint = graphql({
 const revokeWebhookEndpoint = graphql({
   policy: { scope: 'webhooks:write', idempotency: 'header' },
   document: PolykomosRevokeWebhookEndpointDocument,
-  variables: (req) => ({ id: endpointId(req) }),
+  variables: (req) => ({ endpointId: endpointId(req) }),
   respond: ({ revokePolykomosWebhookEndpoint: r }, req) =>
     answer(r, req, (e) => ({
       status: 200,
-      body: { message: 'Webhook endpoint revoked', data: { id: e.id }, request_id: req.requestId },
+      body: { message: 'Webhook endpoint revoked', data: { id: e.endpointId }, request_id: req.requestId },
     })),
 });
 

@@ -1,9 +1,11 @@
 import type { AnyModule } from '../core/module.ts';
 import { accessModule } from './access/module.ts';
+import { databasesModule } from './databases/module.ts';
 import { logstoreModule } from './logstore/module.ts';
 import { polykomosModule } from './polykomos/module.ts';
 import { runtimeModule } from './runtime/module.ts';
 import { snapshotsModule } from './snapshots/module.ts';
+import { webhooksModule } from './webhooks/module.ts';
 
 /**
  * Every module, in dependency order: the only place modules are named. Start-up creates and starts them in this
@@ -11,7 +13,9 @@ import { snapshotsModule } from './snapshots/module.ts';
  */
 export const modules: readonly AnyModule[] = [
   accessModule,
+  webhooksModule,
   logstoreModule,
+  databasesModule,
   polykomosModule,
   snapshotsModule,
   runtimeModule,

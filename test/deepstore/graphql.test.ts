@@ -1,6 +1,22 @@
+import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import {
+  DsCommitDraftDocument,
+  DsCompleteIndexingJobDocument,
+  DsCreateDatabaseDocument,
+  DsDatabaseDocument,
+  DsDatabaseNameDocument,
+  DsDatabasePageDocument,
+  DsDatabasesDocument,
+  DsDeleteDatabaseDocument,
+  DsDraftsDocument,
+  DsJobEventsDocument,
+  DsLeaseIndexingJobDocument,
+  DsNodeDocument,
+  DsRevokeServiceTokensDocument,
+} from '../generated/deepstore.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { deepstoreClient, draftBody, issueJwt, mintQueryJwt } from '../kit/deepstore.ts';
 
@@ -19,32 +35,16 @@ afterAll(async () => {
   await t?.close();
 });
 
-const DB_QUERY = `query($id: String!, $statuses: [LogDraftStatus!], $start: Float, $end: Float, $states: [LogSplitState!]) {
-  logDatabase(databaseId: $id) {
-    __typename
-    ... on QueryLogDatabaseSuccess { data {
-      id databaseId name draftCount splitCount
-      drafts(first: 10, statuses: $statuses, startTimestamp: $start, endTimestamp: $end) {
-        edges { node { draftId status startTimestamp endTimestamp } } pageInfo { hasNextPage }
-      }
-      splits(first: 10, states: $states, startTimestamp: $start, endTimestamp: $end) {
-        edges { node { splitId state scopes replacesSplitIds } }
-      }
-      jobs(first: 10) { edges { node { jobId type status itemIds } } }
-    } }
-    ... on Error { message code }
-  }
-}`;
+/** The Success member's data of a union result, failing the test on any other member. */
+function success<T extends { __typename: string }>(r: T | null | undefined): Extract<T, { data: unknown }>['data'] {
+  if (!r || !('data' in r)) throw new Error(`expected a Success member, got ${JSON.stringify(r)}`);
+  return (r as Extract<T, { data: unknown }>).data;
+}
 
 describe('DeepStore over GraphQL', () => {
   it('mirrors the REST operations and exposes LogDatabase with filtered connections', async () => {
-    const created = await gql(
-      t.baseUrl,
-      `mutation { createLogDatabase(name: "gql") { __typename ... on MutationCreateLogDatabaseSuccess { data { databaseId serviceToken } } } }`,
-      {},
-      platform,
-    );
-    const { databaseId: id, serviceToken: svc } = created.body.data.createLogDatabase.data;
+    const created = await gql(t.baseUrl, DsCreateDatabaseDocument, { name: 'gql' }, platform);
+    const { databaseId: id, serviceToken: svc } = success(created.body.data?.createLogDatabase);
     for (const [draftId, s, e] of [
       ['a', 0, 99],
       ['b', 100, 199],
@@ -52,27 +52,20 @@ describe('DeepStore over GraphQL', () => {
     ] as const) {
       const r = await gql(
         t.baseUrl,
-        `mutation($id: String!, $in: CommitLogDraftInput!) { commitLogDraft(databaseId: $id, input: $in) {
-          __typename ... on MutationCommitLogDraftSuccess { data { success } } } }`,
+        DsCommitDraftDocument,
         { id, in: { ...draftBody(draftId, 0, 0), startTimestamp: String(s), endTimestamp: String(e) } },
         svc,
       );
-      expect(r.body.data.commitLogDraft.data.success).toBe(true);
+      expect(success(r.body.data?.commitLogDraft).success).toBe(true);
     }
-    const lease = await gql(
-      t.baseUrl,
-      `mutation($id: String!) { leaseLogIndexingJob(databaseId: $id, maxDrafts: 2) {
-        ... on MutationLeaseLogIndexingJobSuccess { data { job { jobId draftIds inputNumDocs } } } } }`,
-      { id },
-      svc,
-    );
-    const job = lease.body.data.leaseLogIndexingJob.data.job;
+    const lease = await gql(t.baseUrl, DsLeaseIndexingJobDocument, { id, max: 2 }, svc);
+    const job = success(lease.body.data?.leaseLogIndexingJob).job;
+    if (!job) throw new Error('no job');
+    // BigInt fields are JSON numbers below 2^53.
     expect(job).toMatchObject({ draftIds: ['a', 'b'], inputNumDocs: 20 });
     const done = await gql(
       t.baseUrl,
-      `mutation($id: String!, $job: String!, $in: CompleteLogIndexingJobInput!) {
-        completeLogIndexingJob(databaseId: $id, jobId: $job, input: $in) {
-          __typename ... on MutationCompleteLogIndexingJobSuccess { data { success errors } } ... on Error { message code } } }`,
+      DsCompleteIndexingJobDocument,
       {
         id,
         job: job.jobId,
@@ -88,34 +81,34 @@ describe('DeepStore over GraphQL', () => {
       },
       svc,
     );
-    expect(done.body.data.completeLogIndexingJob).toEqual({
+    expect(done.body.data?.completeLogIndexingJob).toEqual({
       __typename: 'MutationCompleteLogIndexingJobSuccess',
       data: { success: true, errors: [] },
     });
     // Errors come back as union members with their code.
-    const bad = await gql(
-      t.baseUrl,
-      `mutation($id: String!) { leaseLogIndexingJob(databaseId: $id, maxDrafts: 500) { __typename ... on Error { code message } } }`,
-      { id },
-      svc,
-    );
-    expect(bad.body.data.leaseLogIndexingJob).toMatchObject({
+    const bad = await gql(t.baseUrl, DsLeaseIndexingJobDocument, { id, max: 500 }, svc);
+    expect(bad.body.data?.leaseLogIndexingJob).toMatchObject({
       __typename: 'LogStoreInvalidInputError',
       code: 'INVALID_INPUT',
     });
 
-    const all = await gql(t.baseUrl, DB_QUERY, { id }, platform);
-    const db = all.body.data.logDatabase.data;
+    const all = await gql(t.baseUrl, DsDatabaseDocument, { id }, platform);
+    const db = success(all.body.data?.logDatabase);
     expect(db).toMatchObject({ databaseId: id, name: 'gql', draftCount: 3, splitCount: 1 });
-    expect(db.drafts.edges.map((e: { node: { status: string } }) => e.node.status)).toEqual([
-      'indexed',
-      'indexed',
-      'committed',
+    expect(db.drafts.totalCount).toBe(3);
+    expect(db.splits.totalCount).toBe(1);
+    expect(db.jobs.totalCount).toBe(1);
+    expect(db.drafts.edges[0]?.node).toMatchObject({
+      draftId: 'a',
+      startTimestamp: 0,
+      endTimestamp: 99,
+      sizeBytes: 1000,
+    });
+    expect(db.drafts.edges.map((e) => e.node.status)).toEqual(['indexed', 'indexed', 'committed']);
+    expect(db.splits.edges.map((e) => e.node)).toMatchObject([
+      { splitId: 's1', state: 'published', scopes: ['app'], replacesSplitIds: [] },
     ]);
-    expect(db.splits.edges).toEqual([
-      { node: { splitId: 's1', state: 'published', scopes: ['app'], replacesSplitIds: [] } },
-    ]);
-    expect(db.jobs.edges[0].node).toMatchObject({
+    expect(db.jobs.edges[0]?.node).toMatchObject({
       jobId: job.jobId,
       type: 'indexing',
       status: 'completed',
@@ -123,106 +116,96 @@ describe('DeepStore over GraphQL', () => {
     });
 
     // Filters: status, and overlap with a time range.
-    const filtered = await gql(t.baseUrl, DB_QUERY, { id, statuses: ['committed'], start: 150, end: 250 }, platform);
-    expect(
-      filtered.body.data.logDatabase.data.drafts.edges.map((e: { node: { draftId: string } }) => e.node.draftId),
-    ).toEqual(['c']);
-    const window = await gql(t.baseUrl, DB_QUERY, { id, start: 150, end: 160 }, platform);
-    expect(
-      window.body.data.logDatabase.data.drafts.edges.map((e: { node: { draftId: string } }) => e.node.draftId),
-    ).toEqual(['b']);
-    expect(window.body.data.logDatabase.data.splits.edges).toHaveLength(1);
-    const big = await gql(
+    const filtered = await gql(
       t.baseUrl,
-      `query($id: String!) { logDatabase(databaseId: $id) { ... on QueryLogDatabaseSuccess { data {
-        drafts(first: 1000) { edges { node { draftId } } } splits(first: 1000) { edges { node { splitId } } } } } } }`,
-      { id },
+      DsDatabaseDocument,
+      { id, statuses: ['committed'], start: '150', end: '250' },
       platform,
     );
+    const f = success(filtered.body.data?.logDatabase);
+    expect(f.drafts.edges.map((e) => e.node.draftId)).toEqual(['c']);
+    expect(f.drafts.totalCount).toBe(1);
+    const window = success(
+      (await gql(t.baseUrl, DsDatabaseDocument, { id, start: '150', end: '160' }, platform)).body.data?.logDatabase,
+    );
+    expect(window.drafts.edges.map((e) => e.node.draftId)).toEqual(['b']);
+    expect(window.splits.edges).toHaveLength(1);
+    const big = await gql(t.baseUrl, DsDatabasePageDocument, { id, first: 1000 }, platform);
     expect(big.body.errors).toBeUndefined();
-    expect(big.body.data.logDatabase.data.drafts.edges).toHaveLength(3);
-    const none = await gql(t.baseUrl, DB_QUERY, { id, states: ['marked_for_deletion'] }, platform);
-    expect(none.body.data.logDatabase.data.splits.edges).toEqual([]);
+    expect(success(big.body.data?.logDatabase).drafts.edges).toHaveLength(3);
+    // A page above 1000 is a typed input error, not a generic one.
+    const tooBig = await gql(t.baseUrl, DsDatabasePageDocument, { id, first: 1001 }, platform);
+    expect(tooBig.body.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/at most 1000/),
+      extensions: { code: 'INVALID_INPUT' },
+    });
+    const badWindow = await gql(t.baseUrl, DsDatabaseDocument, { id, start: 'soon' }, platform);
+    expect(badWindow.body.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT' });
+    const none = await gql(t.baseUrl, DsDatabaseDocument, { id, states: ['marked_for_deletion'] }, platform);
+    expect(success(none.body.data?.logDatabase).splits.edges).toEqual([]);
 
-    // Relay node refetch works for the owner and not for another platform user.
-    const node = await gql(
-      t.baseUrl,
-      `query($n: ID!) { node(id: $n) { ... on LogDatabase { databaseId } } }`,
-      { n: db.id },
-      platform,
-    );
-    expect(node.body.data.node).toEqual({ databaseId: id });
+    // Relay node refetch works for the owner (database, draft, split, job) and answers null for another
+    // platform user, exactly as for an id that does not exist.
     const bob = await issueJwt(t, 'bob', 'platform');
-    const hidden = await gql(
-      t.baseUrl,
-      `query($n: ID!) { node(id: $n) { ... on LogDatabase { databaseId } } }`,
-      { n: db.id },
-      bob,
-    );
-    expect(hidden.body.data?.node ?? null).toBeNull();
-    const notMine = await gql(t.baseUrl, DB_QUERY, { id }, bob);
-    expect(notMine.body.data.logDatabase).toMatchObject({ __typename: 'LogStoreNotFoundError', code: 'NOT_FOUND' });
+    const ids = [
+      [db.id, { __typename: 'LogDatabase', databaseId: id }],
+      [db.drafts.edges[0]?.node.id, { __typename: 'LogDraft', draftId: 'a' }],
+      [db.splits.edges[0]?.node.id, { __typename: 'LogSplit', splitId: 's1' }],
+      [db.jobs.edges[0]?.node.id, { __typename: 'LogJob', jobId: job.jobId }],
+    ] as const;
+    for (const [nodeId, expected] of ids) {
+      if (!nodeId) throw new Error('missing node id');
+      expect((await gql(t.baseUrl, DsNodeDocument, { id: nodeId }, platform)).body.data?.node).toEqual(expected);
+      const hidden = await gql(t.baseUrl, DsNodeDocument, { id: nodeId }, bob);
+      expect(hidden.body.errors).toBeUndefined();
+      expect(hidden.body.data?.node).toBeNull();
+    }
+    const missingDraft = Buffer.from(`LogDraft:${id}/nope`).toString('base64');
+    expect((await gql(t.baseUrl, DsNodeDocument, { id: missingDraft }, platform)).body.data?.node).toBeNull();
+    const notMine = await gql(t.baseUrl, DsDatabaseDocument, { id }, bob);
+    expect(notMine.body.data?.logDatabase).toMatchObject({ __typename: 'LogStoreNotFoundError', code: 'NOT_FOUND' });
 
     // Query JWTs are minted by the owner; they read lists, not the database.
     const q = await mintQueryJwt(t, platform, id, ['app']);
-    const drafts = await gql(
-      t.baseUrl,
-      `query($id: String!) { logDrafts(databaseId: $id) { ... on QueryLogDraftsSuccess { data { draftId } } ... on Error { code } } }`,
-      { id },
-      q,
-    );
-    expect(drafts.body.data.logDrafts.data).toHaveLength(3);
-    const forbidden = await gql(t.baseUrl, DB_QUERY, { id }, q);
-    expect(forbidden.body.data.logDatabase).toMatchObject({ code: 'FORBIDDEN' });
+    const drafts = success((await gql(t.baseUrl, DsDraftsDocument, { id }, q)).body.data?.logDrafts);
+    expect(drafts.edges).toHaveLength(3);
+    expect(drafts.totalCount).toBe(3);
+    // A query JWT of another scope sees nothing, and cannot load the drafts as nodes either.
+    const q2 = await mintQueryJwt(t, platform, id, ['other']);
+    expect(success((await gql(t.baseUrl, DsDraftsDocument, { id }, q2)).body.data?.logDrafts).totalCount).toBe(0);
+    const draftNode = db.drafts.edges[0]?.node.id ?? '';
+    expect((await gql(t.baseUrl, DsNodeDocument, { id: draftNode }, q)).body.data?.node).toEqual({
+      __typename: 'LogDraft',
+      draftId: 'a',
+    });
+    expect((await gql(t.baseUrl, DsNodeDocument, { id: draftNode }, q2)).body.data?.node).toBeNull();
+    const forbidden = await gql(t.baseUrl, DsDatabaseDocument, { id }, q);
+    expect(forbidden.body.data?.logDatabase).toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('lists the caller’s databases, deletes through GraphQL, refuses revoked service tokens at /graphql', async () => {
     const carol = await issueJwt(t, 'carol', 'platform');
     const made: { databaseId: string; serviceToken: string }[] = [];
     for (const name of ['one', 'two']) {
-      const r = await gql(
-        t.baseUrl,
-        `mutation($n: String!) { createLogDatabase(name: $n) { ... on MutationCreateLogDatabaseSuccess { data { databaseId serviceToken } } } }`,
-        { n: name },
-        carol,
-      );
-      made.push(r.body.data.createLogDatabase.data);
+      const r = await gql(t.baseUrl, DsCreateDatabaseDocument, { name }, carol);
+      made.push(success(r.body.data?.createLogDatabase));
     }
-    const list = await gql(
-      t.baseUrl,
-      `{ logDatabases(first: 10) { ... on QueryLogDatabasesSuccess { data { edges { node { name } } } } } }`,
-      {},
-      carol,
-    );
-    expect(list.body.data.logDatabases.data.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual([
-      'two',
-      'one',
-    ]);
+    const list = success((await gql(t.baseUrl, DsDatabasesDocument, {}, carol)).body.data?.logDatabases);
+    expect(list.edges.map((e) => e.node.name)).toEqual(['two', 'one']);
+    expect(list.totalCount).toBe(2);
     const [first] = made;
     if (!first) throw new Error('no database');
-    const viaSvc = `query($id: String!) { logDatabase(databaseId: $id) { __typename ... on QueryLogDatabaseSuccess { data { name } } } }`;
-    expect(
-      (await gql(t.baseUrl, viaSvc, { id: first.databaseId }, first.serviceToken)).body.data.logDatabase.data,
-    ).toEqual({
-      name: 'one',
-    });
-    const revoke = await gql(
-      t.baseUrl,
-      `mutation($id: String!) { revokeLogServiceTokens(databaseId: $id) { ... on MutationRevokeLogServiceTokensSuccess { data { success } } } }`,
-      { id: first.databaseId },
-      carol,
+    const viaSvc = await gql(t.baseUrl, DsDatabaseNameDocument, { id: first.databaseId }, first.serviceToken);
+    expect(success(viaSvc.body.data?.logDatabase)).toEqual({ name: 'one' });
+    const revoke = await gql(t.baseUrl, DsRevokeServiceTokensDocument, { id: first.databaseId }, carol);
+    expect(success(revoke.body.data?.revokeLogServiceTokens).success).toBe(true);
+    expect((await gql(t.baseUrl, DsDatabaseNameDocument, { id: first.databaseId }, first.serviceToken)).status).toBe(
+      401,
     );
-    expect(revoke.body.data.revokeLogServiceTokens.data.success).toBe(true);
-    expect((await gql(t.baseUrl, viaSvc, { id: first.databaseId }, first.serviceToken)).status).toBe(401);
-    const del = await gql(
-      t.baseUrl,
-      `mutation($id: String!) { deleteLogDatabase(databaseId: $id) { ... on MutationDeleteLogDatabaseSuccess { data { success errors } } } }`,
-      { id: first.databaseId },
-      carol,
-    );
-    expect(del.body.data.deleteLogDatabase.data).toEqual({ success: true, errors: [] });
-    const after = await gql(t.baseUrl, viaSvc, { id: first.databaseId }, carol);
-    expect(after.body.data.logDatabase.__typename).toBe('LogStoreNotFoundError');
+    const del = await gql(t.baseUrl, DsDeleteDatabaseDocument, { id: first.databaseId }, carol);
+    expect(success(del.body.data?.deleteLogDatabase)).toEqual({ success: true, errors: [] });
+    const after = await gql(t.baseUrl, DsDatabaseNameDocument, { id: first.databaseId }, carol);
+    expect(after.body.data?.logDatabase?.__typename).toBe('LogStoreNotFoundError');
   });
 
   it('streams job events of one database over graphql-ws', async () => {
@@ -241,7 +224,7 @@ describe('DeepStore over GraphQL', () => {
     const two = new Promise<void>((resolve, reject) => {
       client.subscribe(
         {
-          query: `subscription($id: String!) { logJobEvents(databaseId: $id) { jobId type event itemIds } }`,
+          query: print(DsJobEventsDocument),
           variables: { id },
         },
         {
@@ -284,7 +267,7 @@ describe('DeepStore over GraphQL', () => {
     clients.push(other);
     const denied = await new Promise<unknown>((resolve) => {
       other.subscribe(
-        { query: `subscription($id: String!) { logJobEvents(databaseId: $id) { jobId } }`, variables: { id } },
+        { query: print(DsJobEventsDocument), variables: { id } },
         { next: resolve, error: resolve, complete: () => {} },
       );
     });

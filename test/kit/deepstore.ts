@@ -1,3 +1,4 @@
+import { DsCreateQueryTokenDocument } from '../generated/deepstore.ts';
 import { gql, type TestApp } from './app.ts';
 import type { ContractExpectations } from './contract.ts';
 
@@ -54,14 +55,15 @@ export async function mintQueryJwt(
 ): Promise<string> {
   const r = await gql(
     t.baseUrl,
-    `mutation($d: String!, $s: [String!]!, $ttl: Int!) { createLogQueryToken(databaseId: $d, scopes: $s, ttlSeconds: $ttl) {
-      __typename ... on MutationCreateLogQueryTokenSuccess { data { token } } ... on Error { message } } }`,
-    { d: databaseId, s: scopes, ttl: ttlSeconds },
+    DsCreateQueryTokenDocument,
+    { id: databaseId, scopes, ttl: ttlSeconds },
     platformToken,
   );
-  const token = r.body.data?.createLogQueryToken?.data?.token;
-  if (typeof token !== 'string') throw new Error(`could not mint a query JWT: ${JSON.stringify(r.body)}`);
-  return token;
+  const result = r.body.data?.createLogQueryToken;
+  if (result?.__typename !== 'MutationCreateLogQueryTokenSuccess') {
+    throw new Error(`could not mint a query JWT: ${JSON.stringify(r.body)}`);
+  }
+  return result.data.token;
 }
 
 export function draftBody(draftId: string, start: number, end: number, scope = 'app', numDocs = 10, sizeBytes = 1000) {

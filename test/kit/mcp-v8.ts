@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import type { TestApp } from './app.ts';
+import { McpV8TestCreateKeyDocument } from '../generated/mcp-v8.ts';
+import { gql, type TestApp } from './app.ts';
 import type { ContractExpectations } from './contract.ts';
 
 export interface CallOptions {
@@ -58,4 +59,24 @@ export function mcpV8Client(t: () => TestApp, defaultToken: () => string) {
   }
 
   return { call, exec, waitDone, run };
+}
+
+/** A new mcp-v8 API key (another tenant: principalId `apikey:<id>`), created by the admin through GraphQL. */
+export async function mcpV8Key(t: TestApp, name: string): Promise<string> {
+  const res = await gql(
+    t.baseUrl,
+    McpV8TestCreateKeyDocument,
+    { input: { product: 'mcp_v8', name, scopes: [] } },
+    t.adminKey,
+  );
+  const created = res.body.data?.createApiKey;
+  if (created?.__typename !== 'MutationCreateApiKeySuccess') throw new Error(`no key: ${JSON.stringify(res.body)}`);
+  return created.data.rawKey;
+}
+/** The `data` of a `…Success` union member; anything else fails the test with the member it got. */
+export function success<T extends { __typename: string }>(
+  result: T | null | undefined,
+): Extract<T, { data: unknown }>['data'] {
+  if (!result || !('data' in result)) throw new Error(`not a success: ${JSON.stringify(result)}`);
+  return (result as Extract<T, { data: unknown }>).data;
 }

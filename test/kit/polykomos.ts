@@ -18,18 +18,25 @@ async function engineUrl(name: string, local: string): Promise<string> {
   return '';
 }
 export const polykomosPostgresUrl = await engineUrl(
-  'ATRIUM_POLYKOMOS_POSTGRES_URL',
+  'ATRIUM_DATABASES_POSTGRES_URL',
   'postgresql://postgres@127.0.0.1:5432/postgres',
 );
-export const polykomosMysqlUrl = await engineUrl('ATRIUM_POLYKOMOS_MYSQL_URL', 'mysql://root@127.0.0.1:3306');
+export const polykomosMysqlUrl = await engineUrl('ATRIUM_DATABASES_MYSQL_URL', 'mysql://root@127.0.0.1:3306');
 
 export const allScopes = ['databases:read', 'databases:write'];
+
+/** The engine's URL unless the caller's env names it under either name (the old one is an alias). */
+function engineDefault(env: Record<string, string>, engine: 'POSTGRES' | 'MYSQL', url: string) {
+  const name = `ATRIUM_DATABASES_${engine}_URL`;
+  if (!url || name in env || `ATRIUM_POLYKOMOS_${engine}_URL` in env) return {};
+  return { [name]: url };
+}
 
 /** A test app with both engines configured (unless disabled through the env). */
 export function startPolykomosApp(env: Record<string, string> = {}): Promise<TestApp> {
   return startTestApp({
-    ...(polykomosPostgresUrl ? { ATRIUM_POLYKOMOS_POSTGRES_URL: polykomosPostgresUrl } : {}),
-    ...(polykomosMysqlUrl ? { ATRIUM_POLYKOMOS_MYSQL_URL: polykomosMysqlUrl } : {}),
+    ...engineDefault(env, 'POSTGRES', polykomosPostgresUrl),
+    ...engineDefault(env, 'MYSQL', polykomosMysqlUrl),
     ...env,
   });
 }

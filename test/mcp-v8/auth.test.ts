@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { McpV8TestFsLabelsDocument, McpV8TestRunTypenameDocument } from '../generated/mcp-v8.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { deepstoreClient } from '../kit/deepstore.ts';
 
@@ -48,9 +49,9 @@ it("keeps other products' keys out of mcp-v8 over REST and GraphQL", async () =>
   const { key } = (await created.json()) as { key: string };
   const rest = await fetch(`${t.baseUrl}/mcp-v8/api/fs/labels`, { headers: { authorization: `Bearer ${key}` } });
   expect(rest.status).toBe(401);
-  const graphql = await gql(t.baseUrl, '{ fsLabels(first: 1) { edges { node { name } } } }', {}, key);
+  const graphql = await gql(t.baseUrl, McpV8TestFsLabelsDocument, { first: 1 }, key);
   expect(graphql.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   expect(graphql.body.data ?? null).toBeNull();
-  const execution = await gql(t.baseUrl, 'mutation { runExecution(input: { code: "1+1" }) { __typename } }', {}, key);
+  const execution = await gql(t.baseUrl, McpV8TestRunTypenameDocument, { input: { code: '1+1' } }, key);
   expect(execution.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 });

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { McpV8TestRuntimeInfoDocument } from '../generated/mcp-v8.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { contractValidator } from '../kit/contract.ts';
-import { mcpV8Client } from '../kit/mcp-v8.ts';
+import { mcpV8Client, mcpV8Key } from '../kit/mcp-v8.ts';
 
 const require = createRequire(import.meta.url);
 let t: TestApp;
@@ -196,14 +197,7 @@ describe('cancellation', () => {
 
 describe('tenancy', () => {
   it("answers another tenant's executions as unknown", async () => {
-    const created = await gql(
-      t.baseUrl,
-      `mutation { createApiKey(input: {product: mcp_v8, name: "other", scopes: []}) {
-         ... on MutationCreateApiKeySuccess { data { rawKey } } ... on Error { message } } }`,
-      {},
-      t.adminKey,
-    );
-    const otherKey = created.body.data.createApiKey.data.rawKey as string;
+    const otherKey = await mcpV8Key(t, 'other');
     const mine = await exec('console.log("secret"); "mine"');
     await waitDone(mine);
     expect((await call('GET', `/api/executions/${mine}`, { token: otherKey })).status).toBe(404);
@@ -226,12 +220,7 @@ describe('version and CLI', () => {
     const res = await call('GET', '/api/version');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ version: '0.1.0', isolated_vm: isolatedVm, node: process.version });
-    const info = await gql(
-      t.baseUrl,
-      '{ runtimeInfo { serverVersion isolatedVmVersion nodeVersion } }',
-      {},
-      t.adminKey,
-    );
+    const info = await gql(t.baseUrl, McpV8TestRuntimeInfoDocument, {}, t.adminKey);
     expect(info.body.data?.runtimeInfo).toEqual({
       serverVersion: '0.1.0',
       isolatedVmVersion: isolatedVm,

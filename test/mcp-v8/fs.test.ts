@@ -1,8 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTree } from '../../src/modules/snapshots/snapshots.service.ts';
 import { entryId } from '../../src/modules/snapshots/tree.ts';
+import {
+  McpV8TestFsLabelDocument,
+  McpV8TestFsLabelReflogDocument,
+  McpV8TestFsLabelsDocument,
+  McpV8TestFsMergeDocument,
+  McpV8TestFsNodeDocument,
+  McpV8TestFsPushDocument,
+  McpV8TestFsResetDocument,
+  McpV8TestFsSetLabelDocument,
+  McpV8TestFsSnapshotDocument,
+} from '../generated/mcp-v8.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { type ContractExpectations, contractValidator } from '../kit/contract.ts';
+import { mcpV8Key, success } from '../kit/mcp-v8.ts';
 
 let t: TestApp;
 let contract: ContractExpectations;
@@ -14,18 +26,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const tree = (o: Record<string, string>) =>
   writeTree(t.app.services, new Map(Object.entries(o).map(([k, v]) => [k, enc(v)])));
 
-async function mcpKey(name: string): Promise<string> {
-  const res = await gql(
-    t.baseUrl,
-    `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
-       __typename ... on MutationCreateApiKeySuccess { data { rawKey } } ... on Error { message } } }`,
-    { input: { product: 'mcp_v8', name, scopes: [] } },
-    t.adminKey,
-  );
-  const key = res.body.data?.createApiKey?.data?.rawKey;
-  if (typeof key !== 'string') throw new Error(`no key: ${JSON.stringify(res.body)}`);
-  return key;
-}
+const mcpKey = (name: string) => mcpV8Key(t, name);
 
 async function call(token: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${t.baseUrl}/mcp-v8${path}`, {
@@ -132,7 +133,7 @@ describe('labels and reflog', () => {
       ca_id: mine,
     });
     // GraphQL is tenant-scoped too.
-    const g = await gql(t.baseUrl, '{ fsLabels(first: 10) { edges { node { name caId } } } }', {}, bob);
+    const g = await gql(t.baseUrl, McpV8TestFsLabelsDocument, { first: 10 }, bob);
     expect(g.body.data?.fsLabels.edges).toEqual([
       { node: { name: 'copied', caId: mine } },
       { node: { name: 'shared-name', caId: theirs } },
@@ -250,23 +251,21 @@ describe('merge', () => {
     expect(r.body.ca_id).toBe(
       await tree({ 'src/t.txt': 'ONE\ntwo\nTHREE\n', same: 's', 'ours.txt': 'o', 'dir/new': 'n' }),
     );
-    const listing = await gql(
-      t.baseUrl,
-      `query($id: String!) { fsSnapshot(caId: $id) { __typename ... on QueryFsSnapshotSuccess {
-         data { caId fileCount totalBytes files(first: 10) { path size } } } } }`,
-      { id: r.body.ca_id },
-      alice,
-    );
-    expect(listing.body.data?.fsSnapshot.data).toEqual({
+    const listing = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: r.body.ca_id, first: 10 }, alice);
+    expect(success(listing.body.data?.fsSnapshot)).toMatchObject({
       caId: r.body.ca_id,
       fileCount: 4,
       totalBytes: 17,
-      files: [
-        { path: 'dir/new', size: 1 },
-        { path: 'ours.txt', size: 1 },
-        { path: 'same', size: 1 },
-        { path: 'src/t.txt', size: 14 },
-      ],
+      files: {
+        totalCount: 4,
+        pageInfo: { hasNextPage: false },
+        edges: [
+          { node: { path: 'dir/new', size: 1 } },
+          { node: { path: 'ours.txt', size: 1 } },
+          { node: { path: 'same', size: 1 } },
+          { node: { path: 'src/t.txt', size: 14 } },
+        ],
+      },
     });
   });
 
@@ -399,113 +398,105 @@ describe('bad input: 4xx {"error": ...}, never 500', () => {
 
 describe('GraphQL', () => {
   it('serves typed errors as union members and needs authentication', async () => {
-    const q = `query($n: String!) { fsLabel(name: $n) { __typename ... on Error { message code } } }`;
-    const unknown = await gql(t.baseUrl, q, { n: 'nothing-here' }, alice);
+    const q = McpV8TestFsLabelDocument;
+    const unknown = await gql(t.baseUrl, q, { name: 'nothing-here' }, alice);
     expect(unknown.body.data?.fsLabel).toEqual({
       __typename: 'FsLabelNotFoundError',
       message: 'unknown label: nothing-here',
       code: 'FS_LABEL_NOT_FOUND',
     });
-    const bad = await gql(t.baseUrl, q, { n: 'a b' }, alice);
+    const bad = await gql(t.baseUrl, q, { name: 'a b' }, alice);
     expect(bad.body.data?.fsLabel.__typename).toBe('FsInvalidInputError');
-    const anon = await gql(t.baseUrl, '{ fsLabels(first: 1) { edges { node { name } } } }');
+    const anon = await gql(t.baseUrl, McpV8TestFsLabelsDocument, { first: 1 });
     expect(anon.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
   it('sets, pushes, resets and merges through mutations, with the reflog on the label', async () => {
     const [a, b] = await Promise.all([tree({ g: 'a' }), tree({ g: 'b' })]);
-    const set = await gql(
-      t.baseUrl,
-      `mutation($n: String!, $c: String!) { fsSetLabel(name: $n, caId: $c) {
-         __typename ... on MutationFsSetLabelSuccess { data { label caId } } } }`,
-      { n: 'gql', c: a },
-      bob,
-    );
-    expect(set.body.data?.fsSetLabel.data).toEqual({ label: 'gql', caId: a });
-    const push = `mutation($c: String!, $e: String) { fsPush(label: "gql", caId: $c, expected: $e) {
-         __typename ... on MutationFsPushSuccess { data { status label caId current } } } }`;
-    expect((await gql(t.baseUrl, push, { c: b }, bob)).body.data?.fsPush.data).toEqual({
+    const set = await gql(t.baseUrl, McpV8TestFsSetLabelDocument, { name: 'gql', caId: a }, bob);
+    expect(success(set.body.data?.fsSetLabel)).toEqual({ label: 'gql', caId: a });
+    const push = McpV8TestFsPushDocument;
+    expect(success((await gql(t.baseUrl, push, { label: 'gql', caId: b }, bob)).body.data?.fsPush)).toEqual({
       status: 'rejected',
       label: 'gql',
       caId: null,
       current: a,
     });
-    expect((await gql(t.baseUrl, push, { c: b, e: a }, bob)).body.data?.fsPush.data.status).toBe('advanced');
+    const advanced = await gql(t.baseUrl, push, { label: 'gql', caId: b, expected: a }, bob);
+    expect(success(advanced.body.data?.fsPush).status).toBe('advanced');
     const reset = await gql(
       t.baseUrl,
-      `mutation($c: String!) { fsReset(label: "gql", caId: $c) { __typename ... on Error { message } } }`,
-      { c: await tree({ g: 'never logged' }) },
+      McpV8TestFsResetDocument,
+      { label: 'gql', caId: await tree({ g: 'never logged' }) },
       bob,
     );
     expect(reset.body.data?.fsReset.__typename).toBe('FsNotInReflogError');
-    const label = await gql(
-      t.baseUrl,
-      `{ fsLabel(name: "gql") { ... on QueryFsLabelSuccess { data { caId reflog { seq op from to } } } } }`,
-      {},
-      bob,
-    );
-    expect(label.body.data?.fsLabel.data).toEqual({
+    const label = await gql(t.baseUrl, McpV8TestFsLabelReflogDocument, { name: 'gql' }, bob);
+    const head = success(label.body.data?.fsLabel);
+    expect(head).toMatchObject({
       caId: b,
-      reflog: [
-        { seq: 1, op: 'create', from: null, to: a },
-        { seq: 2, op: 'push', from: a, to: b },
-      ],
+      reflog: {
+        totalCount: 2,
+        edges: [
+          { node: { seq: 2, op: 'push', from: a, to: b } },
+          { node: { seq: 1, op: 'create', from: null, to: a } },
+        ],
+      },
     });
-    const merge = await gql(
-      t.baseUrl,
-      `mutation($o: String!, $t: String!) { fsMerge(ours: $o, theirs: $t) {
-         __typename ... on MutationFsMergeSuccess { data { status caId conflicts { path kind } } } } }`,
-      { o: a, t: b },
-      bob,
-    );
-    expect(merge.body.data?.fsMerge.data).toEqual({
+    // Labels and reflog entries are Nodes of their tenant: null for anyone else, like missing ids.
+    const entryId = head.reflog.edges[0]?.node.id ?? '';
+    for (const id of [head.id, entryId]) {
+      const mine = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id }, bob);
+      expect(mine.body.data?.node?.id).toBe(id);
+      const theirs = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id }, alice);
+      expect(theirs.body.errors).toBeUndefined();
+      expect(theirs.body.data?.node).toBeNull();
+    }
+    const forged = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id: 'Rm9vOmJhcg==' }, bob);
+    expect(forged.body.data?.node ?? null).toBeNull();
+    const merge = await gql(t.baseUrl, McpV8TestFsMergeDocument, { ours: a, theirs: b }, bob);
+    expect(success(merge.body.data?.fsMerge)).toEqual({
       status: 'conflict',
       caId: null,
       conflicts: [{ path: 'g', kind: 'text' }],
     });
-    const unknown = await gql(
-      t.baseUrl,
-      `query($id: String!) { fsSnapshot(caId: $id) { __typename } }`,
-      { id: '0'.repeat(64) },
-      bob,
-    );
+    const unknown = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: '0'.repeat(64) }, bob);
     expect(unknown.body.data?.fsSnapshot.__typename).toBe('FsUnknownSnapshotError');
   });
 
-  it('lists a snapshot in bounded pages and answers bad nested arguments with BAD_USER_INPUT', async () => {
+  it('lists a snapshot in bounded pages and answers bad page arguments with an error, not a 500', async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) files[`d/f${String(i).padStart(2, '0')}`] = 'x'.repeat(i);
     const id = await tree(files);
+    const first = success(
+      (await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: id, first: 10 }, alice)).body.data?.fsSnapshot,
+    );
+    expect(first.files.edges).toHaveLength(10);
+    expect(first.files.pageInfo.hasNextPage).toBe(true);
     const page = await gql(
       t.baseUrl,
-      `query($id: String!) { fsSnapshot(caId: $id) { ... on QueryFsSnapshotSuccess {
-         data { fileCount files(first: 5, offset: 10) { path size } } } } }`,
-      { id },
+      McpV8TestFsSnapshotDocument,
+      { caId: id, first: 5, after: first.files.pageInfo.endCursor },
       alice,
     );
-    expect(page.body.data?.fsSnapshot.data).toEqual({
+    expect(success(page.body.data?.fsSnapshot)).toMatchObject({
       fileCount: 12,
-      files: [
-        { path: 'd/f10', size: 10 },
-        { path: 'd/f11', size: 11 },
-      ],
+      files: {
+        totalCount: 12,
+        edges: [{ node: { path: 'd/f10', size: 10 } }, { node: { path: 'd/f11', size: 11 } }],
+      },
     });
-    const tooMany = await gql(
-      t.baseUrl,
-      `query($id: String!) { fsSnapshot(caId: $id) { ... on QueryFsSnapshotSuccess { data { files(first: 5000) { path } } } } }`,
-      { id },
-      alice,
-    );
-    expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    // Pages are bounded: a larger `first` gets at most 1000.
+    const all = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: id, first: 5000 }, alice);
+    expect(success(all.body.data?.fsSnapshot).files.edges).toHaveLength(12);
+    // The snapshot is a Node too; anyone may read it by id (a CA id is content).
+    const node = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id: first.id }, bob);
+    expect(node.body.data?.node).toMatchObject({ __typename: 'FsSnapshot', caId: id, fileCount: 12 });
     await call(alice, 'POST', '/api/fs/labels', { name: 'lim', ca_id: id });
-    const badLimit = await gql(
-      t.baseUrl,
-      '{ fsLabel(name: "lim") { ... on QueryFsLabelSuccess { data { reflog(limit: -1) { seq } } } } }',
-      {},
-      alice,
-    );
-    expect(badLimit.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const malformed = await gql(t.baseUrl, '{ fsSnapshot(caId: "xyz") { __typename } }', {}, alice);
+    const badLimit = await gql(t.baseUrl, McpV8TestFsLabelReflogDocument, { name: 'lim', first: -1 }, alice);
+    // Pothos' own validation error (not masked, no internals; it carries no extensions code).
+    expect(badLimit.body.errors?.[0]?.message).toBe('Argument "first" must be a non-negative integer');
+    const malformed = await gql(t.baseUrl, McpV8TestFsSnapshotDocument, { caId: 'xyz' }, alice);
     expect(malformed.body.data?.fsSnapshot.__typename).toBe('FsInvalidInputError');
   });
 });

@@ -1,13 +1,28 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { randomHex } from '../../src/core/auth/secrets.ts';
+import {
+  McpV8TestCancelDocument,
+  McpV8TestExecutionDocument,
+  McpV8TestExecutionNodeDocument,
+  McpV8TestExecutionsDocument,
+  McpV8TestOutputDocument,
+  McpV8TestOutputPageDocument,
+  type McpV8TestOutputSubscription,
+  McpV8TestRunDocument,
+  McpV8TestStatusDocument,
+  type RunExecutionInput,
+} from '../generated/mcp-v8.ts';
 import { createTestDatabase, gql, startTestApp, type TestApp, testDb } from '../kit/app.ts';
+import { mcpV8Key } from '../kit/mcp-v8.ts';
 import { reachable } from '../kit/reachable.ts';
 
 let t: TestApp;
@@ -32,11 +47,11 @@ function wsClient(baseUrl: string, token: string) {
 }
 
 /** Collects every event of a subscription until it completes. */
-function collect<T>(client: Client, query: string, variables: Record<string, unknown>): Promise<T[]> {
+function collect<T, V>(client: Client, document: TypedDocumentNode<T, V>, variables: V): Promise<T[]> {
   return new Promise((resolve, reject) => {
     const events: T[] = [];
     client.subscribe<T>(
-      { query, variables },
+      { query: print(document), variables: variables as Record<string, unknown> },
       {
         next: (r) => {
           if (r.errors) reject(new Error(JSON.stringify(r.errors)));
@@ -49,33 +64,21 @@ function collect<T>(client: Client, query: string, variables: Record<string, unk
   });
 }
 
-const runMutation = `mutation Run($input: RunExecutionInput!) {
-  runExecution(input: $input) {
-    __typename
-    ... on MutationRunExecutionSuccess { data { id uuid status } }
-    ... on Error { message code }
-  }
-}`;
-const outputSubscription = `subscription Out($uuid: String!, $fromByte: Float) {
-  executionOutput(uuid: $uuid, fromByte: $fromByte) { data startByte endByte startLine endLine status done }
-}`;
-const statusSubscription = `subscription S($uuid: String!) { executionStatusChanged(uuid: $uuid) { uuid status result } }`;
+type OutputEvent = McpV8TestOutputSubscription;
 
-interface OutputEvent {
-  executionOutput: {
-    data: string;
-    startByte: number;
-    endByte: number;
-    startLine: number;
-    endLine: number;
-    status: string;
-    done: boolean;
-  };
+/** `runExecution` as the union member it answered (failures included). */
+async function runResult(baseUrl: string, token: string, code: string, extra: Partial<RunExecutionInput> = {}) {
+  const res = await gql(baseUrl, McpV8TestRunDocument, { input: { code, ...extra } }, token);
+  const result = res.body.data?.runExecution;
+  if (!result) throw new Error(`runExecution: ${JSON.stringify(res.body)}`);
+  return result;
 }
 
-async function runGql(baseUrl: string, token: string, code: string, extra: Record<string, unknown> = {}) {
-  const res = await gql(baseUrl, runMutation, { input: { code, ...extra } }, token);
-  return res.body.data.runExecution;
+/** Starts a run that must be accepted; its id, uuid and status. */
+async function runGql(baseUrl: string, token: string, code: string, extra: Partial<RunExecutionInput> = {}) {
+  const result = await runResult(baseUrl, token, code, extra);
+  if (result.__typename !== 'MutationRunExecutionSuccess') throw new Error(`not started: ${JSON.stringify(result)}`);
+  return result;
 }
 
 /** Slow output: 30 lines, ~10 ms apart (busy wait: the sandbox has no timers). */
@@ -105,46 +108,34 @@ describe('GraphQL executions', () => {
     expect(run.data.status).toBe('running');
     const uuid = run.data.uuid as string;
     const client = wsClient(t.baseUrl, t.adminKey);
-    const statuses = await collect<{ executionStatusChanged: { status: string; result: string | null } }>(
-      client,
-      statusSubscription,
-      { uuid },
-    );
+    const statuses = await collect(client, McpV8TestStatusDocument, { uuid });
     expect(statuses[statuses.length - 1]?.executionStatusChanged).toMatchObject({ status: 'completed', result: '42' });
-    const list = await gql(t.baseUrl, '{ executions(first: 5) { edges { node { id uuid status } } } }', {}, t.adminKey);
-    const node = list.body.data.executions.edges.find((e: { node: { uuid: string } }) => e.node.uuid === uuid).node;
-    const byNode = await gql(
-      t.baseUrl,
-      'query N($id: ID!) { node(id: $id) { ... on Execution { uuid result } } }',
-      { id: node.id },
-      t.adminKey,
-    );
-    expect(byNode.body.data.node).toEqual({ uuid, result: '42' });
-    const page = await gql(
-      t.baseUrl,
-      `{ executionOutput(uuid: "${uuid}", lineOffset: 0) { __typename ... on QueryExecutionOutputSuccess { data { data totalLines hasMore } } } }`,
-      {},
-      t.adminKey,
-    );
-    expect(page.body.data.executionOutput.data).toEqual({ data: 'hi\n', totalLines: 1, hasMore: false });
+    const list = await gql(t.baseUrl, McpV8TestExecutionsDocument, { first: 5 }, t.adminKey);
+    const node = list.body.data?.executions.edges.find((e) => e?.node.uuid === uuid)?.node;
+    if (!node) throw new Error('the run is not listed');
+    const byNode = await gql(t.baseUrl, McpV8TestExecutionNodeDocument, { id: node.id }, t.adminKey);
+    expect(byNode.body.data?.node).toEqual({ id: node.id, uuid, result: '42' });
+    const page = await gql(t.baseUrl, McpV8TestOutputPageDocument, { uuid, lineOffset: 0 }, t.adminKey);
+    expect(page.body.data?.executionOutput).toEqual({
+      __typename: 'QueryExecutionOutputSuccess',
+      data: { data: 'hi\n', totalLines: 1, hasMore: false },
+    });
   });
 
   it('returns expected failures as error union members', async () => {
-    const syntax = await runGql(t.baseUrl, t.adminKey, '1 +');
+    const syntax = await runResult(t.baseUrl, t.adminKey, '1 +');
     expect(syntax).toMatchObject({ __typename: 'ScriptSyntaxError', code: 'SYNTAX_ERROR' });
-    const heap = await runGql(t.baseUrl, t.adminKey, '1', { heap: 'abc' });
+    const heap = await runResult(t.baseUrl, t.adminKey, '1', { heap: 'abc' });
     expect(heap).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
-    const fs = await runGql(t.baseUrl, t.adminKey, '1', { fs: '0'.repeat(64) });
+    const fs = await runResult(t.baseUrl, t.adminKey, '1', { fs: '0'.repeat(64) });
     expect(fs).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
-    const anon = await gql(t.baseUrl, runMutation, { input: { code: '1' } });
+    const anon = await gql(t.baseUrl, McpV8TestRunDocument, { input: { code: '1' } });
     expect(anon.body.errors?.[0]?.message).toMatch(/Authentication required/);
   });
 
   it('streams output over graphql-ws with REST coordinates, live, then done', async () => {
     const run = await runGql(t.baseUrl, t.adminKey, slowScript);
-    const events = await collect<OutputEvent>(wsClient(t.baseUrl, t.adminKey), outputSubscription, {
-      uuid: run.data.uuid,
-    });
+    const events = await collect(wsClient(t.baseUrl, t.adminKey), McpV8TestOutputDocument, { uuid: run.data.uuid });
     const outputs = events.map((e) => e.executionOutput);
     expect(outputs.some((e) => e.status === 'running' && !e.done)).toBe(true);
     checkCoordinates(outputs, 0, slowText);
@@ -154,7 +145,7 @@ describe('GraphQL executions', () => {
     const run = await runGql(t.baseUrl, t.adminKey, slowScript);
     await new Promise((r) => setTimeout(r, 120));
     const from = Buffer.byteLength('line 0 é\nline 1 é\n');
-    const events = await collect<OutputEvent>(wsClient(t.baseUrl, t.adminKey), outputSubscription, {
+    const events = await collect(wsClient(t.baseUrl, t.adminKey), McpV8TestOutputDocument, {
       uuid: run.data.uuid,
       fromByte: from,
     });
@@ -163,7 +154,7 @@ describe('GraphQL executions', () => {
       from,
       slowText,
     );
-    const again = await collect<OutputEvent>(wsClient(t.baseUrl, t.adminKey), outputSubscription, {
+    const again = await collect(wsClient(t.baseUrl, t.adminKey), McpV8TestOutputDocument, {
       uuid: run.data.uuid,
       fromByte: 0,
     });
@@ -183,7 +174,7 @@ describe('GraphQL executions', () => {
         accept: 'text/event-stream',
         authorization: `Bearer ${t.adminKey}`,
       },
-      body: JSON.stringify({ query: outputSubscription, variables: { uuid: run.data.uuid } }),
+      body: JSON.stringify({ query: print(McpV8TestOutputDocument), variables: { uuid: run.data.uuid } }),
     });
     expect(res.status).toBe(200);
     const text = await res.text();
@@ -197,24 +188,20 @@ describe('GraphQL executions', () => {
   });
 
   it("refuses another tenant's execution in subscriptions and queries", async () => {
-    const created = await gql(
-      t.baseUrl,
-      `mutation { createApiKey(input: {product: mcp_v8, name: "gql-other", scopes: []}) {
-         ... on MutationCreateApiKeySuccess { data { rawKey } } } }`,
-      {},
-      t.adminKey,
-    );
-    const other = created.body.data.createApiKey.data.rawKey as string;
+    const other = await mcpV8Key(t, 'gql-other');
     const run = await runGql(t.baseUrl, t.adminKey, '"private"');
-    const q = await gql(t.baseUrl, `{ execution(uuid: "${run.data.uuid}") { uuid } }`, {}, other);
-    expect(q.body.data.execution).toBeNull();
-    const node = await gql(t.baseUrl, `{ node(id: "${run.data.id}") { id } }`, {}, other);
-    expect(node.body.data?.node ?? null).toBeNull();
-    for (const query of [outputSubscription, statusSubscription]) {
-      await expect(collect(wsClient(t.baseUrl, other), query, { uuid: run.data.uuid })).rejects.toThrow(
-        /Execution '.*' not found/,
-      );
-    }
+    const q = await gql(t.baseUrl, McpV8TestExecutionDocument, { uuid: run.data.uuid }, other);
+    expect(q.body.data?.execution).toBeNull();
+    const node = await gql(t.baseUrl, McpV8TestExecutionNodeDocument, { id: run.data.id }, other);
+    expect(node.body.errors).toBeUndefined();
+    expect(node.body.data?.node).toBeNull();
+    const variables = { uuid: run.data.uuid };
+    await expect(collect(wsClient(t.baseUrl, other), McpV8TestOutputDocument, variables)).rejects.toThrow(
+      /Execution '.*' not found/,
+    );
+    await expect(collect(wsClient(t.baseUrl, other), McpV8TestStatusDocument, variables)).rejects.toThrow(
+      /Execution '.*' not found/,
+    );
   });
 });
 
@@ -248,9 +235,7 @@ describe.runIf(twoInstances)('across instances (shared Postgres, Redis pub/sub)'
       }
       const [urlA, urlB] = urls as [string, string];
       const run = await runGql(urlA, adminKey, slowScript);
-      const events = await collect<OutputEvent>(wsClient(urlB, adminKey), outputSubscription, {
-        uuid: run.data.uuid,
-      });
+      const events = await collect(wsClient(urlB, adminKey), McpV8TestOutputDocument, { uuid: run.data.uuid });
       checkCoordinates(
         events.map((e) => e.executionOutput),
         0,
@@ -259,20 +244,14 @@ describe.runIf(twoInstances)('across instances (shared Postgres, Redis pub/sub)'
 
       const loop = await runGql(urlA, adminKey, 'for (;;) {}', { executionTimeoutSecs: 60 });
       await new Promise((r) => setTimeout(r, 200));
-      const cancel = await gql(
-        urlB,
-        `mutation { cancelExecution(uuid: "${loop.data.uuid}") { ok error } }`,
-        {},
-        adminKey,
-      );
-      expect(cancel.body.data.cancelExecution).toEqual({ ok: true, error: null });
+      const cancel = await gql(urlB, McpV8TestCancelDocument, { uuid: loop.data.uuid }, adminKey);
+      expect(cancel.body.data?.cancelExecution).toEqual({
+        __typename: 'MutationCancelExecutionSuccess',
+        data: { uuid: loop.data.uuid, status: 'cancelled' },
+      });
       // A's worker is freed by the routed cancel: A runs the next script promptly.
       const next = await runGql(urlA, adminKey, '"after"');
-      const statuses = await collect<{ executionStatusChanged: { status: string } }>(
-        wsClient(urlA, adminKey),
-        statusSubscription,
-        { uuid: next.data.uuid },
-      );
+      const statuses = await collect(wsClient(urlA, adminKey), McpV8TestStatusDocument, { uuid: next.data.uuid });
       expect(statuses[statuses.length - 1]?.executionStatusChanged.status).toBe('completed');
     } finally {
       for (const c of clients.splice(0)) await c.dispose();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FsMountProvider } from '../../src/modules/runtime/runtime.service.ts';
+import { FsUnknownSnapshotError } from '../../src/modules/snapshots/snapshots.errors.ts';
 import { startTestApp, type TestApp } from '../kit/app.ts';
 import { mcpV8Client } from '../kit/mcp-v8.ts';
 
@@ -33,7 +34,7 @@ const memoryStore: FsMountProvider = {
     const id = /^[0-9a-f]{64}$/.test(ref) ? ref : labels.get(`${tenant}/${ref}`);
     if (id === undefined) return { baseCaId: caId(new Map()), files: new Map() };
     const files = trees.get(id);
-    if (!files) throw new Error(`unknown snapshot ${ref}`);
+    if (!files) throw new FsUnknownSnapshotError(ref);
     return { baseCaId: id, files };
   },
   async flush(files) {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { McpV8TestHeapNodeDocument, McpV8TestSessionAndHeapDocument } from '../generated/mcp-v8.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { contractValidator } from '../kit/contract.ts';
-import { mcpV8Client } from '../kit/mcp-v8.ts';
+import { mcpV8Client, mcpV8Key } from '../kit/mcp-v8.ts';
 
 /* Heap snapshots = data globals, structured-cloned, content-addressed in object storage; sessions log runs. */
 let t: TestApp;
@@ -50,19 +51,23 @@ it('restores data globals saved by an earlier run, chaining content-addressed ke
   const same2 = await run('var counter = 1; 0', { session: 'other' });
   expect(same.heap).toBe(same2.heap);
 
-  const log = await gql(
-    t.baseUrl,
-    '{ sessionLog(session: "s1") { executionId inputHeap outputHeap } heapSnapshot(key: "' +
-      first.heap +
-      '") { key parentKey tags sizeBytes } }',
-    {},
-    t.adminKey,
-  );
-  expect(log.body.data.sessionLog).toEqual([
-    { executionId: first.execution_id, inputHeap: null, outputHeap: first.heap },
-    { executionId: second.execution_id, inputHeap: first.heap, outputHeap: second.heap },
-  ]);
-  expect(log.body.data.heapSnapshot).toMatchObject({ key: first.heap, parentKey: null, tags: { env: 'test' } });
+  const log = await gql(t.baseUrl, McpV8TestSessionAndHeapDocument, { session: 's1', key: first.heap }, t.adminKey);
+  expect(log.body.data?.sessionLog).toEqual({
+    totalCount: 2,
+    edges: [
+      { node: { executionUuid: first.execution_id, inputHeap: null, outputHeap: first.heap } },
+      { node: { executionUuid: second.execution_id, inputHeap: first.heap, outputHeap: second.heap } },
+    ],
+  });
+  const heap = log.body.data?.heapSnapshot;
+  expect(heap).toMatchObject({ key: first.heap, parentKey: null, tags: [{ key: 'env', value: 'test' }] });
+  // The snapshot is a Node of its tenant: another tenant's node(id) is null, like a missing one.
+  const node = await gql(t.baseUrl, McpV8TestHeapNodeDocument, { id: heap?.id ?? '' }, t.adminKey);
+  expect(node.body.data?.node).toEqual({ id: heap?.id, key: first.heap });
+  const other = await mcpV8Key(t, 'heap-node-other');
+  const hidden = await gql(t.baseUrl, McpV8TestHeapNodeDocument, { id: heap?.id ?? '' }, other);
+  expect(hidden.body.errors).toBeUndefined();
+  expect(hidden.body.data?.node).toBeNull();
 });
 
 it('says clearly which globals cannot be saved (functions), and does not save let/const', async () => {
@@ -77,14 +82,7 @@ it('says clearly which globals cannot be saved (functions), and does not save le
 
 it("refuses another tenant's heap as unknown", async () => {
   const mine = await run('var secret = 42', { session: 'mine' });
-  const created = await gql(
-    t.baseUrl,
-    `mutation { createApiKey(input: {product: mcp_v8, name: "heap-other", scopes: []}) {
-       ... on MutationCreateApiKeySuccess { data { rawKey } } } }`,
-    {},
-    t.adminKey,
-  );
-  const other = created.body.data.createApiKey.data.rawKey as string;
+  const other = await mcpV8Key(t, 'heap-other');
   const res = await call('POST', '/api/exec', { token: other, body: { code: 'secret', heap: mine.heap }, contract });
   expect(res.status).toBe(400);
   expect(res.body.error).toBe(`unknown heap ${mine.heap}`);

@@ -2,6 +2,11 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PolykomosTestWebhookDeliveryIdsDocument,
+  PolykomosTestWebhookEndpointCountDocument,
+  PolykomosTestWebhookNodeDocument,
+} from '../generated/polykomos.ts';
 import { gql, type TestApp } from '../kit/app.ts';
 import { type ContractExpectations, contractValidator } from '../kit/contract.ts';
 import {
@@ -114,7 +119,7 @@ describe('Polykomos webhook endpoints', () => {
     });
     expect(r.body.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     expect(new Date(r.body.data.created_at).toISOString()).toBe(r.body.data.created_at);
-    const row = await t.app.services.prisma.polykomosWebhookEndpoint.findUniqueOrThrow({
+    const row = await t.app.services.prisma.webhookEndpoint.findUniqueOrThrow({
       where: { id: r.body.data.id },
     });
     expect(row.secretEnc).not.toContain(r.body.secret);
@@ -167,7 +172,7 @@ describe('Polykomos webhook endpoints', () => {
     expect(b.status).toBe(201);
     expect(b.headers.get('idempotent-replayed')).toBe('true');
     expect(b.body).toEqual(a.body);
-    const count = await t.app.services.prisma.polykomosWebhookEndpoint.count({ where: { id: a.body.data.id } });
+    const count = await t.app.services.prisma.webhookEndpoint.count({ where: { id: a.body.data.id } });
     expect(count).toBe(1);
     // The stored response that replays it is sealed: the secret is not in the database in clear.
     const records = await t.app.services.prisma.idempotencyRecord.findMany({ where: { key: idem } });
@@ -342,33 +347,33 @@ describe('Polykomos test deliveries', () => {
 });
 
 describe('Polykomos webhooks over GraphQL', () => {
-  const fields = 'id url events status lastSuccessAt lastFailureAt createdAt';
+  const fields = 'id endpointId url events status lastSuccessAt lastFailureAt createdAt';
   it('create, list, test delivery and revoke with the same checks', async () => {
     mode = 'ok';
     const created = await gql(
       t.baseUrl,
       `mutation($i: CreatePolykomosWebhookEndpointInput!) { createPolykomosWebhookEndpoint(input: $i) {
         __typename ... on MutationCreatePolykomosWebhookEndpointSuccess { data { secret endpoint { ${fields} } } }
-        ... on PolykomosError { code status } } }`,
+        ... on Error { code } } }`,
       { i: { url: receiverUrl, events: ['webhook.test'] } },
       key.raw,
     );
     const payload = created.body.data?.createPolykomosWebhookEndpoint;
     expect(payload?.__typename, JSON.stringify(created.body)).toBe('MutationCreatePolykomosWebhookEndpointSuccess');
     secrets.add(payload.data.secret);
-    const id = payload.data.endpoint.id as number;
+    const id = payload.data.endpoint.endpointId as number;
+    const globalId = payload.data.endpoint.id as string;
 
     const bad = await gql(
       t.baseUrl,
       `mutation { createPolykomosWebhookEndpoint(input: {url: "${receiverUrl}", events: ["nope"]}) {
-        __typename ... on PolykomosError { code status } } }`,
+        __typename ... on Error { code } } }`,
       {},
       key.raw,
     );
     expect(bad.body.data?.createPolykomosWebhookEndpoint).toEqual({
-      __typename: 'PolykomosError',
+      __typename: 'PolykomosRejectedError',
       code: 'INVALID_EVENT_TYPE',
-      status: 422,
     });
 
     const test = await gql(
@@ -392,7 +397,7 @@ describe('Polykomos webhooks over GraphQL', () => {
       { e: id },
       other.raw,
     );
-    expect(foreign.body.data?.polykomosWebhookDeliveries).toEqual({ __typename: 'PolykomosError', code: 'NOT_FOUND' });
+    expect(foreign.body.data?.polykomosWebhookDeliveries).toEqual({ __typename: 'PolykomosNotFoundError' });
 
     const deliveries = await gql(
       t.baseUrl,
@@ -405,9 +410,44 @@ describe('Polykomos webhooks over GraphQL', () => {
       { node: { eventType: 'webhook.test', status: 'delivered' } },
     ]);
 
+    // Node ids: the owner resolves endpoint and delivery; another user and a read-less key get null, as for a
+    // missing id. Lists carry totalCount.
+    const ids = await gql(t.baseUrl, PolykomosTestWebhookDeliveryIdsDocument, { endpointId: id }, key.raw);
+    const idsData = ids.body.data?.polykomosWebhookDeliveries;
+    if (idsData?.__typename !== 'QueryPolykomosWebhookDeliveriesSuccess') throw new Error(JSON.stringify(ids.body));
+    expect(idsData.data.totalCount).toBe(1);
+    const deliveryNode = idsData.data.edges[0]?.node;
+    expect(deliveryNode?.id).not.toBe(String(deliveryNode?.deliveryId));
+    const own = await gql(t.baseUrl, PolykomosTestWebhookNodeDocument, { id: globalId }, key.raw);
+    expect(own.body.data?.node).toEqual({ __typename: 'PolykomosWebhookEndpoint', endpointId: id, status: 'active' });
+    const ownDelivery = await gql(t.baseUrl, PolykomosTestWebhookNodeDocument, { id: deliveryNode?.id ?? '' }, key.raw);
+    expect(ownDelivery.body.data?.node).toEqual({
+      __typename: 'PolykomosWebhookDelivery',
+      deliveryId: deliveryNode?.deliveryId,
+      endpointId: id,
+      deliveryStatus: 'delivered',
+    });
+    const noReadKey = await createPolykomosKey(t, ['databases:read']);
+    for (const k of [other.raw, noReadKey.raw]) {
+      for (const nodeId of [globalId, deliveryNode?.id ?? '']) {
+        const r = await gql(t.baseUrl, PolykomosTestWebhookNodeDocument, { id: nodeId }, k);
+        expect(r.body.errors, JSON.stringify(r.body)).toBeUndefined();
+        expect(r.body.data?.node).toBeNull();
+      }
+    }
+    const count = await gql(t.baseUrl, PolykomosTestWebhookEndpointCountDocument, undefined, key.raw);
+    const countData = count.body.data?.polykomosWebhookEndpoints;
+    if (countData?.__typename !== 'QueryPolykomosWebhookEndpointsSuccess') throw new Error(JSON.stringify(count.body));
+    const rows = await t.app.services.prisma.webhookEndpoint.count({
+      where: { product: 'polykomos', ownerId: 'user-a' },
+    });
+    expect(rows).toBeGreaterThan(1);
+    expect(countData.data.edges).toHaveLength(1);
+    expect(countData.data.totalCount).toBe(rows);
+
     const revoked = await gql(
       t.baseUrl,
-      `mutation($e: Int!) { revokePolykomosWebhookEndpoint(id: $e) {
+      `mutation($e: Int!) { revokePolykomosWebhookEndpoint(endpointId: $e) {
         ... on MutationRevokePolykomosWebhookEndpointSuccess { data { status } } } }`,
       { e: id },
       key.raw,
@@ -417,14 +457,13 @@ describe('Polykomos webhooks over GraphQL', () => {
     const readOnly = await createPolykomosKey(t, ['databases:read']);
     const scoped = await gql(
       t.baseUrl,
-      `query { polykomosWebhookEndpoints { __typename ... on PolykomosError { code status } } }`,
+      `query { polykomosWebhookEndpoints { __typename ... on Error { code } } }`,
       {},
       readOnly.raw,
     );
     expect(scoped.body.data?.polykomosWebhookEndpoints).toEqual({
-      __typename: 'PolykomosError',
+      __typename: 'PolykomosForbiddenError',
       code: 'INSUFFICIENT_SCOPE',
-      status: 403,
     });
   });
 });

@@ -11,6 +11,8 @@ export interface CredentialRefusal {
   message: string;
   /** Seconds until a 429 may succeed. */
   retryAfter?: number;
+  /** The GraphQL `extensions.code` (RATE_LIMITED, QUOTA_EXCEEDED; default FORBIDDEN). */
+  graphqlCode?: string;
 }
 
 export type CredentialCheck =

@@ -45,9 +45,21 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   // Served by the HTTP layer before yoga: rendered and compressed once, cacheable (graphiql.ts).
   const graphiql = services.config.graphiql ? graphiqlPage(graphiqlOptions) : undefined;
 
-  async function principalFor(credential: string | undefined): Promise<Principal> {
+  async function principalFor(credential: string | undefined, remoteAddress: string | undefined): Promise<Principal> {
     if (credential === undefined) return anonymous;
-    const check = await authenticator.authenticate(credential);
+    const check = await authenticator.authenticate(credential, { remoteAddress });
+    if (!check.ok && check.reason === 'refused') {
+      // A key control (IP, inactivity, rate, quota): the same refusal as at the REST doors, with its own code.
+      const { refusal } = check;
+      const retry = refusal.retryAfter !== undefined ? { 'retry-after': String(refusal.retryAfter) } : undefined;
+      throw createGraphQLError(refusal.message, {
+        extensions: {
+          code: refusal.graphqlCode ?? ErrorCodes.forbidden,
+          ...(refusal.retryAfter !== undefined ? { retryAfter: refusal.retryAfter } : {}),
+          http: { status: refusal.status, ...(retry ? { headers: retry } : {}) },
+        },
+      });
+    }
     if (!check.ok) {
       throw createGraphQLError(`Invalid credentials (${check.reason})`, {
         extensions: { code: ErrorCodes.unauthenticated, http: { status: 401 } },
@@ -74,7 +86,8 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       const credential = initial.connectionParams
         ? connectionCredential(initial.connectionParams)
         : bearerToken(initial.request.headers.get('authorization'));
-      return { principal: await principalFor(credential), services, requestId: initial.requestId };
+      const remoteAddress = (initial as { req?: IncomingMessage }).req?.socket?.remoteAddress;
+      return { principal: await principalFor(credential, remoteAddress), services, requestId: initial.requestId };
     },
     plugins: [
       ...protectionPlugins(services.config.graphql, trusted),
@@ -117,7 +130,10 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
         onConnect: async (ctx) => {
           // Authenticate once per connection; a bad credential closes it (4403) instead of degrading to anonymous.
           try {
-            const principal = await principalFor(connectionCredential(ctx.connectionParams ?? {}));
+            const principal = await principalFor(
+              connectionCredential(ctx.connectionParams ?? {}),
+              ctx.extra.request.socket.remoteAddress,
+            );
             // The connection lives as long as its credential: revoked 4403, expired 4401 (credential-end.ts).
             const endWatch = credentials.watch(principal, (end) =>
               ctx.extra.socket.close(credentialEndCloseCode[end], credentialEndMessage[end]),
@@ -136,7 +152,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
           const perOperation = operationCredential(payload.extensions);
           if (perOperation !== undefined) {
             try {
-              principal = await principalFor(perOperation);
+              principal = await principalFor(perOperation, ctx.extra.request.socket.remoteAddress);
             } catch (e) {
               return [e as GraphQLError];
             }

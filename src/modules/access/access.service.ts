@@ -7,6 +7,7 @@ import { sha256Hex } from '../../core/auth/secrets.ts';
 import { AuthorizationError } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
 import { ApiKeyNotFoundError, InvalidApiKeyInputError } from './access.errors.ts';
+import type { KeyControlService, KeyControls, KeyControlsInput } from './key-controls.ts';
 
 export interface CreateApiKeyInput {
   product: Product;
@@ -29,7 +30,7 @@ const lastUsedResolutionMs = 60_000;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => uuidPattern.test(s);
 
-type AccessDeps = Pick<CoreServices, 'prisma' | 'pubsub' | 'logger'>;
+type AccessDeps = Pick<CoreServices, 'prisma' | 'pubsub' | 'logger'> & { keyControls: KeyControlService };
 
 /** API keys of every product (hashed, shown once, prefixed, last-used) and the audit trail of their changes. */
 export class AccessService {
@@ -161,10 +162,45 @@ export class AccessService {
         })
         .catch((e: unknown) => logger.warn({ err: e, apiKeyId: key.id }, 'could not record last use'));
     }
+    const previousUse = key.lastUsedAt ?? key.createdAt;
+    const refusal = await this.deps.keyControls.check(key, previousUse, request.remoteAddress, new Date(now));
+    if (refusal) return { ok: false, reason: 'refused', refusal };
     return {
       ok: true,
       principal: { kind: 'apiKey', id: key.id, product: key.product, name: key.name, scopes: key.scopes },
-      previousUse: key.lastUsedAt ?? key.createdAt,
+      previousUse,
     };
+  }
+
+  /** A key's controls for modules that show them (Polykomos' /me); no authorization check, the caller did it. */
+  controlsOf(apiKeyId: string, product: Product): Promise<KeyControls> {
+    return this.deps.keyControls.get(apiKeyId, product);
+  }
+
+  /** A key's controls (its row or its product's defaults); keys the principal may not manage are not found. */
+  async keyControls(principal: Principal, apiKeyId: string): Promise<KeyControls> {
+    const key = await this.manageableKey(principal, apiKeyId);
+    return this.deps.keyControls.get(key.id, key.product);
+  }
+
+  /**
+   * Sets a key's controls (rate, quota, IP allowlist, inactivity); absent fields keep their value. Admins and the
+   * key's product admins only; others get ApiKeyNotFoundError. Bad values are InvalidApiKeyInputError.
+   */
+  async setKeyControls(principal: Principal, apiKeyId: string, input: KeyControlsInput): Promise<KeyControls> {
+    const key = await this.manageableKey(principal, apiKeyId);
+    return this.deps.keyControls.set(key.id, key.product, input);
+  }
+
+  private async manageableKey(principal: Principal, id: string): Promise<{ id: string; product: Product }> {
+    const key = isUuid(id)
+      ? await this.deps.prisma.apiKey.findUnique({ where: { id }, select: { id: true, product: true } })
+      : null;
+    if (!key || !canManageApiKeys(principal, key.product)) throw new ApiKeyNotFoundError(id);
+    return key;
+  }
+
+  close(): Promise<void> {
+    return this.deps.keyControls.close();
   }
 }

@@ -1,6 +1,8 @@
 import { defineModule } from '../../core/module.ts';
 import { AccessService } from './access.service.ts';
 import { accessTopics } from './access.topics.ts';
+import { KeyControlService } from './key-controls.ts';
+import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit.ts';
 
 declare module '../../core/module.ts' {
   interface ModuleServices {
@@ -10,8 +12,16 @@ declare module '../../core/module.ts' {
 
 export const accessModule = defineModule({
   name: 'access',
-  description: 'API keys of every product, platform tokens and the audit trail',
-  create: ({ core }) => new AccessService(core),
+  description: 'API keys of every product and their controls (IP, rate, quota, inactivity), platform tokens, audit',
+  create: ({ core }) => {
+    // Per-key rate limits are shared by every instance through Redis when it is configured.
+    const limiter = core.config.redisUrl
+      ? new RedisRateLimiter(core.config.redisUrl, core.logger)
+      : new MemoryRateLimiter();
+    const keyControls = new KeyControlService({ prisma: core.prisma, limiter });
+    return new AccessService({ ...core, keyControls });
+  },
+  close: (access) => access.close(),
   credentials: (access) => [access.apiKeys],
   graphql: () => import('./graphql/index.ts'),
   topics: accessTopics,

@@ -2,6 +2,13 @@ import pg from 'pg';
 import type { PolykomosBlueprintApplication, Prisma } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
+import {
+  defineJobKind,
+  type JobContext,
+  type JobKind,
+  type JobRunner,
+  PermanentJobError,
+} from '../../core/jobs/runner.ts';
 import type { Logger } from '../../core/logger.ts';
 import {
   nonTransactional,
@@ -13,7 +20,7 @@ import {
   valueProblem,
 } from './blueprint-sql.ts';
 import type { BlueprintService } from './blueprints.service.ts';
-import { invalidParameter, PolykomosError, unprocessable } from './polykomos.errors.ts';
+import { invalidParameter, PolykomosNotFoundError, unprocessable } from './polykomos.errors.ts';
 import { type PolykomosService, requireScope } from './polykomos.service.ts';
 
 export type ApplicationRow = PolykomosBlueprintApplication;
@@ -38,18 +45,24 @@ const applyLockKey = 0x706b_6170; // "pkap"
 const statementTimeoutMs = 60_000;
 const logSqlLength = 500;
 
+/** The payload of `polykomos.applyBlueprint`: the application row and its rendered statements (no secrets). */
+export interface ApplyPayload {
+  applicationId: number;
+  statements: { index: number; sql: string }[];
+}
+
 /**
  * Blueprint applications (docs/polykomos.md): the blueprint's SQL, its `{{var}}` placeholders rendered as quoted
  * literals (%L) or identifiers (%I), run on one of the caller's Postgres databases with that database's own login,
  * in one transaction (ROLLBACK on the first failure → rolled_back; dry runs always roll back).
  */
 export class ApplicationService {
-  private readonly jobs = new Map<number, Promise<void>>();
-
   constructor(
     private readonly deps: {
       prisma: PrismaClient;
       logger: Logger;
+      /** The durable job runner applications run on (core). */
+      jobs: JobRunner;
       polykomos: PolykomosService;
       blueprints: BlueprintService;
     },
@@ -63,7 +76,7 @@ export class ApplicationService {
           where: { id, ...(principal.kind === 'admin' ? {} : { ownerId }) },
         })
       : null;
-    if (!row) throw new PolykomosError('NOT_FOUND', 404, `Blueprint application ${id} not found`);
+    if (!row) throw new PolykomosNotFoundError(`Blueprint application ${id} not found`);
     return row;
   }
 
@@ -99,68 +112,106 @@ export class ApplicationService {
       index: s.index,
       sql: renderSql(s.sql, declarations, values),
     }));
-    const row = await this.deps.prisma.polykomosBlueprintApplication.create({
-      data: {
-        ownerId: database.ownerId,
-        blueprintId: blueprint.id,
-        blueprintVersion: blueprint.version,
-        databaseId: database.id,
-        status: 'pending',
-        isDryRun: input.dryRun === true,
-        statementsTotal: statements.length,
-        variableValues: values as Prisma.InputJsonObject,
-      },
+    const { row, jobId } = await this.deps.prisma.$transaction(async (tx) => {
+      const created = await tx.polykomosBlueprintApplication.create({
+        data: {
+          ownerId: database.ownerId,
+          blueprintId: blueprint.id,
+          blueprintVersion: blueprint.version,
+          databaseId: database.id,
+          status: 'pending',
+          isDryRun: input.dryRun === true,
+          statementsTotal: statements.length,
+          variableValues: values as Prisma.InputJsonObject,
+        },
+      });
+      // The rendered statements travel with the job: a later blueprint version never changes a queued run.
+      const job = await this.deps.jobs.enqueue(
+        this.applyKind,
+        { applicationId: created.id, statements },
+        { tx, dedupeKey: `apply:${created.id}` },
+      );
+      return { row: created, jobId: job.id };
     });
-    const connection = {
+    this.deps.jobs.wake();
+    if (waitSeconds > 0) await this.deps.jobs.waitFor(jobId, waitSeconds * 1000);
+    const current = await this.deps.prisma.polykomosBlueprintApplication.findUniqueOrThrow({ where: { id: row.id } });
+    return { application: current, done: !['pending', 'running'].includes(current.status) };
+  }
+
+  /** Nothing to wait for: applications run on the core job runner, which core closes first. */
+  async close(): Promise<void> {}
+
+  /**
+   * `polykomos.applyBlueprint`: runs an application's statements on its database (docs/polykomos.md). Once per
+   * application even across crashes: each attempt records its target transaction id (`target_xid`) before running
+   * anything, and a rerun first asks the target whether that transaction committed (`pg_xact_status`): committed,
+   * the recorded log is final; aborted (the runner died mid-way, the target rolled back), it runs again. A failing
+   * statement is an outcome (`rolled_back`), not a job failure; connection failures are retried, and after the
+   * last attempt the application is `failed` with the error.
+   */
+  readonly applyKind: JobKind<ApplyPayload, { applicationId: number; status: string }> = defineJobKind({
+    kind: 'polykomos.applyBlueprint',
+    maxAttempts: 5,
+    backoff: { baseMs: 1000, maxMs: 10_000 },
+    run: (payload, ctx) => this.run(payload, ctx),
+    onDead: async ({ applicationId }, error, { tx }) => {
+      const now = new Date();
+      await tx.polykomosBlueprintApplication.updateMany({
+        where: { id: applicationId, status: { in: ['pending', 'running'] } },
+        data: { status: 'failed', errorMessage: error.slice(0, 1000), completedAt: now },
+      });
+    },
+  });
+
+  private async run({ applicationId: id, statements }: ApplyPayload, ctx: JobContext) {
+    const { prisma } = this.deps;
+    const app = await prisma.polykomosBlueprintApplication.findUnique({ where: { id } });
+    if (!app) throw new PermanentJobError('the blueprint application row is gone');
+    if (!['pending', 'running'].includes(app.status)) return { applicationId: id, status: app.status };
+    const database = await prisma.polykomosDatabase.findUnique({ where: { id: app.databaseId } });
+    if (database?.status !== 'active') throw new PermanentJobError('the target database is no longer active');
+    const client = new pg.Client({
       host: database.host,
       port: database.port,
       database: database.dbName,
       user: database.dbUsername,
       password: this.deps.polykomos.password(database),
-    };
-    const job = this.run(row.id, connection, statements, row.isDryRun).catch((err) =>
-      this.deps.logger.error({ id: row.id, error: String(err) }, 'polykomos blueprint application crashed'),
-    );
-    this.jobs.set(row.id, job);
-    void job.finally(() => this.jobs.delete(row.id));
-    if (waitSeconds > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([job, new Promise((r) => (timer = setTimeout(r, waitSeconds * 1000)))]);
-      clearTimeout(timer);
-    }
-    const current = await this.deps.prisma.polykomosBlueprintApplication.findUniqueOrThrow({ where: { id: row.id } });
-    return { application: current, done: !['pending', 'running'].includes(current.status) };
-  }
-
-  /** Waits for runs in flight (shutdown). */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.jobs.values()]);
-  }
-
-  private async run(
-    id: number,
-    connection: pg.ClientConfig,
-    statements: { index: number; sql: string }[],
-    dryRun: boolean,
-  ): Promise<void> {
-    const { prisma } = this.deps;
-    const client = new pg.Client({ ...connection, connectionTimeoutMillis: 10_000 });
-    const log: LogEntry[] = [];
-    let started: Date | undefined;
-    let ended: Date | undefined;
-    let failure: string | undefined;
-    let status: 'completed' | 'failed' | 'rolled_back' = 'completed';
+      connectionTimeoutMillis: 10_000,
+    });
+    client.on('error', () => undefined); // a dropped connection surfaces as the failing query's error
+    await client.connect();
     try {
-      await client.connect();
+      if (app.targetXid && !app.isDryRun) {
+        const st = await client.query<{ s: string | null }>('SELECT pg_xact_status($1::xid8) AS s', [app.targetXid]);
+        const status = st.rows[0]?.s;
+        if (status === 'committed') {
+          // The earlier attempt committed and died before recording it: its stored log is the outcome.
+          const done = await ctx.fenced((tx) =>
+            tx.polykomosBlueprintApplication.update({
+              where: { id },
+              data: { status: 'completed', completedAt: app.completedAt ?? new Date() },
+            }),
+          );
+          return { applicationId: id, status: done.status };
+        }
+        if (status === 'in progress') throw new Error('the previous attempt is still open on the database; retrying');
+        // aborted (or forgotten): that attempt left nothing behind; run again.
+      }
+      const log: LogEntry[] = [];
+      let failure: string | undefined;
       await client.query('BEGIN');
       await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
       // One application at a time per database (across instances too): the lock lives in the target database.
       await client.query('SELECT pg_advisory_xact_lock($1)', [applyLockKey]);
-      started = new Date();
-      await prisma.polykomosBlueprintApplication.update({
-        where: { id },
-        data: { status: 'running', startedAt: started },
-      });
+      const xid = await client.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x');
+      const started = new Date();
+      await ctx.fenced((tx) =>
+        tx.polykomosBlueprintApplication.update({
+          where: { id },
+          data: { status: 'running', startedAt: started, targetXid: xid.rows[0]?.x ?? null },
+        }),
+      );
       for (const s of statements) {
         const t0 = performance.now();
         try {
@@ -173,47 +224,56 @@ export class ApplicationService {
             rows_affected: Array.isArray(r) ? null : (r.rowCount ?? null),
           });
         } catch (err) {
-          failure = `Statement ${s.index}: ${err instanceof Error ? err.message : String(err)}`;
+          const message = err instanceof Error ? err.message : String(err);
+          if (!(err instanceof pg.DatabaseError)) throw err; // the connection, not the statement: retry
+          failure = `Statement ${s.index}: ${message}`;
           log.push({
             index: s.index,
             sql: s.sql.slice(0, logSqlLength),
             status: 'failed',
             duration_ms: Math.round(performance.now() - t0),
-            error: err instanceof Error ? err.message : String(err),
+            error: message,
           });
           break;
         }
+        await ctx.progress({ done: log.length, total: statements.length, message: `statement ${s.index} done` });
       }
-      if (failure || dryRun) {
-        await client.query('ROLLBACK');
-        if (failure) status = 'rolled_back';
-      } else {
-        await client.query('COMMIT');
-      }
-      ended = new Date();
-    } catch (err) {
-      // Connection or transaction control failed: the outcome on the server is unknown or partial.
-      failure ??= err instanceof Error ? err.message : String(err);
-      status = 'failed';
-      await client.query('ROLLBACK').catch(() => undefined);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-    const completedAt = ended ?? new Date();
-    const ok = log.filter((l) => l.status === 'succeeded').length;
-    await prisma.polykomosBlueprintApplication.update({
-      where: { id },
-      data: {
+      const ok = log.filter((l) => l.status === 'succeeded').length;
+      const outcome = (status: string, completedAt: Date | null) => ({
         status,
         executionLog: log as unknown as Prisma.InputJsonArray,
         statementsOk: ok,
         statementsFailed: log.length - ok,
         errorMessage: failure ?? null,
-        startedAt: started ?? completedAt,
         completedAt,
-        totalDurationMs: completedAt.getTime() - (started ?? completedAt).getTime(),
-      },
-    });
+        totalDurationMs: completedAt ? completedAt.getTime() - started.getTime() : null,
+      });
+      if (failure || app.isDryRun) {
+        await client.query('ROLLBACK');
+        const row = await ctx.fenced((tx) =>
+          tx.polykomosBlueprintApplication.update({
+            where: { id },
+            data: outcome(failure ? 'rolled_back' : 'completed', new Date()),
+          }),
+        );
+        return { applicationId: id, status: row.status };
+      }
+      // The log goes first, still running: a crash between COMMIT and the last write leaves the full record.
+      const committedAt = new Date();
+      await ctx.fenced((tx) =>
+        tx.polykomosBlueprintApplication.update({ where: { id }, data: outcome('running', committedAt) }),
+      );
+      await client.query('COMMIT');
+      const row = await ctx.fenced((tx) =>
+        tx.polykomosBlueprintApplication.update({ where: { id }, data: { status: 'completed' } }),
+      );
+      return { applicationId: id, status: row.status };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 }
 

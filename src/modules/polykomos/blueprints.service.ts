@@ -3,7 +3,13 @@ import { Prisma } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import { type BlueprintValidation, checkVariableDeclarations, validateBlueprintSql } from './blueprint-sql.ts';
-import { invalidParameter, PolykomosError, unprocessable } from './polykomos.errors.ts';
+import {
+  invalidParameter,
+  PolykomosConflictError,
+  PolykomosForbiddenError,
+  PolykomosNotFoundError,
+  unprocessable,
+} from './polykomos.errors.ts';
 import { type PolykomosService, requireScope } from './polykomos.service.ts';
 
 export type BlueprintRow = PolykomosBlueprint;
@@ -26,7 +32,7 @@ export interface UpdateBlueprintInput {
 export const maxBlueprintBytes = 1_000_000;
 const maxNameLength = 200;
 
-const notFound = (uuid: string) => new PolykomosError('NOT_FOUND', 404, `Blueprint "${uuid}" not found`);
+const notFound = (uuid: string) => new PolykomosNotFoundError(`Blueprint "${uuid}" not found`);
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Polykomos blueprints: versioned SQL scripts per user, soft-deleted (docs/polykomos.md, Blueprints). */
@@ -115,7 +121,7 @@ export class BlueprintService {
         if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
       }
     }
-    throw new PolykomosError('CONFLICT', 409, 'Could not allocate a slug; retry');
+    throw new PolykomosConflictError('Could not allocate a slug; retry');
   }
 
   /** The first of `base`, `base-2`, `base-3`… not used by the owner (deleted blueprints keep theirs). */
@@ -138,7 +144,8 @@ export class BlueprintService {
    */
   async update(principal: Principal, uuid: string, input: UpdateBlueprintInput): Promise<BlueprintRow> {
     const row = await this.get(principal, uuid, 'blueprints:write');
-    if (row.isSystemBlueprint) throw new PolykomosError('INSUFFICIENT_SCOPE', 403, 'System blueprints are read-only');
+    if (row.isSystemBlueprint)
+      throw new PolykomosForbiddenError('INSUFFICIENT_SCOPE', 'System blueprints are read-only');
     const data: Prisma.PolykomosBlueprintUpdateInput = {};
     if (input.name != null) data.name = checkName(input.name);
     if (input.description !== undefined) data.description = input.description;
@@ -180,7 +187,8 @@ export class BlueprintService {
   /** Soft delete: hidden from lists and gets, kept for applications that reference it. */
   async delete(principal: Principal, uuid: string): Promise<BlueprintRow> {
     const row = await this.get(principal, uuid, 'blueprints:write');
-    if (row.isSystemBlueprint) throw new PolykomosError('INSUFFICIENT_SCOPE', 403, 'System blueprints are read-only');
+    if (row.isSystemBlueprint)
+      throw new PolykomosForbiddenError('INSUFFICIENT_SCOPE', 'System blueprints are read-only');
     return this.deps.prisma.polykomosBlueprint.update({ where: { id: row.id }, data: { deletedAt: new Date() } });
   }
 

@@ -3,6 +3,7 @@ import { ApplicationService } from './applications.service.ts';
 import { BlueprintService } from './blueprints.service.ts';
 import { parsePolykomosConfig } from './polykomos.config.ts';
 import { PolykomosService } from './polykomos.service.ts';
+import { polykomosWebhooks } from './webhook-events.ts';
 import { PolykomosWebhookService } from './webhooks.service.ts';
 
 /** Polykomos' services: databases and key controls, webhooks, blueprints and their applications. */
@@ -22,30 +23,30 @@ declare module '../../core/module.ts' {
 export const polykomosModule = defineModule({
   name: 'polykomos',
   description: 'Polykomos: Postgres and MySQL provisioning, quotas, blueprints, webhooks',
+  needs: ['access', 'databases', 'webhooks'],
   config: parsePolykomosConfig,
-  create: ({ core, config }): Polykomos => {
+  create: ({ core, config, modules }): Polykomos => {
     const { prisma, logger, secrets: box } = core;
-    const databases = new PolykomosService({ prisma, logger, config, box });
-    const webhooks = new PolykomosWebhookService({
+    const databases = new PolykomosService({
       prisma,
       logger,
+      config,
       box,
-      polykomos: databases,
-      outbound: { ...core.outbound, timeoutMs: config.webhookTimeoutMs },
-      delivery: {
-        maxAttempts: config.webhookMaxAttempts,
-        retryBaseMs: config.webhookRetryBaseMs,
-        pollMs: config.webhookPollMs,
-      },
+      engines: modules.databases,
+      jobs: core.jobs,
+      access: modules.access,
     });
+    modules.webhooks.register(polykomosWebhooks);
+    const webhooks = new PolykomosWebhookService({ polykomos: databases, webhooks: modules.webhooks });
     const blueprints = new BlueprintService({ prisma, polykomos: databases });
-    const applications = new ApplicationService({ prisma, logger, polykomos: databases, blueprints });
+    const applications = new ApplicationService({ prisma, logger, jobs: core.jobs, polykomos: databases, blueprints });
     return { databases, webhooks, blueprints, applications };
   },
-  start: (polykomos) => polykomos.webhooks.start(),
-  close: async (polykomos) => {
-    await polykomos.databases.close();
-    await polykomos.webhooks.close();
-  },
+  jobs: (polykomos) => [
+    polykomos.databases.provisionKind,
+    polykomos.databases.dropKind,
+    polykomos.applications.applyKind,
+  ],
+  close: (polykomos) => polykomos.databases.close(),
   graphql: () => import('./graphql/index.ts'),
 });

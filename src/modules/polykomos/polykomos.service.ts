@@ -1,13 +1,28 @@
-import { BlockList, isIP } from 'node:net';
 import type { PolykomosDatabase } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
+import {
+  defineJobKind,
+  type JobContext,
+  type JobKind,
+  type JobRunner,
+  PermanentJobError,
+} from '../../core/jobs/runner.ts';
 import type { Logger } from '../../core/logger.ts';
-import { type DbType, type Engine, generateNames, MysqlEngine, PostgresEngine } from './engines.ts';
+import { InvalidApiKeyInputError } from '../access/access.errors.ts';
+import type { AccessService } from '../access/access.service.ts';
+import { type DatabasesService, redact } from '../databases/databases.service.ts';
 import type { PolykomosConfig } from './polykomos.config.ts';
-import { insufficientScope, invalidParameter, notFound, PolykomosError, unprocessable } from './polykomos.errors.ts';
-import { TokenBuckets } from './rate-limit.ts';
+import {
+  insufficientScope,
+  invalidParameter,
+  notFound,
+  PolykomosForbiddenError,
+  PolykomosInvalidInputError,
+  PolykomosNotFoundError,
+  unprocessable,
+} from './polykomos.errors.ts';
 import { recordDatabaseEvent } from './webhook-events.ts';
 
 export type PolykomosScope = 'databases:read' | 'databases:write';
@@ -61,14 +76,6 @@ export interface KeyControlsInput {
   inactiveTtlDays?: number | null;
 }
 
-export type AccessRefusal = { status: 403 | 429; code: string; message: string; retryAfter?: number };
-
-const defaultControls: KeyControls = {
-  requestsPerMinute: 60,
-  monthlyQuota: null,
-  allowedIpList: [],
-  inactiveTtlDays: null,
-};
 const namePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const plans = ['free', 'launch', 'grow'] as const;
 /** Databases (not deleted) one user may hold per plan. */
@@ -76,131 +83,61 @@ export const planDatabaseLimits: Record<(typeof plans)[number], number> = { free
 const maxConnectionLimit = 10_000;
 const provisionAttempts = 3;
 
+/** The payload of `polykomos.provision` and `polykomos.drop`: the row, never a secret. */
+export interface ProvisionPayload {
+  databaseId: number;
+}
+
 /** Polykomos: API-key controls and real database provisioning (docs/polykomos.md). One instance per app. */
 export class PolykomosService {
-  private readonly engines: Partial<Record<DbType, Engine>> = {};
-  private readonly buckets = new TokenBuckets();
-  /** Provisioning runs of this instance, by database uuid (awaited by `?wait=true` and at shutdown). */
-  private readonly jobs = new Map<string, Promise<void>>();
-
   constructor(
-    private readonly deps: { prisma: PrismaClient; logger: Logger; config: PolykomosConfig; box: SecretBox },
-  ) {
-    if (deps.config.postgresUrl) this.engines.postgres = new PostgresEngine(deps.config.postgresUrl);
-    if (deps.config.mysqlUrl) this.engines.mysql = new MysqlEngine(deps.config.mysqlUrl);
-  }
+    private readonly deps: {
+      prisma: PrismaClient;
+      logger: Logger;
+      config: PolykomosConfig;
+      box: SecretBox;
+      /** The engine servers (the `databases` module). */
+      engines: DatabasesService;
+      /** The durable job runner provisioning runs on (core). */
+      jobs: JobRunner;
+      /** Key controls live in the access module (docs/access.md); Polykomos reads and sets them for /me and admin. */
+      access: AccessService;
+    },
+  ) {}
 
-  /** Waits for provisioning runs in flight (shutdown). */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.jobs.values()]);
-  }
-
-  /**
-   * The REST door's per-key controls, after the key itself resolved: IP allowlist, inactivity expiry (measured from
-   * the previous use), requests per minute (token bucket) and the monthly quota. Returns the refusal, if any.
-   */
-  async checkAccess(
-    apiKeyId: string,
-    previousUse: Date,
-    remoteAddress: string | undefined,
-    now = new Date(),
-  ): Promise<AccessRefusal | undefined> {
-    const controls = await this.controlsOf(apiKeyId);
-    if (controls.allowedIpList.length > 0 && !ipAllowed(controls.allowedIpList, remoteAddress)) {
-      return { status: 403, code: 'ip_not_allowed', message: 'Requests from this IP address are not allowed' };
-    }
-    if (
-      controls.inactiveTtlDays !== null &&
-      now.getTime() - previousUse.getTime() > controls.inactiveTtlDays * 86_400_000
-    ) {
-      return {
-        status: 403,
-        code: 'api_key_expired',
-        message: `API key expired after ${controls.inactiveTtlDays} days without use`,
-      };
-    }
-    const wait = this.buckets.take(apiKeyId, controls.requestsPerMinute, now.getTime());
-    if (wait > 0) {
-      return { status: 429, code: 'rate_limited', message: 'Rate limit exceeded', retryAfter: wait };
-    }
-    if (controls.monthlyQuota !== null) {
-      const month = now.toISOString().slice(0, 7);
-      const counter = await this.deps.prisma.polykomosUsageCounter.upsert({
-        where: { apiKeyId_month: { apiKeyId, month } },
-        create: { apiKeyId, month, count: 1 },
-        update: { count: { increment: 1 } },
-        select: { count: true },
-      });
-      if (counter.count > controls.monthlyQuota) {
-        const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
-        return {
-          status: 429,
-          code: 'monthly_quota_exceeded',
-          message: `Monthly quota of ${controls.monthlyQuota} requests exceeded`,
-          retryAfter: Math.max(1, Math.ceil((next - now.getTime()) / 1000)),
-        };
-      }
-    }
-    return undefined;
-  }
+  /** Nothing to wait for: provisioning runs on the core job runner, which core closes first. */
+  async close(): Promise<void> {}
 
   /** Sets a Polykomos key's user and controls (platform admin). Absent fields keep their value or default. */
   async setKeyControls(principal: Principal, apiKeyId: string, input: KeyControlsInput): Promise<Account> {
     if (principal.kind !== 'admin')
-      throw new PolykomosError('FORBIDDEN', 403, 'Only the platform admin sets key controls');
+      throw new PolykomosForbiddenError('FORBIDDEN', 'Only the platform admin sets key controls');
     const key = isUuid(apiKeyId)
       ? await this.deps.prisma.apiKey.findUnique({ where: { id: apiKeyId }, select: { product: true, name: true } })
       : null;
-    if (key?.product !== 'polykomos') throw new PolykomosError('NOT_FOUND', 404, 'Unknown Polykomos API key');
-    const bad = (m: string) => new PolykomosError('INVALID_PARAMETER', 400, m);
-    const rpm = input.requestsPerMinute;
-    if (rpm != null && !(Number.isInteger(rpm) && rpm >= 1 && rpm <= 100_000))
-      throw bad('requestsPerMinute: 1..100000');
-    const quota = input.monthlyQuota;
-    if (quota != null && !(Number.isInteger(quota) && quota >= 1))
-      throw bad('monthlyQuota: a positive integer or null');
-    const ttl = input.inactiveTtlDays;
-    if (ttl != null && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 3650))
-      throw bad('inactiveTtlDays: 1..3650 or null');
-    for (const entry of input.allowedIpList ?? []) {
-      const [base, bits] = entry.split('/');
-      const family = isIP(base ?? '');
-      const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
-      if (family === 0 || !okBits) throw bad(`allowedIpList: "${entry}" is not an IP address or CIDR block`);
-    }
-    const data = {
+    if (key?.product !== 'polykomos') throw new PolykomosNotFoundError('Unknown Polykomos API key');
+    const owner = {
       ...(input.userId != null ? { userId: input.userId } : {}),
       ...(input.userName != null ? { userName: input.userName } : {}),
       ...(input.userEmail != null ? { userEmail: input.userEmail } : {}),
-      ...(rpm != null ? { requestsPerMinute: rpm } : {}),
-      ...(input.monthlyQuota !== undefined ? { monthlyQuota: quota } : {}),
-      ...(input.allowedIpList != null ? { allowedIpList: input.allowedIpList } : {}),
-      ...(input.inactiveTtlDays !== undefined ? { inactiveTtlDays: ttl } : {}),
     };
-    await this.deps.prisma.polykomosKeyControl.upsert({
+    try {
+      await this.deps.access.setKeyControls(principal, apiKeyId, {
+        requestsPerMinute: input.requestsPerMinute,
+        monthlyQuota: input.monthlyQuota,
+        allowedIpList: input.allowedIpList,
+        inactiveTtlDays: input.inactiveTtlDays,
+      });
+    } catch (err) {
+      if (err instanceof InvalidApiKeyInputError) throw new PolykomosInvalidInputError(err.message);
+      throw err;
+    }
+    await this.deps.prisma.polykomosKeyOwner.upsert({
       where: { apiKeyId },
-      create: {
-        apiKeyId,
-        userId: `apikey:${apiKeyId}`,
-        userName: key.name,
-        userEmail: '',
-        allowedIpList: [],
-        ...data,
-      },
-      update: data,
+      create: { apiKeyId, userId: `apikey:${apiKeyId}`, userName: key.name, userEmail: '', ...owner },
+      update: owner,
     });
     return this.account({ kind: 'apiKey', id: apiKeyId, product: 'polykomos', name: key.name, scopes: [] });
-  }
-
-  private async controlsOf(apiKeyId: string): Promise<KeyControls> {
-    const row = await this.deps.prisma.polykomosKeyControl.findUnique({ where: { apiKeyId } });
-    if (!row) return defaultControls;
-    return {
-      requestsPerMinute: row.requestsPerMinute,
-      monthlyQuota: row.monthlyQuota,
-      allowedIpList: row.allowedIpList,
-      inactiveTtlDays: row.inactiveTtlDays,
-    };
   }
 
   /** Who the caller is: the key's user (controls row) or the key itself; the admin owns `admin`. */
@@ -209,33 +146,33 @@ export class PolykomosService {
     if (principal.kind === 'jwt') {
       return { ownerId: `jwt:${principal.id}`, user: { name: principal.id, email: '' }, apiKey: null };
     }
-    if (principal.kind !== 'apiKey') throw new PolykomosError('INVALID_API_KEY', 403, 'Not a Polykomos credential');
-    const [key, controls] = await Promise.all([
+    if (principal.kind !== 'apiKey') throw new PolykomosForbiddenError('INVALID_API_KEY', 'Not a Polykomos credential');
+    const [key, owner, controls] = await Promise.all([
       this.deps.prisma.apiKey.findUnique({
         where: { id: principal.id },
         select: { name: true, prefix: true, scopes: true, lastUsedAt: true, revokedAt: true, expiresAt: true },
       }),
-      this.deps.prisma.polykomosKeyControl.findUnique({ where: { apiKeyId: principal.id } }),
+      this.deps.prisma.polykomosKeyOwner.findUnique({ where: { apiKeyId: principal.id } }),
+      this.deps.access.controlsOf(principal.id, 'polykomos'),
     ]);
-    if (!key) throw new PolykomosError('INVALID_API_KEY', 403, 'Unknown API key');
+    if (!key) throw new PolykomosForbiddenError('INVALID_API_KEY', 'Unknown API key');
     const status = key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= new Date() ? 'expired' : 'active';
     return {
-      ownerId: controls?.userId ?? `apikey:${principal.id}`,
-      user: { name: controls?.userName ?? key.name, email: controls?.userEmail ?? '' },
+      ownerId: owner?.userId ?? `apikey:${principal.id}`,
+      user: { name: owner?.userName ?? key.name, email: owner?.userEmail ?? '' },
       apiKey: {
         name: key.name,
         preview: `${key.prefix}…`,
         permissions: [...key.scopes],
         status,
         lastUsedAt: key.lastUsedAt,
-        controls: controls
-          ? {
-              requestsPerMinute: controls.requestsPerMinute,
-              monthlyQuota: controls.monthlyQuota,
-              allowedIpList: controls.allowedIpList,
-              inactiveTtlDays: controls.inactiveTtlDays,
-            }
-          : defaultControls,
+        controls: {
+          // Never null for a Polykomos key: its default is 60 and setting controls keeps a value.
+          requestsPerMinute: controls.requestsPerMinute ?? 60,
+          monthlyQuota: controls.monthlyQuota,
+          allowedIpList: controls.allowedIpList,
+          inactiveTtlDays: controls.inactiveTtlDays,
+        },
       },
     };
   }
@@ -245,7 +182,7 @@ export class PolykomosService {
     requireScope(principal, 'databases:read');
     const region = this.deps.config.region;
     return (['postgres', 'mysql'] as const).map((value) => {
-      const available = this.engines[value] !== undefined;
+      const available = this.deps.engines.isAvailable(value);
       return {
         value,
         label: value === 'postgres' ? 'PostgreSQL' : 'MySQL',
@@ -325,8 +262,8 @@ export class PolykomosService {
     if (dbType !== 'postgres' && dbType !== 'mysql') {
       throw unprocessable('UNSUPPORTED_DB_TYPE', `db_type "${dbType}" is not supported (postgres, mysql)`);
     }
-    const engine = this.engines[dbType];
-    if (!engine) {
+    const engines = this.deps.engines;
+    if (!engines.isAvailable(dbType)) {
       throw unprocessable(
         'UNSUPPORTED_DB_TYPE',
         `db_type "${dbType}" is not available on this server (no ${dbType} server configured)`,
@@ -342,7 +279,7 @@ export class PolykomosService {
     const plan = input.plan ?? 'free';
     if (!(plans as readonly string[]).includes(plan)) throw invalidParameter('plan must be free, launch or grow');
     if (input.teamId !== undefined && input.teamId !== null) {
-      throw new PolykomosError('FORBIDDEN', 403, `You are not a member of team ${input.teamId}`);
+      throw new PolykomosForbiddenError('FORBIDDEN', `You are not a member of team ${input.teamId}`);
     }
     if (input.blueprintUuid) {
       requireScope(principal, 'blueprints:read');
@@ -370,8 +307,9 @@ export class PolykomosService {
     if (count >= planLimit) {
       throw unprocessable('PLAN_LIMIT_REACHED', `The ${plan} plan allows ${planLimit} databases`);
     }
-    const names = generateNames();
-    const row = await this.deps.prisma.$transaction(async (tx) => {
+    const names = engines.generateCredentials('pk');
+    const endpoint = engines.endpoint(dbType);
+    const { row, jobId } = await this.deps.prisma.$transaction(async (tx) => {
       const created = await tx.polykomosDatabase.create({
         data: {
           ownerId,
@@ -380,10 +318,10 @@ export class PolykomosService {
           region,
           plan,
           dbType,
-          host: engine.endpoint.host,
-          port: engine.endpoint.port,
-          dbName: names.dbName,
-          dbUsername: names.username,
+          host: endpoint.host,
+          port: endpoint.port,
+          dbName: names.database,
+          dbUsername: names.role,
           dbPasswordEnc: this.deps.box.seal(names.password),
           storageHardLimitGb: quotas.storageHardLimitGb ?? null,
           connectionHardLimit: quotas.connectionHardLimit ?? null,
@@ -391,17 +329,17 @@ export class PolykomosService {
         },
       });
       await recordDatabaseEvent(tx, 'database.created', created);
-      return created;
+      // Outbox-style: the job exists exactly when the row does; any instance's runner may claim it.
+      const job = await this.deps.jobs.enqueue(
+        this.provisionKind,
+        { databaseId: created.id },
+        { tx, dedupeKey: `provision:${created.uuid}` },
+      );
+      return { row: created, jobId: job.id };
     });
-    const job = this.provision(row.uuid, engine, names);
-    this.jobs.set(row.uuid, job);
-    void job.finally(() => this.jobs.delete(row.uuid));
+    this.deps.jobs.wake();
     const started = Date.now();
-    if (waitSeconds > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([job, new Promise((r) => (timer = setTimeout(r, waitSeconds * 1000)))]);
-      clearTimeout(timer);
-    }
+    if (waitSeconds > 0) await this.deps.jobs.waitFor(jobId, waitSeconds * 1000);
     const waitedSeconds = waitSeconds > 0 ? Math.min(waitSeconds, Math.round((Date.now() - started) / 1000)) : 0;
     const current = await this.deps.prisma.polykomosDatabase.findUniqueOrThrow({ where: { id: row.id } });
     if (current.status === 'deleted' && current.provisionError) {
@@ -410,57 +348,94 @@ export class PolykomosService {
     return { database: current, completed: current.status === 'active', waitedSeconds };
   }
 
-  /** Runs the engine DDL (with retries); active on success, deleted (no failed state) after the last attempt. */
-  private async provision(uuid: string, engine: Engine, names: ReturnType<typeof generateNames>): Promise<void> {
-    const { prisma, logger } = this.deps;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= provisionAttempts; attempt++) {
-      try {
-        const before = await prisma.polykomosDatabase.findUniqueOrThrow({ where: { uuid } });
-        if (before.status === 'deleted') return;
-        await engine.provision(names, before.connectionHardLimit);
-        await prisma.polykomosDatabase.update({ where: { uuid }, data: { hasRemoteResources: true } });
-        const activated = await prisma.$transaction(async (tx) => {
-          const r = await tx.polykomosDatabase.updateMany({
-            where: { uuid, status: 'provisioning' },
-            data: { status: 'active' },
-          });
-          if (r.count > 0) {
-            const active = await tx.polykomosDatabase.findUniqueOrThrow({ where: { uuid } });
-            await recordDatabaseEvent(tx, 'database.provisioned', active);
-          }
-          return r;
-        });
-        const after = await prisma.polykomosDatabase.findUniqueOrThrow({ where: { uuid } });
-        if (activated.count === 0) {
-          // Deleted while provisioning: what was just created goes too.
-          await this.destroyRemote(after);
-          return;
-        }
-        if (after.connectionHardLimit !== before.connectionHardLimit) {
-          await engine.setConnectionLimit(names.username, after.connectionHardLimit);
-        }
-        return;
-      } catch (err) {
-        lastError = err;
-        logger.warn({ uuid, attempt, error: errorMessage(err) }, 'polykomos provisioning attempt failed');
-        await new Promise((r) => setTimeout(r, 200 * attempt));
-      }
-    }
-    await engine.destroy(names).catch(() => undefined);
-    await prisma.$transaction(async (tx) => {
+  /**
+   * `polykomos.provision`: creates the row's database and login on its engine server, then marks it active (with
+   * its `database.provisioned` event) in a fenced transaction. Idempotent: the names and sealed password are on
+   * the row, and `ensure` completes whatever an earlier, interrupted attempt created. A database deleted meanwhile
+   * is dropped instead. After the last attempt (`onDead`) the row is marked deleted with `provision_error` and the
+   * event `database.provision_failed`, in the job's own final transaction, and a drop job removes any leftovers.
+   */
+  readonly provisionKind: JobKind<ProvisionPayload, { databaseId: number; status: string }> = defineJobKind({
+    kind: 'polykomos.provision',
+    maxAttempts: provisionAttempts,
+    backoff: { baseMs: 500, maxMs: 10_000 },
+    run: (payload, ctx) => this.provision(payload, ctx),
+    onDead: async ({ databaseId }, error, { tx }) => {
+      const row = await tx.polykomosDatabase.findUnique({ where: { id: databaseId } });
+      if (row?.status !== 'provisioning') return;
       const failed = await tx.polykomosDatabase.update({
-        where: { uuid },
-        data: {
-          status: 'deleted',
-          deletedAt: new Date(),
-          hasRemoteResources: false,
-          provisionError: errorMessage(lastError).slice(0, 500),
-        },
+        where: { id: databaseId },
+        data: { status: 'deleted', deletedAt: new Date(), provisionError: redact(error).slice(0, 500) },
       });
       await recordDatabaseEvent(tx, 'database.provision_failed', failed);
+      await this.deps.jobs.enqueue(this.dropKind, { databaseId }, { tx, dedupeKey: `drop:${row.uuid}` });
+      this.deps.logger.error({ uuid: row.uuid, error }, 'polykomos provisioning failed; database marked deleted');
+    },
+  });
+
+  /**
+   * `polykomos.drop`: removes a deleted database's remote database and login (idempotent) and clears
+   * `has_remote_resources`. Enqueued when provisioning failed for good, and when a delete could not drop at once.
+   */
+  readonly dropKind: JobKind<ProvisionPayload, { databaseId: number }> = defineJobKind({
+    kind: 'polykomos.drop',
+    maxAttempts: 10,
+    backoff: { baseMs: 2_000, maxMs: 600_000 },
+    run: async ({ databaseId }, ctx) => {
+      const row = await this.deps.prisma.polykomosDatabase.findUnique({ where: { id: databaseId } });
+      if (!row) throw new PermanentJobError('the database row is gone');
+      if (row.status !== 'deleted') throw new PermanentJobError('the database is not deleted');
+      await this.deps.engines.drop(row.dbType, { database: row.dbName, role: row.dbUsername });
+      await ctx.fenced((tx) =>
+        tx.polykomosDatabase.update({ where: { id: databaseId }, data: { hasRemoteResources: false } }),
+      );
+      return { databaseId };
+    },
+  });
+
+  private async provision({ databaseId }: ProvisionPayload, ctx: JobContext) {
+    const { prisma, engines } = this.deps;
+    const before = await prisma.polykomosDatabase.findUnique({ where: { id: databaseId } });
+    if (!before) throw new PermanentJobError('the database row is gone');
+    if (before.status !== 'provisioning') {
+      // Done by an earlier attempt whose finish was lost, or deleted meanwhile (the delete dropped it).
+      return { databaseId, status: before.status };
+    }
+    if (!engines.isAvailable(before.dbType)) {
+      throw new PermanentJobError(`no ${before.dbType} server is configured on this instance`);
+    }
+    const credentials = {
+      database: before.dbName,
+      role: before.dbUsername,
+      password: this.deps.box.open(before.dbPasswordEnc),
+    };
+    await ctx.progress({ done: 0, total: 2, message: 'creating the database and its login' });
+    // Recorded before the DDL: whoever deletes the row from now on knows there may be something to drop.
+    await ctx.fenced((tx) =>
+      tx.polykomosDatabase.update({ where: { id: databaseId }, data: { hasRemoteResources: true } }),
+    );
+    await engines.ensure(before.dbType, credentials, before.connectionHardLimit);
+    await ctx.progress({ done: 1, total: 2, message: 'database created; activating' });
+    const activated = await ctx.fenced(async (tx) => {
+      const r = await tx.polykomosDatabase.updateMany({
+        where: { id: databaseId, status: 'provisioning' },
+        data: { status: 'active' },
+      });
+      if (r.count === 0) return null;
+      const active = await tx.polykomosDatabase.findUniqueOrThrow({ where: { id: databaseId } });
+      await recordDatabaseEvent(tx, 'database.provisioned', active);
+      return active;
     });
-    logger.error({ uuid, error: errorMessage(lastError) }, 'polykomos provisioning failed; database marked deleted');
+    if (!activated) {
+      // Deleted while provisioning: what was just created goes too.
+      const after = await prisma.polykomosDatabase.findUniqueOrThrow({ where: { id: databaseId } });
+      await this.destroyRemote(after);
+      return { databaseId, status: after.status };
+    }
+    if (activated.connectionHardLimit !== before.connectionHardLimit) {
+      await engines.setConnectionLimit(activated.dbType, activated.dbUsername, activated.connectionHardLimit);
+    }
+    return { databaseId, status: activated.status };
   }
 
   /** Renames (the label only: db_name never changes, so connection strings keep working). */
@@ -492,9 +467,10 @@ export class PolykomosService {
       return changed;
     });
     if ('connectionHardLimit' in quotas && row.status !== 'provisioning') {
-      const engine = this.engines[row.dbType];
-      if (!engine) throw unprocessable('UNSUPPORTED_DB_TYPE', `${row.dbType} is no longer configured on this server`);
-      await engine.setConnectionLimit(row.dbUsername, updated.connectionHardLimit);
+      if (!this.deps.engines.isAvailable(row.dbType)) {
+        throw unprocessable('UNSUPPORTED_DB_TYPE', `${row.dbType} is no longer configured on this server`);
+      }
+      await this.deps.engines.setConnectionLimit(row.dbType, row.dbUsername, updated.connectionHardLimit);
     }
     return updated;
   }
@@ -516,14 +492,17 @@ export class PolykomosService {
     });
     let hasRemoteResources = marked.hasRemoteResources;
     if (hasRemoteResources) hasRemoteResources = !(await this.destroyRemote(marked));
+    if (hasRemoteResources) {
+      // The engine server did not answer: a durable job keeps trying.
+      await this.deps.jobs.enqueue(this.dropKind, { databaseId: row.id }, { dedupeKey: `drop:${row.uuid}` });
+    }
     return { database: marked, cancelledProvisionJobs: cancelled, hasRemoteResources };
   }
 
   private async destroyRemote(row: DatabaseRow): Promise<boolean> {
-    const engine = this.engines[row.dbType];
-    if (!engine) return false;
+    if (!this.deps.engines.isAvailable(row.dbType)) return false;
     try {
-      await engine.destroy({ dbName: row.dbName, username: row.dbUsername, password: '' });
+      await this.deps.engines.drop(row.dbType, { database: row.dbName, role: row.dbUsername });
       await this.deps.prisma.polykomosDatabase.update({ where: { id: row.id }, data: { hasRemoteResources: false } });
       return true;
     } catch (err) {
@@ -579,29 +558,10 @@ function checkQuotas(input: QuotaInput): QuotaInput {
   return out;
 }
 
-/** Exact addresses and CIDR blocks (IPv4 and IPv6; IPv4-mapped IPv6 peers compare as IPv4). */
-export function ipAllowed(list: readonly string[], address: string | undefined): boolean {
-  if (!address) return false;
-  const ip = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-  const family = isIP(ip);
-  if (family === 0) return false;
-  const block = new BlockList();
-  for (const entry of list) {
-    const [base, bits] = entry.split('/');
-    const f = isIP(base ?? '');
-    if (f === 0) continue;
-    const type = f === 4 ? 'ipv4' : 'ipv6';
-    if (bits === undefined) block.addAddress(base as string, type);
-    else if (/^\d+$/.test(bits) && Number(bits) <= (f === 4 ? 32 : 128))
-      block.addSubnet(base as string, Number(bits), type);
-  }
-  return block.check(ip, family === 4 ? 'ipv4' : 'ipv6');
-}
-
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isUuid = (v: string) => uuidPattern.test(v);
 
 /** Engine errors name servers, never credentials; keep only the message, and never the admin URL. */
 function errorMessage(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\b(postgres(ql)?|mysql):\/\/\S+/gi, '<url>');
+  return redact(err instanceof Error ? err.message : String(err));
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { PolykomosDatabase } from '../../../prisma/generated/client/client.ts';
 import type { Tx } from '../../core/db.ts';
-import { maskedConnectionString } from './engines.ts';
+import { emitWebhookEvent, type WebhookProduct } from '../webhooks/catalog.ts';
+import { maskedConnectionString } from './connection-string.ts';
 
 export type DatabaseEventType =
   | 'database.created'
@@ -10,7 +10,34 @@ export type DatabaseEventType =
   | 'database.updated'
   | 'database.deleted';
 
-export const newEventId = () => `evt_${randomBytes(12).toString('hex')}`;
+/** The event catalogue (design §Webhooks); emitted so far: database.created/provisioned/provision_failed/updated/deleted and webhook.test. */
+export const webhookEventTypes = [
+  'database.created',
+  'database.provisioned',
+  'database.provision_failed',
+  'database.updated',
+  'database.paused',
+  'database.resumed',
+  'database.deleted',
+  'database.quota_warning',
+  'database.quota_exceeded',
+  'blueprint_application.completed',
+  'blueprint_application.failed',
+  'blueprint_application.rolled_back',
+  'webhook.test',
+] as const;
+
+export const signatureHeader = 'Polykomos-Signature';
+
+/** Polykomos on the shared webhook engine: its catalog and request headers (registered by its module). */
+export const polykomosWebhooks: WebhookProduct = {
+  product: 'polykomos',
+  events: webhookEventTypes,
+  signatureHeader,
+  headerPrefix: 'polykomos',
+  userAgent: 'Polykomos-Webhooks/1',
+  testPayload: (endpoint) => ({ object: 'webhook_endpoint', id: endpoint.id, url: endpoint.url }),
+};
 
 /** The contract's `Database` (snake_case) as webhook `data`; never the password. */
 export function databasePayload(d: PolykomosDatabase) {
@@ -40,11 +67,9 @@ export function databasePayload(d: PolykomosDatabase) {
 }
 
 /**
- * Writes a database event to the outbox (`polykomos_webhook_events`). Call it with the transaction that makes the
- * state change, so the event exists exactly when the change does; the delivery loop sends it.
+ * Writes a database event to the shared outbox (`webhook_events`, src/modules/webhooks). Call it with the
+ * transaction that makes the state change, so the event exists exactly when the change does; the engine delivers it.
  */
 export async function recordDatabaseEvent(tx: Tx, type: DatabaseEventType, row: PolykomosDatabase): Promise<void> {
-  await tx.polykomosWebhookEvent.create({
-    data: { id: newEventId(), ownerId: row.ownerId, type, payload: databasePayload(row) },
-  });
+  await emitWebhookEvent(tx, polykomosWebhooks, { ownerId: row.ownerId, type, payload: databasePayload(row) });
 }

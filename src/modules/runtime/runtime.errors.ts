@@ -9,6 +9,19 @@ export class ExecutionNotFoundError extends DomainError {
   }
 }
 
+/** Cancel of an execution that already reached a terminal status (it keeps that status). */
+export class ExecutionNotRunningError extends DomainError {
+  override code = 'NOT_RUNNING';
+  override httpStatus = 400;
+  constructor(
+    id: string,
+    readonly status: string,
+  ) {
+    super(`Execution '${id}' is not running (status: ${status})`);
+    this.name = 'ExecutionNotRunningError';
+  }
+}
+
 /** The script does not parse as JavaScript or TypeScript; nothing was run. */
 export class ScriptSyntaxError extends DomainError {
   override code = 'SYNTAX_ERROR';

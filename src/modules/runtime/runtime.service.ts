@@ -3,16 +3,19 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseScript } from 'acorn';
 import { transform } from 'esbuild';
-import type { Execution } from '../../../prisma/generated/client/client.ts';
+import type { Execution, Prisma } from '../../../prisma/generated/client/client.ts';
+import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
-import { InvalidInputError } from '../../core/errors.ts';
+import { DomainError, InvalidInputError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
+import { hostFailure, recordableError } from './error-text.ts';
 import { maxChunkBytes, type OutputPage, type OutputQuery, OutputReader } from './output.ts';
 import type { RuntimeConfig } from './runtime.config.ts';
 import {
   ExecutionNotFoundError,
+  ExecutionNotRunningError,
   RuntimeBusyError,
   RuntimeFeatureUnavailableError,
   ScriptSyntaxError,
@@ -60,9 +63,9 @@ type NewExecution = Pick<
   | 'startedAt'
 >;
 
-export interface CancelResult {
-  ok: boolean;
-  error: string | null;
+/** Which page of an execution's output (`OutputQuery`), and of which execution. */
+export interface OutputInput extends OutputQuery {
+  id: string;
 }
 
 interface LiveRun {
@@ -89,6 +92,13 @@ interface FinishContext {
   codeRef: string;
 }
 
+/** What a run records when its real outcome cannot be stored (the details are logged). */
+const unrecordable: RunOutcome = {
+  status: 'failed',
+  result: null,
+  error: 'The execution ended but its outcome could not be recorded',
+};
+
 const heapKeyPattern = /^[0-9a-f]{64}$/;
 const heapObjectKey = (key: string) => `runtime/heaps/${key}`;
 
@@ -107,7 +117,6 @@ export interface RuntimeDeps {
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (id: string) => uuidPattern.test(id);
 const minHeapMb = 16;
-const listLimit = 1000;
 const sweepIntervalMs = 60 * 60 * 1000;
 const recentTtlMs = 60_000;
 const recentMaxEntries = 512;
@@ -192,15 +201,20 @@ export class RuntimeService {
     return this.sandbox().version();
   }
 
-  async submit(tenant: string, input: ExecInput): Promise<Execution> {
+  /** Starts a run for `principal` (its executions, heaps and sessions are namespaced by `principalId`). */
+  async submit(principal: Principal, input: ExecInput): Promise<Execution> {
     const { config } = this.deps;
+    const tenant = principalId(principal);
     const tags = input.tags ?? {};
-    if (input.session !== undefined && input.session !== null && !/^.{1,200}$/su.test(input.session)) {
-      throw new InvalidInputError('session must be 1-200 characters');
+    if (input.session !== undefined && input.session !== null && !/^[^\0]{1,200}$/su.test(input.session)) {
+      throw new InvalidInputError('session must be 1-200 characters, without U+0000');
     }
     const tagEntries = Object.entries(tags);
     if (tagEntries.length > 64 || tagEntries.some(([k, v]) => k.length > 200 || v.length > 1000)) {
       throw new InvalidInputError('tags: at most 64, keys up to 200 and values up to 1000 characters');
+    }
+    if (tagEntries.some(([k, v]) => typeof v !== 'string' || k.includes('\0') || v.includes('\0'))) {
+      throw new InvalidInputError('tags: keys and values must be strings without U+0000');
     }
     const wantsHeap = Boolean(input.heap || input.session || tagEntries.length > 0);
     const fsProvider = this.fsProvider;
@@ -229,7 +243,9 @@ export class RuntimeService {
       try {
         mount = await fsProvider.load(tenant, input.fs);
       } catch (err) {
-        throw new InvalidInputError(`fs: ${err instanceof Error ? err.message : String(err)}`);
+        // Unknown snapshots, malformed refs, limits: the caller's input. Anything else is the server's failure.
+        if (err instanceof DomainError) throw new InvalidInputError(`fs: ${err.message}`);
+        throw err;
       }
     }
 
@@ -290,7 +306,13 @@ export class RuntimeService {
       const early = inline ? await Promise.race([outcome, sleep(config.inlineWaitMs, undefined)]) : undefined;
       if (early && !live.sawOutput) {
         live.finalized = true;
-        const created = await this.recordFinished(row, early);
+        let created: Execution;
+        try {
+          created = await this.recordFinished(row, early);
+        } catch (err) {
+          this.deps.logger.error({ err, executionId: id }, 'recording an execution outcome failed');
+          created = await this.recordFinished(row, unrecordable);
+        }
         this.remember(created);
         markRecorded(created);
         await this.announceTerminal(id, early.status, 0);
@@ -333,8 +355,9 @@ export class RuntimeService {
    * One of the tenant's executions. Terminal rows never change again (every writer updates `WHERE status =
    * 'running'`; retention deletes them days later), so recently seen ones are answered from memory.
    */
-  async get(tenant: string, id: string): Promise<Execution | null> {
+  async get(principal: Principal, id: string): Promise<Execution | null> {
     if (!isUuid(id)) return null;
+    const tenant = principalId(principal);
     const cached = this.recent.get(id);
     if (cached && cached.row.tenant === tenant && cached.at > Date.now() - recentTtlMs) return cached.row;
     const row = await this.deps.prisma.execution.findFirst({ where: { id, tenant } });
@@ -353,7 +376,7 @@ export class RuntimeService {
       ...row,
       status: outcome.status,
       result: completed ? outcome.result : null,
-      error: completed ? null : (outcome.error ?? 'Execution failed'),
+      error: completed ? null : recordableError(outcome.error ?? 'Execution failed'),
       heapOut: null,
       fsOut: null,
       heartbeatAt: row.startedAt,
@@ -382,39 +405,40 @@ export class RuntimeService {
     }
   }
 
-  async list(tenant: string): Promise<Execution[]> {
-    return this.deps.prisma.execution.findMany({
-      where: { tenant },
-      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
-      take: listLimit,
-    });
-  }
-
-  async cancel(tenant: string, id: string): Promise<CancelResult> {
+  /**
+   * Cancels one of the caller's running executions and returns it `cancelled`. ExecutionNotFoundError for unknown
+   * (or another tenant's) ids, ExecutionNotRunningError when a terminal status won first.
+   */
+  async cancel(principal: Principal, id: string): Promise<Execution> {
     const { prisma, pubsub } = this.deps;
-    const current = await this.get(tenant, id);
-    if (!current) return { ok: false, error: `Execution '${id}' not found` };
-    const notRunning = (status: string) => ({
-      ok: false,
-      error: `Execution '${id}' is not running (status: ${status})`,
-    });
-    if (current.status !== 'running') return notRunning(current.status);
+    const tenant = principalId(principal);
+    const current = await this.get(principal, id);
+    if (!current) throw new ExecutionNotFoundError(id);
+    if (current.status !== 'running') throw new ExecutionNotRunningError(id, current.status);
     const won = await prisma.execution.updateMany({
       where: { id, tenant, status: 'running' },
       data: { status: 'cancelled', error: 'Cancelled by user', completedAt: new Date() },
     });
     if (won.count === 0) {
-      const after = await this.get(tenant, id);
-      return notRunning(after?.status ?? 'unknown');
+      const after = await this.get(principal, id);
+      throw new ExecutionNotRunningError(id, after?.status ?? 'unknown');
     }
     if (current.ownerInstance === this.instanceId) this.abortLocal(id);
     else pubsub.publish('runtime.cancelRequested', current.ownerInstance, { executionId: id });
     await this.announceTerminal(id, 'cancelled');
-    return { ok: true, error: null };
+    const cancelled = await prisma.execution.findFirst({ where: { id, tenant } });
+    if (!cancelled) throw new ExecutionNotFoundError(id);
+    this.remember(cancelled);
+    return cancelled;
   }
 
-  async output(tenant: string, id: string, query: OutputQuery): Promise<{ execution: Execution; page: OutputPage }> {
-    const execution = await this.get(tenant, id);
+  async output(principal: Principal, input: OutputInput): Promise<{ execution: Execution; page: OutputPage }> {
+    const { id, ...query } = input;
+    const values = [query.lineOffset, query.lineLimit, query.byteOffset, query.byteLimit];
+    if (!values.every((v) => v === null || v === undefined || (Number.isSafeInteger(v) && v >= 0))) {
+      throw new InvalidInputError('offsets and limits must be non-negative integers');
+    }
+    const execution = await this.get(principal, id);
     if (!execution) throw new ExecutionNotFoundError(id);
     const reader = new OutputReader(this.deps.prisma, id, Number(execution.outputBytes), Number(execution.outputLines));
     return { execution, page: await reader.page(query) };
@@ -551,8 +575,8 @@ export class RuntimeService {
       try {
         heapOut = await this.storeHeap(id, run, outcome.heapOut);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        final = { status: 'failed', result: null, error: `Heap snapshot store failed: ${message}` };
+        this.deps.logger.error({ err, executionId: id }, 'storing a heap snapshot failed');
+        final = { status: 'failed', result: null, error: hostFailure('Heap snapshot store failed', err) };
       }
     }
     if (final.status === 'completed' && baseCaId !== undefined) {
@@ -562,23 +586,34 @@ export class RuntimeService {
           fsOut = await this.fsProvider.flush(outcome.fsTree);
         } catch (err) {
           fsOut = null;
-          const message = err instanceof Error ? err.message : String(err);
-          final = { status: 'failed', result: null, error: `Filesystem flush failed: ${message}` };
+          this.deps.logger.error({ err, executionId: id }, 'flushing a mounted tree failed');
+          final = { status: 'failed', result: null, error: hostFailure('Filesystem flush failed', err) };
         }
       }
     }
     live.finalized = true;
-    const won = await this.deps.prisma.execution.updateMany({
-      where: { id, status: 'running' },
-      data: {
+    const terminal = async (data: Prisma.ExecutionUpdateManyMutationInput) =>
+      this.deps.prisma.execution.updateMany({
+        where: { id, status: 'running' },
+        data: { ...data, completedAt: new Date() },
+      });
+    let won: { count: number };
+    try {
+      won = await terminal({
         status: final.status,
         result: final.status === 'completed' ? final.result : null,
-        error: final.status === 'completed' ? null : (final.error ?? 'Execution failed'),
+        error: final.status === 'completed' ? null : recordableError(final.error ?? 'Execution failed'),
         fsOut,
         heapOut: final.status === 'completed' ? heapOut : null,
-        completedAt: new Date(),
-      },
-    });
+      });
+    } catch (err) {
+      // The run ends now, whatever its outcome could not be stored as (never `running` until a heartbeat fails it).
+      this.deps.logger.error({ err, executionId: id }, 'recording an execution outcome failed');
+      final = unrecordable;
+      fsOut = null;
+      heapOut = null;
+      won = await terminal({ status: 'failed', result: null, error: final.error, fsOut: null, heapOut: null });
+    }
     if (won.count === 1 && run.session) {
       await this.deps.prisma.sessionLogEntry.create({
         data: {

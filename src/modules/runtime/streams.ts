@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GraphQLError } from 'graphql';
-import { ErrorCodes } from '../../core/errors.ts';
+import type { Principal } from '../../core/auth/principal.ts';
 import type { Services } from '../../core/services.ts';
 import { maxChunkBytes, OutputReader } from './output.ts';
+import { ExecutionNotFoundError } from './runtime.errors.ts';
 import { terminalStatuses } from './runtime.service.ts';
 
 export interface OutputStreamEvent {
@@ -29,24 +29,24 @@ type StreamServices = Pick<Services, 'prisma' | 'pubsub' | 'runtime'>;
  */
 export async function executionOutputStream(
   services: StreamServices,
-  tenant: string,
+  principal: Principal,
   id: string,
   fromByte: number,
 ): Promise<AsyncGenerator<OutputStreamEvent>> {
-  await mustExist(services, tenant, id);
-  return outputEvents(services, tenant, id, fromByte);
+  await mustExist(services, principal, id);
+  return outputEvents(services, principal, id, fromByte);
 }
 
-/** Unknown (or another tenant's) executions fail the subscription at setup, as one NOT_FOUND error. */
-async function mustExist(services: StreamServices, tenant: string, id: string): Promise<void> {
-  if (!(await services.runtime.get(tenant, id))) {
-    throw new GraphQLError(`Execution '${id}' not found`, { extensions: { code: ErrorCodes.notFound } });
+/** Unknown (or another tenant's) executions fail the subscription at setup (the GraphQL layer maps the error). */
+async function mustExist(services: StreamServices, principal: Principal, id: string): Promise<void> {
+  if (!(await services.runtime.get(principal, id))) {
+    throw new ExecutionNotFoundError(id);
   }
 }
 
 async function* outputEvents(
   services: StreamServices,
-  tenant: string,
+  principal: Principal,
   id: string,
   fromByte: number,
 ): AsyncGenerator<OutputStreamEvent> {
@@ -55,7 +55,7 @@ async function* outputEvents(
   let cursor = fromByte;
   try {
     for (;;) {
-      const row = await services.runtime.get(tenant, id);
+      const row = await services.runtime.get(principal, id);
       if (!row) return;
       const total = Number(row.outputBytes);
       const reader = new OutputReader(services.prisma, id, total, Number(row.outputLines));
@@ -110,22 +110,22 @@ async function* outputEvents(
 /** The execution now, then once more when it is terminal (live event or a periodic re-read). */
 export async function executionStatusStream(
   services: StreamServices,
-  tenant: string,
+  principal: Principal,
   id: string,
 ): Promise<AsyncGenerator<{ id: string; status: string }>> {
-  await mustExist(services, tenant, id);
-  return statusEvents(services, tenant, id);
+  await mustExist(services, principal, id);
+  return statusEvents(services, principal, id);
 }
 
 async function* statusEvents(
   services: StreamServices,
-  tenant: string,
+  principal: Principal,
   id: string,
 ): AsyncGenerator<{ id: string; status: string }> {
   const live = services.pubsub.subscribe('runtime.executionStatusChanged', id)[Symbol.asyncIterator]();
   let next = live.next();
   try {
-    const first = await services.runtime.get(tenant, id);
+    const first = await services.runtime.get(principal, id);
     if (!first) return;
     yield { id, status: first.status };
     if (terminalStatuses.has(first.status)) return;
@@ -135,7 +135,7 @@ async function* statusEvents(
         if (event.done) return;
         next = live.next();
       }
-      const row = await services.runtime.get(tenant, id);
+      const row = await services.runtime.get(principal, id);
       if (!row) return;
       if (terminalStatuses.has(row.status)) {
         yield { id, status: row.status };

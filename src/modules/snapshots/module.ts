@@ -1,11 +1,5 @@
 import { defineModule } from '../../core/module.ts';
-import type { FsMountProvider } from '../runtime/runtime.service.ts';
-import { snapshotMountProvider } from './mount.ts';
-
-/** The snapshots module's service: mounting snapshots into runs (its GraphQL and REST call the tree functions). */
-export interface SnapshotsService {
-  mount: FsMountProvider;
-}
+import { SnapshotsService } from './snapshots.service.ts';
 
 declare module '../../core/module.ts' {
   interface ModuleServices {
@@ -16,6 +10,6 @@ declare module '../../core/module.ts' {
 export const snapshotsModule = defineModule({
   name: 'snapshots',
   description: 'mcp-v8 filesystem snapshots: content-addressed trees, labels with reflogs, merges',
-  create: ({ core }) => ({ mount: snapshotMountProvider(core) }),
+  create: ({ core }) => new SnapshotsService({ prisma: core.prisma, objectStore: core.objectStore }),
   graphql: () => import('./graphql/index.ts'),
 });

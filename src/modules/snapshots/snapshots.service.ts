@@ -1,5 +1,10 @@
+import type { FsLabel } from '../../../prisma/generated/client/client.ts';
 import type { FsReflogOp } from '../../../prisma/generated/client/enums.ts';
+import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { Services } from '../../core/services.ts';
+import type { FsMountProvider } from '../runtime/runtime.service.ts';
+import { type MergeInput, type MergeResult, mergeSnapshots } from './merge.ts';
+import { snapshotMountProvider } from './mount.ts';
 import {
   FsInvalidInputError,
   FsLabelNotFoundError,
@@ -7,6 +12,8 @@ import {
   FsUnknownSnapshotError,
 } from './snapshots.errors.ts';
 import {
+  type ListedFile,
+  listTree,
   looksLikeCaId,
   parseCaId,
   readTree as readTreeObjects,
@@ -54,6 +61,7 @@ export function parseLabel(value: unknown, field = 'label'): string {
 function parseMessage(message: string | null | undefined): string | null {
   if (message === undefined || message === null) return null;
   if (typeof message !== 'string') throw new FsInvalidInputError('message must be a string');
+  if (message.includes('\0')) throw new FsInvalidInputError('message may not contain U+0000');
   const bytes = Buffer.byteLength(message, 'utf8');
   if (bytes > maxMessageBytes)
     throw new FsInvalidInputError(`message too long: ${bytes} bytes (max ${maxMessageBytes})`);
@@ -280,4 +288,67 @@ export async function resetLabel(services: Db & Store, tenant: string, input: Re
     return { move: true, to: caId, op: 'reset' };
   });
   return { label, caId };
+}
+
+export interface LabelRef {
+  name: string;
+}
+
+export interface LabelLogInput {
+  name: string;
+  limit?: number | null;
+}
+
+export interface SnapshotListing {
+  caId: string;
+  files: ListedFile[];
+}
+
+/**
+ * The snapshots module's service (created by its module): every method takes the caller and a typed input; labels
+ * and reflogs are scoped to `principalId(principal)`, CA ids are content (anyone who knows one may read it).
+ * `mount` is what the runtime module mounts into runs.
+ */
+export class SnapshotsService {
+  readonly mount: FsMountProvider;
+
+  constructor(private readonly deps: Pick<Services, 'prisma' | 'objectStore'>) {
+    this.mount = snapshotMountProvider(deps);
+  }
+
+  /** One of the caller's labels and its head; FsLabelNotFoundError when the caller has none of that name. */
+  async label(principal: Principal, input: LabelRef): Promise<FsLabel> {
+    const name = parseLabel(input.name, 'name');
+    const label = await this.deps.prisma.fsLabel.findUnique({
+      where: { tenant_name: { tenant: principalId(principal), name } },
+    });
+    if (!label) throw new FsLabelNotFoundError(name);
+    return label;
+  }
+
+  labelLog(principal: Principal, input: LabelLogInput): Promise<ReflogEntry[]> {
+    return labelLog(this.deps, principalId(principal), input.name, input.limit);
+  }
+
+  /** The file listing of a snapshot (paths and sizes, no bytes). */
+  async snapshot(_principal: Principal, input: { caId: string }): Promise<SnapshotListing> {
+    const caId = parseCaId(input.caId);
+    return { caId, files: await listTree(this.deps, caId) };
+  }
+
+  setLabel(principal: Principal, input: SetLabelInput): Promise<LabelHead> {
+    return setLabel(this.deps, principalId(principal), input);
+  }
+
+  push(principal: Principal, input: PushInput): Promise<PushResult> {
+    return pushLabel(this.deps, principalId(principal), input);
+  }
+
+  reset(principal: Principal, input: ResetInput): Promise<LabelHead> {
+    return resetLabel(this.deps, principalId(principal), input);
+  }
+
+  merge(_principal: Principal, input: MergeInput): Promise<MergeResult> {
+    return mergeSnapshots(this.deps, input);
+  }
 }

@@ -1,7 +1,7 @@
 import { builder } from '../../../core/builder.ts';
 import type { ApplicationRow } from '../applications.service.ts';
 import { invalidParameter } from '../polykomos.errors.ts';
-import { polykomosErrors } from './types.ts';
+import { errorsOf, Forbidden, InvalidInput, NotFound, Rejected } from './types.ts';
 
 export const PolykomosBlueprintApplicationRef = builder
   .objectRef<ApplicationRow>('PolykomosBlueprintApplication')
@@ -53,7 +53,7 @@ builder.mutationField('applyPolykomosBlueprint', (t) =>
       'Runs a blueprint on one of the caller’s Postgres databases in one transaction (rolled back on failure). ' +
       'Scopes databases:write and blueprints:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound, InvalidInput, Rejected),
     args: {
       databaseUuid: t.arg.string({ required: true }),
       input: t.arg({ type: ApplyInput, required: true }),
@@ -76,7 +76,7 @@ builder.queryField('polykomosBlueprintApplication', (t) =>
     type: PolykomosBlueprintApplicationRef,
     description: 'One of the caller’s blueprint applications by integer id. Scope databases:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound),
     args: { id: t.arg.int({ required: true }) },
     resolve: (_r, { id }, ctx) => ctx.services.polykomos.applications.get(ctx.principal, id),
   }),

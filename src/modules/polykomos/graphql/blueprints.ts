@@ -1,7 +1,7 @@
 import { builder } from '../../../core/builder.ts';
 import type { BlueprintValidation } from '../blueprint-sql.ts';
 import type { BlueprintRow } from '../blueprints.service.ts';
-import { polykomosErrors, uuidConnection } from './types.ts';
+import { Conflict, errorsOf, Forbidden, InvalidInput, NotFound, Rejected, uuidConnection } from './types.ts';
 
 const VersionRef = builder
   .objectRef<{ version: number; sqlContent: string; variables: unknown; createdAt: Date }>('PolykomosBlueprintVersion')
@@ -89,7 +89,7 @@ builder.queryField('polykomosBlueprint', (t) =>
     type: PolykomosBlueprintRef,
     description: 'One of the caller’s blueprints by uuid (deleted ones are gone). Scope blueprints:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound),
     args: { uuid: t.arg.string({ required: true }) },
     resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.blueprints.get(ctx.principal, uuid),
   }),
@@ -102,7 +102,7 @@ builder.queryField('polykomosBlueprints', (t) =>
       'The caller’s blueprints not deleted, newest first. Cursors are blueprint uuids. first 1–100, default 25. ' +
       'Scope blueprints:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, InvalidInput),
     resolve: async (_r, args, ctx) => {
       const page = await ctx.services.polykomos.blueprints.list(ctx.principal, args.first ?? 25, args.after);
       return uuidConnection(page, args.after);
@@ -137,7 +137,7 @@ builder.mutationField('createPolykomosBlueprint', (t) =>
     type: PolykomosBlueprintRef,
     description: 'Stores a SQL blueprint (version 1). Scope blueprints:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, Rejected, Conflict),
     args: { input: t.arg({ type: CreateBlueprintInput, required: true }) },
     resolve: (_r, { input }, ctx) => ctx.services.polykomos.blueprints.create(ctx.principal, input),
   }),
@@ -148,7 +148,7 @@ builder.mutationField('updatePolykomosBlueprint', (t) =>
     type: PolykomosBlueprintRef,
     description: 'Partial update; version goes up when sqlContent or variables change. Scope blueprints:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound, Rejected, Conflict),
     args: { uuid: t.arg.string({ required: true }), input: t.arg({ type: UpdateBlueprintInput, required: true }) },
     resolve: (_r, { uuid, input }, ctx) => ctx.services.polykomos.blueprints.update(ctx.principal, uuid, input),
   }),
@@ -163,7 +163,7 @@ builder.mutationField('deletePolykomosBlueprint', (t) =>
     type: DeleteBlueprintPayload,
     description: 'Soft delete (kept for applications that reference it). Scope blueprints:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound),
     args: { uuid: t.arg.string({ required: true }) },
     resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.blueprints.delete(ctx.principal, uuid),
   }),
@@ -176,7 +176,7 @@ builder.mutationField('validatePolykomosBlueprint', (t) =>
       'Parses with the real Postgres parser and executes in a throwaway PGlite inside BEGIN … ROLLBACK. ' +
       'Scope blueprints:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, Rejected),
     args: { sqlContent: t.arg.string({ required: true }), variables: t.arg({ type: 'JSON', required: false }) },
     resolve: (_r, { sqlContent, variables }, ctx) =>
       ctx.services.polykomos.blueprints.validate(ctx.principal, sqlContent, variables),

@@ -1,7 +1,16 @@
 import { builder } from '../../../core/builder.ts';
 import { invalidParameter } from '../polykomos.errors.ts';
 import type { DatabaseRow } from '../polykomos.service.ts';
-import { PolykomosAccountRef, PolykomosDatabaseRef, PolykomosDbTypeEnum, polykomosErrors } from './types.ts';
+import {
+  errorsOf,
+  Forbidden,
+  InvalidInput,
+  NotFound,
+  PolykomosAccountRef,
+  PolykomosDatabaseRef,
+  PolykomosDbTypeEnum,
+  Rejected,
+} from './types.ts';
 
 /*
  * One mutation per Polykomos REST write. Idempotency-Key handling is the REST door's (rest-shim/polykomos); GraphQL
@@ -67,7 +76,7 @@ builder.mutationField('createPolykomosDatabase', (t) =>
       'Provisions a real database and login on the configured engine server. wait=true blocks up to timeout ' +
       '(1–120 s, default 30) seconds for it to become active. Scope databases:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, InvalidInput, Rejected),
     args: {
       input: t.arg({ type: CreatePolykomosDatabaseInput, required: true }),
       wait: t.arg.boolean({ required: false }),
@@ -86,7 +95,7 @@ builder.mutationField('updatePolykomosDatabase', (t) =>
     type: PolykomosDatabaseRef,
     description: 'Renames the database (its label; db_name never changes). Scope databases:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound, InvalidInput, Rejected),
     args: { uuid: t.arg.string({ required: true }), name: t.arg.string({ required: false }) },
     resolve: (_r, { uuid, name }, ctx) =>
       ctx.services.polykomos.databases.updateDatabase(ctx.principal, uuid, { name }),
@@ -98,7 +107,7 @@ builder.mutationField('updatePolykomosDatabaseQuotas', (t) =>
     type: PolykomosDatabaseRef,
     description: 'Partial quota update; connectionHardLimit is applied on the engine server. Scope databases:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound, Rejected),
     args: { uuid: t.arg.string({ required: true }), input: t.arg({ type: PolykomosQuotasInput, required: true }) },
     resolve: (_r, { uuid, input }, ctx) => ctx.services.polykomos.databases.updateQuotas(ctx.principal, uuid, input),
   }),
@@ -109,7 +118,7 @@ builder.mutationField('deletePolykomosDatabase', (t) =>
     type: DeletePayload,
     description: 'Deletes the database: the server-side database and login are dropped now. Scope databases:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound),
     args: { uuid: t.arg.string({ required: true }) },
     resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.databases.deleteDatabase(ctx.principal, uuid),
   }),
@@ -132,7 +141,7 @@ builder.mutationField('setPolykomosKeyControls', (t) =>
     type: PolykomosAccountRef,
     description: 'Sets the user and per-key controls of a Polykomos API key. Platform admin only.',
     authScopes: { admin: true },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound, InvalidInput),
     args: {
       apiKeyId: t.arg.string({ required: true }),
       input: t.arg({ type: PolykomosKeyControlsInput, required: true }),

@@ -1,9 +1,12 @@
 import { builder } from '../../../core/builder.ts';
 import {
+  errorsOf,
+  Forbidden,
+  InvalidInput,
+  NotFound,
   PolykomosAccountRef,
   PolykomosDatabaseRef,
   PolykomosDatabaseTypeRef,
-  polykomosErrors,
   uuidConnection,
 } from './types.ts';
 
@@ -12,7 +15,7 @@ builder.queryField('polykomosMe', (t) =>
     type: PolykomosAccountRef,
     description: 'The calling user and API key context (REST getMe).',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden),
     resolve: (_r, _a, ctx) => ctx.services.polykomos.databases.account(ctx.principal),
   }),
 );
@@ -22,7 +25,7 @@ builder.queryField('polykomosDatabaseTypes', (t) =>
     type: [PolykomosDatabaseTypeRef],
     description: 'Engines and regions; engines without a configured server are unavailable. Scope databases:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden),
     resolve: (_r, _a, ctx) => ctx.services.polykomos.databases.databaseTypes(ctx.principal),
   }),
 );
@@ -32,7 +35,7 @@ builder.queryField('polykomosDatabase', (t) =>
     type: PolykomosDatabaseRef,
     description: 'One of the caller’s databases by uuid. Scope databases:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound),
     args: { uuid: t.arg.string({ required: true }) },
     resolve: (_r, { uuid }, ctx) => ctx.services.polykomos.databases.getDatabase(ctx.principal, uuid),
   }),
@@ -45,7 +48,7 @@ builder.queryField('polykomosDatabases', (t) =>
       'The caller’s databases not deleted, newest first. Cursors are database uuids (`after` = last uuid seen). ' +
       'first 1–100, default 25. Scope databases:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, InvalidInput),
     resolve: async (_r, args, ctx) => {
       const limit = args.first ?? 25;
       const page = await ctx.services.polykomos.databases.listDatabases(ctx.principal, limit, args.after);

@@ -1,19 +1,75 @@
 import { PolykomosDatabaseStatus, PolykomosDbType } from '../../../../prisma/generated/client/enums.ts';
 import { builder } from '../../../core/builder.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
-import { maskedConnectionString } from '../engines.ts';
-import { PolykomosError } from '../polykomos.errors.ts';
+import { maskedConnectionString } from '../connection-string.ts';
+import {
+  PolykomosConflictError,
+  PolykomosError,
+  PolykomosForbiddenError,
+  PolykomosInvalidInputError,
+  PolykomosNotFoundError,
+  PolykomosRejectedError,
+} from '../polykomos.errors.ts';
 import type { Account, DatabaseRow } from '../polykomos.service.ts';
 
 builder.objectType(PolykomosError, {
   name: 'PolykomosError',
-  description: 'A Polykomos failure; `code` is the REST ApiError code upper-cased (NOT_FOUND, NAME_TAKEN…).',
+  description:
+    'Another Polykomos failure (webhooks); `code` is the REST ApiError code upper-cased. Database, blueprint and ' +
+    'application fields answer the specific types instead.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ status: t.exposeInt('httpStatus', { description: 'The HTTP status the REST door answers.' }) }),
+});
+builder.objectType(PolykomosNotFoundError, {
+  name: 'PolykomosNotFoundError',
+  description: 'The resource does not exist or is not the caller’s (the two are indistinguishable). Code NOT_FOUND.',
+  interfaces: [ErrorInterface],
+});
+builder.objectType(PolykomosForbiddenError, {
+  name: 'PolykomosForbiddenError',
+  description:
+    'The credential may not do this. Codes: INSUFFICIENT_SCOPE (a scope is missing), FORBIDDEN (admin only, ' +
+    'not a team member), INVALID_API_KEY (not a Polykomos credential).',
+  interfaces: [ErrorInterface],
+});
+builder.objectType(PolykomosInvalidInputError, {
+  name: 'PolykomosInvalidInputError',
+  description: 'A malformed argument (a bad name, limit or cursor). Code INVALID_PARAMETER.',
+  interfaces: [ErrorInterface],
+});
+builder.objectType(PolykomosRejectedError, {
+  name: 'PolykomosRejectedError',
+  description:
+    'A well-formed request that cannot be done; `code` says why (NAME_TAKEN, PLAN_LIMIT_REACHED, ' +
+    'UNSUPPORTED_DB_TYPE, REGION_UNAVAILABLE, PROVISIONING_FAILED, DATABASE_NOT_ACTIVE, INVALID_PARAMETER for ' +
+    'out-of-range values, INVALID_BLUEPRINT, MISSING_VARIABLE, BLUEPRINT_NOT_FOUND, …).',
+  interfaces: [ErrorInterface],
+});
+builder.objectType(PolykomosConflictError, {
+  name: 'PolykomosConflictError',
+  description: 'A concurrent change won (for example a blueprint slug taken meanwhile); retrying may succeed.',
+  interfaces: [ErrorInterface],
 });
 
-/** Error members of every Polykomos field: the REST shim maps their `code` onto statuses. */
-export const polykomosErrors = { types: [PolykomosError] };
+/** Error members of the webhook fields: the generic type, and the specific ones their services may throw. */
+export const polykomosErrors = {
+  types: [
+    PolykomosError,
+    PolykomosNotFoundError,
+    PolykomosForbiddenError,
+    PolykomosInvalidInputError,
+    PolykomosRejectedError,
+    PolykomosConflictError,
+  ],
+};
+
+/** Exact error members, by what a field can fail with (each field lists only those). */
+export const NotFound = PolykomosNotFoundError;
+export const Forbidden = PolykomosForbiddenError;
+export const InvalidInput = PolykomosInvalidInputError;
+export const Rejected = PolykomosRejectedError;
+export const Conflict = PolykomosConflictError;
+/** A field's error members: exactly the failure types it can produce. */
+export const errorsOf = (...types: (new (...args: any[]) => PolykomosError)[]) => ({ types });
 
 /** A relay connection over one page of a uuid-keyed list (the uuid is the cursor). */
 export function uuidConnection<T extends { uuid: string }>(

@@ -14,6 +14,11 @@ import v8 from 'node:v8';
 
 const require = createRequire(import.meta.url);
 
+/** A host message without the directories of the paths in it (what runs record never shows the server's layout). */
+function withoutDirectories(text) {
+  return String(text).replace(/(?:[A-Za-z]:)?(?:file:\/\/)?\/(?:[^\s'"/]+\/)+/g, '');
+}
+
 /**
  * isolated-vm 7.x (Node ≥ 24; prebuilt for Node 24 and 26). On an older Node its loader finds no matching build and the
  * failure names the Node version, so the pool can say why the sandbox is unavailable.
@@ -28,7 +33,7 @@ function loadIsolatedVm() {
       const { version } = require(`${name}/package.json`);
       return { ivm, version };
     } catch (err) {
-      failures.push(`${name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      failures.push(`${name}: ${withoutDirectories(err instanceof Error ? err.message.split('\n')[0] : String(err))}`);
     }
   }
   throw new Error(`no usable isolated-vm build for Node ${process.version} (${failures.join('; ')})`);
@@ -73,15 +78,89 @@ const console = Object.freeze({
 Object.defineProperty(globalThis, 'console', { value: console, writable: true, configurable: true, enumerable: false });
 `;
 
-const stringify = `
+/** Longest error text a run records (UTF-16 units, before control characters are escaped). */
+const maxErrorChars = 8 * 1024;
+
+/**
+ * Settles the run's value inside the isolate: awaits it (a rejection is described here, where the thrown value
+ * lives, so cyclic objects, throwing getters, `toString` or `Symbol.toPrimitive` tricks and non-Error values all
+ * become one bounded string), then serialises it as JSON. Only strings cross back to the worker.
+ */
+const settleValue = `
 const value = $0;
-if (value === undefined) return null;
-try {
-  const json = JSON.stringify(value);
-  if (json !== undefined) return json;
-} catch {}
-return JSON.stringify(String(value));
+const max = $1;
+const cut = (s) => (s.length > max ? s.slice(0, max) + '… (truncated)' : s);
+const attempt = (f) => { try { return f(); } catch { return undefined; } };
+const asString = (v) => (typeof v === 'string' ? v : undefined);
+const describe = (e) => {
+  if (typeof e === 'string') return cut('Uncaught ' + e);
+  if (e === null || (typeof e !== 'object' && typeof e !== 'function')) {
+    return cut('Uncaught ' + (attempt(() => String(e)) ?? typeof e));
+  }
+  if (attempt(() => e instanceof Error) === true) {
+    const stack = attempt(() => asString(e.stack));
+    if (stack) return cut(stack);
+    const name = attempt(() => asString(e.name)) ?? 'Error';
+    const message = attempt(() => asString(e.message)) ?? '';
+    return cut(message ? name + ': ' + message : name);
+  }
+  const json = attempt(() => asString(JSON.stringify(e)));
+  if (json !== undefined) return cut('Uncaught ' + json);
+  const text = attempt(() => asString(String(e)));
+  if (text !== undefined) return cut('Uncaught ' + text);
+  return 'Uncaught ' + (attempt(() => asString(Object.prototype.toString.call(e))) ?? '[object]');
+};
+return (async () => {
+  let settled;
+  try {
+    settled = await value;
+  } catch (e) {
+    return { error: attempt(() => describe(e)) ?? 'Uncaught exception' };
+  }
+  if (settled === undefined) return { json: null };
+  try {
+    const json = JSON.stringify(settled);
+    if (json !== undefined) return { json };
+  } catch {}
+  try {
+    return { json: JSON.stringify(String(settled)) };
+  } catch {
+    return { json: JSON.stringify(Object.prototype.toString.call(settled)) };
+  }
+})();
 `;
+
+/** The message isolated-vm gives when a script throws something that is not an Error (the value stays inside). */
+const nonErrorThrown = /^An object was thrown from supplied code within isolated-vm/;
+
+/**
+ * The text of an error that crossed the isolate boundary (isolated-vm copies Errors' name, message and stack, and
+ * primitives as they are): the script's frames only (the worker's own frames are cut at the boundary), bounded.
+ */
+function describeCrossed(err) {
+  let text;
+  try {
+    if (err instanceof Error) {
+      const message = typeof err.message === 'string' ? err.message : '';
+      if (nonErrorThrown.test(message)) return 'Uncaught exception (a value that is not an Error)';
+      text = typeof err.stack === 'string' && err.stack ? err.stack : `Error: ${message}`;
+    } else {
+      text = `Uncaught ${String(err)}`;
+    }
+  } catch {
+    return 'Uncaught exception';
+  }
+  if (text.length > maxErrorChars * 2) text = text.slice(0, maxErrorChars * 2);
+  const boundary = text.search(/\n\s*at \(<isolated-vm boundary>\)/);
+  if (boundary >= 0) text = text.slice(0, boundary);
+  // Frames outside the script (the worker's, Node's) are never shown.
+  text = text
+    .split('\n')
+    .filter((line) => !/^\s*at .*(?:file:|node:|\/)/.test(line) || /\bscript\.m?js:\d/.test(line))
+    .join('\n')
+    .replace(/\s+\[<isolated-vm>.*$/m, '');
+  return text.length > maxErrorChars ? `${text.slice(0, maxErrorChars)}… (truncated)` : text;
+}
 
 /** The in-sandbox `fs` (present only when the run mounts a snapshot): Node-like promises over host calls. */
 const fsSetup = `
@@ -322,7 +401,7 @@ async function run(message) {
   } catch (err) {
     clearTimeout(timer);
     current = undefined;
-    const error = `Sandbox setup failed: ${err instanceof Error ? err.message : String(err)}`;
+    const error = `Sandbox setup failed: ${withoutDirectories(err instanceof Error ? err.message : String(err))}`;
     send({ type: 'done', runId, status: 'failed', result: null, error });
     return;
   }
@@ -379,7 +458,7 @@ async function run(message) {
       if (!(err instanceof SyntaxError) || !/\b(await|import|export)\b/.test(message.code)) throw err;
     }
     if (script) {
-      value = await script.run(context, { reference: true, promise: true, timeout: message.timeoutMs });
+      value = await script.run(context, { reference: true, timeout: message.timeoutMs });
     } else {
       const module = await isolate.compileModule(message.code, { filename: 'script.mjs' });
       await module.instantiate(context, (specifier) => {
@@ -388,22 +467,29 @@ async function run(message) {
       await module.evaluate({ promise: true, timeout: message.timeoutMs });
       value = await module.namespace.get('default', { reference: true });
     }
-    const json = await context.evalClosure(stringify, [value ? value.derefInto() : undefined], {
-      result: { copy: true },
+    const settled = await context.evalClosure(settleValue, [value ? value.derefInto() : undefined, maxErrorChars], {
+      result: { promise: true, copy: true },
       timeout: Math.max(1, message.timeoutMs),
     });
-    // Captured while the run's timer still runs: a hostile getter cannot hang the worker.
-    if (pristine) heapOut = await captureHeap(context, pristine, append);
-    settle({ status: 'completed', result: json ?? null });
+    if (typeof settled?.error === 'string') {
+      settle({ status: 'failed', error: settled.error });
+    } else {
+      // Captured while the run's timer still runs: a hostile getter cannot hang the worker.
+      if (pristine) heapOut = await captureHeap(context, pristine, append);
+      settle({ status: 'completed', result: typeof settled?.json === 'string' ? settled.json : null });
+    }
   } catch (err) {
-    let text = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    // Keep the script's frames only: everything after the isolate boundary is the worker's own code.
-    const boundary = text.search(/\n\s*at \(<isolated-vm boundary>\)/);
-    if (boundary >= 0) text = text.slice(0, boundary);
-    if (/memory limit/i.test(text))
-      settle({ status: 'failed', error: `Memory limit exceeded (${message.memoryMb} MB)` });
-    else if (/timed out/i.test(text)) settle({ status: 'timed_out', error: 'Execution timed out' });
-    else settle({ status: 'failed', error: text.replace(/\s+\[<isolated-vm>.*$/m, '') });
+    // The run's own timer or a cancel may have settled it already (the isolate was disposed under the script).
+    if (!state.outcome) {
+      const text = describeCrossed(err);
+      if (isolate.isDisposed && /memory limit/i.test(text))
+        settle({ status: 'failed', error: `Memory limit exceeded (${message.memoryMb} MB)` });
+      else if (/^Error: Script execution timed out\.?$/.test(text))
+        settle({ status: 'timed_out', error: 'Execution timed out' });
+      else if (isolate.isDisposed && /Isolate (?:was|is) disposed/i.test(text))
+        settle({ status: 'failed', error: `Memory limit exceeded (${message.memoryMb} MB)` });
+      else settle({ status: 'failed', error: text });
+    }
   } finally {
     clearTimeout(timer);
     flush();

@@ -152,6 +152,27 @@ describe('DeepStore token matrix', () => {
     expect((await ds.call('GET', `/databases/${id}/drafts`, { token: third })).status).toBe(200);
   });
 
+  it('refuses a token revoked elsewhere (another instance) at once, although this door remembers it', async () => {
+    const created = await ds.call('POST', '/databases', { token: alice, body: { name: 'elsewhere' } });
+    const id = created.body.databaseId;
+    const svc = created.body.serviceToken;
+    // Verified once: the door now remembers the token (service-tokens.ts).
+    expect((await ds.call('GET', `/databases/${id}/drafts`, { token: svc })).status).toBe(200);
+    // Revoked behind this process's back, as another Atrium instance would.
+    await t.app.services.prisma.logServiceToken.updateMany({
+      where: { databaseId: id },
+      data: { revokedAt: new Date() },
+    });
+    expectError(await ds.call('GET', `/databases/${id}/drafts`, { token: svc }), 401);
+    expectError(await ds.call('POST', `/databases/${id}/indexing-jobs/lease`, { token: svc, body: {} }), 401);
+    expectError(
+      await ds.call('POST', `/databases/${id}/commit-draft`, { token: svc, body: draftBody('late', 0, 1) }),
+      401,
+    );
+    expectError(await ds.call('POST', `/databases/${id}/merge-jobs/lease`, { token: svc }), 401);
+    expect(await t.app.services.prisma.logDraft.count({ where: { databaseId: id } })).toBe(0);
+  });
+
   it('stores only the SHA-256 of service tokens', async () => {
     const rows = await t.app.services.prisma.logServiceToken.findMany({ where: { databaseId: db.id } });
     expect(rows.length).toBeGreaterThan(0);

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "polykomos_blueprint_applications" ADD COLUMN     "target_xid" TEXT;
