@@ -87,6 +87,61 @@ describe('subscriptions end with their credential', () => {
     expect(closedAt - revokedAt).toBeLessThan(5000);
   }, 30_000);
 
+  it('graphql-ws: rotating a DeepStore service token closes its connection with 4403 within 5 s', async () => {
+    const created = await gql(
+      t.baseUrl,
+      `mutation { createLogDatabase(name: "rotating") {
+        ... on MutationCreateLogDatabaseSuccess { data { databaseId serviceToken } } ... on Error { message } } }`,
+      {},
+      t.adminKey,
+    );
+    const { databaseId, serviceToken } = created.body.data.createLogDatabase.data as {
+      databaseId: string;
+      serviceToken: string;
+    };
+    let code = 0;
+    let acked = () => {};
+    const connected = new Promise<void>((resolve) => {
+      acked = resolve;
+    });
+    const closed = new Promise<void>((resolve) => {
+      const client = createClient({
+        url: `${t.baseUrl.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${serviceToken}` },
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => {},
+        on: {
+          connected: () => acked(),
+          closed: (e) => {
+            code = (e as { code: number }).code;
+            resolve();
+          },
+        },
+      });
+      client.subscribe(
+        {
+          query: 'subscription($d: String!) { logJobEvents(databaseId: $d) { __typename } }',
+          variables: { d: databaseId },
+        },
+        { next: () => {}, error: () => {}, complete: () => {} },
+      );
+    });
+    await connected;
+    const rotatedAt = Date.now();
+    const rotated = await gql(
+      t.baseUrl,
+      'mutation($d: String!) { rotateLogServiceToken(databaseId: $d) { __typename } }',
+      { d: databaseId },
+      t.adminKey,
+    );
+    expect(rotated.body.errors).toBeUndefined();
+    await closed;
+    expect(code).toBe(4403);
+    expect(Date.now() - rotatedAt).toBeLessThan(5000);
+  }, 30_000);
+
   it('graphql-ws: a JWT connection closes with 4401 when the token expires', async () => {
     const jwt = await issueJwt(t, 'expiring-user', 'platform', 2);
     const start = Date.now();
