@@ -197,3 +197,43 @@ describe('subscriptions end with their credential', () => {
     expect(text).toContain('UNAUTHENTICATED');
   }, 30_000);
 });
+
+describe('graphql-ws errors carry a code', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  it('parse, validation and credential errors of a subscribe message all carry extensions.code', async () => {
+    const client = createClient({
+      url: `${t.baseUrl.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    const errorOf = (payload: { query: string; extensions?: Record<string, unknown> }) =>
+      new Promise<{ message: string; extensions?: { code?: string } }[]>((resolve) => {
+        client.subscribe(payload, {
+          next: (v) => resolve((v.errors ?? []) as never),
+          error: (e) => resolve(e as never),
+          complete: () => resolve([]),
+        });
+      });
+    for (const [payload, code] of [
+      [{ query: 'subscription {' }, 'GRAPHQL_PARSE_FAILED'],
+      [{ query: 'subscription { noSuchField }' }, 'GRAPHQL_VALIDATION_FAILED'],
+      [
+        {
+          query: 'subscription { auditEventRecorded { action } }',
+          extensions: { headers: { Authorization: 'Bearer nope' } },
+        },
+        'UNAUTHENTICATED',
+      ],
+    ] as const) {
+      const errors = await errorOf(payload);
+      expect(errors.length, payload.query).toBeGreaterThan(0);
+      for (const e of errors) expect(e.extensions?.code, e.message).toBe(code);
+    }
+    await client.dispose();
+  });
+});

@@ -172,10 +172,26 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
           try {
             document = parse(query);
           } catch (e) {
-            return [createGraphQLError(e instanceof Error ? e.message : 'Syntax error')];
+            // Every graphql-ws `error` message carries a code, like yoga's HTTP answers.
+            return [
+              createGraphQLError(e instanceof Error ? e.message : 'Syntax error', {
+                extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+              }),
+            ];
           }
           const errors = validate(schema, document);
-          if (errors.length > 0) return errors;
+          if (errors.length > 0) {
+            return errors.map((e: GraphQLError) =>
+              e.extensions?.code
+                ? e
+                : createGraphQLError(e.message, {
+                    nodes: e.nodes,
+                    source: e.source,
+                    positions: e.positions,
+                    extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+                  }),
+            );
+          }
           return {
             schema,
             operationName: payload.operationName,
