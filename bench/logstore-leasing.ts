@@ -188,41 +188,62 @@ async function bare(workers: number) {
     const c = await pool.connect();
     try {
       await c.query('BEGIN');
-      await c.query('SELECT owner_id FROM log_databases WHERE id = $1 FOR KEY SHARE', [id]);
-      await c.query('SELECT id, status, item_ids FROM log_jobs WHERE id = $1 AND database_id = $2 FOR UPDATE', [
-        job.jobId,
-        id,
-      ]);
+      // authorize (database and live token), lockJob, owned drafts, then every write in one statement
+      // (logstore.completes.ts, completeIndexingJob).
+      await c.query(
+        `SELECT d.owner_id, ($2::uuid IS NULL OR EXISTS (
+           SELECT 1 FROM log_service_tokens t WHERE t.id = $2::uuid AND t.database_id = d.id AND t.revoked_at IS NULL))
+         FROM log_databases d WHERE d.id = $1 FOR KEY SHARE OF d`,
+        [id, tokenId],
+      );
+      await c.query(
+        `SELECT id, type::text, status::text, item_ids, result_hash FROM log_jobs
+         WHERE id = $1 AND database_id = $2 FOR UPDATE`,
+        [job.jobId, id],
+      );
       await c.query(
         `SELECT draft_id, scope FROM log_drafts WHERE database_id = $1 AND job_id = $2 AND status = 'indexing'
          ORDER BY draft_id FOR UPDATE`,
         [id, job.jobId],
       );
+      const body = completeBody(job.jobId, job.draftIds);
       await c.query(
-        `INSERT INTO log_splits (database_id, split_id, state, time_range_start, time_range_end, num_docs, size_bytes,
-                                 footer_start, footer_end, scopes, source_job_id, replaces_split_ids, created_at)
-         VALUES ($1, $2, 'staged', 0, $3, $4, $5, 0, 10, '{app}', $6, '{}', now()) ON CONFLICT DO NOTHING`,
-        [id, `s_${job.jobId}`, draftsPerRun, job.draftIds.length, 100 * job.draftIds.length, job.jobId],
+        `WITH split AS (
+           INSERT INTO log_splits (database_id, split_id, state, time_range_start, time_range_end, num_docs, size_bytes,
+                                   footer_start, footer_end, split_metadata_json, scopes, source_job_id,
+                                   replaces_split_ids, published_at, created_at)
+           SELECT $1, $2, 'published', 0, $3, $4, $5, 0, 10, NULL, '{app}', $6, '{}', now(), now()
+           WHERE true
+           ON CONFLICT DO NOTHING RETURNING 1),
+         indexed AS (
+           UPDATE log_drafts SET status = 'indexed', job_id = NULL, attempts = 0, next_eligible_at = NULL,
+                  last_error = NULL, updated_at = now()
+           WHERE database_id = $1 AND draft_id = ANY($7::text[]) RETURNING 1),
+         failed AS (
+           UPDATE log_drafts SET status = 'index_failed', job_id = NULL, last_error = 'reported failed by indexing job',
+                  next_eligible_at = now() + LEAST(10000::float8 * power(2::float8, GREATEST(attempts - 1, 0)),
+                                                   3600000::float8) * interval '1 millisecond',
+                  updated_at = now()
+           WHERE database_id = $1 AND draft_id = ANY('{}'::text[]) RETURNING 1),
+         released AS (
+           UPDATE log_drafts SET status = 'committed', job_id = NULL, updated_at = now()
+           WHERE database_id = $1 AND job_id = $6 AND status = 'indexing'
+             AND draft_id <> ALL($7::text[]) AND draft_id <> ALL('{}'::text[]) RETURNING 1),
+         done AS (
+           UPDATE log_jobs SET status = 'completed', completed_at = now(), result_hash = 'x', result = $8::jsonb
+           WHERE id = $6 RETURNING 1)
+         SELECT (SELECT count(*) FROM split)::int AS inserted`,
+        [
+          id,
+          body.splitId,
+          draftsPerRun,
+          job.draftIds.length,
+          100 * job.draftIds.length,
+          job.jobId,
+          job.draftIds,
+          JSON.stringify(body),
+        ],
       );
-      await c.query(
-        `UPDATE log_drafts SET status = 'indexed', job_id = NULL, attempts = 0, next_eligible_at = NULL,
-                last_error = NULL, updated_at = now()
-         WHERE database_id = $1 AND draft_id = ANY($2::text[])`,
-        [id, job.draftIds],
-      );
-      await c.query(
-        `UPDATE log_drafts SET status = 'committed', job_id = NULL, updated_at = now()
-         WHERE database_id = $1 AND job_id = $2 AND status = 'indexing'`,
-        [id, job.jobId],
-      );
-      await c.query(
-        `UPDATE log_splits SET state = 'published', published_at = now()
-         WHERE database_id = $1 AND split_id = $2 AND state = 'staged'`,
-        [id, `s_${job.jobId}`],
-      );
-      await c.query(`UPDATE log_jobs SET status = 'completed', completed_at = now(), result_hash = 'x' WHERE id = $1`, [
-        job.jobId,
-      ]);
       await c.query('COMMIT');
       return true;
     } catch (e) {

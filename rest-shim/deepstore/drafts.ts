@@ -1,4 +1,4 @@
-import { type DraftFields, parseLimit } from '../../src/modules/logstore/logstore.input.ts';
+import { parseLimit, restCount } from '../../src/modules/logstore/logstore.input.ts';
 import {
   DeepStoreCommitDraftDocument,
   type DeepStoreDraftFragment,
@@ -25,14 +25,21 @@ export const draftOperations = group('drafts', 'test/deepstore/drafts.test.ts', 
     policy: { callers: ['service'] },
     document: DeepStoreCommitDraftDocument,
     variables: (req) => {
-      const d = body<DraftFields>(req);
+      const d = body<{
+        draftId: string;
+        sizeBytes: number;
+        numDocs: number;
+        startTimestamp: string | number;
+        endTimestamp: string | number;
+        scope: string;
+      }>(req);
       return {
         databaseId: dbId(req),
         // Timestamps may be numbers or strings in the contract; GraphQL carries them as text.
         input: {
           draftId: d.draftId,
-          sizeBytes: d.sizeBytes,
-          numDocs: d.numDocs,
+          sizeBytes: restCount(d.sizeBytes, 'sizeBytes'),
+          numDocs: restCount(d.numDocs, 'numDocs'),
           startTimestamp: String(d.startTimestamp),
           endTimestamp: String(d.endTimestamp),
           scope: d.scope,

@@ -1,9 +1,8 @@
 import {
-  type CompleteIndexingFields,
-  type CompleteMergeFields,
   type FooterOffsets,
   leaseBounds,
   parseBoundedInt,
+  restCount,
 } from '../../src/modules/logstore/logstore.input.ts';
 import type { RestRequest } from '../engine/types.ts';
 import {
@@ -29,7 +28,19 @@ function leaseSize(req: RestRequest, kind: keyof typeof leaseBounds): number | u
   return raw === undefined ? undefined : parseBoundedInt(raw, b.field, b.def, 1, b.max);
 }
 
-const footer = (f: FooterOffsets) => ({ start: f.start, end: f.end });
+const footer = (f: FooterOffsets) => ({
+  start: restCount(f.start, 'footerOffsets.start'),
+  end: restCount(f.end, 'footerOffsets.end'),
+});
+
+/** The new-split part of a complete body, as the contract describes it. */
+interface NewSplitBody {
+  sizeBytes: number;
+  numDocs: number;
+  timeRangeStart: number;
+  timeRangeEnd: number;
+  footerOffsets: FooterOffsets;
+}
 
 /** Leased jobs: lease and complete indexing, cleanup, merge and split-cleanup jobs. */
 export const jobOperations = group('jobs', 'test/deepstore/jobs.test.ts', {
@@ -52,14 +63,21 @@ export const jobOperations = group('jobs', 'test/deepstore/jobs.test.ts', {
     policy: { callers: ['service'] },
     document: DeepStoreCompleteIndexingJobDocument,
     variables: (req) => {
-      const c = body<CompleteIndexingFields>(req);
+      const c = body<
+        NewSplitBody & {
+          splitId: string;
+          indexedDraftIds: string[];
+          failedDraftIds?: string[];
+          splitMetadataJson?: string;
+        }
+      >(req);
       return {
         databaseId: dbId(req),
         jobId: jobId(req),
         input: {
           splitId: c.splitId,
-          sizeBytes: c.sizeBytes,
-          numDocs: c.numDocs,
+          sizeBytes: restCount(c.sizeBytes, 'sizeBytes'),
+          numDocs: restCount(c.numDocs, 'numDocs'),
           timeRangeStart: String(c.timeRangeStart),
           timeRangeEnd: String(c.timeRangeEnd),
           footerOffsets: footer(c.footerOffsets),
@@ -104,14 +122,14 @@ export const jobOperations = group('jobs', 'test/deepstore/jobs.test.ts', {
     policy: { callers: ['service'] },
     document: DeepStoreCompleteMergeJobDocument,
     variables: (req) => {
-      const c = body<CompleteMergeFields>(req);
+      const c = body<NewSplitBody & { newSplitId: string; mergedSplitIds: string[] }>(req);
       return {
         databaseId: dbId(req),
         jobId: jobId(req),
         input: {
           newSplitId: c.newSplitId,
-          sizeBytes: c.sizeBytes,
-          numDocs: c.numDocs,
+          sizeBytes: restCount(c.sizeBytes, 'sizeBytes'),
+          numDocs: restCount(c.numDocs, 'numDocs'),
           timeRangeStart: String(c.timeRangeStart),
           timeRangeEnd: String(c.timeRangeEnd),
           footerOffsets: footer(c.footerOffsets),

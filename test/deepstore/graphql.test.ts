@@ -45,6 +45,13 @@ describe('DeepStore over GraphQL', () => {
   it('mirrors the REST operations and exposes LogDatabase with filtered connections', async () => {
     const created = await gql(t.baseUrl, DsCreateDatabaseDocument, { name: 'gql' }, platform);
     const { databaseId: id, serviceToken: svc } = success(created.body.data?.createLogDatabase);
+    // Control characters in a name never reach PostgreSQL (which cannot store NUL): the GraphQL door refuses a NUL
+    // in any variable as bad input; other control characters are DeepStore's typed input error.
+    const nul = await gql(t.baseUrl, DsCreateDatabaseDocument, { name: 'a\u0000b' }, platform);
+    expect(nul.body.data ?? null).toBeNull();
+    expect(nul.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const newline = await gql(t.baseUrl, DsCreateDatabaseDocument, { name: 'line\nbreak' }, platform);
+    expect(newline.body.data?.createLogDatabase.__typename).toBe('LogStoreInvalidInputError');
     for (const [draftId, s, e] of [
       ['a', 0, 99],
       ['b', 100, 199],
@@ -53,7 +60,18 @@ describe('DeepStore over GraphQL', () => {
       const r = await gql(
         t.baseUrl,
         DsCommitDraftDocument,
-        { id, in: { ...draftBody(draftId, 0, 0), startTimestamp: String(s), endTimestamp: String(e) } },
+        {
+          id,
+          // BigInt inputs take decimal text (or JSON integers); timestamps epoch ms as text or ISO-8601.
+          in: {
+            draftId,
+            scope: 'app',
+            sizeBytes: '1000',
+            numDocs: '10',
+            startTimestamp: String(s),
+            endTimestamp: String(e),
+          },
+        },
         svc,
       );
       expect(success(r.body.data?.commitLogDraft).success).toBe(true);
@@ -71,11 +89,11 @@ describe('DeepStore over GraphQL', () => {
         job: job.jobId,
         in: {
           splitId: 's1',
-          sizeBytes: 10,
-          numDocs: 20,
+          sizeBytes: '10',
+          numDocs: '20',
           timeRangeStart: '0',
           timeRangeEnd: '199',
-          footerOffsets: { start: 0, end: 10 },
+          footerOffsets: { start: '0', end: '10' },
           indexedDraftIds: ['a', 'b'],
         },
       },

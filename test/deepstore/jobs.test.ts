@@ -324,6 +324,13 @@ describe('DeepStore jobs: bad input is 4xx with the error body, never 500, never
     );
     expectError(await ds.call('POST', url, { token: svc, body: split({ timeRangeStart: 'soon' }) }), 400);
     expectError(await ds.call('POST', url, { token: svc, body: split({ splitMetadataJson: '{nope' }) }), 400);
+    // Fractions where GraphQL carries BigInt: DeepStore's 400, not a GraphQL variable error.
+    expectError(await ds.call('POST', url, { token: svc, body: split({ sizeBytes: 100.5 }) }), 400, /sizeBytes/);
+    expectError(
+      await ds.call('POST', url, { token: svc, body: split({ footerOffsets: { start: 1.5, end: 100 } }) }),
+      400,
+      /footerOffsets.start/,
+    );
     expectError(await ds.call('POST', url, { token: svc, body: split({ numDocs: 0 }) }), 400);
     expectError(await ds.call('POST', url, { token: svc, body: split({ indexedDraftIds: ['d1', 'd1'] }) }), 400);
     expectError(await ds.call('POST', url, { token: svc }), 400);

@@ -133,6 +133,28 @@ describe('GraphQL executions', () => {
     expect(anon.body.errors?.[0]?.message).toMatch(/Authentication required/);
   });
 
+  it('cancels through a mutation whose errors are the union members it can produce', async () => {
+    const loop = await runGql(t.baseUrl, t.adminKey, 'for (;;) {}', { executionTimeoutSecs: 30 });
+    const cancel = await gql(t.baseUrl, McpV8TestCancelDocument, { uuid: loop.data.uuid }, t.adminKey);
+    expect(cancel.body.data?.cancelExecution).toEqual({
+      __typename: 'MutationCancelExecutionSuccess',
+      data: { uuid: loop.data.uuid, status: 'cancelled' },
+    });
+    const again = await gql(t.baseUrl, McpV8TestCancelDocument, { uuid: loop.data.uuid }, t.adminKey);
+    expect(again.body.data?.cancelExecution).toEqual({
+      __typename: 'ExecutionNotRunningError',
+      status: 'cancelled',
+      code: 'NOT_RUNNING',
+      message: `Execution '${loop.data.uuid}' is not running (status: cancelled)`,
+    });
+    const unknown = await gql(t.baseUrl, McpV8TestCancelDocument, { uuid: 'nope' }, t.adminKey);
+    expect(unknown.body.data?.cancelExecution).toEqual({
+      __typename: 'ExecutionNotFoundError',
+      code: 'NOT_FOUND',
+      message: "Execution 'nope' not found",
+    });
+  });
+
   it('streams output over graphql-ws with REST coordinates, live, then done', async () => {
     const run = await runGql(t.baseUrl, t.adminKey, slowScript);
     const events = await collect(wsClient(t.baseUrl, t.adminKey), McpV8TestOutputDocument, { uuid: run.data.uuid });

@@ -75,13 +75,12 @@ describe('API-key controls on every door', () => {
     const g = await graphqlAs(t.baseUrl, k.raw);
     expect(g).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     expect(g.message).toMatch(/expired after 1 days without use/);
-    await t.app.services.prisma.apiKey.update({
-      where: { id: k.id },
-      data: { lastUsedAt: new Date(Date.now() - 2 * 86_400_000) },
-    });
+    // A refused request is not a use: retrying (on any door) does not revive the key.
+    await new Promise((r) => setTimeout(r, 100));
     const r = await restAs(t.baseUrl, k.raw);
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe('api_key_expired');
+    expect((await graphqlAs(t.baseUrl, k.raw)).status).toBe(403);
   });
 
   it('setApiKeyControls validates and is refused to callers who cannot manage the key', async () => {

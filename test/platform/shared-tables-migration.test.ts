@@ -2,15 +2,56 @@ import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations, migrationsDir } from '../../src/core/migrations.ts';
+import { createTestDatabase, testDb } from '../kit/app.ts';
 
 /*
  * The migrations that move Polykomos-prefixed tables to neutral names must keep the rows: apply every migration
  * before one of them on an empty database, write rows into the old tables, apply the rest, and read the rows back
- * from the new tables.
+ * from the new tables. PGlite by default; a real PostgreSQL database with ATRIUM_TEST_DB=postgres (the pg adapter
+ * runs migration scripts differently, e.g. it splits on semicolons even inside comments).
  */
+
+interface Db {
+  adapter: SqlMigrationAwareDriverAdapterFactory;
+  exec(sql: string): Promise<void>;
+  query<R>(sql: string): Promise<{ rows: R[] }>;
+  close(): Promise<void>;
+}
+
+async function emptyDatabase(): Promise<Db> {
+  if (testDb === 'postgres') {
+    const database = await createTestDatabase();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const adapter = new PrismaPg({ connectionString: database.url, max: 2 });
+    return {
+      adapter,
+      exec: async (sql) => {
+        await client.query(sql);
+      },
+      query: async <R>(sql: string) => ({ rows: (await client.query(sql)).rows as R[] }),
+      close: async () => {
+        await client.end();
+        await database.drop();
+      },
+    };
+  }
+  const pglite = new PGlite();
+  return {
+    adapter: new PrismaPGlite(pglite),
+    exec: async (sql) => {
+      await pglite.exec(sql);
+    },
+    query: async <R>(sql: string) => ({ rows: (await pglite.query<R>(sql)).rows }),
+    close: () => pglite.close(),
+  };
+}
 
 let work: string;
 beforeAll(async () => {
@@ -38,9 +79,9 @@ async function migrationsUpTo(name: string, before?: string): Promise<string> {
 describe('renaming shared tables keeps their rows', () => {
   it('20261201135216_webhooks_shared: polykomos_webhook_* → webhook_*', async () => {
     const target = '20261201135216_webhooks_shared';
-    const pglite = new PGlite();
+    const pglite = await emptyDatabase();
     try {
-      const adapter = new PrismaPGlite(pglite);
+      const adapter = pglite.adapter;
       const applied = await applyMigrations(adapter, await migrationsUpTo('before-webhooks', target));
       expect(applied).not.toContain(target);
       await pglite.exec(`
@@ -106,9 +147,9 @@ describe('renaming shared tables keeps their rows', () => {
 
   it('20261201135856_api_key_controls: polykomos_key_controls/usage_counters → api_key_*, owners kept', async () => {
     const target = '20261201135856_api_key_controls';
-    const pglite = new PGlite();
+    const pglite = await emptyDatabase();
     try {
-      const adapter = new PrismaPGlite(pglite);
+      const adapter = pglite.adapter;
       const applied = await applyMigrations(adapter, await migrationsUpTo('before-controls', target));
       expect(applied).not.toContain(target);
       const key = '11111111-2222-4333-8444-555555555555';

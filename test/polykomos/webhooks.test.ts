@@ -380,7 +380,7 @@ describe('Polykomos webhooks over GraphQL', () => {
       t.baseUrl,
       `mutation($e: Int!) { createPolykomosWebhookTestDelivery(endpointId: $e) {
         __typename ... on MutationCreatePolykomosWebhookTestDeliverySuccess { data { status responseCode isTest } }
-        ... on PolykomosError { code } } }`,
+        ... on Error { code } } }`,
       { e: id },
       key.raw,
     );
@@ -393,11 +393,14 @@ describe('Polykomos webhooks over GraphQL', () => {
 
     const foreign = await gql(
       t.baseUrl,
-      `query($e: Int!) { polykomosWebhookDeliveries(endpointId: $e) { __typename ... on PolykomosError { code } } }`,
+      `query($e: Int!) { polykomosWebhookDeliveries(endpointId: $e) { __typename ... on Error { code } } }`,
       { e: id },
       other.raw,
     );
-    expect(foreign.body.data?.polykomosWebhookDeliveries).toEqual({ __typename: 'PolykomosNotFoundError' });
+    expect(foreign.body.data?.polykomosWebhookDeliveries).toEqual({
+      __typename: 'PolykomosNotFoundError',
+      code: 'NOT_FOUND',
+    });
 
     const deliveries = await gql(
       t.baseUrl,

@@ -151,6 +151,11 @@ export class AccessService {
     const now = Date.now();
     if (key.expiresAt && key.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
     if (productMismatch(request, key.product)) return { ok: false, reason: 'wrong_product' };
+    // The controls see the use before this one; a refused request is not a use (else retrying would defeat the
+    // inactivity expiry).
+    const previousUse = key.lastUsedAt ?? key.createdAt;
+    const refusal = await this.deps.keyControls.check(key, previousUse, request.remoteAddress, new Date(now));
+    if (refusal) return { ok: false, reason: 'refused', refusal };
     if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > lastUsedResolutionMs) {
       prisma.apiKey
         .updateMany({
@@ -162,9 +167,6 @@ export class AccessService {
         })
         .catch((e: unknown) => logger.warn({ err: e, apiKeyId: key.id }, 'could not record last use'));
     }
-    const previousUse = key.lastUsedAt ?? key.createdAt;
-    const refusal = await this.deps.keyControls.check(key, previousUse, request.remoteAddress, new Date(now));
-    if (refusal) return { ok: false, reason: 'refused', refusal };
     return {
       ok: true,
       principal: { kind: 'apiKey', id: key.id, product: key.product, name: key.name, scopes: key.scopes },

@@ -68,28 +68,50 @@ redis.call('PEXPIRE', KEYS[1], 120000)
 return wait
 `;
 
+/**
+ * Shared buckets in Redis. If Redis cannot answer (down, restarting), the request is limited by this instance's
+ * in-process bucket instead (logged, at most once a minute): a Redis outage degrades the limit to per-instance
+ * rather than refusing or failing every request.
+ */
 export class RedisRateLimiter implements RateLimiter {
   readonly kind = 'redis';
   private readonly client: Redis;
+  private readonly fallback = new MemoryRateLimiter();
+  private lastWarning = 0;
 
-  constructor(url: string, logger: Logger) {
+  constructor(
+    url: string,
+    private readonly logger: Logger,
+  ) {
     this.client = new Redis(url, {
-      lazyConnect: false,
-      maxRetriesPerRequest: 2,
+      // Fail fast while disconnected (no offline queue): the fallback answers instead of the request waiting.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
     });
-    this.client.on('error', (err) => logger.warn({ err: err.message }, 'redis rate limiter connection error'));
+    this.client.on('error', (err) => this.warn(err));
     this.client.defineCommand('atriumTakeToken', { numberOfKeys: 1, lua: takeScript });
   }
 
-  async take(key: string, rpm: number): Promise<number> {
+  async take(key: string, rpm: number, now = Date.now()): Promise<number> {
     if (rpm <= 0) return 60;
-    const run = (this.client as unknown as { atriumTakeToken(k: string, rpm: string): Promise<number> })
-      .atriumTakeToken;
-    return Number(await run.call(this.client, `atrium:ratelimit:${key}`, String(rpm)));
+    const client = this.client as unknown as { atriumTakeToken(k: string, rpm: string): Promise<number> };
+    try {
+      return Number(await client.atriumTakeToken(`atrium:ratelimit:${key}`, String(rpm)));
+    } catch (err) {
+      this.warn(err);
+      return this.fallback.take(key, rpm, now);
+    }
   }
 
   async close(): Promise<void> {
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private warn(err: unknown): void {
+    if (Date.now() - this.lastWarning < 60_000) return;
+    this.lastWarning = Date.now();
+    const message = err instanceof Error ? err.message : String(err);
+    this.logger.warn({ err: message }, 'redis rate limiter unavailable: per-instance limits until it answers');
   }
 }

@@ -72,22 +72,31 @@ async function completeTransaction(
   { databaseId, jobId }: CompleteRef,
   type: JobType,
   input: object,
-  fn: (tx: Tx, job: LockedJob) => Promise<void>,
+  fn: (tx: Tx, job: LockedJob, done: JobDone) => Promise<unknown>, // 'job completed' when it marked the job
 ): Promise<CompleteResult> {
   const hash = sha256Hex(canonical(input));
+  const done: JobDone = { hash, result: JSON.stringify(input) };
   const result = await deps.prisma.$transaction(async (tx) => {
     await authorize(tx, p, 'complete', databaseId);
     const job = await lockJob(tx, databaseId, jobId, type, hash);
     if (!job) return { replay: true, itemIds: [] as string[] };
-    await fn(tx, job);
-    await tx.$executeRaw`
-      UPDATE log_jobs SET status = 'completed', completed_at = now(), result_hash = ${hash},
-             result = ${JSON.stringify(input)}::jsonb
-      WHERE id = ${jobId}`;
+    // `fn` may mark the job completed in its own last statement (one round trip less); otherwise it is done here.
+    if ((await fn(tx, job, done)) !== 'job completed') {
+      await tx.$executeRaw`
+        UPDATE log_jobs SET status = 'completed', completed_at = now(), result_hash = ${hash},
+               result = ${done.result}::jsonb
+        WHERE id = ${jobId}`;
+    }
     return { replay: false, itemIds: job.itemIds };
   });
   if (!result.replay) publish(deps, databaseId, [{ jobId, type, event: 'completed', itemIds: result.itemIds }]);
   return { success: true, errors: [] };
+}
+
+/** What marks a job completed: the canonical hash of its result (idempotent replays) and the result itself. */
+interface JobDone {
+  hash: string;
+  result: string;
 }
 
 function backoffSql(deps: LogStoreDeps) {
@@ -107,7 +116,7 @@ export async function completeIndexingJob(
 ): Promise<CompleteResult> {
   const { databaseId, jobId } = ref;
   const { base, cap } = backoffSql(deps);
-  return completeTransaction(deps, p, ref, 'indexing', input, async (tx, job) => {
+  return completeTransaction(deps, p, ref, 'indexing', input, async (tx, job, done) => {
     assertMembers(job, [...input.indexedDraftIds, ...input.failedDraftIds], 'drafts');
     const owned = await tx.$queryRaw<{ draftId: string; scope: string }[]>`
       SELECT draft_id AS "draftId", scope FROM log_drafts
@@ -117,40 +126,45 @@ export async function completeIndexingJob(
       job,
       owned.map((d) => d.draftId),
     );
-    if (input.indexedDraftIds.length > 0) {
-      const scopes = [
-        ...new Set(owned.filter((d) => input.indexedDraftIds.includes(d.draftId)).map((d) => d.scope)),
-      ].sort();
-      const inserted = await tx.$executeRaw`
+    const indexed = input.indexedDraftIds;
+    const hasSplit = indexed.length > 0;
+    const scopes = [...new Set(owned.filter((d) => indexed.includes(d.draftId)).map((d) => d.scope))].sort();
+    // Every write in one statement: the split (published at once: inside this transaction a staged row is never
+    // visible), the drafts' outcomes, the rest back to committed, the job completed. Sub-statements share one
+    // snapshot, so `released` excludes the drafts the other two update.
+    const [row] = await tx.$queryRaw<{ inserted: number }[]>`
+      WITH split AS (
         INSERT INTO log_splits (database_id, split_id, state, time_range_start, time_range_end, num_docs, size_bytes,
                                 footer_start, footer_end, split_metadata_json, scopes, source_job_id, replaces_split_ids,
-                                created_at)
-        VALUES (${databaseId}, ${input.splitId}, 'staged', ${input.timeRangeStart}::bigint, ${input.timeRangeEnd}::bigint,
-                ${input.numDocs}::bigint, ${input.sizeBytes}::bigint, ${input.footer.start}::bigint,
-                ${input.footer.end}::bigint, ${input.splitMetadataJson}, ${scopes}::text[], ${jobId}, '{}', now())
-        ON CONFLICT DO NOTHING`;
-      if (inserted === 0) throw new LogStoreConflictError(`split "${input.splitId}" already exists`);
-      await tx.$executeRaw`
+                                published_at, created_at)
+        SELECT ${databaseId}, ${input.splitId}, 'published', ${input.timeRangeStart}::bigint,
+               ${input.timeRangeEnd}::bigint, ${input.numDocs}::bigint, ${input.sizeBytes}::bigint,
+               ${input.footer.start}::bigint, ${input.footer.end}::bigint, ${input.splitMetadataJson}, ${scopes}::text[],
+               ${jobId}, '{}', now(), now()
+        WHERE ${hasSplit}::boolean
+        ON CONFLICT DO NOTHING RETURNING 1),
+      indexed AS (
         UPDATE log_drafts SET status = 'indexed', job_id = NULL, attempts = 0, next_eligible_at = NULL,
                last_error = NULL, updated_at = now()
-        WHERE database_id = ${databaseId} AND draft_id = ANY(${input.indexedDraftIds}::text[])`;
-    }
-    if (input.failedDraftIds.length > 0) {
-      await tx.$executeRaw`
+        WHERE database_id = ${databaseId} AND draft_id = ANY(${indexed}::text[]) RETURNING 1),
+      failed AS (
         UPDATE log_drafts SET status = 'index_failed', job_id = NULL, last_error = 'reported failed by indexing job',
                next_eligible_at = now() + LEAST(${base}::float8 * power(2::float8, GREATEST(attempts - 1, 0)),
                                                 ${cap}::float8) * interval '1 millisecond',
                updated_at = now()
-        WHERE database_id = ${databaseId} AND draft_id = ANY(${input.failedDraftIds}::text[])`;
-    }
-    await tx.$executeRaw`
-      UPDATE log_drafts SET status = 'committed', job_id = NULL, updated_at = now()
-      WHERE database_id = ${databaseId} AND job_id = ${jobId} AND status = 'indexing'`;
-    if (input.indexedDraftIds.length > 0) {
-      await tx.$executeRaw`
-        UPDATE log_splits SET state = 'published', published_at = now()
-        WHERE database_id = ${databaseId} AND split_id = ${input.splitId} AND state = 'staged'`;
-    }
+        WHERE database_id = ${databaseId} AND draft_id = ANY(${input.failedDraftIds}::text[]) RETURNING 1),
+      released AS (
+        UPDATE log_drafts SET status = 'committed', job_id = NULL, updated_at = now()
+        WHERE database_id = ${databaseId} AND job_id = ${jobId} AND status = 'indexing'
+          AND draft_id <> ALL(${indexed}::text[]) AND draft_id <> ALL(${input.failedDraftIds}::text[]) RETURNING 1),
+      job AS (
+        UPDATE log_jobs SET status = 'completed', completed_at = now(), result_hash = ${done.hash},
+               result = ${done.result}::jsonb
+        WHERE id = ${jobId} RETURNING 1)
+      SELECT (SELECT count(*) FROM split)::int AS inserted`;
+    // The transaction rolls back every write above.
+    if (hasSplit && row?.inserted !== 1) throw new LogStoreConflictError(`split "${input.splitId}" already exists`);
+    return 'job completed';
   });
 }
 

@@ -135,10 +135,11 @@ export function parseIdList(value: readonly string[] | null | undefined, field: 
   return ids;
 }
 
-/** A non-negative integer count or size (exact below 2^53). */
-export function parseCount(value: number, field: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw bad(`${field} must be a non-negative integer`);
-  return value;
+/** A non-negative integer count or size (exact below 2^53); GraphQL `BigInt` inputs arrive as bigint. */
+export function parseCount(value: number | bigint, field: string): number {
+  const n = typeof value === 'bigint' ? (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : Number.NaN) : value;
+  if (!Number.isSafeInteger(n) || n < 0) throw bad(`${field} must be a non-negative integer below 2^53`);
+  return n;
 }
 
 const isoPrefix = /^\d{4}-\d{2}-\d{2}(T|$)/;
@@ -232,8 +233,14 @@ export interface FooterOffsets {
   end: number;
 }
 
+/** Footer offsets as the doors carry them (GraphQL `BigInt`: bigint). */
+export interface FooterFields {
+  start: number | bigint;
+  end: number | bigint;
+}
+
 /** `[start, end)` byte offsets of the split footer, inside the split: 0 <= start <= end <= sizeBytes. */
-export function parseFooter(value: FooterOffsets, sizeBytes: number): FooterOffsets {
+export function parseFooter(value: FooterFields, sizeBytes: number): FooterOffsets {
   const start = parseCount(value.start, 'footerOffsets.start');
   const end = parseCount(value.end, 'footerOffsets.end');
   if (start > end) throw bad(`footerOffsets.start (${start}) is after footerOffsets.end (${end})`);
@@ -270,8 +277,8 @@ export function parseMintQueryToken(databaseId: string, scopes: readonly string[
 /** A draft as the doors carry it (timestamps: epoch ms numbers or strings, or ISO-8601). */
 export interface DraftFields {
   draftId: string;
-  sizeBytes: number;
-  numDocs: number;
+  sizeBytes: number | bigint;
+  numDocs: number | bigint;
   startTimestamp: string | number;
   endTimestamp: string | number;
   scope: string;
@@ -297,11 +304,19 @@ export interface NewSplitInput {
 
 /** A new split as the doors carry it. */
 export interface NewSplitFields {
-  sizeBytes: number;
-  numDocs: number;
+  sizeBytes: number | bigint;
+  numDocs: number | bigint;
   timeRangeStart: string | number;
   timeRangeEnd: string | number;
-  footerOffsets: FooterOffsets;
+  footerOffsets: FooterFields;
+}
+
+/**
+ * The REST door's check of a contract number that GraphQL carries as `BigInt`: a fraction or a negative number
+ * would otherwise be a GraphQL variable error (a 500) instead of DeepStore's 400. Returns the value as text.
+ */
+export function restCount(value: number, field: string): string {
+  return String(parseCount(value, field));
 }
 
 function parseNewSplit(b: NewSplitFields, splitId: string, idField: string): NewSplitInput {

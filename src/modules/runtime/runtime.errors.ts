@@ -32,16 +32,6 @@ export class ScriptSyntaxError extends DomainError {
   }
 }
 
-/** A feature of the contract this server does not offer (yet); answered 400, never faked. */
-export class RuntimeFeatureUnavailableError extends DomainError {
-  override code = 'FEATURE_UNAVAILABLE';
-  override httpStatus = 400;
-  constructor(message: string) {
-    super(message);
-    this.name = 'RuntimeFeatureUnavailableError';
-  }
-}
-
 /** The caller already has as many runs in flight as one tenant may; nothing was started. */
 export class RuntimeBusyError extends DomainError {
   override code = 'TOO_MANY_RUNS';

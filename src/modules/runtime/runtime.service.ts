@@ -17,7 +17,6 @@ import {
   ExecutionNotFoundError,
   ExecutionNotRunningError,
   RuntimeBusyError,
-  RuntimeFeatureUnavailableError,
   ScriptSyntaxError,
 } from './runtime.errors.ts';
 import { type RunOutcome, SandboxPool } from './sandbox/pool.ts';
@@ -27,8 +26,8 @@ export type { Execution };
 export const terminalStatuses = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
 
 /**
- * Filesystem snapshots for runs that ask for `fs` (a label or 64-hex CA id). Provided by the snapshots module
- * once it is wired (docs/runtime.md); until then such runs are refused with 400.
+ * Filesystem snapshots for runs that ask for `fs` (a label or 64-hex CA id): the snapshots module's mount provider.
+ * Failures that are the caller's (unknown snapshot, malformed ref, limits) are DomainErrors.
  */
 export interface FsMountProvider {
   /** Resolves a label or CA id for the tenant and loads the tree (path → bytes). Unknown labels load empty. */
@@ -111,7 +110,8 @@ export interface RuntimeDeps {
   config: RuntimeConfig;
   /** This process's name as the owner of the runs it executes (live events, restart recovery). */
   instanceId: string;
-  fs?: FsMountProvider;
+  /** Mounts `fs` snapshots into runs (the snapshots module's, which the runtime module needs). */
+  fs: FsMountProvider;
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -139,7 +139,7 @@ export class RuntimeService {
   private cancelListener: AsyncIterator<unknown> | undefined;
   private closed = false;
 
-  private fsProvider: FsMountProvider | undefined;
+  private fsProvider: FsMountProvider;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.fsProvider = deps.fs;
@@ -218,9 +218,6 @@ export class RuntimeService {
     }
     const wantsHeap = Boolean(input.heap || input.session || tagEntries.length > 0);
     const fsProvider = this.fsProvider;
-    if (input.fs && !fsProvider) {
-      throw new RuntimeFeatureUnavailableError('Filesystem snapshots are not available on this server yet (fs)');
-    }
     const codeBytes = Buffer.byteLength(input.code);
     if (codeBytes > config.maxCodeBytes) {
       throw new InvalidInputError(`Script is ${codeBytes} bytes; the limit is ${config.maxCodeBytes} bytes`);
@@ -239,7 +236,7 @@ export class RuntimeService {
     const { code, lang } = await prepare(input.code);
     const heapIn = input.heap ? await this.loadHeap(tenant, input.heap) : null;
     let mount: { baseCaId: string; files: Map<string, Uint8Array> } | undefined;
-    if (input.fs && fsProvider) {
+    if (input.fs) {
       try {
         mount = await fsProvider.load(tenant, input.fs);
       } catch (err) {
@@ -581,7 +578,7 @@ export class RuntimeService {
     }
     if (final.status === 'completed' && baseCaId !== undefined) {
       fsOut = baseCaId;
-      if (outcome.fsTree && this.fsProvider) {
+      if (outcome.fsTree) {
         try {
           fsOut = await this.fsProvider.flush(outcome.fsTree);
         } catch (err) {

@@ -417,7 +417,13 @@ export class WebhookService {
     envelope: WebhookEnvelope,
   ): Promise<{ ok: boolean; responseCode: number | null; error: string | null }> {
     const body = JSON.stringify(envelope);
-    const secret = this.deps.box.open(endpoint.secretEnc);
+    let secret: string;
+    try {
+      secret = this.deps.box.open(endpoint.secretEnc);
+    } catch {
+      // Thrown, not recorded as the attempt's outcome: another instance (with the right key) may succeed.
+      throw new Error('the endpoint secret cannot be unsealed here: every instance needs the same ATRIUM_SECRET_KEY');
+    }
     try {
       const res = await outboundRequest(
         endpoint.url,

@@ -7,12 +7,27 @@ import { ApiKeyNotFoundError, InvalidApiKeyInputError } from '../access.errors.t
 import { isUuid } from '../access.service.ts';
 import type { KeyControls } from '../key-controls.ts';
 
-builder.objectType(ApiKeyNotFoundError, { name: 'ApiKeyNotFoundError', interfaces: [ErrorInterface] });
-builder.objectType(InvalidApiKeyInputError, { name: 'InvalidApiKeyInputError', interfaces: [ErrorInterface] });
+builder.objectType(ApiKeyNotFoundError, {
+  name: 'ApiKeyNotFoundError',
+  description: 'No such key, or one the caller may not manage (indistinguishable).',
+  interfaces: [ErrorInterface],
+});
+builder.objectType(InvalidApiKeyInputError, {
+  name: 'InvalidApiKeyInputError',
+  description: 'A name, scope, expiry or control value out of bounds; the message says which.',
+  interfaces: [ErrorInterface],
+});
 
-export const ApiKeyProductEnum = builder.enumType(ApiKeyProduct, {
-  name: 'ApiKeyProduct',
+export const ApiKeyProductEnum = builder.enumType('ApiKeyProduct', {
   description: 'The product whose credential conventions (prefix, scopes) a key follows; `atrium` is the platform.',
+  values: {
+    atrium: { value: ApiKeyProduct.atrium, description: 'The platform itself (`atr_` keys, platform scopes).' },
+    athena: { value: ApiKeyProduct.athena, description: 'Athena keys (`ath_`).' },
+    deepstore: { value: ApiKeyProduct.deepstore, description: 'DeepStore keys (`dsk_`).' },
+    polykomos: { value: ApiKeyProduct.polykomos, description: 'Polykomos keys (`pk_live_`).' },
+    goclaw: { value: ApiKeyProduct.goclaw, description: 'GoClaw keys (`goclaw_`).' },
+    mcp_v8: { value: ApiKeyProduct.mcp_v8, description: 'mcp-v8 keys (`mv8_`).' },
+  } as const,
 });
 
 export const ApiKeyRef = builder.prismaNode('ApiKey', {

@@ -23,8 +23,8 @@ import { LogCompleteResultRef, logStoreErrors } from './types.ts';
 const FooterOffsetsInput = builder.inputType('LogFooterOffsetsInput', {
   description: 'Byte range `[start, end)` of the split footer, inside the split (integers).',
   fields: (t) => ({
-    start: t.float({ required: true, description: 'First byte of the footer.' }),
-    end: t.float({ required: true, description: 'One past the last byte; at most sizeBytes.' }),
+    start: t.field({ type: 'BigInt', required: true, description: 'First byte of the footer.' }),
+    end: t.field({ type: 'BigInt', required: true, description: 'One past the last byte; at most sizeBytes.' }),
   }),
 });
 
@@ -137,8 +137,8 @@ const CommitLogDraftInput = builder.inputType('CommitLogDraftInput', {
       required: true,
       description: 'Client-chosen id: 1–255 of [A-Za-z0-9._:-], starting alphanumeric.',
     }),
-    sizeBytes: t.float({ required: true, description: 'Size in bytes (a non-negative integer).' }),
-    numDocs: t.float({ required: true, description: 'Documents (a non-negative integer).' }),
+    sizeBytes: t.field({ type: 'BigInt', required: true, description: 'Size in bytes (non-negative).' }),
+    numDocs: t.field({ type: 'BigInt', required: true, description: 'Documents (non-negative).' }),
     startTimestamp: t.string({
       required: true,
       description: 'First document time: epoch milliseconds (decimal text) or ISO-8601.',
@@ -299,8 +299,8 @@ const CompleteLogIndexingJobInput = builder.inputType('CompleteLogIndexingJobInp
   description: 'The outcome of an indexing job (REST completeIndexingJob body).',
   fields: (t) => ({
     splitId: t.string({ required: true, description: 'Worker-chosen id of the new split.' }),
-    sizeBytes: t.float({ required: true, description: 'Size in bytes (a non-negative integer).' }),
-    numDocs: t.float({ required: true, description: 'Documents (a non-negative integer).' }),
+    sizeBytes: t.field({ type: 'BigInt', required: true, description: 'Size in bytes (non-negative).' }),
+    numDocs: t.field({ type: 'BigInt', required: true, description: 'Documents (non-negative).' }),
     timeRangeStart: t.string({
       required: true,
       description: 'First document time: epoch milliseconds (decimal text) or ISO-8601.',
@@ -332,8 +332,8 @@ const CompleteLogMergeJobInput = builder.inputType('CompleteLogMergeJobInput', {
   description: 'The outcome of a merge job.',
   fields: (t) => ({
     newSplitId: t.string({ required: true, description: 'Worker-chosen id of the merged split.' }),
-    sizeBytes: t.float({ required: true, description: 'Size in bytes (a non-negative integer).' }),
-    numDocs: t.float({ required: true, description: 'Documents (a non-negative integer).' }),
+    sizeBytes: t.field({ type: 'BigInt', required: true, description: 'Size in bytes (non-negative).' }),
+    numDocs: t.field({ type: 'BigInt', required: true, description: 'Documents (non-negative).' }),
     timeRangeStart: t.string({
       required: true,
       description: 'First document time: epoch milliseconds (decimal text) or ISO-8601.',

@@ -50,18 +50,6 @@ builder.objectType(PolykomosConflictError, {
   interfaces: [ErrorInterface],
 });
 
-/** Error members of the webhook fields: the generic type, and the specific ones their services may throw. */
-export const polykomosErrors = {
-  types: [
-    PolykomosError,
-    PolykomosNotFoundError,
-    PolykomosForbiddenError,
-    PolykomosInvalidInputError,
-    PolykomosRejectedError,
-    PolykomosConflictError,
-  ],
-};
-
 /** Exact error members, by what a field can fail with (each field lists only those). */
 export const NotFound = PolykomosNotFoundError;
 export const Forbidden = PolykomosForbiddenError;

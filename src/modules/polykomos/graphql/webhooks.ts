@@ -1,7 +1,7 @@
 import { builder } from '../../../core/builder.ts';
 import { invalidParameter } from '../polykomos.errors.ts';
 import { parseId, type WebhookDeliveryRow, type WebhookEndpointRow } from '../webhooks.service.ts';
-import { polykomosErrors } from './types.ts';
+import { errorsOf, Forbidden, InvalidInput, NotFound, Rejected } from './types.ts';
 
 /*
  * Polykomos webhooks on the shared engine (docs/webhooks.md, docs/polykomos.md "Webhooks"): endpoints, deliveries
@@ -156,7 +156,7 @@ builder.queryField('polykomosWebhookEndpoints', (t) =>
         'The caller’s webhook endpoints (revoked included), newest first; `after` = last endpointId seen. first ' +
         '1–100, default 25. Scope webhooks:read.',
       authScopes: { product: 'polykomos' },
-      errors: polykomosErrors,
+      errors: errorsOf(Forbidden, InvalidInput),
       resolve: async (_r, args, ctx) =>
         page(
           await ctx.services.polykomos.webhooks.listEndpoints(ctx.principal, args.first ?? 25, cursorId(args.after)),
@@ -176,7 +176,7 @@ builder.queryField('polykomosWebhookEndpoint', (t) =>
     type: PolykomosWebhookEndpointRef,
     description: 'One of the caller’s webhook endpoints, by its integer id. Scope webhooks:read.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound),
     args: { endpointId: t.arg.int({ required: true, description: 'The endpoint’s integer id (REST’s id).' }) },
     resolve: (_r, { endpointId }, ctx) => ctx.services.polykomos.webhooks.getEndpoint(ctx.principal, endpointId),
   }),
@@ -188,7 +188,7 @@ builder.queryField('polykomosWebhookDeliveries', (t) =>
       type: PolykomosWebhookDeliveryRef,
       description: 'Deliveries of one of the caller’s endpoints, newest first. Scope webhooks:read.',
       authScopes: { product: 'polykomos' },
-      errors: polykomosErrors,
+      errors: errorsOf(Forbidden, NotFound, InvalidInput),
       args: { endpointId: t.arg.int({ required: true, description: 'The endpoint’s integer id.' }) },
       resolve: async (_r, args, ctx) =>
         page(
@@ -214,7 +214,7 @@ builder.mutationField('createPolykomosWebhookEndpoint', (t) =>
     type: CreateEndpointPayload,
     description: 'Creates a webhook endpoint; its signing secret is returned once. Scope webhooks:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, Rejected),
     args: {
       input: t.arg({ type: CreatePolykomosWebhookEndpointInput, required: true, description: 'The endpoint.' }),
     },
@@ -227,7 +227,7 @@ builder.mutationField('revokePolykomosWebhookEndpoint', (t) =>
     type: PolykomosWebhookEndpointRef,
     description: 'Revokes (soft) a webhook endpoint: no new deliveries. Scope webhooks:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound),
     args: { endpointId: t.arg.int({ required: true, description: 'The endpoint’s integer id.' }) },
     resolve: (_r, { endpointId }, ctx) => ctx.services.polykomos.webhooks.revokeEndpoint(ctx.principal, endpointId),
   }),
@@ -240,7 +240,7 @@ builder.mutationField('createPolykomosWebhookTestDelivery', (t) =>
       'Sends one signed `webhook.test` event now and returns the recorded delivery with its real outcome. A ' +
       'revoked endpoint is ENDPOINT_REVOKED. Scope webhooks:write.',
     authScopes: { product: 'polykomos' },
-    errors: polykomosErrors,
+    errors: errorsOf(Forbidden, NotFound, Rejected),
     args: { endpointId: t.arg.int({ required: true, description: 'The endpoint’s integer id.' }) },
     resolve: (_r, { endpointId }, ctx) => ctx.services.polykomos.webhooks.testDelivery(ctx.principal, endpointId),
   }),

@@ -10,7 +10,6 @@ import {
   ExecutionNotFoundError,
   ExecutionNotRunningError,
   RuntimeBusyError,
-  RuntimeFeatureUnavailableError,
   ScriptSyntaxError,
 } from '../runtime.errors.ts';
 import { isUuid, serverVersion } from '../runtime.service.ts';
@@ -43,12 +42,6 @@ builder.objectType(RuntimeBusyError, {
   description: 'The caller already has as many executions in flight as one tenant may; nothing was started.',
   interfaces: [ErrorInterface],
 });
-builder.objectType(RuntimeFeatureUnavailableError, {
-  name: 'RuntimeFeatureUnavailableError',
-  description: 'The run asked for a feature this server does not offer (e.g. `fs` without the snapshots module).',
-  interfaces: [ErrorInterface],
-});
-
 /** A subscription has no error union: an unknown execution fails it at setup as one NOT_FOUND error. */
 async function subscription<T>(setup: Promise<T>): Promise<T> {
   try {
@@ -245,7 +238,7 @@ builder.mutationField('runExecution', (t) =>
     type: 'Execution',
     description: 'Starts a run in the sandbox and returns it while `running`; follow it with the subscriptions.',
     authScopes: { product: 'mcp_v8' },
-    errors: { types: [ScriptSyntaxError, RuntimeFeatureUnavailableError, RuntimeBusyError, InvalidInputError] },
+    errors: { types: [ScriptSyntaxError, RuntimeBusyError, InvalidInputError] },
     args: { input: t.arg({ type: RunExecutionInput, required: true, description: 'What to run.' }) },
     resolve: async (_query, _root, { input }, ctx) => {
       let tags: Record<string, string> | null = null;
