@@ -7,7 +7,7 @@ export type RouteMatch =
   /** The path exists, but not for this method; `allow` lists the methods it has. */
   | { kind: 'method-not-allowed'; allow: string[] }
   /** A path parameter is not valid percent-encoding, or decodes to a control character. */
-  | { kind: 'bad-path'; message: string };
+  | { kind: 'bad-path'; message: string; operationId: string };
 
 export interface Router {
   /** `path` is below the product prefix, still percent-encoded (as in `URL.pathname`). `method` in any case. */
@@ -90,12 +90,20 @@ export function compileRouter(operations: readonly SpecOperation[]): Router {
         try {
           value = decodeURIComponent(raw);
         } catch {
-          return { kind: 'bad-path', message: `Malformed percent-encoding in path segment "${raw.slice(0, 100)}"` };
+          return {
+            kind: 'bad-path',
+            message: `Malformed percent-encoding in path segment "${raw.slice(0, 100)}"`,
+            operationId: leaf.operationId,
+          };
         }
       }
       // A decoded id with a control character (`%00`, `%0A`) is never an identifier; refuse it before any store does.
       if (hasControlCharacter(value)) {
-        return { kind: 'bad-path', message: `Path parameter ${leaf.paramNames[i]} contains a control character` };
+        return {
+          kind: 'bad-path',
+          message: `Path parameter ${leaf.paramNames[i]} contains a control character`,
+          operationId: leaf.operationId,
+        };
       }
       params[leaf.paramNames[i] as string] = value;
     }

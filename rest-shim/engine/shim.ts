@@ -168,7 +168,11 @@ export function createRestShim(options: RestShimOptions): RestShim {
         allow: route.allow.join(', '),
       });
     }
-    if (route.kind === 'bad-path') throw new RestFailure(400, route.message, 'invalid_parameter');
+    if (route.kind === 'bad-path') {
+      // The operation is known: its error body (and metrics label) are the operation's.
+      state.operationId = route.operationId;
+      throw new RestFailure(400, route.message, 'invalid_parameter');
+    }
     const op = m.operations.get(route.operationId) as CompiledOperation;
     state.operationId = op.operationId;
 

@@ -4,13 +4,14 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { BigIntResolver, DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../../prisma/generated/pothos-types.ts';
 import { getDatamodel } from '../../prisma/generated/pothos-types.ts';
 import { canManageApiKeys, canUseProduct } from './auth/policies.ts';
 import type { Product } from './auth/principal.ts';
 import type { Context } from './context.ts';
-import { DomainError } from './errors.ts';
+import { DomainError, ErrorCodes } from './errors.ts';
 import { ForbiddenError } from './graphql/graphql-errors.ts';
 import { type ContextScopes, nodeResolvers } from './graphql/node-lookup.ts';
 
@@ -96,6 +97,39 @@ const nodes = nodeResolvers(builder, scopesFor as (ctx: Context) => ContextScope
 builder.queryType({});
 builder.mutationType({});
 builder.subscriptionType({});
-builder.addScalarType('DateTime', DateTimeResolver);
-builder.addScalarType('JSON', JSONResolver);
-builder.addScalarType('BigInt', BigIntResolver);
+builder.addScalarType('DateTime', userInputScalar(DateTimeResolver));
+builder.addScalarType('JSON', userInputScalar(JSONResolver));
+builder.addScalarType('BigInt', userInputScalar(BigIntResolver));
+
+/**
+ * A scalar whose input parsing refuses with a GraphQLError (BAD_USER_INPUT): graphql-scalars throws plain
+ * TypeErrors/SyntaxErrors for values like `"1.5"` as a BigInt, which yoga's masking would turn into
+ * INTERNAL_SERVER_ERROR.
+ */
+function userInputScalar(scalar: GraphQLScalarType): GraphQLScalarType {
+  const refuse = (e: unknown): never => {
+    if (e instanceof GraphQLError) throw e;
+    const detail = e instanceof Error ? e.message : String(e);
+    throw new GraphQLError(`${scalar.name} cannot represent this value: ${detail}`.slice(0, 300), {
+      extensions: { code: ErrorCodes.badUserInput },
+    });
+  };
+  const config = scalar.toConfig();
+  return new GraphQLScalarType({
+    ...config,
+    parseValue: (value) => {
+      try {
+        return config.parseValue ? config.parseValue(value) : value;
+      } catch (e) {
+        return refuse(e);
+      }
+    },
+    parseLiteral: (ast, variables) => {
+      try {
+        return config.parseLiteral ? config.parseLiteral(ast, variables) : undefined;
+      } catch (e) {
+        return refuse(e);
+      }
+    },
+  });
+}

@@ -3,15 +3,17 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { type ExecutionResult, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
+import { type ExecutionResult, type GraphQLError, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { bearerToken } from '../auth/authenticator.ts';
+import { createCredentialWatch } from '../auth/credential-watch.ts';
 import { anonymous, type Principal } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
 import { ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { credentialEndCloseCode, credentialEndMessage, credentialEndPlugin } from './credential-end.ts';
 import { graphiqlPage } from './graphiql.ts';
 import { nulInputPlugin } from './input-plugin.ts';
 import { platformKeyPlugin } from './platform-key-plugin.ts';
@@ -34,6 +36,7 @@ export const graphqlPath = '/graphql';
 export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   const { authenticator, logger, metrics } = services;
   const trusted = trustedDocumentsFor(services.config.graphql);
+  const credentials = createCredentialWatch(services.pubsub);
   const graphiqlOptions = {
     title: 'Atrium GraphiQL',
     subscriptionsProtocol: 'WS',
@@ -90,6 +93,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       ...protectionPlugins(services.config.graphql, trusted),
       nulInputPlugin(),
       platformKeyPlugin(),
+      credentialEndPlugin(credentials),
       metricsPlugin(metrics),
     ],
   });
@@ -130,19 +134,35 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
               connectionCredential(ctx.connectionParams ?? {}),
               ctx.extra.request.socket.remoteAddress,
             );
-            Object.assign(ctx.extra, { principal, requestId: newRequestId() });
+            // The connection lives as long as its credential: revoked 4403, expired 4401 (credential-end.ts).
+            const endWatch = credentials.watch(principal, (end) =>
+              ctx.extra.socket.close(credentialEndCloseCode[end], credentialEndMessage[end]),
+            );
+            Object.assign(ctx.extra, { principal, requestId: newRequestId(), endWatch });
             return true;
           } catch {
             return false;
           }
         },
+        onClose: (ctx) => (ctx.extra as { endWatch?: () => void }).endWatch?.(),
         onSubscribe: async (ctx, _id, payload) => {
+          // GraphiQL sends its Headers tab with every operation (`extensions.headers`); an Authorization there
+          // runs that operation as its credential (a wrong one is refused), else the connection's principal.
+          let principal = ctx.extra.principal;
+          const perOperation = operationCredential(payload.extensions);
+          if (perOperation !== undefined) {
+            try {
+              principal = await principalFor(perOperation, ctx.extra.request.socket.remoteAddress);
+            } catch (e) {
+              return [e as GraphQLError];
+            }
+          }
           const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
             ...ctx,
             req: ctx.extra.request,
             socket: ctx.extra.socket,
             params: payload,
-            principal: ctx.extra.principal,
+            principal,
             requestId: ctx.extra.requestId,
           } as unknown as Partial<InitialContext>);
           // The HTTP path resolves trusted documents in yoga's plugin; graphql-ws resolves them here.
@@ -152,10 +172,26 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
           try {
             document = parse(query);
           } catch (e) {
-            return [createGraphQLError(e instanceof Error ? e.message : 'Syntax error')];
+            // Every graphql-ws `error` message carries a code, like yoga's HTTP answers.
+            return [
+              createGraphQLError(e instanceof Error ? e.message : 'Syntax error', {
+                extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+              }),
+            ];
           }
           const errors = validate(schema, document);
-          if (errors.length > 0) return errors;
+          if (errors.length > 0) {
+            return errors.map((e: GraphQLError) =>
+              e.extensions?.code
+                ? e
+                : createGraphQLError(e.message, {
+                    nodes: e.nodes,
+                    source: e.source,
+                    positions: e.positions,
+                    extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+                  }),
+            );
+          }
           return {
             schema,
             operationName: payload.operationName,
@@ -175,6 +211,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       close: async () => {
         for (const client of wss.clients) client.close(1001, 'Server shutting down');
         await disposable.dispose();
+        await credentials.close();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
       },
       clientCount: () => wss.clients.size,
@@ -196,6 +233,14 @@ function connectionCredential(params: Record<string, unknown>): string | undefin
   if (typeof auth === 'string') return bearerToken(auth) ?? '';
   if (typeof params.token === 'string') return params.token;
   return undefined;
+}
+
+/** The Authorization of an operation's `extensions.headers` (GraphiQL's Headers tab), if any. */
+function operationCredential(extensions: unknown): string | undefined {
+  const headers = (extensions as { headers?: unknown } | undefined)?.headers;
+  if (headers === null || typeof headers !== 'object') return undefined;
+  const auth = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
+  return typeof auth === 'string' ? (bearerToken(auth) ?? '') : undefined;
 }
 
 function metricsPlugin(metrics: Services['metrics']): Plugin {

@@ -1,5 +1,6 @@
 import { apiKeyFormats, generateApiKey, invalidScopes } from '../../core/auth/api-key-format.ts';
 import { type CredentialCheck, type CredentialVerifier, productMismatch } from '../../core/auth/authenticator.ts';
+import { publishCredentialRevoked } from '../../core/auth/credential-watch.ts';
 import { canManageApiKeys } from '../../core/auth/policies.ts';
 import { type Principal, type Product, principalId } from '../../core/auth/principal.ts';
 import { sha256Hex } from '../../core/auth/secrets.ts';
@@ -115,7 +116,13 @@ export class AccessService {
         select: { id: true },
       });
     });
-    if (audit) pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
+    if (audit) {
+      pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
+      // Open subscriptions of this key end now, on every replica.
+      publishCredentialRevoked(pubsub, [
+        principalId({ kind: 'apiKey', id, product: existing.product, name: '', scopes: [] }),
+      ]);
+    }
     return { apiKeyId: id };
   }
 

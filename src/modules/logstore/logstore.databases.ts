@@ -1,5 +1,6 @@
 // Databases and their tokens: create, read, list, delete, rotate/revoke service tokens, mint query JWTs.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { publishCredentialRevoked } from '../../core/auth/credential-watch.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import { sha256Hex } from '../../core/auth/secrets.ts';
 import { assertKind, authorize, type LogStoreOperation, queryTokenUse } from './logstore.access.ts';
@@ -143,11 +144,21 @@ export async function rotateServiceToken(
   { databaseId }: DatabaseRef,
 ): Promise<{ serviceToken: string }> {
   const token = newServiceToken();
-  await deps.prisma.$transaction(async (tx) => {
+  const revoked = await deps.prisma.$transaction(async (tx) => {
     await authorize(tx, p, 'rotateServiceToken', databaseId);
+    const previous = await tx.logServiceToken.findMany({
+      where: { databaseId, revokedAt: null },
+      select: { id: true },
+    });
     await tx.logServiceToken.updateMany({ where: { databaseId, revokedAt: null }, data: { revokedAt: new Date() } });
     await tx.logServiceToken.create({ data: { databaseId, tokenHash: token.hash, prefix: token.prefix } });
+    return previous;
   });
+  // Open subscriptions of the rotated-away tokens end now (core's credential.revoked).
+  publishCredentialRevoked(
+    deps.pubsub,
+    revoked.map((t) => `servicetoken:${t.id}`),
+  );
   return { serviceToken: token.raw };
 }
 
@@ -156,14 +167,20 @@ export async function revokeServiceTokens(
   p: Principal,
   { databaseId }: DatabaseRef,
 ): Promise<{ success: true; revoked: number }> {
-  return deps.prisma.$transaction(async (tx) => {
+  const { ids, result } = await deps.prisma.$transaction(async (tx) => {
     await authorize(tx, p, 'revokeServiceTokens', databaseId);
+    const previous = await tx.logServiceToken.findMany({
+      where: { databaseId, revokedAt: null },
+      select: { id: true },
+    });
     const r = await tx.logServiceToken.updateMany({
       where: { databaseId, revokedAt: null },
       data: { revokedAt: new Date() },
     });
-    return { success: true as const, revoked: r.count };
+    return { ids: previous.map((t) => `servicetoken:${t.id}`), result: { success: true as const, revoked: r.count } };
   });
+  publishCredentialRevoked(deps.pubsub, ids);
+  return result;
 }
 
 /** Mints a query JWT for one database: `token_use: query`, claim `db`, `scopes` (drafts/splits it may see). */
