@@ -12,12 +12,12 @@ describe('subscriptions end with their credential', () => {
   }, 60_000);
   afterAll(() => t?.close());
 
-  async function newKey(name: string) {
+  async function newKey(name: string, expiresInSeconds?: number) {
     const r = await gql(
       t.baseUrl,
       `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
         ... on MutationCreateApiKeySuccess { data { rawKey apiKey { id } } } ... on Error { message } } }`,
-      { i: { product: 'mcp_v8', name, scopes: [] } },
+      { i: { product: 'mcp_v8', name, scopes: [], ...(expiresInSeconds ? { expiresInSeconds } : {}) } },
       t.adminKey,
     );
     return r.body.data.createApiKey.data as { rawKey: string; apiKey: { id: string } };
@@ -158,6 +158,25 @@ describe('subscriptions end with their credential', () => {
     });
     expect(code).toBe(4401);
     // Issued with a 2 s lifetime (whole seconds): closed within 5 s of connecting.
+    expect(Date.now() - start).toBeLessThan(5000);
+  }, 30_000);
+
+  it('graphql-ws: an API key connection closes with 4401 when the key expires', async () => {
+    const key = await newKey('ws-expiring', 2);
+    const start = Date.now();
+    const code = await new Promise<number>((resolve) => {
+      createClient({
+        url: `${t.baseUrl.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${key.rawKey}` },
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => {},
+        on: { closed: (e) => resolve((e as { code: number }).code) },
+      });
+    });
+    expect(code).toBe(4401);
+    // The key lives 2 s from its creation: the connection ends then, not at the next request.
     expect(Date.now() - start).toBeLessThan(5000);
   }, 30_000);
 

@@ -25,7 +25,8 @@ const maxTimerMs = 2 ** 31 - 1;
 /**
  * Ends what a credential opened (subscriptions, WebSocket connections) when the credential ends: revocation
  * through `credential.revoked` (over Redis, so on every replica) and expiry of a JWT (`exp`) by a timer. One
- * pub/sub subscription per process, started with the first watch.
+ * pub/sub subscription per process, started with the first watch. Expiry (a JWT's `exp`, an API key's `expiresAt`)
+ * ends them by a timer.
  */
 export function createCredentialWatch(pubsub: AppPubSub) {
   const watchers = new Map<string, Set<(end: CredentialEnd) => void>>();
@@ -78,10 +79,16 @@ export function createCredentialWatch(pubsub: AppPubSub) {
     }
     set.add(fire);
     listen();
-    const exp = principal.kind === 'jwt' ? Number(principal.claims.exp) : Number.NaN;
-    if (Number.isFinite(exp)) {
+    // Expiry: a JWT's `exp` (seconds), an API key's `expiresAt`.
+    const expMs =
+      principal.kind === 'jwt'
+        ? Number(principal.claims.exp) * 1000
+        : principal.kind === 'apiKey' && principal.expiresAt
+          ? principal.expiresAt.getTime()
+          : Number.NaN;
+    if (Number.isFinite(expMs)) {
       const arm = () => {
-        const left = exp * 1000 - Date.now();
+        const left = expMs - Date.now();
         if (left <= 0) return fire('expired');
         timer = setTimeout(arm, Math.min(left, maxTimerMs));
         timer.unref();

@@ -15,6 +15,8 @@ export type Principal =
       product: Product;
       name: string;
       scopes: readonly string[];
+      /** When the key stops being valid, if it expires: what it opened (subscriptions) ends then. */
+      expiresAt?: Date;
     }
   | {
       kind: 'jwt';

@@ -169,7 +169,14 @@ export class AccessService {
     }
     return {
       ok: true,
-      principal: { kind: 'apiKey', id: key.id, product: key.product, name: key.name, scopes: key.scopes },
+      principal: {
+        kind: 'apiKey',
+        id: key.id,
+        product: key.product,
+        name: key.name,
+        scopes: key.scopes,
+        ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}),
+      },
       previousUse,
     };
   }
