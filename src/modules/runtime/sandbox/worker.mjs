@@ -395,6 +395,7 @@ async function run(message) {
   // Registered before the isolate exists, so a cancel or the timeout during setup still stops the run.
   current = { runId, stop };
   const timer = setTimeout(() => stop({ status: 'timed_out', error: 'Execution timed out' }), message.timeoutMs);
+  const startedAt = performance.now();
   let prepared;
   try {
     prepared = await take(message.memoryMb);
@@ -484,7 +485,12 @@ async function run(message) {
       const text = describeCrossed(err);
       if (isolate.isDisposed && /memory limit/i.test(text))
         settle({ status: 'failed', error: `Memory limit exceeded (${message.memoryMb} MB)` });
-      else if (/^Error: Script execution timed out\.?$/.test(text))
+      // isolated-vm's own verdict ("Script execution timed out.", then the script frame it stopped in) — told
+      // apart from a script throwing that text by the clock: isolated-vm only says it once the budget is spent.
+      else if (
+        /^Error: Script execution timed out\.?(?:\n|$)/.test(text) &&
+        performance.now() - startedAt >= message.timeoutMs - 5
+      )
         settle({ status: 'timed_out', error: 'Execution timed out' });
       else if (isolate.isDisposed && /Isolate (?:was|is) disposed/i.test(text))
         settle({ status: 'failed', error: `Memory limit exceeded (${message.memoryMb} MB)` });
