@@ -19,7 +19,8 @@ describe('node(id) and nodes(ids)', () => {
   }, 60_000);
   afterAll(() => t?.close());
 
-  const lookup = (ids: string[], token?: string) => gql(t.baseUrl, NodesTestLookupDocument, { id: ids[0] ?? '', ids }, token);
+  const lookup = (ids: string[], token?: string) =>
+    gql(t.baseUrl, NodesTestLookupDocument, { id: ids[0] ?? '', ids }, token);
 
   it('finds an existing node and answers null for missing, malformed, unknown-type and forbidden ids alike', async () => {
     const found = await lookup([keyId], t.adminKey);

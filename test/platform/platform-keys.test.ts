@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../../rest-shim/engine/specs.ts';
 import { surfaces } from '../../rest-shim/surfaces.ts';
+import { PlatformCreateApiKeyDocument, PlatformViewerKindDocument } from '../generated/platform.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
+import { createApiKey } from '../kit/platform.ts';
 
 /** docs/decisions.md "Platform keys": `atr_` keys are GraphQL-only; `read` queries and subscribes, `admin` mutates. */
 describe('atr_ platform keys', () => {
@@ -14,26 +16,20 @@ describe('atr_ platform keys', () => {
       ['admin', ['admin']],
       ['none', []],
     ] as const) {
-      const r = await gql(
-        t.baseUrl,
-        `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
-          ... on MutationCreateApiKeySuccess { data { rawKey } } ... on Error { message } } }`,
-        { i: { product: 'atrium', name: `platform-${name}`, scopes } },
-        t.adminKey,
-      );
-      keys[name] = r.body.data.createApiKey.data.rawKey;
+      keys[name] = (
+        await createApiKey(t.baseUrl, t.adminKey, { product: 'atrium', name: `platform-${name}`, scopes: [...scopes] })
+      ).rawKey;
       expect(keys[name]).toMatch(/^atr_/);
     }
   }, 60_000);
   afterAll(() => t?.close());
 
-  const mutation = `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
-    __typename ... on MutationCreateApiKeySuccess { data { apiKey { id } } } } }`;
-  const input = (name: string) => ({ i: { product: 'atrium', name, scopes: ['read'] } });
+  const mutation = PlatformCreateApiKeyDocument;
+  const input = (name: string) => ({ input: { product: 'atrium' as const, name, scopes: ['read'] } });
 
   it('scope read: queries run, mutations are refused before any resolver', async () => {
-    const q = await gql(t.baseUrl, '{ viewer { kind } }', {}, keys.read);
-    expect(q.body.data.viewer.kind).toBe('apiKey');
+    const q = await gql(t.baseUrl, PlatformViewerKindDocument, {}, keys.read);
+    expect(q.body.data?.viewer?.kind).toBe('apiKey');
     const m = await gql(t.baseUrl, mutation, input('by-read'), keys.read);
     expect(m.body.data ?? null).toBeNull();
     expect(m.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -43,23 +39,17 @@ describe('atr_ platform keys', () => {
   it('scope admin: mutations run too', async () => {
     const m = await gql(t.baseUrl, mutation, input('by-admin'), keys.admin);
     expect(m.body.errors).toBeUndefined();
-    expect(m.body.data.createApiKey.__typename).toBe('MutationCreateApiKeySuccess');
+    expect(m.body.data?.createApiKey.__typename).toBe('MutationCreateApiKeySuccess');
   });
 
   it('neither scope: nothing runs', async () => {
-    const q = await gql(t.baseUrl, '{ viewer { kind } }', {}, keys.none);
+    const q = await gql(t.baseUrl, PlatformViewerKindDocument, {}, keys.none);
     expect(q.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it("every REST door refuses a platform key, even one with scope admin, as it refuses another product's key", async () => {
-    const foreign = await gql(
-      t.baseUrl,
-      `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
-        ... on MutationCreateApiKeySuccess { data { rawKey } } } }`,
-      { i: { product: 'athena', name: 'foreign', scopes: [] } },
-      t.adminKey,
-    );
-    const foreignKey = foreign.body.data.createApiKey.data.rawKey as string;
+    const foreignKey = (await createApiKey(t.baseUrl, t.adminKey, { product: 'athena', name: 'foreign', scopes: [] }))
+      .rawKey;
     let doors = 0;
     for (const surface of surfaces) {
       if (!surface.authenticate) continue;
