@@ -1,8 +1,19 @@
+import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import {
+  PlatformRevokeApiKeyDocument,
+  SubCredAuditEventActionDocument,
+  SubCredCreateLogDatabaseDocument,
+  SubCredExecutionStatusDocument,
+  SubCredLogJobEventsDocument,
+  SubCredRotateLogServiceTokenDocument,
+  SubCredRunExecutionDocument,
+} from '../generated/platform.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { issueJwt } from '../kit/deepstore.ts';
+import { createApiKey } from '../kit/platform.ts';
 
 /** Subscriptions end with their credential: revocation closes graphql-ws (4403) and ends SSE streams within 5 s. */
 describe('subscriptions end with their credential', () => {
@@ -12,35 +23,33 @@ describe('subscriptions end with their credential', () => {
   }, 60_000);
   afterAll(() => t?.close());
 
-  async function newKey(name: string, expiresInSeconds?: number) {
-    const r = await gql(
-      t.baseUrl,
-      `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
-        ... on MutationCreateApiKeySuccess { data { rawKey apiKey { id } } } ... on Error { message } } }`,
-      { i: { product: 'mcp_v8', name, scopes: [], ...(expiresInSeconds ? { expiresInSeconds } : {}) } },
-      t.adminKey,
-    );
-    return r.body.data.createApiKey.data as { rawKey: string; apiKey: { id: string } };
+  function newKey(name: string, expiresInSeconds?: number) {
+    return createApiKey(t.baseUrl, t.adminKey, {
+      product: 'mcp_v8',
+      name,
+      scopes: [],
+      ...(expiresInSeconds ? { expiresInSeconds } : {}),
+    });
   }
 
   /** A run that stays `running` for a while (busy loop inside the sandbox), as the key's tenant. */
   async function longRun(key: string): Promise<string> {
     const r = await gql(
       t.baseUrl,
-      `mutation($i: RunExecutionInput!) { runExecution(input: $i) {
-        __typename ... on MutationRunExecutionSuccess { data { uuid status } } ... on Error { message } } }`,
-      { i: { code: 'const end = Date.now() + 12000; while (Date.now() < end) {} "done"', executionTimeoutSecs: 20 } },
+      SubCredRunExecutionDocument,
+      {
+        input: { code: 'const end = Date.now() + 12000; while (Date.now() < end) {} "done"', executionTimeoutSecs: 20 },
+      },
       key,
     );
-    const uuid = r.body.data?.runExecution?.data?.uuid as string | undefined;
-    if (!uuid) throw new Error(`no run: ${JSON.stringify(r.body)}`);
-    return uuid;
+    const run = r.body.data?.runExecution;
+    if (run?.__typename !== 'MutationRunExecutionSuccess') throw new Error(`no run: ${JSON.stringify(r.body)}`);
+    return run.data.uuid;
   }
 
-  const revoke = (id: string) =>
-    gql(t.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id }, t.adminKey);
+  const revoke = (id: string) => gql(t.baseUrl, PlatformRevokeApiKeyDocument, { id }, t.adminKey);
 
-  const subscription = 'subscription($u: String!) { executionStatusChanged(uuid: $u) { status } }';
+  const subscription = print(SubCredExecutionStatusDocument);
 
   it('graphql-ws: revoking the key closes the connection with 4403 within 5 s', async () => {
     const key = await newKey('ws-revoked');
@@ -62,7 +71,7 @@ describe('subscriptions end with their credential', () => {
         },
       });
       client.subscribe(
-        { query: subscription, variables: { u: uuid } },
+        { query: subscription, variables: { uuid } },
         {
           next: (v) => {
             if (
@@ -88,17 +97,10 @@ describe('subscriptions end with their credential', () => {
   }, 30_000);
 
   it('graphql-ws: rotating a DeepStore service token closes its connection with 4403 within 5 s', async () => {
-    const created = await gql(
-      t.baseUrl,
-      `mutation { createLogDatabase(name: "rotating") {
-        ... on MutationCreateLogDatabaseSuccess { data { databaseId serviceToken } } ... on Error { message } } }`,
-      {},
-      t.adminKey,
-    );
-    const { databaseId, serviceToken } = created.body.data.createLogDatabase.data as {
-      databaseId: string;
-      serviceToken: string;
-    };
+    const created = await gql(t.baseUrl, SubCredCreateLogDatabaseDocument, { name: 'rotating' }, t.adminKey);
+    const database = created.body.data?.createLogDatabase;
+    if (database?.__typename !== 'MutationCreateLogDatabaseSuccess') throw new Error(JSON.stringify(created.body));
+    const { databaseId, serviceToken } = database.data;
     let code = 0;
     let acked = () => {};
     const connected = new Promise<void>((resolve) => {
@@ -122,20 +124,15 @@ describe('subscriptions end with their credential', () => {
       });
       client.subscribe(
         {
-          query: 'subscription($d: String!) { logJobEvents(databaseId: $d) { __typename } }',
-          variables: { d: databaseId },
+          query: print(SubCredLogJobEventsDocument),
+          variables: { databaseId },
         },
         { next: () => {}, error: () => {}, complete: () => {} },
       );
     });
     await connected;
     const rotatedAt = Date.now();
-    const rotated = await gql(
-      t.baseUrl,
-      'mutation($d: String!) { rotateLogServiceToken(databaseId: $d) { __typename } }',
-      { d: databaseId },
-      t.adminKey,
-    );
+    const rotated = await gql(t.baseUrl, SubCredRotateLogServiceTokenDocument, { databaseId }, t.adminKey);
     expect(rotated.body.errors).toBeUndefined();
     await closed;
     expect(code).toBe(4403);
@@ -190,7 +187,7 @@ describe('subscriptions end with their credential', () => {
         accept: 'text/event-stream',
         authorization: `Bearer ${key.rawKey}`,
       },
-      body: JSON.stringify({ query: subscription, variables: { u: uuid } }),
+      body: JSON.stringify({ query: subscription, variables: { uuid } }),
     });
     expect(res.status).toBe(200);
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -239,11 +236,12 @@ describe('graphql-ws errors carry a code', () => {
         });
       });
     for (const [payload, code] of [
+      // Strings on purpose: a syntax error and an unknown field (no document could hold them).
       [{ query: 'subscription {' }, 'GRAPHQL_PARSE_FAILED'],
       [{ query: 'subscription { noSuchField }' }, 'GRAPHQL_VALIDATION_FAILED'],
       [
         {
-          query: 'subscription { auditEventRecorded { action } }',
+          query: print(SubCredAuditEventActionDocument),
           extensions: { headers: { Authorization: 'Bearer nope' } },
         },
         'UNAUTHENTICATED',
