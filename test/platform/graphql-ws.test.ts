@@ -1,7 +1,14 @@
+import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { gql, startTestApp, type TestApp } from '../kit/app.ts';
+import {
+  PlatformAuditEventActionDocument,
+  PlatformAuditEventActorDocument,
+  PlatformViewerKindDocument,
+} from '../generated/platform.ts';
+import { startTestApp, type TestApp } from '../kit/app.ts';
+import { createApiKey } from '../kit/platform.ts';
 
 let t: TestApp;
 const clients: Client[] = [];
@@ -39,20 +46,16 @@ function firstEvent(client: Client, query: string): { result: Promise<any>; canc
 it('streams audit events to an admin over graphql-ws, with the same context and auth as HTTP', async () => {
   const client = wsClient({ authorization: `Bearer ${t.adminKey}` });
   const viewer = await new Promise((resolve, reject) =>
-    client.subscribe({ query: '{ viewer { kind } }' }, { next: resolve, error: reject, complete: () => {} }),
+    client.subscribe(
+      { query: print(PlatformViewerKindDocument) },
+      { next: resolve, error: reject, complete: () => {} },
+    ),
   );
   expect(viewer).toEqual({ data: { viewer: { kind: 'admin' } } });
 
-  const sub = firstEvent(client, 'subscription { auditEventRecorded { action subjectId actorId } }');
+  const sub = firstEvent(client, print(PlatformAuditEventActorDocument));
   await new Promise((r) => setTimeout(r, 200));
-  const created = await gql(
-    t.baseUrl,
-    `mutation { createApiKey(input: { product: atrium, name: "ws", scopes: [] }) {
-      ... on MutationCreateApiKeySuccess { data { apiKey { uuid } } } } }`,
-    {},
-    t.adminKey,
-  );
-  const uuid = created.body.data.createApiKey.data.apiKey.uuid;
+  const { uuid } = (await createApiKey(t.baseUrl, t.adminKey, { product: 'atrium', name: 'ws', scopes: [] })).apiKey;
   const event = await sub.result;
   sub.cancel();
   expect(event.data.auditEventRecorded).toEqual({ action: 'apiKey.created', subjectId: uuid, actorId: 'admin' });
@@ -62,18 +65,12 @@ it('refuses the subscription to anonymous and non-admin callers at subscribe tim
   // graphql-js reports an error thrown while setting up the source stream as one result carrying errors
   // (graphql-ws delivers it as `next`, then completes), not as a protocol-level `error` message.
   const anon = wsClient();
-  const anonResult = await firstEvent(anon, 'subscription { auditEventRecorded { action } }').result;
+  const anonResult = await firstEvent(anon, print(PlatformAuditEventActionDocument)).result;
   expect(anonResult.data).toBeUndefined();
   expect(anonResult.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-  const created = await gql(
-    t.baseUrl,
-    `mutation { createApiKey(input: { product: atrium, name: "reader", scopes: ["read"] }) {
-      ... on MutationCreateApiKeySuccess { data { rawKey } } } }`,
-    {},
-    t.adminKey,
-  );
-  const reader = wsClient({ authorization: `Bearer ${created.body.data.createApiKey.data.rawKey}` });
-  const readerResult = await firstEvent(reader, 'subscription { auditEventRecorded { action } }').result;
+  const created = await createApiKey(t.baseUrl, t.adminKey, { product: 'atrium', name: 'reader', scopes: ['read'] });
+  const reader = wsClient({ authorization: `Bearer ${created.rawKey}` });
+  const readerResult = await firstEvent(reader, print(PlatformAuditEventActionDocument)).result;
   expect(readerResult.data).toBeUndefined();
   expect(readerResult.errors[0].extensions.code).toBe('FORBIDDEN');
 });
@@ -81,13 +78,17 @@ it('refuses the subscription to anonymous and non-admin callers at subscribe tim
 it('closes the connection (4403) when the connection params carry a wrong credential', async () => {
   const code = await new Promise<number>((resolve) => {
     const client = wsClient({ authorization: 'Bearer not-a-valid-key' }, resolve);
-    client.subscribe({ query: '{ viewer { kind } }' }, { next: () => {}, error: () => {}, complete: () => {} });
+    client.subscribe(
+      { query: print(PlatformViewerKindDocument) },
+      { next: () => {}, error: () => {}, complete: () => {} },
+    );
   });
   expect(code).toBe(4403);
 });
 
 it('rejects invalid documents over WS with validation errors, and the server keeps serving', async () => {
   const client = wsClient({ authorization: `Bearer ${t.adminKey}` });
+  // Strings on purpose: an unknown field and a syntax error, which no document file could hold.
   await expect(firstEvent(client, 'subscription { noSuchField }').result).rejects.toSatisfy(
     (errors: { message: string }[]) => errors.length > 0 && /noSuchField/.test(errors[0]?.message ?? ''),
   );

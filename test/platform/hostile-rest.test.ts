@@ -6,6 +6,7 @@ import { createContractValidator } from '../../rest-shim/engine/contract.ts';
 import { type LoadedSpec, loadSpec, type OpenApiDocument, resolveLocal } from '../../rest-shim/engine/specs.ts';
 import type { AnySurface } from '../../rest-shim/engine/types.ts';
 import { surfaces } from '../../rest-shim/surfaces.ts';
+import { PlatformCreateApiKeyDocument } from '../generated/platform.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 
 /**
@@ -282,16 +283,16 @@ const totals = { requests: 0, s2xx: 0, s4xx: 0, s501: 0, s5xx: 0 };
 
 beforeAll(async () => {
   t = await startTestApp({ ATRIUM_MAX_BODY_BYTES: String(maxBodyBytes) });
-  for (const product of ['athena', 'atrium', 'deepstore', 'goclaw', 'mcp_v8', 'polykomos']) {
+  for (const product of ['athena', 'atrium', 'deepstore', 'goclaw', 'mcp_v8', 'polykomos'] as const) {
     const r = await gql(
       t.baseUrl,
-      `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
-        ... on MutationCreateApiKeySuccess { data { rawKey } } ... on Error { message } } }`,
-      { i: { product, name: `sweep-${product}`, scopes: product === 'atrium' ? ['admin'] : [] } },
+      PlatformCreateApiKeyDocument,
+      { input: { product, name: `sweep-${product}`, scopes: product === 'atrium' ? ['admin'] : [] } },
       t.adminKey,
     );
-    const raw = r.body.data?.createApiKey?.data?.rawKey as string | undefined;
-    if (raw) credentials.set(product.replace('_', '-'), raw);
+    const created = r.body.data?.createApiKey;
+    if (created?.__typename === 'MutationCreateApiKeySuccess')
+      credentials.set(product.replace('_', '-'), created.data.rawKey);
   }
 }, 60_000);
 

@@ -3,8 +3,8 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
+  PlatformAuditEventActionDocument,
   PlatformRevokeApiKeyDocument,
-  SubCredAuditEventActionDocument,
   SubCredCreateLogDatabaseDocument,
   SubCredExecutionStatusDocument,
   SubCredLogJobEventsDocument,
@@ -241,7 +241,7 @@ describe('graphql-ws errors carry a code', () => {
       [{ query: 'subscription { noSuchField }' }, 'GRAPHQL_VALIDATION_FAILED'],
       [
         {
-          query: print(SubCredAuditEventActionDocument),
+          query: print(PlatformAuditEventActionDocument),
           extensions: { headers: { Authorization: 'Bearer nope' } },
         },
         'UNAUTHENTICATED',
