@@ -1,6 +1,25 @@
 import { readFileSync } from 'node:fs';
+import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printedSchema } from '../../src/schema.ts';
+import {
+  type CreateApiKeyInput,
+  HttpAtriumKeysDocument,
+  HttpAuditEventsDocument,
+  HttpCreateAccessTokenDocument,
+  HttpCreateKeyDocument,
+  HttpFirstAuditEventDocument,
+  HttpFirstKeyDocument,
+  HttpNodeApiKeyDocument,
+  HttpNodeIdDocument,
+  HttpRevokeKeyDocument,
+  HttpViewerDocument,
+  HttpViewerProductDocument,
+  HttpViewerScopesDocument,
+  PlatformAuditEventSubjectDocument,
+  PlatformRevokeApiKeyDocument,
+  PlatformViewerKindDocument,
+} from '../generated/platform.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 
 let t: TestApp;
@@ -11,21 +30,14 @@ afterAll(async () => {
   await t?.close();
 });
 
-const createKey = `mutation($input: CreateApiKeyInput!) {
-  createApiKey(input: $input) {
-    __typename
-    ... on MutationCreateApiKeySuccess { data { rawKey apiKey { id uuid product name prefix scopes revoked expiresAt } } }
-    ... on Error { message code }
-  }
-}`;
+const createKey = HttpCreateKeyDocument;
 
-async function newKey(input: Record<string, unknown>) {
+async function newKey(input: CreateApiKeyInput) {
   const res = await gql(t.baseUrl, createKey, { input }, t.adminKey);
   expect(res.body.errors).toBeUndefined();
-  return res.body.data.createApiKey.data as {
-    rawKey: string;
-    apiKey: { id: string; uuid: string; prefix: string; scopes: string[] };
-  };
+  const created = res.body.data?.createApiKey;
+  if (created?.__typename !== 'MutationCreateApiKeySuccess') throw new Error(`no key: ${JSON.stringify(res.body)}`);
+  return created.data;
 }
 
 it('the committed schema/schema.graphql matches the code (run `npm run generate` when this fails)', () => {
@@ -35,15 +47,15 @@ it('the committed schema/schema.graphql matches the code (run `npm run generate`
 
 describe('viewer and credentials', () => {
   it('is anonymous without credentials and admin with the admin key', async () => {
-    expect((await gql(t.baseUrl, '{ viewer { kind id } }')).body.data.viewer).toEqual({ kind: 'anonymous', id: null });
-    expect((await gql(t.baseUrl, '{ viewer { kind id } }', {}, t.adminKey)).body.data.viewer).toEqual({
+    expect((await gql(t.baseUrl, HttpViewerDocument)).body.data?.viewer).toEqual({ kind: 'anonymous', id: null });
+    expect((await gql(t.baseUrl, HttpViewerDocument, {}, t.adminKey)).body.data?.viewer).toEqual({
       kind: 'admin',
       id: 'admin',
     });
   });
 
   it('answers 401 UNAUTHENTICATED for a wrong credential instead of downgrading to anonymous', async () => {
-    const res = await gql(t.baseUrl, '{ viewer { kind } }', {}, 'atr_not-a-real-key');
+    const res = await gql(t.baseUrl, PlatformViewerKindDocument, {}, 'atr_not-a-real-key');
     expect(res.status).toBe(401);
     expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
@@ -51,20 +63,21 @@ describe('viewer and credentials', () => {
   it('accepts issued JWTs, and refuses them once tampered', async () => {
     const issued = await gql(
       t.baseUrl,
-      `mutation { createAccessToken(input: { subject: "svc-1", tokenUse: "platform", scopes: ["logs:read"], ttlSeconds: 60 }) {
-        __typename ... on MutationCreateAccessTokenSuccess { data { token kid expiresAt } } } }`,
-      {},
+      HttpCreateAccessTokenDocument,
+      { input: { subject: 'svc-1', tokenUse: 'platform', scopes: ['logs:read'], ttlSeconds: 60 } },
       t.adminKey,
     );
-    const { token } = issued.body.data.createAccessToken.data;
-    const me = await gql(t.baseUrl, '{ viewer { kind id scopes } }', {}, token);
-    expect(me.body.data.viewer).toEqual({ kind: 'jwt', id: 'svc-1', scopes: ['logs:read'] });
+    const access = issued.body.data?.createAccessToken;
+    if (access?.__typename !== 'MutationCreateAccessTokenSuccess') throw new Error(JSON.stringify(issued.body));
+    const { token } = access.data;
+    const me = await gql(t.baseUrl, HttpViewerScopesDocument, {}, token);
+    expect(me.body.data?.viewer).toEqual({ kind: 'jwt', id: 'svc-1', scopes: ['logs:read'] });
     const jwks = (await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as {
       keys: { kid: string; d?: string }[];
     };
-    expect(jwks.keys.map((k) => k.kid)).toContain(issued.body.data.createAccessToken.data.kid);
+    expect(jwks.keys.map((k) => k.kid)).toContain(access.data.kid);
     expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
-    expect((await gql(t.baseUrl, '{ viewer { kind } }', {}, `${token.slice(0, -2)}xx`)).status).toBe(401);
+    expect((await gql(t.baseUrl, PlatformViewerKindDocument, {}, `${token.slice(0, -2)}xx`)).status).toBe(401);
   });
 });
 
@@ -74,27 +87,18 @@ describe('API keys', () => {
     expect(rawKey).toMatch(/^atr_[0-9a-f]{48}$/);
     expect(apiKey.prefix).toBe(rawKey.slice(0, 8));
 
-    const me = await gql(t.baseUrl, '{ viewer { kind id product scopes } }', {}, rawKey);
-    expect(me.body.data.viewer).toEqual({ kind: 'apiKey', id: apiKey.uuid, product: 'atrium', scopes: ['read'] });
+    const me = await gql(t.baseUrl, HttpViewerProductDocument, {}, rawKey);
+    expect(me.body.data?.viewer).toEqual({ kind: 'apiKey', id: apiKey.uuid, product: 'atrium', scopes: ['read'] });
 
-    const list = await gql(
-      t.baseUrl,
-      '{ apiKeys(product: atrium, first: 10) { totalCount edges { node { uuid name revoked lastUsedAt } } } }',
-      {},
-      t.adminKey,
-    );
-    const nodes = list.body.data.apiKeys.edges.map((e: { node: unknown }) => e.node);
+    const list = await gql(t.baseUrl, HttpAtriumKeysDocument, {}, t.adminKey);
+    const nodes = list.body.data?.apiKeys?.edges.map((e) => e.node);
     expect(nodes).toContainEqual(expect.objectContaining({ uuid: apiKey.uuid, name: 'ci', revoked: false }));
     expect(JSON.stringify(list.body)).not.toContain(rawKey);
 
-    const revoke = await gql(
-      t.baseUrl,
-      `mutation($id: ID!) { revokeApiKey(id: $id) { __typename ... on MutationRevokeApiKeySuccess { data { apiKey { revoked revokedAt } } } } }`,
-      { id: apiKey.id },
-      t.adminKey,
-    );
-    expect(revoke.body.data.revokeApiKey.data.apiKey.revoked).toBe(true);
-    expect((await gql(t.baseUrl, '{ viewer { kind } }', {}, rawKey)).status).toBe(401);
+    const revoke = await gql(t.baseUrl, HttpRevokeKeyDocument, { id: apiKey.id }, t.adminKey);
+    const revoked = revoke.body.data?.revokeApiKey;
+    expect(revoked?.__typename === 'MutationRevokeApiKeySuccess' && revoked.data.apiKey.revoked).toBe(true);
+    expect((await gql(t.baseUrl, PlatformViewerKindDocument, {}, rawKey)).status).toBe(401);
   });
 
   it('returns typed errors for bad input', async () => {
@@ -104,42 +108,37 @@ describe('API keys', () => {
       { input: { product: 'goclaw', name: 'x', scopes: ['root'] } },
       t.adminKey,
     );
-    expect(res.body.data.createApiKey).toMatchObject({
+    expect(res.body.data?.createApiKey).toMatchObject({
       __typename: 'InvalidApiKeyInputError',
       code: 'INVALID_API_KEY_INPUT',
     });
     const blank = await gql(t.baseUrl, createKey, { input: { product: 'atrium', name: '  ', scopes: [] } }, t.adminKey);
-    expect(blank.body.data.createApiKey.__typename).toBe('InvalidApiKeyInputError');
+    expect(blank.body.data?.createApiKey.__typename).toBe('InvalidApiKeyInputError');
     const expiry = await gql(
       t.baseUrl,
       createKey,
       { input: { product: 'atrium', name: 'x', scopes: [], expiresInSeconds: -5 } },
       t.adminKey,
     );
-    expect(expiry.body.data.createApiKey.__typename).toBe('InvalidApiKeyInputError');
+    expect(expiry.body.data?.createApiKey.__typename).toBe('InvalidApiKeyInputError');
   });
 
   it('refuses expired keys', async () => {
     const { rawKey } = await newKey({ product: 'atrium', name: 'short', scopes: [], expiresInSeconds: 1 });
-    expect((await gql(t.baseUrl, '{ viewer { kind } }', {}, rawKey)).status).toBe(200);
+    expect((await gql(t.baseUrl, PlatformViewerKindDocument, {}, rawKey)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1100));
-    expect((await gql(t.baseUrl, '{ viewer { kind } }', {}, rawKey)).status).toBe(401);
+    expect((await gql(t.baseUrl, PlatformViewerKindDocument, {}, rawKey)).status).toBe(401);
   });
 
   it('is admin-only: anonymous callers get UNAUTHENTICATED, other keys FORBIDDEN; Query.node answers null, as for a missing id', async () => {
-    const anon = await gql(t.baseUrl, '{ apiKeys(first: 1) { edges { node { uuid } } } }');
+    const anon = await gql(t.baseUrl, HttpFirstKeyDocument);
     expect(anon.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
     const reader = await newKey({ product: 'atrium', name: 'reader', scopes: ['read'] });
-    const denied = await gql(t.baseUrl, '{ apiKeys(first: 1) { edges { node { uuid } } } }', {}, reader.rawKey);
+    const denied = await gql(t.baseUrl, HttpFirstKeyDocument, {}, reader.rawKey);
     expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
-    const viaNode = await gql(
-      t.baseUrl,
-      `query($id: ID!) { node(id: $id) { ... on ApiKey { uuid name } } }`,
-      { id: reader.apiKey.id },
-      reader.rawKey,
-    );
+    const viaNode = await gql(t.baseUrl, HttpNodeApiKeyDocument, { id: reader.apiKey.id }, reader.rawKey);
     // A forbidden id is indistinguishable from a missing one: null, no error.
     expect(viaNode.body.data).toEqual({ node: null });
     expect(viaNode.body.errors).toBeUndefined();
@@ -156,7 +155,7 @@ describe('API keys', () => {
   it('lets a GoClaw operator.admin key manage GoClaw keys only', async () => {
     const goAdmin = await newKey({ product: 'goclaw', name: 'go-admin', scopes: ['operator.admin'] });
     const ok = await gql(t.baseUrl, createKey, { input: { product: 'goclaw', name: 'x', scopes: [] } }, goAdmin.rawKey);
-    expect(ok.body.data.createApiKey.__typename).toBe('MutationCreateApiKeySuccess');
+    expect(ok.body.data?.createApiKey.__typename).toBe('MutationCreateApiKeySuccess');
     const other = await gql(
       t.baseUrl,
       createKey,
@@ -165,30 +164,19 @@ describe('API keys', () => {
     );
     expect(other.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const atriumKey = await newKey({ product: 'atrium', name: 'not-yours', scopes: [] });
-    const revoke = await gql(
-      t.baseUrl,
-      `mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`,
-      { id: atriumKey.apiKey.id },
-      goAdmin.rawKey,
-    );
-    expect(revoke.body.data.revokeApiKey.__typename).toBe('ApiKeyNotFoundError');
+    const revoke = await gql(t.baseUrl, PlatformRevokeApiKeyDocument, { id: atriumKey.apiKey.id }, goAdmin.rawKey);
+    expect(revoke.body.data?.revokeApiKey.__typename).toBe('ApiKeyNotFoundError');
   });
 
   it('records audit events readable by admins only', async () => {
     await newKey({ product: 'atrium', name: 'audited', scopes: [] });
-    const events = await gql(
-      t.baseUrl,
-      '{ auditEvents(first: 50) { edges { node { action actorId data } } } }',
-      {},
-      t.adminKey,
-    );
-    const actions = events.body.data.auditEvents.edges.map((e: { node: { action: string } }) => e.node.action);
+    const events = await gql(t.baseUrl, HttpAuditEventsDocument, {}, t.adminKey);
+    const actions = events.body.data?.auditEvents?.edges.map((e) => e.node.action);
     expect(actions).toContain('apiKey.created');
     expect(actions).toContain('apiKey.revoked');
-    expect(
-      (await gql(t.baseUrl, '{ auditEvents(first: 1) { edges { node { action } } } }')).body.errors?.[0]?.extensions
-        ?.code,
-    ).toBe('UNAUTHENTICATED');
+    expect((await gql(t.baseUrl, HttpFirstAuditEventDocument)).body.errors?.[0]?.extensions?.code).toBe(
+      'UNAUTHENTICATED',
+    );
   });
 });
 
@@ -202,8 +190,15 @@ describe('bad input over HTTP', () => {
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { errors: unknown[] }).errors.length).toBeGreaterThan(0);
 
+    // A string on purpose: a syntax error.
     expect((await gql(t.baseUrl, '{ viewer { ')).status).toBe(400);
-    const wrongType = await gql(t.baseUrl, createKey, { input: { product: 'nope', name: 1, scopes: 'x' } }, t.adminKey);
+    // The document printed to a string on purpose: its variables are of the wrong types, which the typed call refuses.
+    const wrongType = await gql(
+      t.baseUrl,
+      print(createKey),
+      { input: { product: 'nope', name: 1, scopes: 'x' } },
+      t.adminKey,
+    );
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.errors?.length).toBeGreaterThan(0);
   });
@@ -212,7 +207,7 @@ describe('bad input over HTTP', () => {
     const res = await fetch(`${t.baseUrl}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `{ viewer { kind } }`, pad: 'x'.repeat(2 * 1024 * 1024) }),
+      body: JSON.stringify({ query: print(PlatformViewerKindDocument), pad: 'x'.repeat(2 * 1024 * 1024) }),
     });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
@@ -225,6 +220,7 @@ describe('bad input over HTTP', () => {
     let sent = 0;
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
+        // A literal on purpose: the first bytes of a JSON body that never ends well (streamed past the limit).
         if (sent === 0) controller.enqueue(new TextEncoder().encode('{"query":"{ viewer { kind } }","pad":"'));
         if (sent >= 64) return controller.close();
         sent++;
@@ -242,13 +238,13 @@ describe('bad input over HTTP', () => {
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
       'PAYLOAD_TOO_LARGE',
     );
-    expect((await gql(t.baseUrl, '{ viewer { kind } }')).status).toBe(200);
+    expect((await gql(t.baseUrl, PlatformViewerKindDocument)).status).toBe(200);
   });
 
   it('masks unexpected errors: a missing record surfaces no internals', async () => {
     const res = await gql(
       t.baseUrl,
-      `query($id: ID!) { node(id: $id) { id } }`,
+      HttpNodeIdDocument,
       { id: Buffer.from('ApiKey:00000000-0000-0000-0000-000000000000').toString('base64') },
       t.adminKey,
     );
@@ -306,7 +302,7 @@ describe('GraphiQL and SSE', () => {
         accept: 'text/event-stream',
         authorization: `Bearer ${t.adminKey}`,
       },
-      body: JSON.stringify({ query: 'subscription { auditEventRecorded { action subjectId } }' }),
+      body: JSON.stringify({ query: print(PlatformAuditEventSubjectDocument) }),
       signal: abort.signal,
     });
     expect(res.status).toBe(200);
