@@ -2,9 +2,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentHash } from '../../src/core/graphql/protection.ts';
-import { startTestApp, type TestApp } from '../kit/app.ts';
+import {
+  PlatformViewerKindDocument,
+  ProtectionIntrospectionDocument,
+  ProtectionOrdinaryDocument,
+  TrustedViewerDocument,
+} from '../generated/platform.ts';
+import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 
 async function post(t: TestApp, body: unknown, token?: string) {
   const start = performance.now();
@@ -31,6 +38,7 @@ describe('GraphQL protects itself (default limits)', () => {
   afterAll(() => t?.close());
 
   it('refuses the attacks of issue 10 with 400, quickly, and memory stays put', async () => {
+    // Strings on purpose, as in the tests below: generated alias, depth, list-nesting and directive attacks.
     const rssBefore = process.memoryUsage().rss;
     const aliases = `{ ${Array.from({ length: 10_000 }, (_, i) => `a${i}: __typename`).join(' ')} }`;
     const audit = `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: auditEvents(first: 100) { edges { node { id action } } }`).join(' ')} }`;
@@ -74,11 +82,12 @@ describe('GraphQL protects itself (default limits)', () => {
   });
 
   it('still serves ordinary documents, introspection and suggestions outside production', async () => {
-    const ok = await post(t, { query: '{ viewer { kind } a: __typename b: __typename }' });
+    const ok = await gql(t.baseUrl, ProtectionOrdinaryDocument);
     expect(ok.status).toBe(200);
-    expect(ok.body.data.viewer.kind).toBe('anonymous');
-    const intro = await post(t, { query: '{ __schema { queryType { name } } }' });
-    expect(intro.body.data.__schema.queryType.name).toBe('Query');
+    expect(ok.body.data?.viewer?.kind).toBe('anonymous');
+    const intro = await gql(t.baseUrl, ProtectionIntrospectionDocument);
+    expect(intro.body.data?.__schema.queryType.name).toBe('Query');
+    // A string on purpose: a misspelt field, for the suggestion.
     const typo = await post(t, { query: '{ viewr { kind } }' });
     expect(typo.text).toContain('Did you mean');
   });
@@ -87,7 +96,7 @@ describe('GraphQL protects itself (default limits)', () => {
 describe('GraphQL protection switched for production', () => {
   let t: TestApp;
   let dir: string;
-  const trustedDoc = 'query TrustedViewer { viewer { kind } }';
+  const trustedDoc = print(TrustedViewerDocument);
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'atrium-trusted-'));
     const file = path.join(dir, 'trusted.json');
@@ -111,7 +120,7 @@ describe('GraphQL protection switched for production', () => {
     });
     expect(byHash.status).toBe(200);
     expect(byHash.body.data.viewer.kind).toBe('anonymous');
-    const arbitrary = await post(t, { query: '{ viewer { kind } }' });
+    const arbitrary = await post(t, { query: print(PlatformViewerKindDocument) });
     expect(arbitrary.status).toBe(400);
     expect(arbitrary.text).toContain('Only trusted documents');
     const unknown = await post(t, { extensions: { persistedQuery: { version: 1, sha256Hash: 'ab'.repeat(32) } } });
@@ -128,13 +137,14 @@ describe('GraphQL introspection and suggestions off', () => {
   afterAll(() => t?.close());
 
   it('refuses introspection and suggests nothing', async () => {
-    const intro = await post(t, { query: '{ __schema { queryType { name } } }' });
+    const intro = await post(t, { query: print(ProtectionIntrospectionDocument) });
     expect(intro.status).toBe(400);
     expect(intro.text).toMatch(/introspection/i);
+    // A string on purpose: a misspelt field, for the (absent) suggestion.
     const typo = await post(t, { query: '{ viewr { kind } }' });
     expect(typo.status).toBe(400);
     expect(typo.text).not.toContain('Did you mean');
-    const ok = await post(t, { query: '{ viewer { kind } }' });
-    expect(ok.body.data.viewer.kind).toBe('anonymous');
+    const ok = await gql(t.baseUrl, PlatformViewerKindDocument);
+    expect(ok.body.data?.viewer?.kind).toBe('anonymous');
   });
 });
