@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gql, startTestApp, type TestApp } from '../kit/app.ts';
+import { startTestApp, type TestApp } from '../kit/app.ts';
+import { createApiKey } from '../kit/platform.ts';
 
 const executablePath = '/usr/bin/chromium';
 const available = existsSync(executablePath);
@@ -57,6 +58,7 @@ describe.skipIf(!available)('GraphiQL in Chromium', () => {
                   id: '1',
                   type: 'subscribe',
                   payload: {
+                    // A literal on purpose: this runs inside the page, as GraphiQL's own frame would.
                     query: 'subscription { auditEventRecorded { action } }',
                     extensions: { headers: { Authorization: `Bearer ${admin}` } },
                   },
@@ -78,12 +80,7 @@ describe.skipIf(!available)('GraphiQL in Chromium', () => {
     );
     await page.waitForFunction(() => (window as unknown as { subscribed?: boolean }).subscribed === true);
     await new Promise((r) => setTimeout(r, 200));
-    await gql(
-      t.baseUrl,
-      'mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { __typename } }',
-      { i: { product: 'atrium', name: 'from-browser-test', scopes: [] } },
-      t.adminKey,
-    );
+    await createApiKey(t.baseUrl, t.adminKey, { product: 'atrium', name: 'from-browser-test', scopes: [] });
     const payload = JSON.parse(await received);
     expect(payload.errors).toBeUndefined();
     expect(payload.data.auditEventRecorded.action).toBe('apiKey.created');

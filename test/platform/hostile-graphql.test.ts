@@ -88,6 +88,7 @@ function valueFor(type: GraphQLInputType, values: Values, depth = 0): unknown {
   }
 }
 
+// Strings on purpose: one probe per schema field, built from the schema, each sent with hostile variables.
 function documentFor(kind: 'mutation' | 'query', field: GraphQLField<unknown, unknown>): string {
   const decl = field.args.map((a: GraphQLArgument) => `$${a.name}: ${String(a.type)}`).join(', ');
   const pass = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
@@ -168,6 +169,7 @@ describe('hostile GraphQL sweep', () => {
   }
 
   it('a string literal with U+0000 is refused at input coercion with a clear error', async () => {
+    // A string on purpose: the NUL must reach the server inside the document's own literal.
     const r = await post(
       'mutation { createApiKey(input: {product: goclaw, name: "a\\u0000b", scopes: []}) { __typename } }',
       {},

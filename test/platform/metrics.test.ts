@@ -130,6 +130,7 @@ describe('/metrics over HTTP', () => {
 
   it('labels GraphQL by root field: client-chosen operation names never become label values', async () => {
     for (let i = 0; i < 5; i++) {
+      // A string on purpose: each request carries a different client-chosen operation name.
       await fetch(`${t.baseUrl}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
