@@ -1,4 +1,5 @@
-import { print } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { type FormattedExecutionResult, print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -35,10 +36,15 @@ function wsClient(connectionParams?: Record<string, unknown>, onClosed?: (code: 
   return client;
 }
 
-function firstEvent(client: Client, query: string): { result: Promise<any>; cancel: () => void } {
+/** The first result of a subscription (typed by its document; a string for the malformed ones). */
+function firstEvent<TData = unknown>(
+  client: Client,
+  document: TypedDocumentNode<TData, Record<string, never>> | string,
+): { result: Promise<FormattedExecutionResult<TData, unknown> | undefined>; cancel: () => void } {
+  const query = typeof document === 'string' ? document : print(document);
   let cancel = () => {};
-  const result = new Promise((resolve, reject) => {
-    cancel = client.subscribe({ query }, { next: resolve, error: reject, complete: () => resolve(undefined) });
+  const result = new Promise<FormattedExecutionResult<TData, unknown> | undefined>((resolve, reject) => {
+    cancel = client.subscribe<TData>({ query }, { next: resolve, error: reject, complete: () => resolve(undefined) });
   });
   return { result, cancel };
 }
@@ -53,26 +59,26 @@ it('streams audit events to an admin over graphql-ws, with the same context and 
   );
   expect(viewer).toEqual({ data: { viewer: { kind: 'admin' } } });
 
-  const sub = firstEvent(client, print(PlatformAuditEventActorDocument));
+  const sub = firstEvent(client, PlatformAuditEventActorDocument);
   await new Promise((r) => setTimeout(r, 200));
   const { uuid } = (await createApiKey(t.baseUrl, t.adminKey, { product: 'atrium', name: 'ws', scopes: [] })).apiKey;
   const event = await sub.result;
   sub.cancel();
-  expect(event.data.auditEventRecorded).toEqual({ action: 'apiKey.created', subjectId: uuid, actorId: 'admin' });
+  expect(event?.data?.auditEventRecorded).toEqual({ action: 'apiKey.created', subjectId: uuid, actorId: 'admin' });
 });
 
 it('refuses the subscription to anonymous and non-admin callers at subscribe time', async () => {
   // graphql-js reports an error thrown while setting up the source stream as one result carrying errors
   // (graphql-ws delivers it as `next`, then completes), not as a protocol-level `error` message.
   const anon = wsClient();
-  const anonResult = await firstEvent(anon, print(PlatformAuditEventActionDocument)).result;
-  expect(anonResult.data).toBeUndefined();
-  expect(anonResult.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  const anonResult = await firstEvent(anon, PlatformAuditEventActionDocument).result;
+  expect(anonResult?.data).toBeUndefined();
+  expect(anonResult?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   const created = await createApiKey(t.baseUrl, t.adminKey, { product: 'atrium', name: 'reader', scopes: ['read'] });
   const reader = wsClient({ authorization: `Bearer ${created.rawKey}` });
-  const readerResult = await firstEvent(reader, print(PlatformAuditEventActionDocument)).result;
-  expect(readerResult.data).toBeUndefined();
-  expect(readerResult.errors[0].extensions.code).toBe('FORBIDDEN');
+  const readerResult = await firstEvent(reader, PlatformAuditEventActionDocument).result;
+  expect(readerResult?.data).toBeUndefined();
+  expect(readerResult?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 });
 
 it('closes the connection (4403) when the connection params carry a wrong credential', async () => {

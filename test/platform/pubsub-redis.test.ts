@@ -2,12 +2,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { print } from 'graphql';
+import { type FormattedExecutionResult, print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { randomHex } from '../../src/core/auth/secrets.ts';
-import { PlatformAuditEventSubjectDocument } from '../generated/platform.ts';
+import {
+  PlatformAuditEventSubjectDocument,
+  type PlatformAuditEventSubjectSubscription,
+} from '../generated/platform.ts';
 import { createTestDatabase } from '../kit/app.ts';
 import { createApiKey } from '../kit/platform.ts';
 import { reachable } from '../kit/reachable.ts';
@@ -98,18 +101,20 @@ it.skipIf(!servicesUp)('an event published on one server reaches a subscriber on
     retryAttempts: 0,
   });
   try {
-    const received = new Promise<any>((resolve, reject) => {
-      client.subscribe(
-        { query: print(PlatformAuditEventSubjectDocument) },
-        { next: resolve, error: reject, complete: () => {} },
-      );
-    });
+    const received = new Promise<FormattedExecutionResult<PlatformAuditEventSubjectSubscription, unknown>>(
+      (resolve, reject) => {
+        client.subscribe<PlatformAuditEventSubjectSubscription>(
+          { query: print(PlatformAuditEventSubjectDocument) },
+          { next: resolve, error: reject, complete: () => {} },
+        );
+      },
+    );
     // Give the subscription time to register with Redis before publishing on the other node.
     await new Promise((r) => setTimeout(r, 500));
     const { uuid } = (await createApiKey(b.baseUrl, adminKey, { product: 'atrium', name: 'cross-node', scopes: [] }))
       .apiKey;
     const event = await received;
-    expect(event.data.auditEventRecorded).toEqual({ action: 'apiKey.created', subjectId: uuid });
+    expect(event.data?.auditEventRecorded).toEqual({ action: 'apiKey.created', subjectId: uuid });
   } finally {
     await client.dispose();
   }
