@@ -181,8 +181,11 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         });
         return;
       }
-      // yoga's node adapter takes an already-read body from `req.body` (the body-parser convention).
-      (req as IncomingMessage & { body?: Buffer }).body = body;
+      // yoga's node adapter takes an already-read body from `req.body` (the body-parser convention). A JSON body is
+      // handed over parsed: given bytes, the adapter pipes them through a stream again, and every finished
+      // pipeline allocates an AbortError with its stack (measured: ~3% of a list query's CPU). Anything the adapter
+      // would not take as parsed (not JSON, unparsable, null, `{}`) stays bytes, and yoga answers it as before.
+      (req as IncomingMessage & { body?: unknown }).body = parsedJsonBody(req, body) ?? body;
     }
     // handle(req, res, ctx) converts, runs yoga and writes the Response to `res` (handleNodeRequestAndResponse only returns it).
     await graphql.yoga.handle(req, res, { requestId });
@@ -245,4 +248,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** A request's JSON body as a non-empty object or array, or undefined (not JSON, unparsable, empty, a scalar). */
+function parsedJsonBody(req: IncomingMessage, body: Buffer): object | undefined {
+  if (!/\bjson\b/i.test(req.headers['content-type'] ?? '')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length > 0 ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }

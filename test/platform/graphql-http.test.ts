@@ -251,6 +251,35 @@ describe('bad input over HTTP', () => {
     const text = JSON.stringify(res.body);
     expect(text).not.toMatch(/prisma|stack|at .*\.ts/i);
   });
+
+  it('answers JSON bodies that are not a GraphQL request with 400 (JSON bodies reach yoga parsed)', async () => {
+    // Literal bodies on purpose: none of them is a well-formed GraphQL request.
+    for (const body of [
+      'null',
+      '{}',
+      '[]',
+      '"x"',
+      '42',
+      '{"query": 1}',
+      '{bad json',
+      '{"query": "{ viewer { kind } }"',
+    ]) {
+      const res = await fetch(`${t.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body,
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { errors?: unknown[] }).errors?.length, body).toBeGreaterThan(0);
+    }
+    const ok = await fetch(`${t.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: print(PlatformViewerKindDocument) }),
+    });
+    expect(ok.status).toBe(200);
+  });
 });
 
 describe('GraphiQL and SSE', () => {

@@ -10,9 +10,12 @@ import { findNul, hasNul } from '../input-guard.ts';
  * reach a resolver turns a caller's input into a 500. The refusal is a BAD_USER_INPUT error (HTTP 400).
  */
 export function nulInputPlugin(): Plugin {
-  const refuse = (document: DocumentNode, variables: unknown): GraphQLError | undefined => {
-    const inVariables = findNul(variables ?? {});
-    if (inVariables !== undefined) return nulError(`variable ${inVariables}`);
+  // Whether a document has a NUL string literal, by document: yoga's parser cache and the REST shim hand the same
+  // DocumentNode object to every execution of one query, so the walk happens once per document, not per request.
+  const literals = new WeakMap<DocumentNode, boolean>();
+  const hasNulLiteral = (document: DocumentNode): boolean => {
+    const known = literals.get(document);
+    if (known !== undefined) return known;
     let literal = false;
     visit(document, {
       StringValue(node) {
@@ -23,7 +26,13 @@ export function nulInputPlugin(): Plugin {
         return undefined;
       },
     });
-    return literal ? nulError('a string literal') : undefined;
+    literals.set(document, literal);
+    return literal;
+  };
+  const refuse = (document: DocumentNode, variables: unknown): GraphQLError | undefined => {
+    const inVariables = findNul(variables ?? {});
+    if (inVariables !== undefined) return nulError(`variable ${inVariables}`);
+    return hasNulLiteral(document) ? nulError('a string literal') : undefined;
   };
   return {
     onExecute({ args, setResultAndStopExecution }) {
