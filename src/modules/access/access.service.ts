@@ -7,7 +7,7 @@ import { sha256Hex } from '../../core/auth/secrets.ts';
 import { AuthorizationError } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
 import { ApiKeyNotFoundError, InvalidApiKeyInputError } from './access.errors.ts';
-import type { KeyControlService, KeyControls, KeyControlsInput } from './key-controls.ts';
+import { defaultKeyControls, type KeyControlService, type KeyControls, type KeyControlsInput } from './key-controls.ts';
 
 export interface CreateApiKeyInput {
   product: Product;
@@ -133,19 +133,15 @@ export class AccessService {
     const { prisma, logger } = this.deps;
     // Lookup by the hash of the presented key: equal hashes mean equal keys, and the comparison happens
     // inside the database index on a value the caller cannot steer byte by byte.
-    const key = await prisma.apiKey.findUnique({
-      where: { keyHash: sha256Hex(raw) },
-      select: {
-        id: true,
-        product: true,
-        name: true,
-        scopes: true,
-        expiresAt: true,
-        revokedAt: true,
-        lastUsedAt: true,
-        createdAt: true,
-      },
-    });
+    // The key and its controls in one round trip (this runs on every request a key makes).
+    const [key] = await prisma.$queryRaw<VerifiedKeyRow[]>`
+      SELECT k.id, k.product::text AS product, k.name, k.scopes, k.expires_at AS "expiresAt",
+             k.revoked_at AS "revokedAt", k.last_used_at AS "lastUsedAt", k.created_at AS "createdAt",
+             c.api_key_id IS NOT NULL AS "hasControls", c.requests_per_minute AS "requestsPerMinute",
+             c.monthly_quota AS "monthlyQuota", c.allowed_ip_list AS "allowedIpList",
+             c.inactive_ttl_days AS "inactiveTtlDays"
+        FROM api_keys k LEFT JOIN api_key_controls c ON c.api_key_id = k.id
+       WHERE k.key_hash = ${sha256Hex(raw)}`;
     if (!key) return { ok: false, reason: 'invalid' };
     if (key.revokedAt) return { ok: false, reason: 'revoked' };
     const now = Date.now();
@@ -154,7 +150,15 @@ export class AccessService {
     // The controls see the use before this one; a refused request is not a use (else retrying would defeat the
     // inactivity expiry).
     const previousUse = key.lastUsedAt ?? key.createdAt;
-    const refusal = await this.deps.keyControls.check(key, previousUse, request.remoteAddress, new Date(now));
+    const controls: KeyControls = key.hasControls
+      ? {
+          requestsPerMinute: key.requestsPerMinute,
+          monthlyQuota: key.monthlyQuota,
+          allowedIpList: key.allowedIpList ?? [],
+          inactiveTtlDays: key.inactiveTtlDays,
+        }
+      : defaultKeyControls(key.product);
+    const refusal = await this.deps.keyControls.check(key, previousUse, request.remoteAddress, new Date(now), controls);
     if (refusal) return { ok: false, reason: 'refused', refusal };
     if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > lastUsedResolutionMs) {
       prisma.apiKey
@@ -212,4 +216,21 @@ export class AccessService {
   close(): Promise<void> {
     return this.deps.keyControls.close();
   }
+}
+
+/** What the verifier reads for a presented key: the key and its controls row (LEFT JOIN: null columns without one). */
+interface VerifiedKeyRow {
+  id: string;
+  product: Product;
+  name: string;
+  scopes: string[];
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+  hasControls: boolean;
+  requestsPerMinute: number | null;
+  monthlyQuota: number | null;
+  allowedIpList: string[] | null;
+  inactiveTtlDays: number | null;
 }

@@ -106,8 +106,10 @@ export class KeyControlService {
     previousUse: Date,
     remoteAddress: string | undefined,
     now = new Date(),
+    /** The controls when the caller read them with the key (one round trip); else they are read here. */
+    known?: KeyControls,
   ): Promise<KeyRefusal | undefined> {
-    const controls = await this.get(key.id, key.product);
+    const controls = known ?? (await this.get(key.id, key.product));
     if (controls.allowedIpList.length > 0 && !ipAllowed(controls.allowedIpList, remoteAddress)) {
       return {
         status: 403,
