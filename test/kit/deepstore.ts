@@ -1,4 +1,4 @@
-import { DsCreateQueryTokenDocument } from '../generated/deepstore.ts';
+import { DsCreateQueryTokenDocument, DsKitIssueJwtDocument } from '../generated/deepstore.ts';
 import { gql, type TestApp } from './app.ts';
 import type { ContractExpectations } from './contract.ts';
 
@@ -36,11 +36,12 @@ export function deepstoreClient(t: TestApp, contract?: ContractExpectations) {
 export async function issueJwt(t: TestApp, subject: string, tokenUse: string, ttlSeconds = 600): Promise<string> {
   const r = await gql(
     t.baseUrl,
-    `mutation($i: CreateAccessTokenInput!) { createAccessToken(input: $i) { ... on MutationCreateAccessTokenSuccess { data { token } } } }`,
+    DsKitIssueJwtDocument,
     { i: { subject, tokenUse, scopes: [], ttlSeconds } },
     t.adminKey,
   );
-  const token = r.body.data?.createAccessToken?.data?.token;
+  const result = r.body.data?.createAccessToken;
+  const token = result?.__typename === 'MutationCreateAccessTokenSuccess' ? result.data.token : undefined;
   if (typeof token !== 'string') throw new Error(`could not issue a JWT: ${JSON.stringify(r.body)}`);
   return token;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { PolykomosKitCreateKeyDocument, PolykomosKitSetKeyControlsDocument } from '../generated/polykomos.ts';
 import { gql, startTestApp, type TestApp } from './app.ts';
 import type { ContractExpectations } from './contract.ts';
 import { reachable } from './reachable.ts';
@@ -54,26 +55,20 @@ export async function createPolykomosKey(
 ): Promise<PolykomosKey> {
   const r = await gql(
     t.baseUrl,
-    `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
-      ... on MutationCreateApiKeySuccess { data { rawKey apiKey { uuid } } } ... on Error { message } } }`,
+    PolykomosKitCreateKeyDocument,
     { i: { product: 'polykomos', name: `key-${randomUUID().slice(0, 8)}`, scopes } },
     t.adminKey,
   );
-  const data = r.body.data?.createApiKey?.data;
+  const created = r.body.data?.createApiKey;
+  const data = created?.__typename === 'MutationCreateApiKeySuccess' ? created.data : undefined;
   if (!data) throw new Error(`could not create a key: ${JSON.stringify(r.body)}`);
-  const key = { raw: data.rawKey as string, id: data.apiKey.uuid as string };
+  const key = { raw: data.rawKey, id: data.apiKey.uuid };
   if (controls) await setControls(t, key.id, controls);
   return key;
 }
 
 export async function setControls(t: TestApp, apiKeyId: string, input: Record<string, unknown>): Promise<void> {
-  const r = await gql(
-    t.baseUrl,
-    `mutation($k: String!, $i: PolykomosKeyControlsInput!) { setPolykomosKeyControls(apiKeyId: $k, input: $i) {
-      __typename ... on Error { message } } }`,
-    { k: apiKeyId, i: input },
-    t.adminKey,
-  );
+  const r = await gql(t.baseUrl, PolykomosKitSetKeyControlsDocument, { k: apiKeyId, i: input }, t.adminKey);
   if (r.body.data?.setPolykomosKeyControls?.__typename !== 'MutationSetPolykomosKeyControlsSuccess') {
     throw new Error(`could not set controls: ${JSON.stringify(r.body)}`);
   }
