@@ -6,7 +6,7 @@ import { graphqlAs, keyWithControls, restAs } from '../kit/key-controls.ts';
 /*
  * Key controls live where the key is verified (the access module), so one key is refused alike at the GraphQL door
  * (a clear error code) and at a REST door (the contract's 403/429 shapes). In-process rate limiter here; the Redis
- * one shared by two processes is test/platform/key-controls-redis.test.ts.
+ * one shared by two processes is test/platform/pubsub-redis.test.ts.
  */
 
 let t: TestApp;

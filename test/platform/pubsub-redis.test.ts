@@ -12,12 +12,15 @@ import {
   type PlatformAuditEventSubjectSubscription,
 } from '../generated/platform.ts';
 import { createTestDatabase } from '../kit/app.ts';
+import { graphqlAs, keyWithControls, restAs } from '../kit/key-controls.ts';
 import { createApiKey } from '../kit/platform.ts';
 import { reachable } from '../kit/reachable.ts';
 
 /*
  * Two real server processes share one Postgres and one Redis. An audit event committed through one
- * must reach a graphql-ws subscriber connected to the other.
+ * must reach a graphql-ws subscriber connected to the other, and a key's rate limit is one budget across both.
+ * (One file, one pair of servers: Redis pub/sub channels are not namespaced per deployment, so two pairs running
+ * at once would see each other's events.)
  * CI sets ATRIUM_REQUIRE_SERVICES=1 so this cannot skip there; on a laptop without Redis or Postgres
  * it skips with the reason.
  */
@@ -50,6 +53,8 @@ async function startNode(databaseUrl: string): Promise<Node> {
       REDIS_URL: redisUrl,
       ATRIUM_DATA_DIR: dataDir,
       ATRIUM_ADMIN_KEY: adminKey,
+      ATRIUM_POLYKOMOS_POSTGRES_URL: '',
+      ATRIUM_POLYKOMOS_MYSQL_URL: '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -119,6 +124,28 @@ it.skipIf(!servicesUp)('an event published on one server reaches a subscriber on
     await client.dispose();
   }
 });
+
+// The token bucket lives in Redis (one atomic script), so requests spread over both servers exhaust one budget;
+// with per-process buckets each server would allow the full limit and the last requests below would pass.
+it.skipIf(!servicesUp)(
+  'two servers on one Redis share a key’s requests-per-minute budget',
+  async () => {
+    const [a, b] = nodes as [Node, Node];
+    const k = await keyWithControls(a.baseUrl, adminKey, { requestsPerMinute: 4 });
+    // Two requests on each server (GraphQL and REST): four tokens of the one bucket.
+    expect((await graphqlAs(a.baseUrl, k.raw)).status).toBe(200);
+    expect((await restAs(b.baseUrl, k.raw)).status).toBe(200);
+    expect((await restAs(a.baseUrl, k.raw)).status).toBe(200);
+    expect((await graphqlAs(b.baseUrl, k.raw)).status).toBe(200);
+    // The budget is spent on both servers, though each has seen only two requests.
+    expect(await graphqlAs(b.baseUrl, k.raw)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    const r = await restAs(a.baseUrl, k.raw);
+    expect(r.status).toBe(429);
+    expect(r.body.error.code).toBe('rate_limited');
+    expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+  },
+  60_000,
+);
 
 it.skipIf(!servicesUp)('both servers report ready and shut down cleanly on SIGTERM', async () => {
   for (const n of nodes) {
