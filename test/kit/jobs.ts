@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,3 +112,48 @@ export async function countRows(prisma: PrismaClient, table: 'effects' | 'starts
           >`SELECT count(*)::int AS n FROM job_test_dead WHERE job_id = ${jobId}::uuid`;
   return rows[0]?.n ?? 0;
 }
+
+/**
+ * Spawns `node --import tsx <args>` with `env` on top of this process' environment, adds it to `children` at once
+ * (so a test's afterAll kills it even when it never gets ready) and resolves once its stdout says `ready` (rejects
+ * after `timeoutMs`, or when it exits first, with its stderr).
+ */
+export async function spawnUntilReady(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: string,
+  timeoutMs: number,
+  children: ChildProcess[],
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += String(d);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker ${name} not ready: ${stderr}`)), timeoutMs);
+    child.stdout?.on('data', (d) => {
+      if (String(d).includes(ready)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker ${name} exited with ${code}: ${stderr}`));
+    });
+  });
+  return child;
+}
+
+/** The exit of a child process (at once when it has exited already). */
+export const exited = (c: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) resolve({ code: c.exitCode, signal: c.signalCode });
+    else c.once('exit', (code, signal) => resolve({ code, signal }));
+  });

@@ -1,9 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRunner } from '../../src/core/jobs/runner.ts';
 import { testDb } from '../kit/app.ts';
-import { countRows, eventually, type JobsTestDb, makeRunner, openJobsTestDb, silent, sleep } from '../kit/jobs.ts';
+import {
+  countRows,
+  eventually,
+  exited,
+  type JobsTestDb,
+  makeRunner,
+  openJobsTestDb,
+  silent,
+  sleep,
+  spawnUntilReady,
+} from '../kit/jobs.ts';
 import { jobKinds } from './fixtures/job-kinds.ts';
 
 /*
@@ -33,9 +43,10 @@ afterAll(async () => {
 
 /** Starts `src/core/jobs/standalone.ts` with the fixture kinds; resolves once it claims. */
 async function startWorker(instanceId: string, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', standalone, fixture], {
-    env: {
-      ...process.env,
+  const child = await spawnUntilReady(
+    instanceId,
+    [standalone, fixture],
+    {
       DATABASE_URL: t.url,
       ATRIUM_INSTANCE_ID: instanceId,
       ATRIUM_JOBS_POLL_MS: '20',
@@ -43,34 +54,12 @@ async function startWorker(instanceId: string, env: Record<string, string> = {})
       LOG_LEVEL: 'error',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += String(d);
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${instanceId} not ready: ${stderr}`)), 30_000);
-    child.stdout?.on('data', (d) => {
-      if (String(d).includes('jobs runner ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker ${instanceId} exited with ${code}: ${stderr}`));
-    });
-  });
+    'jobs runner ready',
+    30_000,
+    children,
+  );
   return child;
 }
-
-const exited = (c: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) resolve({ code: c.exitCode, signal: c.signalCode });
-    else c.once('exit', (code, signal) => resolve({ code, signal }));
-  });
 
 /** A runner in this process with the same kinds as the workers. */
 async function localRunner(instanceId: string, concurrency: number) {

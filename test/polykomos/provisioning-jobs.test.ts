@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { randomHex } from '../../src/core/auth/secrets.ts';
 import { lockName } from '../../src/modules/databases/engines.ts';
 import { type TestApp, testDb } from '../kit/app.ts';
 import { type ContractExpectations, contractValidator } from '../kit/contract.ts';
+import { exited, spawnUntilReady } from '../kit/jobs.ts';
 import {
   createPolykomosKey,
   type PolykomosKey,
@@ -71,9 +72,10 @@ afterAll(async () => {
 async function startWorker(instanceId: string): Promise<ChildProcess> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'atrium-worker-'));
   dirs.push(dataDir);
-  const child = spawn(process.execPath, ['--import', 'tsx', mainTs, 'worker'], {
-    env: {
-      ...process.env,
+  return spawnUntilReady(
+    instanceId,
+    [mainTs, 'worker'],
+    {
       NODE_ENV: 'test',
       DATABASE_URL: t.databaseUrl,
       ATRIUM_DATA_DIR: dataDir,
@@ -86,34 +88,11 @@ async function startWorker(instanceId: string): Promise<ChildProcess> {
       ATRIUM_JOBS_LEASE_MS: String(leaseMs),
       LOG_LEVEL: 'error',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += String(d);
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${instanceId} not ready: ${stderr}`)), 60_000);
-    child.stdout?.on('data', (d) => {
-      if (String(d).includes('Atrium worker')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker ${instanceId} exited with ${code}: ${stderr}`));
-    });
-  });
-  return child;
+    'Atrium worker',
+    60_000,
+    children,
+  );
 }
-
-const exited = (c: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) resolve({ code: c.exitCode, signal: c.signalCode });
-    else c.once('exit', (code, signal) => resolve({ code, signal }));
-  });
 
 interface JobRow {
   id: string;
