@@ -12,7 +12,7 @@ import {
   McpV8TestFsSnapshotDocument,
 } from '../generated/mcp-v8.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
-import { mcpV8Key, success } from '../kit/mcp-v8.ts';
+import { mcpV8Client, mcpV8Key, success } from '../kit/mcp-v8.ts';
 
 /* Filesystem snapshots through GraphQL: typed errors, mutations, the reflog connection, Nodes and listing pages. */
 let t: TestApp;
@@ -26,18 +26,10 @@ const tree = (o: Record<string, string>) =>
 
 const mcpKey = (name: string) => mcpV8Key(t, name);
 
-async function call(token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${t.baseUrl}/mcp-v8${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as any) };
-}
+const { call } = mcpV8Client(
+  () => t,
+  () => alice,
+);
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -144,7 +136,7 @@ describe('GraphQL', () => {
     // The snapshot is a Node too; anyone may read it by id (a CA id is content).
     const node = await gql(t.baseUrl, McpV8TestFsNodeDocument, { id: first.id }, bob);
     expect(node.body.data?.node).toMatchObject({ __typename: 'FsSnapshot', caId: id, fileCount: 12 });
-    await call(alice, 'POST', '/api/fs/labels', { name: 'lim', ca_id: id });
+    expect((await call('POST', '/api/fs/labels', { body: { name: 'lim', ca_id: id } })).status).toBe(200);
     const badLimit = await gql(t.baseUrl, McpV8TestFsLabelReflogDocument, { name: 'lim', first: -1 }, alice);
     // Pothos' own validation error (not masked, no internals; it carries no extensions code).
     expect(badLimit.body.errors?.[0]?.message).toBe('Argument "first" must be a non-negative integer');
