@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../kit/app.ts';
 import { contractValidator } from '../kit/contract.ts';
-import { deepstoreClient, draftBody, issueJwt } from '../kit/deepstore.ts';
+import { deepstoreClient, draftBody, expectError, issueJwt } from '../kit/deepstore.ts';
 
 let t: TestApp;
 let ds: ReturnType<typeof deepstoreClient>;
@@ -27,12 +27,6 @@ const split = (over: Record<string, unknown> = {}) => ({
   indexedDraftIds: ['d1'],
   ...over,
 });
-
-function expectError(r: { status: number; body: unknown }, status: number, pattern?: RegExp) {
-  expect(r.status).toBe(status);
-  expect(r.body).toEqual({ success: false, errors: [expect.any(String)] });
-  if (pattern) expect((r.body as { errors: string[] }).errors[0]).toMatch(pattern);
-}
 
 async function newDatabase(name = 'logs') {
   const r = await ds.call('POST', '/databases', { token: platform, body: { name } });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../kit/app.ts';
 import { contractValidator } from '../kit/contract.ts';
-import { deepstoreClient, issueJwt } from '../kit/deepstore.ts';
+import { deepstoreClient, expectError, issueJwt } from '../kit/deepstore.ts';
 
 let t: TestApp;
 let ds: ReturnType<typeof deepstoreClient>;
@@ -21,12 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-function expectError(r: { status: number; body: unknown }, status: number, pattern?: RegExp) {
-  expect(r.status).toBe(status);
-  expect(r.body).toEqual({ success: false, errors: [expect.any(String)] });
-  if (pattern) expect((r.body as { errors: string[] }).errors[0]).toMatch(pattern);
-}
 
 describe('DeepStore splits: list by time-range overlap', () => {
   it('rejects list parameters out of range', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../kit/app.ts';
 import { contractValidator } from '../kit/contract.ts';
-import { deepstoreClient, draftBody, issueJwt, mintQueryJwt } from '../kit/deepstore.ts';
+import { deepstoreClient, draftBody, expectError, issueJwt, mintQueryJwt } from '../kit/deepstore.ts';
 
 let t: TestApp;
 let ds: ReturnType<typeof deepstoreClient>;
@@ -24,11 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-function expectError(r: { status: number; body: unknown }, status: number) {
-  expect(r.status).toBe(status);
-  expect(r.body).toEqual({ success: false, errors: [expect.any(String)] });
-}
 
 type Kind = 'platform' | 'service' | 'query';
 

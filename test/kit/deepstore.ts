@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { DsCreateQueryTokenDocument, DsKitIssueJwtDocument } from '../generated/deepstore.ts';
 import { gql, type TestApp } from './app.ts';
 import type { ContractExpectations } from './contract.ts';
@@ -69,4 +70,11 @@ export async function mintQueryJwt(
 
 export function draftBody(draftId: string, start: number, end: number, scope = 'app', numDocs = 10, sizeBytes = 1000) {
   return { draftId, sizeBytes, numDocs, startTimestamp: start, endTimestamp: end, scope };
+}
+
+/** A DeepStore error answer: the status, the contract's `{ success: false, errors: [message] }`, the message. */
+export function expectError(r: { status: number; body: unknown }, status: number, pattern?: RegExp) {
+  expect(r.status).toBe(status);
+  expect(r.body).toEqual({ success: false, errors: [expect.any(String)] });
+  if (pattern) expect((r.body as { errors: string[] }).errors[0]).toMatch(pattern);
 }
