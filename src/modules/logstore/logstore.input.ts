@@ -4,6 +4,7 @@ import type {
   LogJobType,
   LogSplitState,
 } from '../../../prisma/generated/client/enums.ts';
+import { hasControlCharacter } from '../../core/input-guard.ts';
 import { LogStoreInvalidInputError } from './logstore.errors.ts';
 
 /*
@@ -106,8 +107,6 @@ export interface ResetRetriesInput extends DatabaseRef {
 // ---- checks
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them (PostgreSQL rejects NUL).
-const controlChars = /[\u0000-\u001f\u007f]/;
 const maxListIds = 1000;
 
 const bad = (message: string) => new LogStoreInvalidInputError(message);
@@ -252,14 +251,14 @@ export function parseFooter(value: FooterFields, sizeBytes: number): FooterOffse
 export function parseName(value: string): CreateDatabaseInput {
   const name = value.trim();
   if (name.length < 1 || name.length > 255) throw bad('name must be 1 to 255 characters');
-  if (controlChars.test(name)) throw bad('name must not contain control characters');
+  if (hasControlCharacter(name)) throw bad('name must not contain control characters');
   return { name };
 }
 
 /** A scope: 1–255 characters, no control characters (NUL included). */
 export function parseScope(value: string, field = 'scope'): string {
   if (value.length < 1 || value.length > 255) throw bad(`${field} must be a string of 1 to 255 characters`);
-  if (controlChars.test(value)) throw bad(`${field} must not contain control characters`);
+  if (hasControlCharacter(value)) throw bad(`${field} must not contain control characters`);
   return value;
 }
 
