@@ -43,14 +43,9 @@ function undocumented(): string[] {
 const missing = undocumented();
 
 describe('schema descriptions', () => {
-  it('counts the definitions without a description', () => {
-    console.log(`undocumented GraphQL definitions: ${missing.length}`);
-    if (missing.length > 0) console.log(missing.slice(0, 2000).join('\n'));
-    expect(missing.length).toBeGreaterThanOrEqual(0);
-  });
-
   // Fails on any undocumented type, field, argument, input field or enum value (the list says which).
   it('every type, field, argument, input field and enum value has a description', () => {
+    console.log(`undocumented GraphQL definitions: ${missing.length}`);
     expect(missing).toEqual([]);
   });
 });
