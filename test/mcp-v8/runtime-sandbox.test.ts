@@ -89,7 +89,7 @@ describe('resource limits', () => {
 
   it('bounds async work: endless promise chains, awaited loops and never-settling promises', async () => {
     const codes = [
-      'function spin() { return Promise.resolve().then(spin) } spin(); 1',
+      'function spin() { Promise.resolve().then(spin) } spin(); 1',
       'for (;;) await null',
       'new Promise(() => {})',
       '(async () => { for (;;) await Promise.resolve() })()',
@@ -97,6 +97,16 @@ describe('resource limits', () => {
     ];
     const infos = await Promise.all(codes.map((code) => run(code, { execution_timeout_secs: 1 })));
     for (const [i, info] of infos.entries()) expect(info.status, codes[i]).toBe('timed_out');
+    // A chain that returns each new promise also keeps every one alive: on a fast machine it reaches the memory
+    // limit before the timeout. Either sandbox verdict ends it, with its own message.
+    const growing = await run('function spin() { return Promise.resolve().then(spin) } spin(); 1', {
+      execution_timeout_secs: 1,
+      heap_memory_max_mb: 64,
+    });
+    expect([
+      { status: 'timed_out', error: 'Execution timed out' },
+      { status: 'failed', error: 'Memory limit exceeded (64 MB)' },
+    ]).toContainEqual({ status: growing.status, error: growing.error });
     await healthy();
   });
 
