@@ -308,6 +308,11 @@ function parseSelectItem(c: Cursor, depth: number): SelectItem {
       c.pos = save + 1;
       const second = parseFieldName(c);
       const isAggregate = (aggregateFunctions as readonly string[]).includes(second) && c.startsWith('()');
+      // `col.median()` is a misspelt aggregate, not an empty embed of a schema-qualified relation.
+      if (!isAggregate && c.startsWith('()')) {
+        c.pos = save + 1;
+        c.fail('aggregate function (count, sum, avg, max, min) followed by "()"');
+      }
       if (!isAggregate && (c.peek() === '!' || c.peek() === '(')) {
         return parseEmbedTail(c, second, name, alias, false, depth);
       }
@@ -566,6 +571,10 @@ function parseLogicNode(c: Cursor, depth: number): Filter {
 /** `or=(a.eq.1,and(b.gt.2,c.lt.3))`: `op` is `or`, `and`, `not.or` or `not.and`; `value` is the parenthesised list. */
 export function parseLogicTree(op: string, value: string): FilterGroup {
   const c = new Cursor(op + value, 'logic tree');
+  // Without this check `or=a.eq.1` would read as a filter on a column `ora`.
+  c.pos = op.length;
+  if (c.peek() !== '(') c.fail('"("');
+  c.pos = 0;
   const node = parseLogicNode(c, 0);
   if (!c.done) c.fail('end of input');
   return node as FilterGroup;
