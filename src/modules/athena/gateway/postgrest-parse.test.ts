@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Filter, FilterCondition, SelectEmbed } from './ast.ts';
+import type { Filter, FilterCondition, SelectEmbed, SelectItem } from './ast.ts';
 import { GatewayParseError } from './parse-errors.ts';
 import {
   looksLikeOperation,
@@ -20,6 +20,13 @@ function errorOf(fn: () => unknown): GatewayParseError {
     return e as GatewayParseError;
   }
   throw new Error('expected a GatewayParseError, nothing was thrown');
+}
+
+/** The embed at `select[i]`. */
+function embedAt(select: SelectItem[] | undefined, i: number): SelectEmbed {
+  const item = select?.[i];
+  expect(item?.kind).toBe('embed');
+  return item as SelectEmbed;
 }
 
 const read = (q: string) => parsePostgrestQuery(q, 'read');
@@ -349,7 +356,7 @@ describe("Athena's col.op=value form and its disambiguation", () => {
     expect(only('data->>k.eq=v').column).toEqual({ column: 'data', json: [{ key: 'k', text: true }] });
     expect(only('name.eq=a,b.c').value).toBe('a,b.c');
     const q = read('select=*,actors(*)&actors.first_name.eq=Jehanne');
-    expect((q.select?.[1] as SelectEmbed).filter?.filters).toEqual([
+    expect(embedAt(q.select, 1).filter?.filters).toEqual([
       { kind: 'condition', column: { column: 'first_name' }, operator: 'eq', value: 'Jehanne' },
     ]);
   });
@@ -358,7 +365,7 @@ describe("Athena's col.op=value form and its disambiguation", () => {
     // `actors.first_name=eq.x` is a filter on embed actors, not Athena's form.
     const q = read('select=*,actors(*)&actors.first_name=eq.x');
     expect(q.filter).toBeUndefined();
-    expect((q.select?.[1] as SelectEmbed).filter?.filters[0]).toMatchObject({ column: { column: 'first_name' } });
+    expect(embedAt(q.select, 1).filter?.filters[0]).toMatchObject({ column: { column: 'first_name' } });
     // `name.like=eq.x` is column `like` of an embed `name`, which the select does not have.
     const e = errorOf(() => read('name.like=eq.x'));
     expect(e.code).toBe('PGRST108');
@@ -506,7 +513,7 @@ describe('order', () => {
       { column: { column: 'title' }, direction: 'asc' },
       { column: { column: 'id' }, direction: 'desc' },
     ]);
-    expect((q.select?.[1] as SelectEmbed).order).toEqual([{ column: { column: 'last_name' }, direction: 'desc' }]);
+    expect(embedAt(q.select, 1).order).toEqual([{ column: { column: 'last_name' }, direction: 'desc' }]);
   });
 });
 
