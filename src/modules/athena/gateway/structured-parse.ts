@@ -434,11 +434,20 @@ function parseLegacyColumns(raw: unknown, code: string): SelectItem[] {
   let names: string[];
   if (typeof raw === 'string') {
     if (raw.trim() === '*' || raw.trim() === '') return [{ kind: 'star' }];
+    let parsed: string[];
     try {
-      names = parseColumnList(raw, 'columns parameter');
+      parsed = parseColumnList(raw, 'columns parameter');
     } catch (e) {
       throw e instanceof GatewayParseError ? e.withCode(code) : e;
     }
+    // The list grammar has already unquoted the names; check them as names, not as quoted syntax.
+    return parsed.map((n): SelectItem => {
+      if (n === '*') return { kind: 'star' };
+      if (n.includes('\u0000') || Buffer.byteLength(n, 'utf8') > maxIdentifierBytes) {
+        throw invalid(`invalid column name "${n.slice(0, 64)}"`, code);
+      }
+      return { kind: 'column', column: { column: n } };
+    });
   } else if (Array.isArray(raw)) {
     names = raw.map((n, i) => {
       if (typeof n !== 'string') throw invalid(`columns[${i}] must be a string`, code);
