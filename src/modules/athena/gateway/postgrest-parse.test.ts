@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Filter, FilterCondition, SelectEmbed, SelectItem } from './ast.ts';
+import type { Filter, FilterCondition, FilterGroup, SelectEmbed, SelectItem } from './ast.ts';
 import { GatewayParseError } from './parse-errors.ts';
 import {
   looksLikeOperation,
@@ -20,6 +20,12 @@ function errorOf(fn: () => unknown): GatewayParseError {
     return e as GatewayParseError;
   }
   throw new Error('expected a GatewayParseError, nothing was thrown');
+}
+
+/** The members of an AND/OR group (fails the test for a bare condition or nothing). */
+function filtersOf(filter: Filter | undefined): Filter[] {
+  expect(filter?.kind === 'and' || filter?.kind === 'or').toBe(true);
+  return (filter as FilterGroup).filters;
 }
 
 /** The embed at `select[i]`. */
@@ -356,7 +362,7 @@ describe("Athena's col.op=value form and its disambiguation", () => {
     expect(only('data->>k.eq=v').column).toEqual({ column: 'data', json: [{ key: 'k', text: true }] });
     expect(only('name.eq=a,b.c').value).toBe('a,b.c');
     const q = read('select=*,actors(*)&actors.first_name.eq=Jehanne');
-    expect(embedAt(q.select, 1).filter?.filters).toEqual([
+    expect(filtersOf(embedAt(q.select, 1).filter)).toEqual([
       { kind: 'condition', column: { column: 'first_name' }, operator: 'eq', value: 'Jehanne' },
     ]);
   });
@@ -365,7 +371,7 @@ describe("Athena's col.op=value form and its disambiguation", () => {
     // `actors.first_name=eq.x` is a filter on embed actors, not Athena's form.
     const q = read('select=*,actors(*)&actors.first_name=eq.x');
     expect(q.filter).toBeUndefined();
-    expect(embedAt(q.select, 1).filter?.filters[0]).toMatchObject({ column: { column: 'first_name' } });
+    expect(filtersOf(embedAt(q.select, 1).filter)[0]).toMatchObject({ column: { column: 'first_name' } });
     // `name.like=eq.x` is column `like` of an embed `name`, which the select does not have.
     const e = errorOf(() => read('name.like=eq.x'));
     expect(e.code).toBe('PGRST108');
@@ -431,9 +437,9 @@ describe('logic trees', () => {
   it('embedded logic trees: rel.or, rel.not.and', () => {
     const q = read('select=*,actors(*)&actors.or=(first_name.eq.Jehanne,last_name.eq.Rahal)&actors.not.and=(a.eq.1)');
     const embed = q.select?.[1] as SelectEmbed;
-    expect(embed.filter?.filters).toHaveLength(2);
-    expect(embed.filter?.filters[0]).toMatchObject({ kind: 'or' });
-    expect(embed.filter?.filters[1]).toMatchObject({ kind: 'and', negated: true });
+    expect(filtersOf(embed.filter)).toHaveLength(2);
+    expect(filtersOf(embed.filter)[0]).toMatchObject({ kind: 'or' });
+    expect(filtersOf(embed.filter)[1]).toMatchObject({ kind: 'and', negated: true });
     expect(q.embedded).toEqual([{ path: ['actors'], filter: embed.filter }]);
   });
 
@@ -546,7 +552,7 @@ describe('embedded resource parameters', () => {
     expect(films.order).toEqual([{ column: { column: 'title' }, direction: 'asc' }]);
     const roles = films.select[1] as SelectEmbed;
     expect(roles).toMatchObject({ relation: 'roles', limit: 3 });
-    expect(roles.filter?.filters[0]).toMatchObject({ column: { column: 'character' }, value: 'x' });
+    expect(filtersOf(roles.filter)[0]).toMatchObject({ column: { column: 'character' }, value: 'x' });
     expect(q.embedded.map((e) => e.path)).toEqual([['a'], ['films', 'roles'], ['films']]);
   });
 
@@ -566,7 +572,7 @@ describe('rpc arguments', () => {
   it('keys that are not filters are arguments; repeated keys are arrays', () => {
     const q = parsePostgrestQuery('p_limit=10&v=1&v=2&status=eq.active&select=id', 'rpc');
     expect(q.rpcArgs).toEqual({ p_limit: '10', v: ['1', '2'] });
-    expect(q.filter?.filters).toEqual([
+    expect(filtersOf(q.filter)).toEqual([
       { kind: 'condition', column: { column: 'status' }, operator: 'eq', value: 'active' },
     ]);
     expect(q.select).toEqual([{ kind: 'column', column: { column: 'id' } }]);
@@ -578,7 +584,7 @@ describe('rpc arguments', () => {
     expect(q.rpcArgs.mode).toBe('eq.x');
     expect(Object.hasOwn(q.rpcArgs, '__proto__')).toBe(true);
     expect(Object.getPrototypeOf(q.rpcArgs)).toBe(Object.prototype);
-    expect(q.filter?.filters[0]).toMatchObject({ operator: 'in', value: ['1', '2'] });
+    expect(filtersOf(q.filter)[0]).toMatchObject({ operator: 'in', value: ['1', '2'] });
     expect(errorOf(() => parsePostgrestQuery('other=plain', 'rpc', { isArgument })).code).toBe('PGRST100');
   });
 

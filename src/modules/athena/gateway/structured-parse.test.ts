@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Filter, FilterGroup } from './ast.ts';
 import { GatewayParseError } from './parse-errors.ts';
 import { maxNesting } from './postgrest-parse.ts';
 import {
@@ -21,6 +22,12 @@ function errorOf(fn: () => unknown): GatewayParseError {
     return e as GatewayParseError;
   }
   throw new Error('expected a GatewayParseError, nothing was thrown');
+}
+
+/** The members of an AND/OR group (fails the test for a bare condition or nothing). */
+function filtersOf(filter: Filter | undefined): Filter[] {
+  expect(filter?.kind === 'and' || filter?.kind === 'or').toBe(true);
+  return (filter as FilterGroup).filters;
 }
 
 const fetchError = (body: unknown) => {
@@ -141,7 +148,7 @@ describe('parseFetchBody', () => {
       table_name: 't',
       where: { a: 1, b: null, c: { gt: 5, lt: 9 }, d: { in: ['x', 'y'] }, e: { neq: 'z' }, f: true },
     });
-    expect(query.filter?.filters).toEqual([
+    expect(filtersOf(query.filter)).toEqual([
       { kind: 'condition', column: { column: 'a' }, operator: 'eq', value: 1 },
       { kind: 'condition', column: { column: 'b' }, operator: 'is', value: 'null' },
       { kind: 'condition', column: { column: 'c' }, operator: 'gt', value: 5 },
@@ -173,7 +180,7 @@ describe('parseFetchBody', () => {
         { column: 'ok', operator: 'is', value: false },
       ],
     });
-    expect(query.filter?.filters).toEqual([
+    expect(filtersOf(query.filter)).toEqual([
       { kind: 'condition', column: { column: 'id' }, operator: 'in', value: [1, 2] },
       { kind: 'condition', column: { column: 'id' }, operator: 'in', value: ['3'] },
       {
@@ -615,7 +622,7 @@ describe('parseRpcBody', () => {
       order: [{ column: 'a' }, { column: 'b', ascending: false }],
     });
     expect(call).toMatchObject({ schema: 'reports', fn: 'top', count: 'exact', limit: 10, offset: 5, args: {} });
-    expect(call.filter?.filters).toEqual([
+    expect(filtersOf(call.filter)).toEqual([
       { kind: 'condition', column: { column: 'status' }, operator: 'eq', value: 'active' },
       { kind: 'condition', column: { column: 'name' }, operator: 'ilike', value: '%a%' },
       { kind: 'condition', column: { column: 'id' }, operator: 'in', value: [1, 2] },
