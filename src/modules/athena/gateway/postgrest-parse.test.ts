@@ -260,6 +260,16 @@ describe('filters', () => {
     expect(errorOf(() => read('id=in.(1,2)x')).code).toBe('PGRST100');
   });
 
+  it('reserved characters: percent-encoded quotes, backslash escapes (PostgREST docs)', () => {
+    expect(only('name=in.(%22Hebdon,John%22,%22Williams,Mary%22)').value).toEqual(['Hebdon,John', 'Williams,Mary']);
+    expect(only('name=in.("Double\\"Quote\\"McGraw\\"")').value).toEqual(['Double"Quote"McGraw"']);
+    expect(only('or=(name.eq."Hebdon,John",name.eq."Williams,Mary")')).toMatchObject({
+      filters: [{ value: 'Hebdon,John' }, { value: 'Williams,Mary' }],
+    });
+    expect(only('tags=cs.{"a,b",c}').value).toBe('{"a,b",c}');
+    expect(only('"my col"=eq.1').column.column).toBe('my col');
+  });
+
   it('quantifiers any/all over array literals', () => {
     expect(only('last_name=like(any).{O*,P*}')).toEqual({
       kind: 'condition',
@@ -675,6 +685,15 @@ describe('hostile input', () => {
     const started = Date.now();
     expect((only(`id=in.(${list})`).value as unknown[]).length).toBe(n);
     expect(parseSelect(Array.from({ length: 20_000 }, (_, i) => `c${i}`).join(','))).toHaveLength(20_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('long keys and headers do not backtrack', () => {
+    const started = Date.now();
+    expect(errorOf(() => read(`${'a.'.repeat(200_000)}x=1`)).code).toBe('PGRST100');
+    expect(errorOf(() => read(`x=${'not.'.repeat(100_000)}`)).code).toBe('PGRST100');
+    expect(errorOf(() => parseRange(`${' '.repeat(200_000)}x`)).code).toBe('PGRST103');
+    expect(parsePrefer(`${'x,'.repeat(100_000)}count=exact`).count).toBe('exact');
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
