@@ -213,6 +213,8 @@ describe('select grammar', () => {
     expect(errorOf(() => parseSelect('a!x!y!z(*)')).code).toBe('PGRST100');
     expect(errorOf(() => parseSelect('rel->x(*)')).code).toBe('PGRST100');
     expect(errorOf(() => parseSelect('"unterminated')).details).toContain('closing quote');
+    expect(errorOf(() => parseSelect('id,""')).details).toBe('empty field name');
+    expect(errorOf(() => parseSelect('   ')).details).toContain('field name');
     expect(errorOf(() => parseSelect('data->>-78xy')).code).toBe('PGRST100');
   });
 

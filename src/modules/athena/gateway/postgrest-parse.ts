@@ -149,15 +149,16 @@ function parseQuoted(c: Cursor): string {
 
 /** A field, relation, alias or hint name: quoted, or identifier runs joined by `-` that is not `->`. */
 function parseFieldName(c: Cursor): string {
-  if (c.peek() === '"') return parseQuoted(c);
   const start = c.pos;
+  if (c.peek() === '"') {
+    const quoted = parseQuoted(c);
+    if (quoted === '') c.failWith('empty field name', start);
+    return quoted;
+  }
   const parts: string[] = [];
   for (;;) {
     const run = c.read(identifierRun);
-    if (run === '') {
-      c.pos = parts.length === 0 ? start : c.pos;
-      c.fail('field name (* or [a..z0..9_$])');
-    }
+    if (run === '') c.fail('field name (* or [a..z0..9_$])');
     parts.push(run.trim());
     if (c.peek() === '-' && c.peek(1) !== '>') {
       c.pos++;
