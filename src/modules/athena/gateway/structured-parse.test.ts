@@ -815,6 +815,20 @@ describe('hostile bodies', () => {
     for (let i = 0; i < 4000; i++) {
       const body: Record<string, unknown> = { table_name: 't' };
       for (let k = next() % 6; k > 0; k--) body[keys[next() % keys.length] as string] = value(0);
+      const query = Object.entries(body)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join('&');
+      for (const parse of [
+        () => parseGetDataQuery(new URLSearchParams(`view=v&eq_column=a&eq_value=1&${query}`)),
+        () => parseRpcGetQuery(query, (name) => name.length % 2 === 0, 'f'),
+      ]) {
+        try {
+          parse();
+        } catch (e) {
+          if (!(e instanceof GatewayParseError)) throw new Error(`${JSON.stringify(query)} threw ${String(e)}`);
+          expect(e.httpStatus).toBe(400);
+        }
+      }
       for (const parse of parsers) {
         try {
           parse(body);
