@@ -36,7 +36,18 @@ export const filterOperators = [
 export type FilterOperator = (typeof filterOperators)[number];
 
 /** Operators that accept PostgREST's `(any)`/`(all)` quantifier: `eq(any).{a,b}`. */
-export const quantifiableOperators = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'like', 'ilike', 'match', 'imatch'] as const;
+export const quantifiableOperators = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'like',
+  'ilike',
+  'match',
+  'imatch',
+] as const;
 
 /** Casts a caller may name (`::type`, `column_cast`, `value_cast`); anything else is refused. */
 export const allowedCasts = [
