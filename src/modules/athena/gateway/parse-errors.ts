@@ -32,6 +32,9 @@ export class GatewayParseError extends DomainError {
     this.httpStatus = fields.httpStatus ?? 400;
     this.details = fields.details ?? null;
     this.hint = fields.hint ?? null;
+    // REST doors keep the code as spelled (PGRST100) and add PostgREST's fields to their error body.
+    this.restCode = this.code;
+    this.restFields = { details: this.details, hint: this.hint };
   }
 
   /** The same failure under another code (a structured route reusing the PostgREST grammar). */
