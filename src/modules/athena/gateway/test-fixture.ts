@@ -65,7 +65,7 @@ CREATE FUNCTION public.touch(note text) RETURNS void LANGUAGE sql VOLATILE AS 'S
 CREATE FUNCTION public.new_actor(name text) RETURNS public.actors LANGUAGE sql VOLATILE
   AS 'INSERT INTO public.actors (id, name) SELECT coalesce(max(id), 0) + 1, $1 FROM public.actors RETURNING *';
 CREATE FUNCTION public.title_upper(f public.films) RETURNS text LANGUAGE sql STABLE AS 'SELECT upper(f.title)';
-CREATE FUNCTION public.echo(payload json) RETURNS json LANGUAGE sql IMMUTABLE AS 'SELECT payload';
+CREATE FUNCTION public.echo(json) RETURNS json LANGUAGE sql IMMUTABLE AS 'SELECT $1';
 CREATE FUNCTION public.pick(x int) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''int''';
 CREATE FUNCTION public.pick(x int, y int DEFAULT 0) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''two''';
 CREATE FUNCTION public.pick(z text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''text:'' || z';
