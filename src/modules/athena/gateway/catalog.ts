@@ -13,7 +13,8 @@ import type {
  * Reads a client database's catalog in one round trip: a single statement returns one JSON document with every
  * relation, constraint, function, schema and extension, built from pg_catalog only (no information_schema: it
  * hides objects the role cannot use and is slow). The statement uses nothing newer than Postgres 12, so the same
- * text runs on PGlite and on Postgres 15.
+ * text runs on PGlite and on Postgres 15. Partitions are left out (their partitioned table is the resource, as in
+ * PostgREST), and so are the foreign keys Postgres clones onto partitions (conparentid <> 0).
  */
 
 const systemSchemas = ['pg_catalog', 'information_schema', 'pg_toast'];
@@ -34,7 +35,7 @@ rels AS (
   SELECT c.oid, ns.nspname, c.relname, c.relkind, obj_description(c.oid, 'pg_class') AS description,
          pg_relation_is_updatable(c.oid::regclass, false) AS upd
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p')
+  WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND NOT c.relispartition
 ),
 cols AS (
   SELECT a.attrelid, json_agg(json_build_object(
@@ -76,7 +77,7 @@ fks AS (
   FROM pg_constraint con
   JOIN pg_class sc ON sc.oid = con.conrelid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
   JOIN pg_class tc ON tc.oid = con.confrelid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-  WHERE con.contype = 'f' AND (con.conrelid IN (SELECT oid FROM rels) OR con.confrelid IN (SELECT oid FROM rels))
+  WHERE con.contype = 'f' AND con.conparentid = 0 AND (con.conrelid IN (SELECT oid FROM rels) OR con.confrelid IN (SELECT oid FROM rels))
 ),
 procs AS (
   SELECT json_build_object(

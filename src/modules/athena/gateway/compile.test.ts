@@ -390,6 +390,38 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(computed.body).toEqual([{ id: 2, loud: 'LA JETÉE' }]);
     });
 
+    test('partitioned tables embed once; aggregates inside an embed; names like the compiler aliases', async (ctx) => {
+      skipIfAbsent(ctx);
+      const r = await read({
+        table: 'films',
+        select: [
+          col('id'),
+          { kind: 'embed', relation: 'screenings', select: [col('at')] },
+          { kind: 'embed', relation: 'actors', alias: 'cast', select: [{ kind: 'count' }] },
+        ],
+        filter: cond('id', 'in', [1, 2]),
+        order: [{ column: { column: 'id' }, direction: 'asc' }],
+      });
+      expect(r.body).toEqual([
+        { id: 1, screenings: [], cast: [{ count: 2 }] },
+        { id: 2, screenings: [{ at: '2020-02-02' }], cast: [{ count: 0 }] },
+      ]);
+      expect(catalog.relations.has('public.screenings_2020')).toBe(false);
+      const tricky = await read({
+        table: 'tricky',
+        select: [col('t0'), col('doubled'), col('_e', { alias: '_s' }), col('_s', { alias: '_e' })],
+      });
+      expect(tricky.body).toEqual([{ t0: 21, doubled: 42, _s: 'e', _e: 's' }]);
+      const tooLong = gatewayError(() =>
+        compileRead(
+          catalog,
+          { schema: 'public', table: 'films', select: [col('id', { alias: 'x'.repeat(64) })] },
+          { maxRows: 1 },
+        ),
+      );
+      expect(tooLong.code).toBe('PGRST100');
+    });
+
     test('planned count from EXPLAIN', async (ctx) => {
       skipIfAbsent(ctx);
       if (!fixture) return;
@@ -820,6 +852,9 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(stats.shape).toBe('row');
       expect((await run(stats)).body).toEqual({ films: 4, latest: 1985 });
       expect((await run(call('total', { nums: [1, 2, 3] }))).body).toBe(6);
+      const table = call('film_years', {}, { select: [col('fyear')], filter: cond('fid', 'lte', 2), count: 'exact' });
+      expect(table.shape).toBe('rows');
+      expect(await run(table)).toEqual({ body: [{ fyear: 1962 }, { fyear: 1962 }], page_total: 2, total: 2 });
       expect((await run(call('greet', {}))).body).toBe('hello world');
       expect((await run(call('greet', { who: 'you' }))).body).toBe('hello you');
       expect((await run(call('echo', { anything: [1, { b: 2 }] }))).body).toEqual({ anything: [1, { b: 2 }] });

@@ -74,6 +74,8 @@ const defaultMaxDepth = 8;
 /** Double-quotes an identifier, doubling `"`. The only way a name reaches SQL text. */
 export function quoteIdent(name: string): string {
   if (name.length === 0 || name.includes('\u0000')) throw requestError(`invalid identifier "${name}"`);
+  // Postgres truncates longer names (silently renaming a caller's alias); catalog names never are that long.
+  if (Buffer.byteLength(name, 'utf8') > 63) throw requestError(`identifier "${name}" is longer than 63 bytes`);
   return `"${name.replace(/"/g, '""')}"`;
 }
 
@@ -225,7 +227,8 @@ function tableNotFound(schema: string, table: string): GatewayError {
 
 function lookupRelation(catalog: Catalog, schema: string, table: string): CatalogRelation {
   const relation = catalog.relations.get(`${schema}.${table}`);
-  if (!relation) throw tableNotFound(schema, table);
+  // The key joins two names with a dot: check both, so that "a.b"."c" never finds "a"."b.c".
+  if (!relation || relation.schema !== schema || relation.name !== table) throw tableNotFound(schema, table);
   return relation;
 }
 
@@ -294,7 +297,8 @@ class Compiler {
       if (!fn) {
         throw new GatewayError(400, '42703', `column ${src.name}.${path.column} does not exist`);
       }
-      const call = `${qualified(fn.schema, fn.name)}(${src.alias})`;
+      // `alias.*` is the whole row even when the relation has a column named like the alias.
+      const call = `${qualified(fn.schema, fn.name)}(${src.alias}.*)`;
       if (fn.returnsSet) {
         if (!fn.returnsScalar) throw requestError(`computed relationship "${path.column}" is not supported`);
         sql = `ARRAY(SELECT ${call})`;
@@ -625,13 +629,13 @@ class Compiler {
             );
             selectList.push(`${j}.*`);
           } else if (rel.toOne) {
-            const lateral = `LATERAL (SELECT row_to_json(_e) AS body FROM (${childSql}) _e) ${j}`;
+            const lateral = `LATERAL (SELECT row_to_json(_e.*) AS body FROM (${childSql}) _e) ${j}`;
             (item.inner ? innerJoins : joins).push(
               item.inner ? `CROSS JOIN ${lateral}` : `LEFT JOIN ${lateral} ON TRUE`,
             );
             selectList.push(`${j}.body AS ${key}`);
           } else {
-            const lateral = `LEFT JOIN LATERAL (SELECT json_agg(_e) AS body FROM (${childSql}) _e) ${j} ON TRUE`;
+            const lateral = `LEFT JOIN LATERAL (SELECT json_agg(_e.*) AS body FROM (${childSql}) _e) ${j} ON TRUE`;
             (item.inner ? innerJoins : joins).push(lateral);
             if (item.inner) where.push(`${j}.body IS NOT NULL`);
             selectList.push(`coalesce(${j}.body, '[]'::json) AS ${key}`);
@@ -693,7 +697,7 @@ class Compiler {
   }
 
   /** The one-row result over a paged level. */
-  result(level: LevelSql, count: ReadQuery['count'], body = `coalesce(json_agg(_s), '[]'::json)::text`): string {
+  result(level: LevelSql, count: ReadQuery['count'], body = `coalesce(json_agg(_s.*), '[]'::json)::text`): string {
     const total = count === 'exact' ? `, (SELECT count(*) FROM (${level.countCore}) _c)::int8 AS total` : '';
     return `WITH pgrst_source AS (${level.sql}) SELECT ${body} AS body, count(*)::int8 AS page_total${total} FROM pgrst_source _s`;
   }
@@ -772,7 +776,7 @@ function writeResult(c: Compiler, relation: CatalogRelation, write: string, retu
   };
   src.from = `pgrst_written ${src.alias}`;
   const level = c.level(src, { select: returning }, 0);
-  return `WITH pgrst_written AS (${write} RETURNING *), pgrst_source AS (${level.sql}) SELECT coalesce(json_agg(_s), '[]'::json)::text AS body, count(*)::int8 AS page_total FROM pgrst_source _s`;
+  return `WITH pgrst_written AS (${write} RETURNING *), pgrst_source AS (${level.sql}) SELECT coalesce(json_agg(_s.*), '[]'::json)::text AS body, count(*)::int8 AS page_total FROM pgrst_source _s`;
 }
 
 const emptyWrite = `SELECT '[]'::text AS body, 0::int8 AS page_total`;
@@ -918,7 +922,9 @@ export function resolveFunction(
   name: string,
   args: Record<string, unknown>,
 ): CatalogFunction {
-  const all = (catalog.functions.get(`${schema}.${name}`) ?? []).filter((f) => f.kind === 'function');
+  const all = (catalog.functions.get(`${schema}.${name}`) ?? []).filter(
+    (f) => f.kind === 'function' && f.schema === schema && f.name === name,
+  );
   const keys = Object.keys(args);
   let matches = all.filter((f) => matchesByName(f, keys));
   if (matches.length === 0) matches = all.filter(isSingleJsonArg);
@@ -1060,7 +1066,7 @@ export function compileRpc(catalog: Catalog, rc: RpcCall, opts: ReadOptions): Co
     shape === 'scalar_set'
       ? `coalesce(json_agg(_s.${quoteIdent(scalarColumn ?? fn.name)}), '[]'::json)::text`
       : shape === 'row'
-        ? `(json_agg(_s)->0)::text`
+        ? `(json_agg(_s.*)->0)::text`
         : undefined;
   return { text: c.result(level, rc.count, body), values: c.params.values, shape, fn };
 }

@@ -108,8 +108,9 @@ function textField(v: unknown): string | null {
 export function fromPostgresError(err: unknown, opts: { anonymous?: boolean } = {}): GatewayError {
   if (err instanceof GatewayError) return err;
   if (typeof err !== 'object' || err === null) throw err;
-  const e = err as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown };
-  if (typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code)) throw err;
+  const e = err as { code?: unknown; severity?: unknown; message?: unknown; detail?: unknown; hint?: unknown };
+  // A server error message always has a severity; socket errors (code 'EPIPE', …) do not.
+  if (typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code) || typeof e.severity !== 'string') throw err;
   const message = textField(e.message) ?? 'database error';
   return new GatewayError(statusForSqlState(e.code, opts), e.code, message, textField(e.detail), textField(e.hint));
 }

@@ -72,6 +72,16 @@ CREATE FUNCTION public.pick(z text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELE
 CREATE FUNCTION public.total(VARIADIC nums int[]) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT sum(n)::int FROM unnest(nums) n';
 CREATE FUNCTION public.film_stats(OUT films int, OUT latest int) LANGUAGE sql STABLE
   AS 'SELECT count(*)::int, max(year) FROM public.films';
+CREATE FUNCTION public.film_years() RETURNS TABLE (fid int, fyear int) LANGUAGE sql STABLE
+  AS 'SELECT id, year FROM public.films ORDER BY id';
+CREATE TABLE public.screenings (id int, at date, film_id int REFERENCES public.films(id), PRIMARY KEY (id, at))
+  PARTITION BY RANGE (at);
+CREATE TABLE public.screenings_2020 PARTITION OF public.screenings FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+INSERT INTO public.screenings VALUES (1, '2020-02-02', 2);
+-- Columns named like the compiler's own aliases.
+CREATE TABLE public.tricky (t0 int PRIMARY KEY, _s text, _e text);
+INSERT INTO public.tricky VALUES (21, 's', 'e');
+CREATE FUNCTION public.doubled(r public.tricky) RETURNS int LANGUAGE sql STABLE AS 'SELECT r.t0 * 2';
 CREATE FUNCTION public.greet(who text DEFAULT 'world') RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''hello '' || who';
 `;
 
