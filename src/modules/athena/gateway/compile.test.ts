@@ -371,6 +371,46 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(spread.body).toEqual([{ title: 'Vagabond', director: 'Agnès Varda' }]);
     });
 
+    test('embeds that only filter: rel() hidden, rel=is.null anti join, rel=not.is.null', async (ctx) => {
+      skipIfAbsent(ctx);
+      const withActors = await read({
+        table: 'films',
+        select: [col('id'), { kind: 'embed', relation: 'actors', select: [] }],
+        filter: { kind: 'condition', column: { column: 'actors' }, operator: 'is', value: 'not_null', negated: false },
+        order: [{ column: { column: 'id' }, direction: 'asc' }],
+        count: 'exact',
+      });
+      expect(withActors).toEqual({ body: [{ id: 1 }, { id: 4 }], page_total: 2, total: 2 });
+      const withoutDirectorFilms = await read({
+        table: 'directors',
+        select: [col('name'), { kind: 'embed', relation: 'films', select: [col('id')] }],
+        filter: cond('films', 'is', 'null'),
+      });
+      expect(withoutDirectorFilms.body).toEqual([{ name: 'Nobody', films: [] }]);
+      const hiddenInner = await read({
+        table: 'films',
+        select: [
+          col('id'),
+          { kind: 'embed', relation: 'reviews', inner: true, select: [], filter: cond('stars', 'eq', 4) },
+        ],
+      });
+      expect(hiddenInner.body).toEqual([{ id: 1 }]);
+      expect(
+        gatewayError(() =>
+          compileRead(
+            catalog,
+            {
+              schema: 'public',
+              table: 'films',
+              select: [{ kind: 'embed', relation: 'actors', select: [] }],
+              filter: cond('actors', 'eq', 1),
+            },
+            { maxRows: 1 },
+          ),
+        ).code,
+      ).toBe('PGRST100');
+    });
+
     test('order by a to-one embedded column; computed field selected and filtered', async (ctx) => {
       skipIfAbsent(ctx);
       const r = await read({

@@ -174,6 +174,11 @@ interface Source {
   relation?: CatalogRelation;
 }
 
+interface EmbedFilterTargets {
+  bodies: Map<string, string>;
+  used: boolean;
+}
+
 interface LevelSpec {
   select: SelectItem[];
   filter?: Filter | undefined;
@@ -322,9 +327,13 @@ class Compiler {
 
   // ── filters ────────────────────────────────────────────────────────────────────────────────────────────────
 
-  filter(src: Source, filter: Filter): string {
+  /**
+   * `embedded` maps the embeds of the level (alias or name) to their JSON body column, for PostgREST's
+   * `rel=is.null` / `rel=not.is.null` filters on an embedded resource; `used` records that one was used.
+   */
+  filter(src: Source, filter: Filter, embedded?: EmbedFilterTargets): string {
     if (filter.kind === 'and' || filter.kind === 'or') {
-      const parts = filter.filters.map((f) => this.filter(src, f));
+      const parts = filter.filters.map((f) => this.filter(src, f, embedded));
       const joined =
         parts.length === 0
           ? filter.kind === 'and'
@@ -334,13 +343,25 @@ class Compiler {
       return filter.negated ? `NOT (${joined})` : joined;
     }
     if (filter.kind !== 'condition') throw requestError('unknown filter kind');
-    const sql = this.condition(src, filter);
+    const sql = this.condition(src, filter, embedded);
     return filter.negated ? `NOT (${sql})` : sql;
   }
 
-  condition(src: Source, c: FilterCondition): string {
+  condition(src: Source, c: FilterCondition, embedded?: EmbedFilterTargets): string {
     if (!(filterOperators as readonly string[]).includes(c.operator)) {
       throw requestError(`unknown operator "${c.operator}"`);
+    }
+    const body =
+      c.column.json === undefined || c.column.json.length === 0 ? embedded?.bodies.get(c.column.column) : undefined;
+    if (body !== undefined && !src.columns.has(c.column.column)) {
+      // `rel=not.is.null`: parents with (or, `is.null`, without) a matching embedded row.
+      if (c.operator !== 'is' || (c.value !== 'null' && c.value !== 'not_null')) {
+        throw requestError(
+          `an embedded resource '${c.column.column}' can only be filtered with is.null or not.is.null`,
+        );
+      }
+      if (embedded) embedded.used = true;
+      return `${body} ${c.value === 'null' ? 'IS NULL' : 'IS NOT NULL'}`;
     }
     const column = this.columnExpr(src, c.column);
     let lhs = column.sql;
@@ -567,6 +588,8 @@ class Compiler {
     let aggregates = false;
     let star = false;
     const embeds: { item: SelectEmbed; rel: Relationship }[] = [];
+    const embedded: EmbedFilterTargets = { bodies: new Map(), used: false };
+    let outputEmbeds = 0;
 
     const items = spec.select.length === 0 ? [{ kind: 'star' } as const] : spec.select;
     for (const item of items) {
@@ -605,9 +628,18 @@ class Compiler {
           embeds.push({ item, rel });
           const child = this.relationSource(rel.target);
           const join = this.joinTo(rel, src.alias, child);
+          // `rel()` selects nothing: the embed only filters its parents (`!inner`, `rel=not.is.null`).
+          const hidden = item.select.length === 0;
+          if (!hidden) outputEmbeds++;
           const childSql = this.level(
             child,
-            { select: item.select, filter: item.filter, order: item.order, limit: item.limit, offset: item.offset },
+            {
+              select: hidden ? [{ kind: 'star' }] : item.select,
+              filter: item.filter,
+              order: item.order,
+              limit: item.limit,
+              offset: item.offset,
+            },
             depth + 1,
             [join.where],
             join.from,
@@ -627,18 +659,20 @@ class Compiler {
             (item.inner ? innerJoins : joins).push(
               item.inner ? `CROSS JOIN ${lateral}` : `LEFT JOIN ${lateral} ON TRUE`,
             );
-            selectList.push(`${j}.*`);
+            if (!hidden) selectList.push(`${j}.*`);
           } else if (rel.toOne) {
             const lateral = `LATERAL (SELECT row_to_json(_e.*) AS body FROM (${childSql}) _e) ${j}`;
             (item.inner ? innerJoins : joins).push(
               item.inner ? `CROSS JOIN ${lateral}` : `LEFT JOIN ${lateral} ON TRUE`,
             );
-            selectList.push(`${j}.body AS ${key}`);
+            if (!hidden) selectList.push(`${j}.body AS ${key}`);
+            embedded.bodies.set(item.alias ?? item.relation, `${j}.body`);
           } else {
             const lateral = `LEFT JOIN LATERAL (SELECT json_agg(_e.*) AS body FROM (${childSql}) _e) ${j} ON TRUE`;
             (item.inner ? innerJoins : joins).push(lateral);
             if (item.inner) where.push(`${j}.body IS NOT NULL`);
-            selectList.push(`coalesce(${j}.body, '[]'::json) AS ${key}`);
+            if (!hidden) selectList.push(`coalesce(${j}.body, '[]'::json) AS ${key}`);
+            embedded.bodies.set(item.alias ?? item.relation, `${j}.body`);
           }
           break;
         }
@@ -647,16 +681,16 @@ class Compiler {
       }
     }
     if (aggregates && star) throw requestError('"*" cannot be selected beside aggregates');
-    if (aggregates && embeds.length > 0) throw requestError('embedded resources cannot be selected beside aggregates');
+    if (aggregates && outputEmbeds > 0) throw requestError('embedded resources cannot be selected beside aggregates');
 
-    if (spec.filter) where.push(this.filter(src, spec.filter));
+    if (spec.filter) where.push(this.filter(src, spec.filter, embedded));
     const orderBy = (spec.order ?? []).map((term) => this.orderTerm(src, term, embeds));
     const limit = checkPage(spec.limit, 'limit');
     const offset = checkPage(spec.offset, 'offset');
     const cappedLimit = this.maxRows === null ? limit : Math.min(limit ?? this.maxRows, this.maxRows);
 
     const from = [fromOverride ?? src.from, ...innerJoins, ...joins].join(' ');
-    const countFrom = [fromOverride ?? src.from, ...innerJoins].join(' ');
+    const countFrom = [fromOverride ?? src.from, ...innerJoins, ...(embedded.used ? joins : [])].join(' ');
     const whereSql = where.length > 0 ? ` WHERE ${where.map((w) => `(${w})`).join(' AND ')}` : '';
     const groupSql = aggregates && groupBy.length > 0 ? ` GROUP BY ${groupBy.join(', ')}` : '';
     let sql = `SELECT ${selectList.join(', ')} FROM ${from}${whereSql}${groupSql}`;
