@@ -371,6 +371,29 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(spread.body).toEqual([{ title: 'Vagabond', director: 'Agnès Varda' }]);
     });
 
+    test('computed relationships: setof (to-many) and single row (to-one), related order through one', async (ctx) => {
+      skipIfAbsent(ctx);
+      const r = await read({
+        table: 'films',
+        select: [
+          col('id'),
+          {
+            kind: 'embed',
+            relation: 'five_star',
+            select: [col('body')],
+            order: [{ column: { column: 'id' }, direction: 'asc' }],
+          },
+          { kind: 'embed', relation: 'maker', select: [col('name')] },
+        ],
+        filter: cond('id', 'lte', 2),
+        order: [{ relation: 'maker', column: { column: 'name' }, direction: 'desc' }],
+      });
+      expect(r.body).toEqual([
+        { id: 2, five_star: [{ body: 'haunting' }], maker: { name: 'Chris Marker' } },
+        { id: 1, five_star: [{ body: 'wonderful' }], maker: { name: 'Agnès Varda' } },
+      ]);
+    });
+
     test('embeds that only filter: rel() hidden, rel=is.null anti join, rel=not.is.null', async (ctx) => {
       skipIfAbsent(ctx);
       const withActors = await read({

@@ -205,6 +205,8 @@ interface Relationship {
   /** true when `fk` points from the source to the target. */
   forward: boolean;
   junction?: { relation: CatalogRelation; sourceFk: CatalogForeignKey; targetFk: CatalogForeignKey };
+  /** A computed relationship: `fn(source_row)` returning the target's rows (`fk` then only names it). */
+  computed?: CatalogFunction;
 }
 
 function columnMap(relation: CatalogRelation): Map<string, ColumnInfo> {
@@ -501,7 +503,49 @@ class Compiler {
     return out;
   }
 
+  /**
+   * PostgREST's computed relationships: a function in the source's schema named like the embed, taking the
+   * source's row type and returning rows of a relation (SETOF: to-many; a single row: to-one). They take
+   * precedence over foreign keys of the same name.
+   */
+  computedRelationship(source: CatalogRelation, embed: SelectEmbed): Relationship | null {
+    if (embed.schema !== undefined && embed.schema !== source.schema) return null;
+    const found = (this.catalog.functions.get(`${source.schema}.${embed.relation}`) ?? []).filter((f) => {
+      const first = f.args.find((a) => inputModes.has(a.mode));
+      return (
+        f.kind === 'function' &&
+        f.returnsRelation !== undefined &&
+        first?.relation?.schema === source.schema &&
+        first?.relation?.name === source.name &&
+        f.args.filter((a) => inputModes.has(a.mode) && !a.hasDefault).length <= 1
+      );
+    });
+    const fn = found.length === 1 ? found[0] : undefined;
+    if (!fn?.returnsRelation) return null;
+    const target = this.catalog.relations.get(`${fn.returnsRelation.schema}.${fn.returnsRelation.name}`);
+    if (!target) return null;
+    const fk: CatalogForeignKey = {
+      name: fn.name,
+      schema: source.schema,
+      table: source.name,
+      columns: [],
+      refSchema: target.schema,
+      refTable: target.name,
+      refColumns: [],
+    };
+    return {
+      cardinality: fn.returnsSet ? 'one-to-many' : 'many-to-one',
+      toOne: !fn.returnsSet,
+      target,
+      fk,
+      forward: true,
+      computed: fn,
+    };
+  }
+
   resolveEmbed(source: CatalogRelation, embed: SelectEmbed): Relationship {
+    const computed = this.computedRelationship(source, embed);
+    if (computed) return computed;
     let candidates = this.relationships(source, embed);
     const hint = embed.hint;
     if (hint !== undefined) {
@@ -556,6 +600,10 @@ class Compiler {
   joinTo(rel: Relationship, parentAlias: string, child: Source): { from: string; where: string } {
     const pairs = (cols: string[], refCols: string[], left: string, right: string) =>
       cols.map((c, i) => `${left}.${quoteIdent(c)} = ${right}.${quoteIdent(refCols[i] ?? '')}`).join(' AND ');
+    if (rel.computed) {
+      const call = `${qualified(rel.computed.schema, rel.computed.name)}(${parentAlias}.*)`;
+      return { from: `${call} ${child.alias}`, where: 'TRUE' };
+    }
     if (rel.junction) {
       const j = rel.junction;
       const jAlias = this.alias('t');

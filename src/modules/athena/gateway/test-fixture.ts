@@ -82,6 +82,10 @@ INSERT INTO public.screenings VALUES (1, '2020-02-02', 2);
 CREATE TABLE public.tricky (t0 int PRIMARY KEY, _s text, _e text);
 INSERT INTO public.tricky VALUES (21, 's', 'e');
 CREATE FUNCTION public.doubled(r public.tricky) RETURNS int LANGUAGE sql STABLE AS 'SELECT r.t0 * 2';
+CREATE FUNCTION public.five_star(f public.films) RETURNS SETOF public.reviews LANGUAGE sql STABLE
+  AS 'SELECT * FROM public.reviews r WHERE r.film_id = f.id AND r.stars = 5';
+CREATE FUNCTION public.maker(f public.films) RETURNS public.directors LANGUAGE sql STABLE
+  AS 'SELECT * FROM public.directors d WHERE d.id = f.director_id';
 CREATE FUNCTION public.greet(who text DEFAULT 'world') RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''hello '' || who';
 `;
 
