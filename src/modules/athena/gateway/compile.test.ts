@@ -562,6 +562,16 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(gatewayError(q({ limit: -1 })).code).toBe('PGRST100');
       expect(gatewayError(q({ filter: cond('id', 'is', 'maybe') })).code).toBe('PGRST100');
       expect(gatewayError(q({ filter: cond('id', 'in', 5) })).code).toBe('PGRST100');
+      // Closed sets hold at run time too, whatever a door hands over.
+      expect(gatewayError(q({ filter: cond('id', 'eq', [1], { quantifier: 'any) OR (1=1' }) })).code).toBe('PGRST100');
+      expect(gatewayError(q({ filter: cond('id', 'is', 'constructor') })).code).toBe('PGRST100');
+      expect(gatewayError(q({ filter: cond('id', 'eq', { a: 1 }) })).code).toBe('PGRST100');
+      expect(gatewayError(q({ order: [{ column: { column: 'id' }, direction: 'asc; drop' as never }] })).code).toBe(
+        'PGRST100',
+      );
+      expect(gatewayError(q({ select: [col('id', { aggregate: { fn: 'pg_sleep' as never } })] })).code).toBe(
+        'PGRST100',
+      );
       const spreadMany = gatewayError(
         q({ select: [{ kind: 'embed', relation: 'reviews', spread: true, select: [] }] }),
       );

@@ -23,34 +23,53 @@ import { GatewayError, type RelationshipCandidate, requestError } from './errors
 
 /*
  * The gateway compiler: pure functions from (Catalog, AST) to one parameterised statement. Every door (REST
- * `/gateway/*`, `/rest/v1`, `/rpc`, GraphQL) parses into the AST of ast.ts and runs what these return.
+ * `/gateway/*`, `/rest/v1`, `/rpc`, GraphQL) parses into the AST of ast.ts and runs what these return. Nothing
+ * here touches a database; failures are GatewayError (errors.ts) with PostgREST 12's code, status and text.
  *
  * API
  * - `compileRead(catalog, query, {maxRows, maxDepth?})`   SELECT with embedding, filters, order, page, count.
- * - `compileInsert / compileUpdate / compileDelete(catalog, command, {maxRows?})`   writes with RETURNING.
- * - `compileRpc(catalog, call, {maxRows, maxDepth?})`      a function call; `.shape` says how to read `body`.
+ * - `compileInsert / compileUpdate / compileDelete(catalog, command, {maxDepth?})`   writes with RETURNING.
+ * - `compileRpc(catalog, call, {maxRows, maxDepth?})`      a function call; `.shape` says how to read `body`,
+ *   `.fn` is the overload chosen (its volatility tells the door whether a read-only transaction fits).
+ * - `resolveFunction(catalog, schema, name, args)`         the overload alone (PGRST202 / PGRST203).
  * - `compileCount(catalog, {schema, table, filter?})`      `SELECT count(*) AS count`.
- * - `compileReadPlan(catalog, query)` / `compileRpcPlan(…)` + `planRows(rows)`   PostgREST's planned count:
- *   `EXPLAIN (FORMAT JSON)` of the unpaged query and its top "Plan Rows". For `count: 'estimated'` run the plan
- *   first and, when the planned rows are at most the door's threshold (PostgREST: max-rows), compile with
- *   `count: 'exact'`; otherwise report the planned figure.
- * - `quoteIdent(name)`  the one identifier quoting helper.
+ * - `compileReadPlan(catalog, query)` / `compileRpcPlan(catalog, call)` + `planRows(rows)`   PostgREST's planned
+ *   count: `EXPLAIN (FORMAT JSON)` of the unpaged query and its top "Plan Rows". For `count: 'estimated'` run the
+ *   plan first and, when the planned rows are at most the door's threshold (PostgREST: max-rows), compile with
+ *   `count: 'exact'`; otherwise report the planned figure. `planned`/`estimated` add no `total` column themselves.
+ * - `quoteIdent(name)`, `toPgArrayLiteral(values)`  the one identifier quoting helper; array literals for binding.
  *
  * Every read/write/rpc statement returns exactly ONE row:
- *   body        text: the JSON array of the result rows (PostgREST's `coalesce(json_agg(t), '[]')`), or for an
- *               RPC `shape` 'scalar'/'row' the bare JSON value, or NULL (writes with `returning: null`, void RPC);
+ *   body        text: the JSON array of the result rows (PostgREST's `coalesce(json_agg(t), '[]')`; keys in select
+ *               order, bigint/numeric as JSON numbers with every digit), or for an RPC `shape` 'scalar'/'row' the
+ *               bare JSON value, or NULL (writes with `returning: null`, void RPC);
  *   page_total  int8: rows in this page (rows written, for writes);
- *   total       int8: only with `count: 'exact'`, every matching row ignoring limit/offset.
+ *   total       int8: only with `count: 'exact'`, every matching row ignoring limit/offset (after `!inner`).
  * int8 columns arrive as strings (pg) or numbers/bigints (PGlite): read them with Number().
  *
+ * Embedding (PostgREST 12): a name resolves to a computed relationship (`fn(row)` returning rows of a relation),
+ * else to every foreign-key relationship it can mean: the target table on either side of an FK, the FK's name,
+ * the single FK column of the source, or a many-to-many through a junction whose two FKs' columns lie in one of
+ * its keys. `!hint` keeps the candidates whose FK name, FK column, referenced column or junction matches; `via`
+ * keeps junctions of that name. None: PGRST200; several: PGRST201 with the candidates in `details`. To-one
+ * embeds are objects (or null), to-many arrays, each a LEFT JOIN LATERAL; `!inner` drops parents without a
+ * match; `...rel` spreads a to-one's columns into the parent; `rel()` (no select items) only filters; a filter
+ * on the embed's own name with `is.null` / `not.is.null` is an (anti-)join; order by a to-one's column is a
+ * correlated subquery. Depth is bounded by `maxDepth`.
+ *
  * Safety: identifiers are names found in the catalog, emitted through `quoteIdent`; caller aliases are quoted the
- * same way; SQL aliases of the compiler's own (t0, j1, …) are generated; every value is a bound parameter; operators
- * and casts come from closed maps. Values are bound as text (or NULL) and typed by Postgres from their context;
- * arrays are bound as Postgres array literals built here, JSON as JSON text.
+ * same way (and at most 63 bytes, so that Postgres never truncates them); SQL aliases of the compiler's own (t0,
+ * j1, …) are generated and rows are referenced as `alias.*`, so a column named like an alias changes nothing;
+ * every value is a bound parameter; operators, casts and aggregates come from closed lists. Values are bound as
+ * text (or NULL) and typed by Postgres from their context; arrays are bound as Postgres array literals built here,
+ * JSON as JSON text; written rows are bound as one JSON object per row and read back through
+ * `json_populate_record(NULL::"s"."t", …)`, so arrays, jsonb, enums, ranges and nulls get the column's own type.
  *
  * Decisions where PostgREST's semantics are not the compiler's business: `like`/`ilike` values are SQL patterns
- * (`%`, `_`): PostgREST's `*` → `%` belongs to the `/rest/v1` parser. Aggregates beside embedded resources at the
- * same level, `*` beside aggregates, and spreads of to-many relations are refused with 400.
+ * (`%`, `_`): PostgREST's `*` → `%` belongs to the `/rest/v1` parser. Aggregates beside output embeds at the same
+ * level, `*` beside aggregates, and spreads of to-many relations (PGRST119) are refused with 400. A read-only RPC
+ * call of a VOLATILE function is refused up front with 405 (code 25006, the status PostgREST answers when such a
+ * call writes inside its read-only transaction).
  */
 
 /** Options of reads and RPC: `maxRows` caps every limit (the root's and each embed's); `maxDepth` nests embeds. */
@@ -138,6 +157,10 @@ export function toPgArrayLiteral(values: readonly unknown[]): string {
 
 function scalarText(v: Scalar): string | null {
   if (v === null) return null;
+  // The AST's types are not a runtime guarantee: a door may hand over whatever JSON it parsed.
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+    throw requestError('a filter value must be a string, number, boolean or null');
+  }
   if (typeof v === 'number' && !Number.isFinite(v)) throw requestError(`invalid number ${v}`);
   return String(v);
 }
@@ -371,7 +394,8 @@ class Compiler {
     const valueCast = c.valueCast ? `::${checkCast(c.valueCast)}` : '';
     const op = c.operator;
 
-    if (c.quantifier) {
+    if (c.quantifier !== undefined) {
+      if (c.quantifier !== 'any' && c.quantifier !== 'all') throw requestError('a quantifier is any or all');
       if (!(quantifiableOperators as readonly string[]).includes(op)) {
         throw requestError(`operator "${op}" does not take (${c.quantifier})`);
       }
@@ -382,7 +406,7 @@ class Compiler {
     }
     switch (op) {
       case 'is': {
-        const v = typeof c.value === 'string' ? isValues[c.value] : undefined;
+        const v = typeof c.value === 'string' && Object.hasOwn(isValues, c.value) ? isValues[c.value] : undefined;
         if (!v) throw requestError(`"is" takes null, not_null, true, false or unknown`);
         return `${lhs} ${v}`;
       }
