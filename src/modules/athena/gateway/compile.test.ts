@@ -565,6 +565,18 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       // Closed sets hold at run time too, whatever a door hands over.
       expect(gatewayError(q({ filter: cond('id', 'eq', [1], { quantifier: 'any) OR (1=1' }) })).code).toBe('PGRST100');
       expect(gatewayError(q({ filter: cond('id', 'is', 'constructor') })).code).toBe('PGRST100');
+      const insert = (rows: unknown) => () =>
+        compileInsert(catalog, {
+          schema: 'public',
+          table: 'actors',
+          rows: rows as never,
+          missing: 'default',
+          returning: null,
+        });
+      expect(gatewayError(insert([1])).code).toBe('PGRST100');
+      expect(gatewayError(insert({ id: 1 })).code).toBe('PGRST100');
+      expect(gatewayError(insert([{ id: 1n }])).code).toBe('PGRST100');
+      expect(insert([])().text).toContain('NULL::text AS body');
       expect(gatewayError(q({ filter: cond('id', 'eq', { a: 1 }) })).code).toBe('PGRST100');
       expect(gatewayError(q({ order: [{ column: { column: 'id' }, direction: 'asc; drop' as never }] })).code).toBe(
         'PGRST100',

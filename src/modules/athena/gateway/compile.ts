@@ -149,7 +149,7 @@ export function toPgArrayLiteral(values: readonly unknown[]): string {
   const element = (v: unknown): string => {
     if (v === null || v === undefined) return 'NULL';
     if (Array.isArray(v)) return toPgArrayLiteral(v);
-    const text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const text = typeof v === 'object' ? jsonText(v) : String(v);
     return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   };
   return `{${values.map(element).join(',')}}`;
@@ -437,7 +437,7 @@ class Compiler {
       case 'ov': {
         const v = Array.isArray(c.value)
           ? column.info && isJsonType(column.info.typeName)
-            ? JSON.stringify(c.value)
+            ? jsonText(c.value)
             : toPgArrayLiteral(c.value)
           : scalarText(c.value);
         return `${lhs} ${comparison[op]} ${this.params.add(v)}${valueCast}`;
@@ -885,7 +885,19 @@ function writeResult(c: Compiler, relation: CatalogRelation, write: string, retu
   return `WITH pgrst_written AS (${write} RETURNING *), pgrst_source AS (${level.sql}) SELECT coalesce(json_agg(_s.*), '[]'::json)::text AS body, count(*)::int8 AS page_total FROM pgrst_source _s`;
 }
 
-const emptyWrite = `SELECT '[]'::text AS body, 0::int8 AS page_total`;
+/** A write with nothing to write (no rows, an empty update): the same one row, without touching the table. */
+function emptyWrite(returning: Returning): CompiledStatement {
+  return { text: `SELECT ${returning === null ? 'NULL' : `'[]'`}::text AS body, 0::int8 AS page_total`, values: [] };
+}
+
+/** JSON text of a caller's value; values JSON cannot carry (BigInt, cycles) are a request error, not a crash. */
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    throw requestError('the body holds a value that is not JSON');
+  }
+}
 
 /** INSERT of `rows` (multi-row VALUES, each row bound once as JSON), optional upsert, RETURNING select. */
 export function compileInsert(
@@ -895,21 +907,21 @@ export function compileInsert(
 ): CompiledStatement {
   const c = new Compiler(catalog, null, opts.maxDepth ?? defaultMaxDepth);
   const relation = lookupRelation(catalog, cmd.schema, cmd.table);
+  if (!Array.isArray(cmd.rows)) throw requestError('the rows to insert must be a list');
+  for (const row of cmd.rows) {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw requestError('each row must be an object');
+  }
   let columns: string[];
   if (cmd.columns) {
     checkColumns(relation, cmd.columns);
     columns = [...new Set(cmd.columns)];
   } else {
     const union = new Set<string>();
-    for (const row of cmd.rows) {
-      if (typeof row !== 'object' || row === null || Array.isArray(row))
-        throw requestError('each row must be an object');
-      for (const key of Object.keys(row)) union.add(key);
-    }
+    for (const row of cmd.rows) for (const key of Object.keys(row)) union.add(key);
     checkColumns(relation, union);
     columns = [...union];
   }
-  if (cmd.rows.length === 0) return { text: emptyWrite, values: [] };
+  if (cmd.rows.length === 0) return emptyWrite(cmd.returning);
   const target = `${qualified(relation.schema, relation.name)}`;
   let insert: string;
   if (columns.length === 0) {
@@ -920,7 +932,7 @@ export function compileInsert(
   } else {
     const missing = cmd.missing === 'null' ? 'NULL' : 'DEFAULT';
     const tuples = cmd.rows.map((row) => {
-      const param = c.params.add(JSON.stringify(row));
+      const param = c.params.add(jsonText(row));
       return `(${columns.map((col) => (Object.hasOwn(row, col) ? fieldOf(relation, param, col) : missing)).join(', ')})`;
     });
     insert = `INSERT INTO ${target} (${columns.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`;
@@ -978,9 +990,9 @@ export function compileUpdate(
   }
   const keys = Object.keys(cmd.set);
   checkColumns(relation, keys);
-  if (keys.length === 0) return { text: emptyWrite, values: [] };
+  if (keys.length === 0) return emptyWrite(cmd.returning);
   const alias = c.alias('t');
-  const row = c.params.add(JSON.stringify(cmd.set));
+  const row = c.params.add(jsonText(cmd.set));
   const set = keys.map((k) => `${quoteIdent(k)} = ${fieldOf(relation, row, k)}`).join(', ');
   const update = `UPDATE ${qualified(relation.schema, relation.name)} AS ${alias} SET ${set}${targetRows(c, relation, alias, cmd)}`;
   return { text: writeResult(c, relation, update, cmd.returning), values: c.params.values };
@@ -1060,9 +1072,9 @@ export function resolveFunction(
 /** An argument value as bound text: JSON for json/jsonb, array literals for array types. */
 function argText(value: unknown, type: string): string | null {
   if (value === null || value === undefined) return null;
-  if (isJsonType(type)) return JSON.stringify(value);
+  if (isJsonType(type)) return jsonText(value);
   if (Array.isArray(value)) return toPgArrayLiteral(value);
-  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'object') return jsonText(value);
   if (typeof value === 'number' && !Number.isFinite(value)) throw requestError(`invalid number ${value}`);
   return String(value);
 }
@@ -1138,7 +1150,7 @@ function prepareRpc(c: Compiler, rc: RpcCall): { fn: CatalogFunction; call: stri
   const keys = Object.keys(rc.args);
   if (isSingleJsonArg(fn) && !matchesByName(fn, keys)) {
     const type = fn.args.find((a) => inputModes.has(a.mode))?.type === 'jsonb' ? 'jsonb' : 'json';
-    return { fn, call: `${name}(${c.params.add(JSON.stringify(rc.args))}::${type})` };
+    return { fn, call: `${name}(${c.params.add(jsonText(rc.args))}::${type})` };
   }
   const named: string[] = [];
   for (const a of fn.args) {
