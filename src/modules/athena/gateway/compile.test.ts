@@ -9,6 +9,7 @@ import {
   compileRead,
   compileReadPlan,
   compileRpc,
+  compileRpcPlan,
   compileUpdate,
   planRows,
   quoteIdent,
@@ -309,6 +310,44 @@ describe.each(backends)('compiler on %s', (_name, open) => {
         },
         { title: 'Sans Soleil', directors: { name: 'Chris Marker' }, actors: [], top: [] },
       ]);
+    });
+
+    test('many-to-many through via and junction hints; the junction itself embeds one-to-many', async (ctx) => {
+      skipIfAbsent(ctx);
+      const select = (extra: object): SelectItem[] => [
+        col('id'),
+        { kind: 'embed', relation: 'actors', select: [col('id')], ...extra } as SelectItem,
+      ];
+      const via = await read({ table: 'films', select: select({ via: 'films_actors' }), filter: cond('id', 'eq', 4) });
+      expect(via.body).toEqual([{ id: 4, actors: [{ id: 3 }] }]);
+      const hinted = await read({
+        table: 'films',
+        select: select({ hint: 'films_actors' }),
+        filter: cond('id', 'eq', 4),
+      });
+      expect(hinted.body).toEqual(via.body);
+      const junction = await read({
+        table: 'films',
+        select: [col('id'), { kind: 'embed', relation: 'films_actors', select: [col('role')] }],
+        filter: cond('id', 'eq', 4),
+      });
+      expect(junction.body).toEqual([{ id: 4, films_actors: [{ role: 'Mona' }] }]);
+      const back = await read({
+        table: 'actors',
+        select: [col('name'), { kind: 'embed', relation: 'films', select: [col('title')] }],
+        filter: cond('id', 'eq', 3),
+      });
+      expect(back.body).toEqual([{ name: 'Sandrine Bonnaire', films: [{ title: 'Vagabond' }] }]);
+      const noVia = gatewayError(() =>
+        compileRead(catalog, { schema: 'public', table: 'films', select: select({ via: 'nope' }) }, { maxRows: 1 }),
+      );
+      expect(noVia.code).toBe('PGRST200');
+      const badHint = gatewayError(() =>
+        compileRead(catalog, { schema: 'public', table: 'films', select: select({ hint: 'nope' }) }, { maxRows: 1 }),
+      );
+      expect(badHint.details).toBe(
+        "Searched for a foreign key relationship between 'films' and 'actors' using the hint 'nope' in the schema 'public', but no matches were found.",
+      );
     });
 
     test('embedding by FK name and by column, one-to-many from the referenced side, !inner, spread', async (ctx) => {
@@ -637,6 +676,70 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       });
       expect(hostile.body).toEqual([]);
       expect((await read({ table: 'films', select: [{ kind: 'count' }] })).body).toEqual([{ count: 4 }]);
+    });
+
+    test('hostile values and aliases never change the statement: values match nothing, aliases come back verbatim', async (ctx) => {
+      skipIfAbsent(ctx);
+      const hostile = [
+        "'; DROP TABLE films; --",
+        '"; DROP TABLE films; --',
+        "') OR ('1'='1",
+        '$1',
+        '$$ OR TRUE $$',
+        '\\',
+        '{a,"b\\"c"}',
+        '/* comment */',
+        "E'\\x27'",
+        '\u202e\u00a0ünï',
+        ')::text; SELECT pg_sleep(10); --',
+      ];
+      for (const v of hostile) {
+        // A value may be invalid data (a LIKE pattern ending in a backslash): a data exception (class 22),
+        // never a syntax error or anything else that would mean it reached the SQL text.
+        const r = await read({
+          table: 'films',
+          select: [
+            col('id', { alias: v }),
+            { kind: 'column', column: { column: 'meta', json: [{ key: v, text: true }] }, alias: 'k' },
+          ],
+          filter: {
+            kind: 'or',
+            filters: [
+              cond('title', 'eq', v),
+              cond('title', 'like', v),
+              cond('title', 'in', [v, `${v},x`]),
+              cond('tags', 'cs', [v]),
+              cond('doc', 'plfts', v, { ftsConfig: 'simple' }),
+              {
+                kind: 'condition',
+                column: { column: 'meta', json: [{ key: v, text: true }] },
+                operator: 'eq',
+                value: v,
+              },
+            ],
+          },
+        }).catch((e: unknown) => {
+          const mapped = fromPostgresError(e);
+          expect(mapped.code.slice(0, 2)).toBe('22');
+          return { body: [] };
+        });
+        expect(r.body).toEqual([]);
+        const aliased = await read({ table: 'films', select: [col('id', { alias: v })], filter: cond('id', 'eq', 1) });
+        expect(aliased.body).toEqual([{ [v]: 1 }]);
+      }
+      expect((await read({ table: 'films', select: [{ kind: 'count' }] })).body).toEqual([{ count: 4 }]);
+    });
+
+    test('planned count of an RPC result', async (ctx) => {
+      skipIfAbsent(ctx);
+      if (!fixture) return;
+      const plan = compileRpcPlan(catalog, {
+        schema: 'public',
+        fn: 'films_by_year',
+        args: { y: 1962 },
+        readOnly: true,
+      });
+      expect(planRows((await fixture.db.query(plan.text, plan.values)).rows)).toBeGreaterThan(0);
     });
 
     test('database errors map to PostgREST statuses with the database text only', async (ctx) => {
