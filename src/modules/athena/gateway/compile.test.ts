@@ -263,6 +263,60 @@ describe.each(backends)('compiler on %s', (_name, open) => {
         { year: 1985, count: 1, spent: 100, max: '7.9' },
       ]);
       expect(lastBody).toContain('"spent":9007199254800993,');
+      const byDirector = await read({
+        table: 'films',
+        select: [
+          { kind: 'count' },
+          { kind: 'embed', relation: 'directors', spread: true, select: [col('name', { alias: 'director' })] },
+          col('year', { aggregate: { fn: 'min' }, alias: 'first' }),
+        ],
+        order: [{ column: { column: 'director_id' }, direction: 'asc' }],
+      }).then(
+        () => null,
+        (e: unknown) => fromPostgresError(e),
+      );
+      // Ordering by a column that is not a group key is the database's own 42803, a 400.
+      expect([byDirector?.code, byDirector?.httpStatus]).toEqual(['42803', 400]);
+      const spreadGroups = await read({
+        table: 'films',
+        select: [
+          { kind: 'count' },
+          { kind: 'embed', relation: 'directors', spread: true, select: [col('name', { alias: 'director' })] },
+          col('year', { aggregate: { fn: 'min' }, alias: 'first' }),
+        ],
+      });
+      expect(
+        (spreadGroups.body as { director: string }[]).sort((a, b) => a.director.localeCompare(b.director)),
+      ).toEqual([
+        { count: 2, director: 'Agnès Varda', first: 1962 },
+        { count: 2, director: 'Chris Marker', first: 1962 },
+      ]);
+      const objectGroups = await read({
+        table: 'films',
+        select: [col('year'), { kind: 'embed', relation: 'directors', select: [col('name')] }, { kind: 'count' }],
+        filter: cond('year', 'eq', 1962),
+      });
+      expect(
+        (objectGroups.body as { directors: { name: string } }[]).sort((a, b) =>
+          a.directors.name.localeCompare(b.directors.name),
+        ),
+      ).toEqual([
+        { year: 1962, directors: { name: 'Agnès Varda' }, count: 1 },
+        { year: 1962, directors: { name: 'Chris Marker' }, count: 1 },
+      ]);
+      expect(
+        gatewayError(() =>
+          compileRead(
+            catalog,
+            {
+              schema: 'public',
+              table: 'films',
+              select: [{ kind: 'count' }, { kind: 'embed', relation: 'actors', select: [col('name')] }],
+            },
+            { maxRows: 1 },
+          ),
+        ).code,
+      ).toBe('PGRST100');
       const total = await read({ table: 'films', select: [{ kind: 'count' }], count: 'exact' });
       expect(total).toEqual({ body: [{ count: 4 }], page_total: 1, total: 1 });
     });

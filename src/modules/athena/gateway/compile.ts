@@ -66,8 +66,9 @@ import { GatewayError, type RelationshipCandidate, requestError } from './errors
  * `json_populate_record(NULL::"s"."t", …)`, so arrays, jsonb, enums, ranges and nulls get the column's own type.
  *
  * Decisions where PostgREST's semantics are not the compiler's business: `like`/`ilike` values are SQL patterns
- * (`%`, `_`): PostgREST's `*` → `%` belongs to the `/rest/v1` parser. Aggregates beside output embeds at the same
- * level, `*` beside aggregates, and spreads of to-many relations (PGRST119) are refused with 400. A read-only RPC
+ * (`%`, `_`): PostgREST's `*` → `%` belongs to the `/rest/v1` parser. Beside aggregates, the plain columns, the
+ * columns of a to-one spread and to-one embeds (by their JSON text) are the GROUP BY keys; to-many embeds and
+ * `*` beside aggregates, and spreads of to-many relations (PGRST119), are refused with 400. A read-only RPC
  * call of a VOLATILE function is refused up front with 405 (code 25006, the status PostgREST answers when such a
  * call writes inside its read-only transaction).
  */
@@ -215,6 +216,8 @@ interface LevelSql {
   sql: string;
   /** `SELECT 1 FROM … WHERE … [GROUP BY …]` without order or page, for counts and plans. */
   countCore: string;
+  /** The output column names, in order (what a spread of this level puts into its parent). */
+  names: string[];
 }
 
 type Cardinality = RelationshipCandidate['cardinality'];
@@ -657,18 +660,20 @@ class Compiler {
     const joins: string[] = [];
     const innerJoins: string[] = [];
     const where: string[] = [...extraWhere];
-    let aggregates = false;
     let star = false;
     const embeds: { item: SelectEmbed; rel: Relationship }[] = [];
     const embedded: EmbedFilterTargets = { bodies: new Map(), used: false };
-    let outputEmbeds = 0;
+    const names: string[] = [];
 
     const items = spec.select.length === 0 ? [{ kind: 'star' } as const] : spec.select;
+    // With aggregates, every other output is a GROUP BY key; to-one embeds are grouped by their JSON text.
+    const aggregates = items.some((i) => i.kind === 'count' || (i.kind === 'column' && i.aggregate !== undefined));
     for (const item of items) {
       switch (item.kind) {
         case 'star':
           star = true;
           selectList.push(`${src.alias}.*`);
+          names.push(...src.columns.keys());
           break;
         case 'column': {
           const col = this.columnExpr(src, item.column);
@@ -677,19 +682,20 @@ class Compiler {
           if (item.cast) expr = `${expr}::${checkCast(item.cast)}`;
           if (item.aggregate) {
             if (!aggregateFunctions.includes(item.aggregate.fn)) throw requestError('unknown aggregate');
-            aggregates = true;
             expr = `${item.aggregate.fn}(${expr})`;
             if (item.aggregate.cast) expr = `(${expr})::${checkCast(item.aggregate.cast)}`;
             selectList.push(`${expr} AS ${quoteIdent(item.alias ?? item.aggregate.fn)}`);
+            names.push(item.alias ?? item.aggregate.fn);
           } else {
             groupBy.push(expr);
             const name = item.alias ?? (lastJson ? String(lastJson.key) : item.column.column);
             selectList.push(`${expr} AS ${quoteIdent(name)}`);
+            names.push(name);
           }
           break;
         }
         case 'count': {
-          aggregates = true;
+          names.push(item.alias ?? 'count');
           const expr = item.cast ? `count(*)::${checkCast(item.cast)}` : 'count(*)';
           selectList.push(`${expr} AS ${quoteIdent(item.alias ?? 'count')}`);
           break;
@@ -702,8 +708,10 @@ class Compiler {
           const join = this.joinTo(rel, src.alias, child);
           // `rel()` selects nothing: the embed only filters its parents (`!inner`, `rel=not.is.null`).
           const hidden = item.select.length === 0;
-          if (!hidden) outputEmbeds++;
-          const childSql = this.level(
+          if (aggregates && !hidden && !rel.toOne) {
+            throw requestError(`the to-many '${item.relation}' cannot be selected beside aggregates`);
+          }
+          const childLevel = this.level(
             child,
             {
               select: hidden ? [{ kind: 'star' }] : item.select,
@@ -715,7 +723,8 @@ class Compiler {
             depth + 1,
             [join.where],
             join.from,
-          ).sql;
+          );
+          const childSql = childLevel.sql;
           const j = this.alias('j');
           const key = quoteIdent(item.alias ?? item.relation);
           if (item.spread) {
@@ -731,19 +740,36 @@ class Compiler {
             (item.inner ? innerJoins : joins).push(
               item.inner ? `CROSS JOIN ${lateral}` : `LEFT JOIN ${lateral} ON TRUE`,
             );
-            if (!hidden) selectList.push(`${j}.*`);
+            if (!hidden && aggregates) {
+              // Grouped: each spread column is a GROUP BY key of its own.
+              for (const n of childLevel.names) {
+                groupBy.push(`${j}.${quoteIdent(n)}`);
+                selectList.push(`${j}.${quoteIdent(n)}`);
+              }
+            } else if (!hidden) {
+              selectList.push(`${j}.*`);
+            }
+            if (!hidden) names.push(...childLevel.names);
           } else if (rel.toOne) {
             const lateral = `LATERAL (SELECT row_to_json(_e.*) AS body FROM (${childSql}) _e) ${j}`;
             (item.inner ? innerJoins : joins).push(
               item.inner ? `CROSS JOIN ${lateral}` : `LEFT JOIN ${lateral} ON TRUE`,
             );
-            if (!hidden) selectList.push(`${j}.body AS ${key}`);
+            if (!hidden && aggregates) {
+              // json has no equality: group by its text (key order kept) and read it back as json.
+              groupBy.push(`${j}.body::text`);
+              selectList.push(`(${j}.body::text)::json AS ${key}`);
+            } else if (!hidden) {
+              selectList.push(`${j}.body AS ${key}`);
+            }
+            if (!hidden) names.push(item.alias ?? item.relation);
             embedded.bodies.set(item.alias ?? item.relation, `${j}.body`);
           } else {
             const lateral = `LEFT JOIN LATERAL (SELECT json_agg(_e.*) AS body FROM (${childSql}) _e) ${j} ON TRUE`;
             (item.inner ? innerJoins : joins).push(lateral);
             if (item.inner) where.push(`${j}.body IS NOT NULL`);
             if (!hidden) selectList.push(`coalesce(${j}.body, '[]'::json) AS ${key}`);
+            if (!hidden) names.push(item.alias ?? item.relation);
             embedded.bodies.set(item.alias ?? item.relation, `${j}.body`);
           }
           break;
@@ -753,7 +779,6 @@ class Compiler {
       }
     }
     if (aggregates && star) throw requestError('"*" cannot be selected beside aggregates');
-    if (aggregates && outputEmbeds > 0) throw requestError('embedded resources cannot be selected beside aggregates');
 
     if (spec.filter) where.push(this.filter(src, spec.filter, embedded));
     const orderBy = (spec.order ?? []).map((term) => this.orderTerm(src, term, embeds));
@@ -772,7 +797,7 @@ class Compiler {
     // Counts ignore the page and the non-inner embeds; an aggregate without GROUP BY is one row.
     const countCore =
       aggregates && groupBy.length === 0 ? 'SELECT 1' : `SELECT 1 FROM ${countFrom}${whereSql}${groupSql}`;
-    return { sql, countCore };
+    return { sql, countCore, names };
   }
 
   orderTerm(src: Source, term: OrderTerm, embeds: { item: SelectEmbed; rel: Relationship }[]): string {
