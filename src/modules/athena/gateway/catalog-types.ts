@@ -53,6 +53,8 @@ export interface CatalogFunctionArg {
   type: string;
   mode: 'in' | 'out' | 'inout' | 'variadic' | 'table';
   hasDefault: boolean;
+  /** When the argument's type is a relation's row type (`f(t films)`): that relation (computed fields). */
+  relation?: { schema: string; name: string };
 }
 
 export interface CatalogFunction {
@@ -68,6 +70,8 @@ export interface CatalogFunction {
   returnsVoid: boolean;
   /** The relation whose row type it returns (`setof films`), for embedding on RPC results. */
   returnsRelation?: { schema: string; name: string };
+  /** A standalone composite return type's (`CREATE TYPE … AS (…)`) columns, in order. */
+  returnColumns?: { name: string; type: string }[];
   volatility: 'immutable' | 'stable' | 'volatile';
   kind: 'function' | 'procedure' | 'aggregate' | 'window';
   language: string;
