@@ -33,7 +33,8 @@ export type SqlRejectionCode =
   | 'INVALID_VIEW_DEFINITION'
   | 'INVALID_FUNCTION_DDL'
   | 'INVALID_DATA_TYPE'
-  | 'INVALID_IDENTIFIER';
+  | 'INVALID_IDENTIFIER'
+  | 'INVALID_D1_MIGRATION_REQUEST';
 
 /** A refused statement or fragment (400); `code` says which check refused it. */
 export class SqlRejectedError extends DomainError {
