@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { SqlRejectedError, SqlSyntaxError } from './errors.ts';
+import type { D1Executor } from './d1-client.ts';
+import { type D1RequestError, SqlRejectedError, SqlSyntaxError } from './errors.ts';
 import { quoteIdent, quoteLiteral } from './identifiers.ts';
 import { nameList, nodeOf, type ParsedStatement, type PgFields, parseStatements } from './parser.ts';
 import { type PrintContext, printExpr, printSelect, Unconvertible } from './sqlite-printer.ts';
@@ -1197,4 +1198,68 @@ export function d1RequestErrorBody(message: string, originalSql = ''): D1Migrati
       estimatedApplyOrder: [],
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------- execution
+
+/** The route's answer: status and a body in the contract's shape (the 503 body is the caller's error shape). */
+export interface D1MigrationOutcome {
+  httpStatus: 200 | 422 | 503;
+  body: D1MigrationPreviewResponse | D1MigrationExecutionResponse;
+  /** Set when D1 failed (the route answers 503 with its error body, logging this). */
+  failure?: D1RequestError;
+}
+
+/** A plan id derived from the converted SQL (the same plan gets the same id). */
+export function d1PlanId(conversion: D1Conversion): string {
+  return `d1plan_${createHash('sha256').update(conversion.preview.convertedSql).digest('hex').slice(0, 24)}`;
+}
+
+/** Applies a conversion's planned statements through D1 and builds the contract's execution body. */
+export async function applyD1Conversion(
+  conversion: D1Conversion,
+  executor: D1Executor,
+  options: { batchSize?: number | null } = {},
+): Promise<D1MigrationOutcome> {
+  const outcome = await executor.executeBatches(
+    conversion.planned.map((p) => p.targetSql),
+    options,
+  );
+  const perStatementResults: D1AppliedStatementResult[] = conversion.planned.map((p, i) => {
+    const r = outcome.statements[i];
+    return {
+      statementIndex: p.statementIndex,
+      sourceSql: p.sourceSql,
+      targetSql: p.targetSql,
+      batchIndex: r?.batchIndex ?? 0,
+      rowsAffected: r?.rowsAffected ?? null,
+      durationMs: r?.durationMs ?? null,
+      status: r?.status ?? 'not_run',
+    };
+  });
+  const { preview } = conversion;
+  const body: D1MigrationExecutionResponse = {
+    status: outcome.failure ? 'failed' : 'applied',
+    originalSql: preview.originalSql,
+    planId: d1PlanId(conversion),
+    convertedSql: preview.convertedSql,
+    perStatementResults,
+    warnings: preview.warnings,
+    errors: preview.errors,
+  };
+  return outcome.failure ? { httpStatus: 503, body, failure: outcome.failure } : { httpStatus: 200, body };
+}
+
+/**
+ * The whole `/gateway/sql/d1/migrate` behaviour after authentication: convert; in strict mode with errors answer
+ * 422 with the preview; on a dry run answer the preview; else apply through `executor` (which the route builds
+ * from the D1-capable X-Athena-Client; without one it answers 400 before calling this).
+ */
+export async function runD1Migration(request: D1MigrationRequest, executor?: D1Executor): Promise<D1MigrationOutcome> {
+  const conversion = await convertPostgresToD1(request.sources, { strict: request.strict });
+  if (conversion.rejected) return { httpStatus: 422, body: conversion.preview };
+  if (request.dryRun) return { httpStatus: 200, body: conversion.preview };
+  if (!executor)
+    throw new SqlRejectedError('INVALID_D1_MIGRATION_REQUEST', 'execution needs a D1-capable X-Athena-Client');
+  return applyD1Conversion(conversion, executor, { batchSize: request.batchSize });
 }
