@@ -1,3 +1,4 @@
+import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { tableCountSql, validateCountQuery } from './count-query.ts';
 import { SqlRejectedError, SqlSyntaxError } from './errors.ts';
@@ -93,5 +94,34 @@ describe('validateCountQuery', () => {
   it('quotes the table_name form', () => {
     expect(tableCountSql('public', 'http_request_log')).toBe('SELECT count(*) FROM "public"."http_request_log"');
     expect(tableCountSql('s"x', 't')).toBe('SELECT count(*) FROM "s""x"."t"');
+  });
+});
+
+describe('accepted count queries run', () => {
+  it('on PGlite, in a read-only transaction', async () => {
+    const db = await PGlite.create();
+    try {
+      await db.exec(`CREATE TABLE http_request_log (id int, path text, status_code int, client_name text, created_at timestamptz DEFAULT now());
+        INSERT INTO http_request_log (id, path, status_code, client_name) VALUES (1, '/gateway/a', 200, 'x'), (2, '/gateway/b', 503, 'y'), (3, '/other', 500, 'x');`);
+      const cases: [string, number][] = [
+        ['SELECT count(*) FROM http_request_log', 3],
+        [
+          "SELECT count(*) FROM http_request_log WHERE lower(path) LIKE '/gateway%' AND created_at > now() - interval '1 day'",
+          2,
+        ],
+        ['SELECT count(DISTINCT client_name) FROM public.http_request_log', 2],
+        ['SELECT count(*) FILTER (WHERE status_code >= 500) FROM http_request_log', 2],
+        [tableCountSql('public', 'http_request_log'), 3],
+      ];
+      for (const [sql, expected] of cases) {
+        const { sql: checked } = await validateCountQuery(sql);
+        await db.exec('BEGIN READ ONLY');
+        const { rows } = await db.query<{ count: number }>(checked);
+        await db.exec('ROLLBACK');
+        expect(Number(Object.values(rows[0] ?? {})[0]), sql).toBe(expected);
+      }
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -274,6 +274,27 @@ BEGIN;`;
     expect(preview.sourceMeta.estimatedApplyOrder).toEqual([3, 0, 4, 1, 2]);
   });
 
+  it('converts ALTER TABLE where SQLite can and refuses keys on ADD COLUMN', async () => {
+    const sql = `CREATE TABLE t (id integer PRIMARY KEY);
+ALTER TABLE t ADD COLUMN note text DEFAULT 'n', DROP COLUMN old;
+ALTER TABLE t ADD COLUMN code text UNIQUE;
+ALTER TABLE t ADD COLUMN seq serial;
+ALTER TABLE t ALTER COLUMN note SET NOT NULL;
+ALTER TABLE t RENAME TO u;`;
+    const { preview } = await convertPostgresToD1(sql, { strict: false });
+    expect(preview.statements.map((s) => s.targetSql)).toEqual([
+      'CREATE TABLE "t" (\n  "id" INTEGER PRIMARY KEY\n)',
+      `ALTER TABLE "t" ADD COLUMN "note" TEXT DEFAULT ('n');\nALTER TABLE "t" DROP COLUMN "old"`,
+      '',
+      '',
+      '',
+      'ALTER TABLE "t" RENAME TO "u"',
+    ]);
+    expect(preview.warnings.filter((w) => w.code === 'unsupported.alter_table').map((w) => w.statementIndex)).toEqual([
+      2, 3, 4,
+    ]);
+  });
+
   it('fingerprints the statements, not their formatting', async () => {
     const a = await convertPostgresToD1('CREATE TABLE t (a int);', { strict: true });
     const b = await convertPostgresToD1('-- comment\ncreate   table t (\n a  integer\n)', { strict: true });

@@ -615,6 +615,13 @@ function convertCreateTable(s: PgFields, statementIndex: number, types: ScriptTy
     const c = tableConstraint(e.fields, table, notes);
     if (c) table.constraints.push(c);
   }
+  if (table.columns.length === 0) {
+    notes.push({
+      code: 'unsupported.empty_table',
+      message: `table ${table.name} has no columns of its own; SQLite needs one`,
+    });
+    return { action: 'skipped', target: [], phase: phase.table, notes };
+  }
   return { action: 'converted', target: [], phase: phase.table, notes, table };
 }
 
@@ -632,6 +639,16 @@ function indexElem(elem: PgFields, notes: Note[]): string | undefined {
     notes.push({ code: 'ddl.index', message: 'NULLS FIRST/LAST dropped from the index' });
   const dir = elem.ordering === 'SORTBY_DESC' ? ' DESC' : elem.ordering === 'SORTBY_ASC' ? ' ASC' : '';
   return `${key}${dir}`;
+}
+
+/** Cuts a name to at most `max` UTF-8 bytes without splitting a character (Postgres' NAMEDATALEN rule). */
+function truncateBytes(text: string, max: number): string {
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch, 'utf8') > max) break;
+    out += ch;
+  }
+  return out;
 }
 
 function convertIndex(s: PgFields): Converted {
@@ -658,11 +675,7 @@ function convertIndex(s: PgFields): Converted {
     if (pred === undefined) return { action: 'skipped', target: [], phase: phase.index, notes };
     where = ` WHERE ${pred}`;
   }
-  const name = s.idxname
-    ? String(s.idxname)
-    : Buffer.from(`${table}_${names.join('_')}_idx`)
-        .subarray(0, 63)
-        .toString('utf8');
+  const name = s.idxname ? String(s.idxname) : truncateBytes(`${table}_${names.join('_')}_idx`, 63);
   const sql = `CREATE ${s.unique ? 'UNIQUE ' : ''}INDEX ${s.if_not_exists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${quoteIdent(table)} (${keys.join(', ')})${where}`;
   return { action: 'converted', target: [sql], phase: phase.index, notes };
 }
@@ -686,6 +699,18 @@ function convertAlterTable(s: PgFields, tables: Map<string, TableBuild>, types: 
     switch (cmd.subtype) {
       case 'AT_AddColumn': {
         if (def?.type !== 'ColumnDef') break;
+        // SQLite's ADD COLUMN cannot add a key: read that from the column's constraint nodes.
+        const keyed = ((def.fields.constraints ?? []) as unknown[]).some((c) => {
+          const type = nodeOf(c)?.fields.contype;
+          return type === 'CONSTR_PRIMARY' || type === 'CONSTR_UNIQUE' || type === 'CONSTR_IDENTITY';
+        });
+        if (keyed || serialTypes.has(typeNameInfo((def.fields.typeName ?? {}) as PgFields).baseName)) {
+          notes.push({
+            code: 'unsupported.alter_table',
+            message: `ADD COLUMN ${String(def.fields.colname)} with PRIMARY KEY, UNIQUE, IDENTITY or serial is not allowed by SQLite; skipped`,
+          });
+          break;
+        }
         const scratch: TableBuild = {
           name: tableName,
           statementIndex: -1,
@@ -695,13 +720,6 @@ function convertAlterTable(s: PgFields, tables: Map<string, TableBuild>, types: 
           references: new Set(),
         };
         const col = columnDef(def.fields, scratch, types, notes, []);
-        if (/ PRIMARY KEY| UNIQUE/.test(col.sql.replace(/'[^']*'/g, ''))) {
-          notes.push({
-            code: 'unsupported.alter_table',
-            message: `ADD COLUMN ${col.name} with PRIMARY KEY or UNIQUE is not allowed by SQLite; skipped`,
-          });
-          break;
-        }
         target.push(`ALTER TABLE ${quoteIdent(tableName)} ADD COLUMN ${col.sql}`);
         break;
       }

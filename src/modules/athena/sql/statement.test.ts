@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reachable } from '../../../../test/kit/reachable.ts';
 import { SqlRejectedError, SqlSyntaxError } from './errors.ts';
 import { checkRawStatement, classifyStatement, requireSingleStatement } from './statement.ts';
 
@@ -177,5 +180,78 @@ describe('checkRawStatement', () => {
     expect((await rejection(checkRawStatement('SELECT 1; COMMIT; DROP TABLE t', { readOnly: false }))).code).toBe(
       'SQL_MULTIPLE_STATEMENTS',
     );
+  });
+});
+
+const postgresUrl = process.env.ATRIUM_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const postgresUp = await reachable(postgresUrl);
+if (!postgresUp) console.warn(`nothing answers at ${postgresUrl}: the Postgres 15 half of statement.test.ts skips`);
+
+/** Statements whose verdict Postgres itself confirms: read-only ones run in a READ ONLY transaction, the others fail there. */
+const verdicts = [
+  'SELECT * FROM t',
+  'VALUES (1)',
+  'TABLE t',
+  'SHOW search_path',
+  'EXPLAIN SELECT * FROM t',
+  'EXPLAIN DELETE FROM t',
+  'EXPLAIN ANALYZE SELECT * FROM t',
+  'SELECT * FROM t FOR UPDATE',
+  'WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d',
+  'SELECT * INTO t_copy FROM t',
+  'EXPLAIN ANALYZE DELETE FROM t',
+  'INSERT INTO t VALUES (1)',
+  'UPDATE t SET a = 2',
+  'DELETE FROM t',
+  'CREATE TABLE t2 (a int)',
+];
+
+async function confirmVerdicts(query: (sql: string) => Promise<unknown>): Promise<void> {
+  await query('CREATE TABLE IF NOT EXISTS t (a int)');
+  for (const sql of verdicts) {
+    const { readOnly } = await classifyStatement(sql);
+    await query('BEGIN READ ONLY');
+    let failure: unknown;
+    try {
+      await query(sql);
+    } catch (err) {
+      failure = err;
+    } finally {
+      await query('ROLLBACK');
+    }
+    if (readOnly) expect(failure, sql).toBeUndefined();
+    else expect(String((failure as Error | undefined)?.message), sql).toMatch(/read-only transaction/);
+  }
+}
+
+describe('read-only verdicts agree with Postgres', () => {
+  let db: PGlite;
+  beforeAll(async () => {
+    db = await PGlite.create();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  it('on PGlite', async () => {
+    await confirmVerdicts((sql) => db.query(sql));
+  });
+});
+
+describe.skipIf(!postgresUp)('read-only verdicts agree with Postgres 15', () => {
+  const schema = `athena_sql_test_${process.pid}_${Date.now()}`;
+  let client: pg.Client;
+  beforeAll(async () => {
+    client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    // A regular table in a schema of its own: temporary tables are writable even in read-only transactions.
+    await client.query(`CREATE SCHEMA ${schema}`);
+    await client.query(`SET search_path TO ${schema}`);
+  });
+  afterAll(async () => {
+    await client?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client?.end();
+  });
+  it('on the server', async () => {
+    await confirmVerdicts((sql) => client.query(sql));
   });
 });
