@@ -35,7 +35,7 @@ export interface StatementClassification {
   kind: StatementKind;
   /** Runs without writing: SELECT without locking/data-modifying CTE/INTO, EXPLAIN without ANALYZE of a write, SHOW, VALUES, TABLE. */
   readOnly: boolean;
-  /** Changes the schema (the gateway's catalog cache must be refreshed, DDL webhooks fired). */
+  /** Changes (or, for DO and CALL, may change) the schema: the gateway's catalog cache must be refreshed, DDL webhooks fired. */
   ddl: boolean;
   statementCount: number;
   /** The parse node type (`SelectStmt`, …); for several statements their types joined by `,`. */
@@ -139,6 +139,18 @@ const alwaysRefused: Record<string, string> = {
   AlterSubscriptionStmt: 'subscriptions are not allowed (they open outbound connections)',
   CreateEventTrigStmt: 'event triggers are not allowed',
   LockStmt: 'explicit LOCK TABLE is not allowed',
+  CreateExtensionStmt:
+    'CREATE EXTENSION is not allowed through raw SQL; use /management/extensions/install (allow-listed)',
+  AlterExtensionStmt: 'ALTER EXTENSION is not allowed through raw SQL',
+  CreatePLangStmt: 'CREATE LANGUAGE is not allowed',
+  CreateFdwStmt: 'foreign data wrappers are not allowed (they open outbound connections)',
+  AlterFdwStmt: 'foreign data wrappers are not allowed (they open outbound connections)',
+  CreateForeignServerStmt: 'foreign servers are not allowed (they open outbound connections)',
+  AlterForeignServerStmt: 'foreign servers are not allowed (they open outbound connections)',
+  CreateUserMappingStmt: 'user mappings are not allowed (they carry remote credentials)',
+  AlterUserMappingStmt: 'user mappings are not allowed (they carry remote credentials)',
+  ImportForeignSchemaStmt: 'IMPORT FOREIGN SCHEMA is not allowed (it opens outbound connections)',
+  AlterDatabaseSetStmt: 'ALTER DATABASE … SET is not allowed: it changes settings for every later session',
 };
 
 /** Functions a raw statement may not call: they change the session or the role the route contains it in. */
@@ -240,7 +252,8 @@ function classifyOne(s: ParsedStatement): StatementClassification {
   return {
     kind,
     readOnly,
-    ddl: kind === 'ddl',
+    // SELECT INTO creates a table; a DO block or procedure may run any DDL, so the catalog is refreshed after them too.
+    ddl: kind === 'ddl' || kind === 'do' || kind === 'call' || (kind === 'select' && hasKey(s.fields, 'intoClause')),
     statementCount: 1,
     nodeType: s.nodeType,
     refusal: refusalOf(s, kind),
