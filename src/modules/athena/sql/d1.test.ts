@@ -295,6 +295,48 @@ ALTER TABLE t RENAME TO u;`;
     ]);
   });
 
+  it('takes pg_dump output in non-strict mode and the result runs', async () => {
+    const dump = `SET statement_timeout = 0;
+SELECT pg_catalog.set_config('search_path', '', false);
+CREATE TABLE public.accounts (id integer NOT NULL, name character varying(50), balance numeric(12,2) DEFAULT 0.00 NOT NULL);
+ALTER TABLE public.accounts OWNER TO app;
+CREATE SEQUENCE public.accounts_id_seq AS integer START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1;
+ALTER SEQUENCE public.accounts_id_seq OWNED BY public.accounts.id;
+CREATE TABLE public.entries (id bigint NOT NULL, account_id integer, at timestamp without time zone DEFAULT CURRENT_TIMESTAMP);
+ALTER TABLE ONLY public.accounts ALTER COLUMN id SET DEFAULT nextval('public.accounts_id_seq'::regclass);
+ALTER TABLE ONLY public.accounts ADD CONSTRAINT accounts_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.entries ADD CONSTRAINT entries_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.entries ADD CONSTRAINT entries_account_fk FOREIGN KEY (account_id) REFERENCES public.accounts(id) DEFERRABLE INITIALLY DEFERRED;
+CREATE INDEX entries_account_idx ON public.entries USING btree (account_id);
+GRANT ALL ON TABLE public.accounts TO reader;
+COMMENT ON TABLE public.accounts IS 'money';`;
+    const strict = await convertPostgresToD1(dump, { strict: true });
+    expect(strict.rejected).toBe(true);
+    expect(codes(strict.preview.errors)).toEqual([
+      'unsupported.alter_table',
+      'unsupported.comment',
+      'unsupported.grant',
+      'unsupported.select',
+      'unsupported.sequence',
+      'unsupported.set',
+    ]);
+    const { preview } = await convertPostgresToD1(dump, { strict: false });
+    expect(preview.statements[6]?.targetSql).toBe(
+      'CREATE TABLE "entries" (\n  "id" INTEGER NOT NULL,\n  "account_id" INTEGER,\n  "at" TEXT DEFAULT (CURRENT_TIMESTAMP),\n  CONSTRAINT "entries_pkey" PRIMARY KEY ("id"),\n  CONSTRAINT "entries_account_fk" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") DEFERRABLE INITIALLY DEFERRED\n)',
+    );
+    expect(codes(preview.warnings)).toEqual(
+      expect.arrayContaining(['ddl.constraint', 'ddl.foreign_key', 'type.numeric', 'type.time']),
+    );
+    const db = applyToSqlite(preview.convertedSql);
+    // An INTEGER PRIMARY KEY is SQLite's rowid: the dropped sequence default is not missed.
+    db.prepare("INSERT INTO accounts (name) VALUES ('a')").run();
+    expect(db.prepare('SELECT id, balance FROM accounts').all()).toEqual([{ id: 1, balance: 0 }]);
+    expect(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'entries_account_idx'").all(),
+    ).toHaveLength(1);
+    db.close();
+  });
+
   it('fingerprints the statements, not their formatting', async () => {
     const a = await convertPostgresToD1('CREATE TABLE t (a int);', { strict: true });
     const b = await convertPostgresToD1('-- comment\ncreate   table t (\n a  integer\n)', { strict: true });
