@@ -191,9 +191,15 @@ export function printExpr(value: unknown, ctx: PrintContext): string {
     }
     case 'CoalesceExpr':
       return `coalesce(${((f.args ?? []) as unknown[]).map(p).join(', ')})`;
-    case 'MinMaxExpr':
-      // SQLite's multi-argument max()/min() are scalar, like GREATEST/LEAST.
-      return `${f.op === 'IS_GREATEST' ? 'max' : 'min'}(${((f.args ?? []) as unknown[]).map(p).join(', ')})`;
+    case 'MinMaxExpr': {
+      // GREATEST/LEAST ignore NULLs; SQLite's scalar max()/min() return NULL if any argument is. Each argument is
+      // replaced by the first non-NULL of the list when it is NULL, which keeps the result and all-NULL → NULL.
+      const args = ((f.args ?? []) as unknown[]).map(p);
+      const fn = f.op === 'IS_GREATEST' ? 'max' : 'min';
+      if (args.length === 1) return args[0] as string;
+      const filled = args.map((a, i) => `coalesce(${[a, ...args.filter((_, j) => j !== i)].join(', ')})`);
+      return `${fn}(${filled.join(', ')})`;
+    }
     case 'CaseExpr': {
       const whens = ((f.args ?? []) as unknown[]).map((w) => {
         const cw = nodeOf(w)?.fields ?? {};
