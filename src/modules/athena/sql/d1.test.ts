@@ -6,6 +6,7 @@ import { createContractValidator } from '../../../../rest-shim/engine/contract.t
 import { convertPostgresToD1, d1RequestErrorBody, parseD1MigrationRequest, runD1Migration } from './d1.ts';
 import type { D1BatchOutcome, D1Executor } from './d1-client.ts';
 import { D1RequestError, SqlRejectedError } from './errors.ts';
+import { likeToGlob } from './sqlite-printer.ts';
 
 const migrate = '/gateway/sql/d1/migrate';
 /** Athena's patched contract, as test/kit/contract.ts loads it (without starting every surface). */
@@ -356,6 +357,8 @@ INSERT INTO tags (item_id, tag) VALUES (1, 'red'), (3, 'orange'), (3, 'long');`;
       v_union: "SELECT name FROM items WHERE kind = 'fruit' UNION ALL SELECT tag FROM tags",
       v_page: 'SELECT id FROM items ORDER BY price DESC LIMIT 2 OFFSET 1',
       v_in_sub: 'SELECT id FROM items WHERE id IN (SELECT item_id FROM tags)',
+      v_like:
+        "SELECT id FROM items WHERE name LIKE 'a%' OR name LIKE '_arrot' OR (name NOT LIKE '%an%' AND name LIKE '%e%')",
       v_cast: "SELECT id, CAST(qty AS bigint) AS q, '7'::integer + 1 AS eight FROM items WHERE id = 1",
     };
     const script = `${ddl}\n${Object.entries(views)
@@ -363,6 +366,7 @@ INSERT INTO tags (item_id, tag) VALUES (1, 'red'), (3, 'orange'), (3, 'long');`;
       .join('\n')}`;
     const { preview } = await convertPostgresToD1(script, { strict: true });
     expect(preview.errors).toEqual([]);
+    expect(preview.convertedSql).toContain(`("name" GLOB 'a*')`);
     const lite = applyToSqlite(preview.convertedSql);
     const pgdb = await PGlite.create();
     try {
@@ -398,6 +402,15 @@ INSERT INTO tags (item_id, tag) VALUES (1, 'red'), (3, 'orange'), (3, 'long');`;
     });
     expect(r.preview.sourceMeta.statementCount).toBe(2);
     expect(r.planned).toHaveLength(2);
+  });
+});
+
+describe('likeToGlob', () => {
+  it('maps wildcards and escapes the GLOB metacharacters', () => {
+    expect(likeToGlob('a%b_c')).toBe('a*b?c');
+    expect(likeToGlob('100\\%')).toBe('100%');
+    expect(likeToGlob('a*b?[c]')).toBe('a[*]b[?][[]c]');
+    expect(likeToGlob('x\\_y\\\\')).toBe('x_y\\');
   });
 });
 
