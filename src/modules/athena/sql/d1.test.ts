@@ -1,10 +1,12 @@
 import { DatabaseSync } from 'node:sqlite';
+import { PGlite } from '@electric-sql/pglite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { athenaSurface } from '../../../../rest-shim/athena/surface.ts';
 import { createContractValidator } from '../../../../rest-shim/engine/contract.ts';
 import { convertPostgresToD1, d1RequestErrorBody, parseD1MigrationRequest, runD1Migration } from './d1.ts';
 import type { D1BatchOutcome, D1Executor } from './d1-client.ts';
 import { D1RequestError, SqlRejectedError } from './errors.ts';
+import { likeToGlob } from './sqlite-printer.ts';
 
 const migrate = '/gateway/sql/d1/migrate';
 /** Athena's patched contract, as test/kit/contract.ts loads it (without starting every surface). */
@@ -337,6 +339,54 @@ COMMENT ON TABLE public.accounts IS 'money';`;
     db.close();
   });
 
+  it('prints views that answer in SQLite what they answer in Postgres', async () => {
+    const ddl = `CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, qty integer, price double precision, kind text);
+INSERT INTO items (id, name, qty, price, kind) VALUES (1, 'Apple', 3, 1.5, 'fruit'), (2, 'banana', NULL, 0.25, 'fruit'), (3, 'Carrot', 10, 0.1, 'veg'), (4, 'dates', 0, 4.0, NULL);
+CREATE TABLE tags (item_id integer REFERENCES items (id), tag text);
+INSERT INTO tags (item_id, tag) VALUES (1, 'red'), (3, 'orange'), (3, 'long');`;
+    const views: Record<string, string> = {
+      v_case:
+        "SELECT id, CASE WHEN qty IS NULL THEN 'unknown' WHEN qty BETWEEN 1 AND 5 THEN 'few' ELSE 'many' END AS bucket FROM items",
+      v_filters:
+        "SELECT id FROM items WHERE (name ILIKE 'a%' OR name ILIKE 'c%') AND kind IS DISTINCT FROM 'veg' AND NOT (id IN (2, 4))",
+      v_coalesce: "SELECT id, coalesce(qty, -1) AS q, greatest(qty, 2) AS g, lower(name) || '!' AS shout FROM items",
+      v_exists: 'SELECT i.id FROM items i WHERE EXISTS (SELECT 1 FROM tags t WHERE t.item_id = i.id)',
+      v_group:
+        "SELECT coalesce(kind, 'none') AS kind, count(*) AS n, sum(qty) AS total FROM items GROUP BY kind HAVING count(*) >= 1",
+      v_join: 'SELECT i.name, t.tag FROM items i LEFT JOIN tags t ON t.item_id = i.id WHERE i.id <> 2',
+      v_union: "SELECT name FROM items WHERE kind = 'fruit' UNION ALL SELECT tag FROM tags",
+      v_page: 'SELECT id FROM items ORDER BY price DESC LIMIT 2 OFFSET 1',
+      v_in_sub: 'SELECT id FROM items WHERE id IN (SELECT item_id FROM tags)',
+      v_like:
+        "SELECT id FROM items WHERE name LIKE 'a%' OR name LIKE '_arrot' OR (name NOT LIKE '%an%' AND name LIKE '%e%')",
+      v_cast: "SELECT id, CAST(qty AS bigint) AS q, '7'::integer + 1 AS eight FROM items WHERE id = 1",
+    };
+    const script = `${ddl}\n${Object.entries(views)
+      .map(([name, sql]) => `CREATE VIEW ${name} AS ${sql};`)
+      .join('\n')}`;
+    const { preview } = await convertPostgresToD1(script, { strict: true });
+    expect(preview.errors).toEqual([]);
+    expect(preview.convertedSql).toContain(`("name" GLOB 'a*')`);
+    const lite = applyToSqlite(preview.convertedSql);
+    const pgdb = await PGlite.create();
+    try {
+      await pgdb.exec(script);
+      // Rows compared as sets (JSON-sorted), except the paged view whose order is the point.
+      const normalise = (rows: unknown[], name: string) => {
+        const json = rows.map((r) => JSON.stringify(r));
+        return name === 'v_page' ? json : json.sort();
+      };
+      for (const name of Object.keys(views)) {
+        const expected = (await pgdb.query<Record<string, unknown>>(`SELECT * FROM ${name}`)).rows;
+        const actual = lite.prepare(`SELECT * FROM ${name}`).all();
+        expect(normalise(actual, name), name).toEqual(normalise(expected, name));
+      }
+    } finally {
+      lite.close();
+      await pgdb.close();
+    }
+  });
+
   it('fingerprints the statements, not their formatting', async () => {
     const a = await convertPostgresToD1('CREATE TABLE t (a int);', { strict: true });
     const b = await convertPostgresToD1('-- comment\ncreate   table t (\n a  integer\n)', { strict: true });
@@ -352,6 +402,15 @@ COMMENT ON TABLE public.accounts IS 'money';`;
     });
     expect(r.preview.sourceMeta.statementCount).toBe(2);
     expect(r.planned).toHaveLength(2);
+  });
+});
+
+describe('likeToGlob', () => {
+  it('maps wildcards and escapes the GLOB metacharacters', () => {
+    expect(likeToGlob('a%b_c')).toBe('a*b?c');
+    expect(likeToGlob('100\\%')).toBe('100%');
+    expect(likeToGlob('a*b?[c]')).toBe('a[*]b[?][[]c]');
+    expect(likeToGlob('x\\_y\\\\')).toBe('x_y\\');
   });
 });
 

@@ -1078,8 +1078,20 @@ function orderTables(entries: { index: number; table?: TableBuild }[]): number[]
 
 /** Joins the source texts so that each stays one unit: a text that parses alone cannot leave a quote or block comment open, and the newline ends a trailing line comment. */
 async function joinSources(sources: string[]): Promise<string> {
-  for (const source of sources) await parseStatements(source);
-  return sources.length === 1 ? (sources[0] as string) : sources.join('\n;\n');
+  const separator = '\n;\n';
+  let prefix = '';
+  for (const source of sources) {
+    try {
+      await parseStatements(source);
+    } catch (err) {
+      // Report the error where it sits in the joined text, which is what the ranges refer to.
+      if (!(err instanceof SqlSyntaxError) || err.position === undefined || prefix === '') throw err;
+      const lines = prefix.split('\n').length - 1;
+      throw new SqlSyntaxError(err.pgMessage, [...prefix].length + err.position, (err.line ?? 1) + lines, err.column);
+    }
+    prefix += source + separator;
+  }
+  return sources.join(separator);
 }
 
 function diagnostic(note: Note, s: ParsedStatement, range: D1SourceRange): D1Diagnostic {

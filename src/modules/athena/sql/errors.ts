@@ -25,6 +25,7 @@ export class SqlSyntaxError extends DomainError {
 /** Why a statement or fragment was refused by a check (valid SQL, not allowed here). */
 export type SqlRejectionCode =
   | 'SQL_EMPTY'
+  | 'SQL_TOO_COMPLEX'
   | 'SQL_MULTIPLE_STATEMENTS'
   | 'SQL_STATEMENT_REFUSED'
   | 'SQL_NOT_READ_ONLY'

@@ -1,5 +1,5 @@
 import { loadModule, parseSync } from 'libpg-query';
-import { SqlSyntaxError } from './errors.ts';
+import { SqlRejectedError, SqlSyntaxError } from './errors.ts';
 
 /*
  * The one entry to Postgres' real grammar (libpg-query: the server's parser compiled to WASM, bundled, nothing
@@ -29,6 +29,27 @@ export interface ParsedStatement {
   endByte: number;
 }
 
+/**
+ * How deep a parse tree may nest (JSON levels; an expression level is two or three). The checks and printers here
+ * walk trees recursively; deeper input is refused up front instead of overflowing the stack.
+ */
+export const maxTreeDepth = 1500;
+
+/** The nesting depth of a JSON value, computed without recursion. */
+function treeDepth(root: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max > maxTreeDepth) return max;
+    for (const child of Object.values(value))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
 let loading: Promise<void> | undefined;
 /** Loads the parser's WASM once per process. */
 export function loadSqlParser(): Promise<void> {
@@ -46,6 +67,7 @@ export function lineColumn(text: string, charOffset: number): { line: number; co
 /** Parses `sql` with Postgres' grammar; throws SqlSyntaxError with Postgres' message and position. */
 export async function parseStatements(sql: string): Promise<ParsedStatement[]> {
   await loadSqlParser();
+  if (typeof sql !== 'string') throw new SqlSyntaxError('SQL text must be a string', undefined, undefined, undefined);
   if (sql.includes('\u0000'))
     throw new SqlSyntaxError('SQL text must not contain NUL characters', undefined, undefined, undefined);
   let result: { stmts?: unknown[] };
@@ -59,6 +81,9 @@ export async function parseStatements(sql: string): Promise<ParsedStatement[]> {
     if (pos === undefined || pos < 0) throw new SqlSyntaxError(message, undefined, undefined, undefined);
     const { line, column } = lineColumn(sql, pos);
     throw new SqlSyntaxError(message, pos + 1, line, column);
+  }
+  if (treeDepth(result.stmts) > maxTreeDepth) {
+    throw new SqlRejectedError('SQL_TOO_COMPLEX', `the SQL nests deeper than the ${maxTreeDepth} levels Athena checks`);
   }
   const bytes = Buffer.from(sql, 'utf8');
   return (result.stmts ?? []).map((raw, index) => {

@@ -101,6 +101,23 @@ const booleanWords: Record<string, string> = {
   '0': '0',
 };
 
+/** A Postgres LIKE pattern (default escape `\\`) as the SQLite GLOB pattern matching the same strings. */
+export function likeToGlob(pattern: string): string {
+  let out = '';
+  const chars = [...pattern];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] as string;
+    if (c === '\\' && i + 1 < chars.length) {
+      const next = chars[++i] as string;
+      out += next === '*' || next === '?' || next === '[' ? `[${next}]` : next;
+    } else if (c === '%') out += '*';
+    else if (c === '_') out += '?';
+    else if (c === '*' || c === '?' || c === '[') out += `[${c}]`;
+    else out += c;
+  }
+  return out;
+}
+
 /** Prints one expression node for SQLite. */
 export function printExpr(value: unknown, ctx: PrintContext): string {
   const n = nodeOf(value);
@@ -146,7 +163,21 @@ export function printExpr(value: unknown, ctx: PrintContext): string {
             return `${op}(${p(f.rexpr)})`;
           }
           return `(${p(f.lexpr)} ${op === '!=' ? '<>' : op} ${p(f.rexpr)})`;
-        case 'AEXPR_LIKE':
+        case 'AEXPR_LIKE': {
+          // Postgres' LIKE is case-sensitive, SQLite's is not for ASCII: a constant pattern becomes the equivalent
+          // case-sensitive GLOB; any other pattern keeps LIKE with a warning.
+          const negated = op.startsWith('!');
+          const pattern = nodeOf(f.rexpr);
+          if (pattern?.type === 'A_Const' && pattern.fields.sval !== undefined) {
+            const glob = likeToGlob(String((pattern.fields.sval as PgFields).sval ?? ''));
+            return `(${p(f.lexpr)} ${negated ? 'NOT GLOB' : 'GLOB'} ${quoteLiteral(glob)})`;
+          }
+          ctx.notes.push({
+            code: 'ddl.like',
+            message: 'LIKE with a non-constant pattern is case-insensitive for ASCII in SQLite',
+          });
+          return `(${p(f.lexpr)} ${negated ? 'NOT LIKE' : 'LIKE'} ${p(f.rexpr)})`;
+        }
         case 'AEXPR_ILIKE': {
           // SQLite's LIKE is case-insensitive for ASCII, so ILIKE keeps its meaning.
           const negated = op.startsWith('!');
@@ -191,9 +222,15 @@ export function printExpr(value: unknown, ctx: PrintContext): string {
     }
     case 'CoalesceExpr':
       return `coalesce(${((f.args ?? []) as unknown[]).map(p).join(', ')})`;
-    case 'MinMaxExpr':
-      // SQLite's multi-argument max()/min() are scalar, like GREATEST/LEAST.
-      return `${f.op === 'IS_GREATEST' ? 'max' : 'min'}(${((f.args ?? []) as unknown[]).map(p).join(', ')})`;
+    case 'MinMaxExpr': {
+      // GREATEST/LEAST ignore NULLs; SQLite's scalar max()/min() return NULL if any argument is. Each argument is
+      // replaced by the first non-NULL of the list when it is NULL, which keeps the result and all-NULL → NULL.
+      const args = ((f.args ?? []) as unknown[]).map(p);
+      const fn = f.op === 'IS_GREATEST' ? 'max' : 'min';
+      if (args.length === 1) return args[0] as string;
+      const filled = args.map((a, i) => `coalesce(${[a, ...args.filter((_, j) => j !== i)].join(', ')})`);
+      return `${fn}(${filled.join(', ')})`;
+    }
     case 'CaseExpr': {
       const whens = ((f.args ?? []) as unknown[]).map((w) => {
         const cw = nodeOf(w)?.fields ?? {};
