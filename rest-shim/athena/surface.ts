@@ -6,7 +6,9 @@ import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
 import { patchAthenaContract } from './contract-patch.ts';
+import { athenaGatewayOperations } from './gateway.ts';
 import type { AthenaPolicy } from './policy.ts';
+import { athenaPostgrestOperations } from './postgrest.ts';
 
 export { athenaErrorBody };
 
@@ -89,5 +91,5 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [],
+  groups: [athenaGatewayOperations, athenaPostgrestOperations],
 });

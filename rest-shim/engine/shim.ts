@@ -216,7 +216,8 @@ export function createRestShim(options: RestShimOptions): RestShim {
 
     const run = async (): Promise<RestResponse> => {
       if (handler.kind === 'graphql') {
-        const result = await execute(handler.document, handler.variables(restRequest), principal, requestId);
+        const variables = await handler.variables(restRequest, services);
+        const result = await execute(handler.document, variables, principal, requestId);
         if (result.errors && result.errors.length > 0) {
           throw graphqlFailure(m, op, result.errors, result.data === undefined, requestId);
         }

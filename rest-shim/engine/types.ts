@@ -91,7 +91,11 @@ export interface GraphQLRestOperation<R = unknown, V = unknown, P extends Operat
   extends OperationBase<P> {
   kind: 'graphql';
   document: TypedDocumentNode<R, V>;
-  variables(req: RestRequest): V;
+  /**
+   * The document's variables. May read services (asynchronously) where the request's grammar depends on the
+   * database — `GET /rpc/{fn}` tells arguments from filters by the function's declared argument names.
+   */
+  variables(req: RestRequest, services: Services): V | Promise<V>;
   respond(data: R, req: RestRequest): RestResponse;
 }
 

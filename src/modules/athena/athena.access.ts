@@ -17,6 +17,8 @@ export const athenaRights = [
   'gateway.update.execute',
   'gateway.delete.execute',
   'gateway.query.execute',
+  /** Raw SQL that writes (without it, raw statements must be read-only). */
+  'gateway.query.write',
   'gateway.sql.execute',
   'gateway.rpc.execute',
   'gateway.count.execute',

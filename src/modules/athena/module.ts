@@ -2,10 +2,12 @@ import { defineModule } from '../../core/module.ts';
 import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
+import { AthenaGatewayService } from './gateway.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
   clients: AthenaClientsService;
+  gateway: AthenaGatewayService;
 }
 
 declare module '../../core/module.ts' {
@@ -29,7 +31,8 @@ export const athenaModule = defineModule({
       dataDir: core.config.dataDir,
       databases: modules.databases,
     });
-    return { clients };
+    const gateway = new AthenaGatewayService({ clients, config, pubsub: core.pubsub, logger: core.logger });
+    return { clients, gateway };
   },
   start: (athena) => athena.clients.start(),
   close: (athena) => athena.clients.close(),

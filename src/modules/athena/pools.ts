@@ -30,6 +30,11 @@ export interface ClientDatabase extends Queryable {
   readonly engine: 'postgres' | 'pglite';
   /** Runs `fn` in one transaction with the client's statement timeout. */
   transaction<T>(options: TransactionOptions, fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs a script of several statements (simple query protocol), outside the gateway: management DDL already
+   * checked statement by statement, fixtures. Never caller text.
+   */
+  exec(script: string): Promise<void>;
   /** A dedicated connection for LISTEN (postgres only); the caller releases it. */
   listener?(): Promise<pg.PoolClient>;
   stats(): PoolStats;
@@ -115,6 +120,11 @@ class PostgresClientDatabase implements ClientDatabase {
     }
   }
 
+  async exec(script: string): Promise<void> {
+    this.lastUsed = new Date();
+    await this.pool.query(script);
+  }
+
   listener(): Promise<pg.PoolClient> {
     return this.pool.connect();
   }
@@ -193,6 +203,11 @@ class PgliteClientDatabase implements ClientDatabase {
     } finally {
       this.active--;
     }
+  }
+
+  async exec(script: string): Promise<void> {
+    this.lastUsed = new Date();
+    await this.db.exec(script);
   }
 
   stats(): PoolStats {

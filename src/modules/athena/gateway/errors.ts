@@ -35,6 +35,9 @@ export class GatewayError extends DomainError {
     this.code = code;
     this.details = details;
     this.hint = hint;
+    // REST doors keep PostgREST's spelling of the code and add its fields to their error body.
+    this.restCode = code;
+    this.restFields = { details, hint };
   }
 
   /** The PostgREST response body. */

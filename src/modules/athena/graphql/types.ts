@@ -9,7 +9,7 @@ builder.objectType(AthenaError, {
     'unknown_client, client_frozen, not_found, conflict, invalid_request, invalid_structured_select_request, …',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    data: t.field({
+    context: t.field({
       type: 'JSON',
       nullable: true,
       description: 'Structured context of the failure (the operation, the offending field), when there is any.',
