@@ -144,6 +144,26 @@ describe.each(backends)('compiler on %s', (_name, open) => {
 
     test('star, order with nulls, limit/offset capped at maxRows, exact count', async (ctx) => {
       skipIfAbsent(ctx);
+      const capped = await read(
+        {
+          table: 'films',
+          select: [
+            col('id'),
+            { kind: 'embed', relation: 'actors', select: [col('id')] },
+            {
+              kind: 'embed',
+              relation: 'reviews',
+              select: [col('id')],
+              limit: 5,
+              order: [{ column: { column: 'id' }, direction: 'asc' }],
+            },
+          ],
+          filter: cond('id', 'eq', 1),
+        },
+        1,
+      );
+      // The embed without a limit is whole; an explicit embed limit is capped at maxRows.
+      expect(capped.body).toEqual([{ id: 1, actors: [{ id: 1 }, { id: 2 }], reviews: [{ id: 1 }] }]);
       const all = await read({ table: 'film_titles', order: [{ column: { column: 'id' }, direction: 'desc' }] });
       expect((all.body as { id: number }[]).map((f) => f.id)).toEqual([4, 3, 2, 1]);
       expect(Object.keys((all.body as object[])[0] ?? {})).toEqual(['id', 'title', 'year']);

@@ -73,7 +73,10 @@ import { GatewayError, type RelationshipCandidate, requestError } from './errors
  * call writes inside its read-only transaction).
  */
 
-/** Options of reads and RPC: `maxRows` caps every limit (the root's and each embed's); `maxDepth` nests embeds. */
+/**
+ * Options of reads and RPC: `maxRows` is the top level's page size and caps every explicit limit (an embed
+ * without a limit returns all its rows, as in PostgREST); `maxDepth` bounds embedding depth.
+ */
 export interface ReadOptions {
   maxRows: number;
   /** Default 8. */
@@ -784,7 +787,11 @@ class Compiler {
     const orderBy = (spec.order ?? []).map((term) => this.orderTerm(src, term, embeds));
     const limit = checkPage(spec.limit, 'limit');
     const offset = checkPage(spec.offset, 'offset');
-    const cappedLimit = this.maxRows === null ? limit : Math.min(limit ?? this.maxRows, this.maxRows);
+    // maxRows pages the top level (PostgREST's max-rows); an embed is cut only when it asks for a limit.
+    const cappedLimit =
+      this.maxRows === null || (depth > 0 && limit === undefined)
+        ? limit
+        : Math.min(limit ?? this.maxRows, this.maxRows);
 
     const from = [fromOverride ?? src.from, ...innerJoins, ...joins].join(' ');
     const countFrom = [fromOverride ?? src.from, ...innerJoins, ...(embedded.used ? joins : [])].join(' ');
