@@ -149,7 +149,12 @@ describe.each(backends)('compiler on %s', (_name, open) => {
           table: 'films',
           select: [
             col('id'),
-            { kind: 'embed', relation: 'actors', select: [col('id')] },
+            {
+              kind: 'embed',
+              relation: 'actors',
+              select: [col('id')],
+              order: [{ column: { column: 'id' }, direction: 'asc' }],
+            },
             {
               kind: 'embed',
               relation: 'reviews',

@@ -608,7 +608,7 @@ class Compiler {
       let relationship: string;
       if (r.junction) {
         const j = r.junction;
-        relationship = `${j.relation.schema}.${j.relation.name} using ${j.sourceFk.name}(${j.sourceFk.columns.join(', ')}) and ${j.targetFk.name}(${j.targetFk.columns.join(', ')})`;
+        relationship = `${j.relation.name} using ${j.sourceFk.name}(${j.sourceFk.columns.join(', ')}) and ${j.targetFk.name}(${j.targetFk.columns.join(', ')})`;
       } else if (r.forward) {
         relationship = `${r.fk.name} using ${source.name}(${r.fk.columns.join(', ')}) and ${r.target.name}(${r.fk.refColumns.join(', ')})`;
       } else {
