@@ -309,7 +309,9 @@ describe.each(backends)('compiler on %s', (_name, open) => {
           { kind: 'embed', relation: 'directors', spread: true, select: [col('name', { alias: 'director' })] },
           col('year', { aggregate: { fn: 'min' }, alias: 'first' }),
         ],
+        count: 'exact',
       });
+      expect(spreadGroups.total).toBe(2);
       expect(
         (spreadGroups.body as { director: string }[]).sort((a, b) => a.director.localeCompare(b.director)),
       ).toEqual([

@@ -794,7 +794,9 @@ class Compiler {
         : Math.min(limit ?? this.maxRows, this.maxRows);
 
     const from = [fromOverride ?? src.from, ...innerJoins, ...joins].join(' ');
-    const countFrom = [fromOverride ?? src.from, ...innerJoins, ...(embedded.used ? joins : [])].join(' ');
+    // A count needs the non-inner embeds only when a filter or a GROUP BY key reads them.
+    const countJoins = embedded.used || aggregates ? joins : [];
+    const countFrom = [fromOverride ?? src.from, ...innerJoins, ...countJoins].join(' ');
     const whereSql = where.length > 0 ? ` WHERE ${where.map((w) => `(${w})`).join(' AND ')}` : '';
     const groupSql = aggregates && groupBy.length > 0 ? ` GROUP BY ${groupBy.join(', ')}` : '';
     let sql = `SELECT ${selectList.join(', ')} FROM ${from}${whereSql}${groupSql}`;
@@ -809,6 +811,9 @@ class Compiler {
 
   orderTerm(src: Source, term: OrderTerm, embeds: { item: SelectEmbed; rel: Relationship }[]): string {
     if (term.direction !== 'asc' && term.direction !== 'desc') throw requestError('order direction is asc or desc');
+    if (term.nulls !== undefined && term.nulls !== 'first' && term.nulls !== 'last') {
+      throw requestError('order nulls is first or last');
+    }
     let expr: string;
     if (term.relation !== undefined) {
       const found = embeds.find((e) => (e.item.alias ?? e.item.relation) === term.relation);
