@@ -63,3 +63,23 @@ describe('fromPostgresError', () => {
     expect(fromPostgresError(g)).toBe(g);
   });
 });
+
+describe('response-shape errors', () => {
+  test('PGRST116 and PGRST103 carry PostgREST statuses and texts', () => {
+    expect([singularResultError(2).httpStatus, singularResultError(2).toJSON()]).toEqual([
+      406,
+      {
+        code: 'PGRST116',
+        message: 'JSON object requested, multiple (or no) rows returned',
+        details: 'The result contains 2 rows',
+        hint: null,
+      },
+    ]);
+    const range = rangeNotSatisfiableError(50, 10);
+    expect([range.httpStatus, range.code, range.details]).toEqual([
+      416,
+      'PGRST103',
+      'An offset of 50 was requested, but there are only 10 rows.',
+    ]);
+  });
+});
