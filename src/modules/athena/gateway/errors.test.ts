@@ -1,6 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { DomainError } from '../../../core/errors.ts';
-import { fromPostgresError, GatewayError, statusForSqlState } from './errors.ts';
+import {
+  fromPostgresError,
+  GatewayError,
+  rangeNotSatisfiableError,
+  singularResultError,
+  statusForSqlState,
+} from './errors.ts';
 
 describe('statusForSqlState (PostgREST 12 table)', () => {
   test.each([
