@@ -44,6 +44,30 @@ export function patchAthenaContract(document: OpenApiDocument, patches: SpecPatc
     if (usesIdParam && !path.includes('/{id}')) throw new Error(`athena: ApiKeyIdParam used by ${path} without {id}`);
   }
 
+  // Credentials have several carriers (apikey, x-api-key, X-Athena-Key, Authorization: Bearer, ?api_key=); the door
+  // reads all of them, so the routing copy must not refuse a request for lacking one particular header.
+  const credentialHeaders = new Set(['apikey', 'x-athena-key']);
+  type HeaderParam = { in?: string; name?: string; required?: boolean };
+  const relax = (param: HeaderParam, at: string) => {
+    if (param.in === 'header' && credentialHeaders.has(String(param.name).toLowerCase()) && param.required) {
+      param.required = false;
+      patches.push({
+        kind: 'parameter',
+        at,
+        detail: `${param.name}: required → optional (the door checks credentials)`,
+      });
+    }
+  };
+  relax(
+    parameters.AdminApiKeyHeader as { in?: string; name?: string; required?: boolean },
+    '#/components/parameters/AdminApiKeyHeader',
+  );
+  for (const { path, method, operation } of eachOperation(document)) {
+    for (const [i, param] of (operation.parameters ?? []).entries()) {
+      relax(param as HeaderParam, `#/paths/${escapePointer(path)}/${method}/parameters/${i}`);
+    }
+  }
+
   // Both branches of these `oneOf`s accept the same values, so valid requests/responses would fail; `anyOf` is what
   // the contract means (see ../shared/design/apis/athena.md).
   replaceOneOf(

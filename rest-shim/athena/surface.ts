@@ -1,19 +1,93 @@
+import { bearerToken } from '../../src/core/auth/authenticator.ts';
+import { anonymous, type Principal } from '../../src/core/auth/principal.ts';
+import { boundClient, holdsRight, isAthenaAdmin } from '../../src/modules/athena/athena.access.ts';
+import { refusalResult } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
+import type { AuthRequest, AuthResult } from '../engine/types.ts';
+import { athenaErrorBody } from './answer.ts';
 import { patchAthenaContract } from './contract-patch.ts';
+import type { AthenaPolicy } from './policy.ts';
 
-/** Athena's envelope (`DefaultServerError5xx`): `{status: "error", code, message, error}`. */
-export function athenaErrorBody(_status: number, message: string, code: string, _requestId: string) {
-  return { status: 'error', code, message, error: message };
+export { athenaErrorBody };
+
+const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+/**
+ * The credential of a request, wherever Athena's clients put it: `apikey`, `x-api-key`, `x-athena-key`,
+ * `Authorization: Bearer`, or `?api_key=` (docs/athena.md, Access).
+ */
+export function athenaCredential(request: Pick<AuthRequest, 'headers' | 'query'>): string | undefined {
+  const h = request.headers;
+  const value =
+    first(h.apikey) ??
+    first(h['x-api-key']) ??
+    first(h['x-athena-key']) ??
+    bearerToken(first(h.authorization)) ??
+    first(request.query.api_key);
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /**
- * Athena, the Postgres gateway. Its credentials (admin key, client-bound keys, sessions) are not served yet: every
- * operation but the contract documents answers 501 in Athena's envelope.
+ * Athena's door. A presented credential must be valid (401 otherwise), whatever the operation; then the policy:
+ * `admin` needs the admin key (401 without a credential, 403 with another); `right` needs the admin key or an
+ * `ath_` key bound to `X-Athena-Client` holding the right (403), unless enforcement is off and no key was sent.
  */
-export const athenaSurface = defineSurface({
+export const athenaSurface = defineSurface<AthenaPolicy>({
   product: 'athena',
   prefix: '/athena',
   contract: { file: 'athena.openapi.json', patch: patchAthenaContract },
   errorBody: athenaErrorBody,
+  defaultPolicy: { auth: 'required' },
+  async authenticate(request): Promise<AuthResult> {
+    const { policy, services } = request;
+    const credential = athenaCredential(request);
+    let principal: Principal = anonymous;
+    if (credential !== undefined) {
+      const check = await services.authenticator.authenticate(credential, {
+        product: 'athena',
+        remoteAddress: request.origin.remoteAddress,
+      });
+      if (!check.ok) {
+        if (check.reason === 'refused') return refusalResult(check.refusal);
+        const detail = check.reason === 'expired' || check.reason === 'revoked' ? ` (${check.reason})` : '';
+        return { ok: false, status: 401, code: 'unauthorized', message: `Invalid API key${detail}` };
+      }
+      principal = check.principal;
+      if (!isAthenaAdmin(principal) && !(principal.kind === 'apiKey' && principal.product === 'athena')) {
+        return { ok: false, status: 401, code: 'unauthorized', message: 'This credential is not valid for Athena' };
+      }
+    }
+    if (policy.admin) {
+      if (principal.kind === 'anonymous') {
+        return { ok: false, status: 401, code: 'unauthorized', message: 'The admin key is required (apikey header)' };
+      }
+      if (!isAthenaAdmin(principal)) {
+        return { ok: false, status: 403, code: 'forbidden', message: 'This operation needs the admin key' };
+      }
+    }
+    const right = policy.right;
+    if (right !== undefined && !isAthenaAdmin(principal)) {
+      if (principal.kind === 'anonymous') {
+        const enforce = services.athena.clients.enforceApiKeys;
+        if (enforce || !right.startsWith('gateway.')) {
+          return { ok: false, status: 401, code: 'unauthorized', message: 'An API key is required (apikey header)' };
+        }
+      } else {
+        const client = first(request.headers['x-athena-client']);
+        if (boundClient(principal) !== client) {
+          return {
+            ok: false,
+            status: 403,
+            code: 'forbidden',
+            message: 'The API key is not bound to the X-Athena-Client of this request',
+          };
+        }
+        if (!holdsRight(principal, right)) {
+          return { ok: false, status: 403, code: 'forbidden', message: `The API key lacks the right ${right}` };
+        }
+      }
+    }
+    return { ok: true, principal };
+  },
   groups: [],
 });

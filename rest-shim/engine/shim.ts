@@ -95,6 +95,8 @@ class RestFailure extends Error {
     message: string,
     readonly code: string,
     readonly headers?: Record<string, string>,
+    /** Added to the surface's error body (a DomainError's `restFields`). */
+    readonly fields?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -204,6 +206,7 @@ export function createRestShim(options: RestShimOptions): RestShim {
       operationId: op.operationId,
       params: route.params,
       query,
+      rawQuery: url.search.startsWith('?') ? url.search.slice(1) : url.search,
       coerced,
       headers: req.headers,
       body,
@@ -340,7 +343,15 @@ export function createRestShim(options: RestShimOptions): RestShim {
 
   function expectedFailure(err: unknown): RestFailure | undefined {
     if (err instanceof RestFailure) return err;
-    if (err instanceof DomainError) return new RestFailure(err.httpStatus, err.message, err.code.toLowerCase());
+    if (err instanceof DomainError) {
+      return new RestFailure(
+        err.httpStatus,
+        err.message,
+        err.restCode ?? err.code.toLowerCase(),
+        undefined,
+        err.restFields,
+      );
+    }
     if (err instanceof IdempotencyRefusal) return new RestFailure(err.status, err.message, err.code);
     if (err instanceof AuthorizationError) {
       const status = err.code === ErrorCodes.unauthenticated ? 401 : 403;
@@ -397,7 +408,9 @@ export function createRestShim(options: RestShimOptions): RestShim {
       return failure.status;
     }
     const routed = operationId === 'unmatched' ? undefined : operationId;
-    const body = m.surface.errorBody(failure.status, failure.message, failure.code, requestId, routed);
+    const base = m.surface.errorBody(failure.status, failure.message, failure.code, requestId, routed);
+    const body =
+      failure.fields && base !== null && typeof base === 'object' ? { ...base, ...failure.fields } : base;
     const headers = { ...failure.headers, 'content-type': jsonType };
     return send(res, { status: failure.status, body, headers }, req.method === 'HEAD');
   }
@@ -610,9 +623,9 @@ export function describeCoercionError(message: string): string {
   return text.replaceAll('\u0000', '\\u0000').slice(0, 300);
 }
 
-function isExtraQuery(e: ErrorObject, extra: readonly string[]): boolean {
+function isExtraQuery(e: ErrorObject, extra: readonly string[] | 'any'): boolean {
   if (e.keyword !== 'additionalProperties' || e.instancePath !== '/query') return false;
-  return extra.includes(String((e.params as { additionalProperty?: string }).additionalProperty));
+  return extra === 'any' || extra.includes(String((e.params as { additionalProperty?: string }).additionalProperty));
 }
 
 function isBodyError(e: ErrorObject): boolean {

@@ -12,7 +12,7 @@ export interface SpecOperation {
 
 /** A record of one change made to the routing copy, for docs and tests. */
 export interface SpecPatch {
-  kind: 'component' | 'ref-siblings' | 'operation-id' | 'one-of' | 'path-parameter' | 'nullable';
+  kind: 'component' | 'ref-siblings' | 'operation-id' | 'one-of' | 'path-parameter' | 'nullable' | 'parameter';
   at: string;
   detail: string;
 }

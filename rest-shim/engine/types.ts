@@ -16,6 +16,8 @@ export interface RestRequest {
   params: Record<string, string>;
   /** Raw query values (repeated keys become arrays). */
   query: Record<string, string | string[]>;
+  /** The query string as sent, without `?` (grammars that need order, duplicates and their own decoding). */
+  rawQuery: string;
   /**
    * Path and query values as validation coerced them to the contract's types (integers, booleans, arrays),
    * e.g. `coerced.query.limit` is a number where the contract declares `type: integer`.
@@ -73,8 +75,11 @@ interface OperationBase<P extends OperationPolicy> {
    * for non-JSON types); the handler receives them as a Buffer and decides (e.g. 415 for multipart).
    */
   acceptsAnyBody?: boolean;
-  /** Query parameters the handler reads although the contract does not declare them (not rejected as unknown). */
-  extraQuery?: readonly string[];
+  /**
+   * Query parameters the handler reads although the contract does not declare them (not rejected as unknown);
+   * `any` for grammars whose keys are column names (PostgREST's `col=eq.1`).
+   */
+  extraQuery?: readonly string[] | 'any';
 }
 
 /**

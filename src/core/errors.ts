@@ -5,6 +5,10 @@
 export class DomainError extends Error {
   code = 'DOMAIN_ERROR';
   httpStatus = 400;
+  /** The code as REST doors spell it, when it is not `code` lower-cased (PostgREST's `PGRST100`, a SQLSTATE). */
+  restCode?: string;
+  /** Fields REST doors add to their error body verbatim (PostgREST's `details` and `hint`). */
+  restFields?: Record<string, unknown>;
 }
 
 export class NotFoundError extends DomainError {

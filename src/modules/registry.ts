@@ -1,5 +1,6 @@
 import type { AnyModule } from '../core/module.ts';
 import { accessModule } from './access/module.ts';
+import { athenaModule } from './athena/module.ts';
 import { databasesModule } from './databases/module.ts';
 import { logstoreModule } from './logstore/module.ts';
 import { polykomosModule } from './polykomos/module.ts';
@@ -17,6 +18,7 @@ export const modules: readonly AnyModule[] = [
   logstoreModule,
   databasesModule,
   polykomosModule,
+  athenaModule,
   snapshotsModule,
   runtimeModule,
 ];

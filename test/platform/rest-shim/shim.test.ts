@@ -185,7 +185,14 @@ function messageOf(body: any): string {
 }
 
 const shapes = {
-  athena: () => ({ status: 'error', code: expect.any(String), message: expect.any(String), error: expect.any(String) }),
+  athena: () => ({
+    status: 'error',
+    code: expect.any(String),
+    message: expect.any(String),
+    error: expect.any(String),
+    error_number: expect.any(Number),
+    docs_url: expect.stringMatching(/^https:\/\/docs\.athena-cluster\.com\/\d+$/),
+  }),
   deepstore: () => ({ success: false, errors: [expect.any(String)] }),
   polykomos: (requestId: string) => ({
     error: { code: expect.any(String), message: expect.any(String) },

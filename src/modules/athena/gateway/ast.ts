@@ -36,7 +36,18 @@ export const filterOperators = [
 export type FilterOperator = (typeof filterOperators)[number];
 
 /** Operators that accept PostgREST's `(any)`/`(all)` quantifier: `eq(any).{a,b}`. */
-export const quantifiableOperators = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'like', 'ilike', 'match', 'imatch'] as const;
+export const quantifiableOperators = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'like',
+  'ilike',
+  'match',
+  'imatch',
+] as const;
 
 /** Casts a caller may name (`::type`, `column_cast`, `value_cast`); anything else is refused. */
 export const allowedCasts = [
@@ -196,7 +207,15 @@ export interface InsertCommand extends TableRef {
   columns?: string[];
   /** A key missing from a row: SQL DEFAULT (`missing=default`, Atrium's default) or NULL. */
   missing: 'default' | 'null';
-  onConflict?: { columns?: string[]; action: 'merge' | 'ignore' };
+  onConflict?: {
+    columns?: string[];
+    action: 'merge' | 'ignore';
+    /**
+     * `merge` only: `DO UPDATE SET` these values (Athena's `/gateway/insert` `update_body`) instead of every inserted
+     * non-key column from `EXCLUDED` (PostgREST's `resolution=merge-duplicates`).
+     */
+    set?: Record<string, unknown>;
+  };
   returning: Returning;
 }
 
@@ -211,6 +230,11 @@ export interface UpdateCommand extends TableRef {
 
 export interface DeleteCommand extends TableRef {
   filter?: Filter;
+  /**
+   * Athena's `/gateway/delete` `resource_id`: the row whose single-column primary key (from the catalog; an `id`
+   * column when there is no primary key) equals this value. ANDed with `filter` when both are set.
+   */
+  byPrimaryKey?: string;
   order?: OrderTerm[];
   limit?: number;
   returning: Returning;

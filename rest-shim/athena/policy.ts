@@ -1,0 +1,17 @@
+import type { AthenaRight } from '../../src/modules/athena/athena.access.ts';
+import { operationsFor } from '../engine/operation.ts';
+import type { OperationPolicy } from '../engine/types.ts';
+
+/**
+ * What an Athena operation requires of its caller (docs/athena.md, Access):
+ * - `admin`: the admin key (every `/admin/*` route, even where the contract forgot to declare it);
+ * - `right`: a key bound to the request's `X-Athena-Client` holding that right (or the admin key); with API-key
+ *   enforcement off, gateway rights need no key;
+ * - neither: public (health, specs) — a presented credential is still verified.
+ */
+export interface AthenaPolicy extends OperationPolicy {
+  admin?: boolean;
+  right?: AthenaRight;
+}
+
+export const { graphql, direct, group } = operationsFor<AthenaPolicy>();

@@ -1,0 +1,77 @@
+import type { EnvReader } from '../../core/config.ts';
+
+/** Athena, the Postgres gateway (docs/athena.md). Every value is an `ATRIUM_ATHENA_*` variable. */
+export interface AthenaConfig {
+  /**
+   * Name of the client that exists from the first start (`ATRIUM_ATHENA_LOCAL_CLIENT`, default `local`; `off`
+   * disables it): a database on the configured Postgres server when there is one, else an embedded PGlite under
+   * the data dir.
+   */
+  localClient: string | undefined;
+  /** Upper bound of every client statement (`SET statement_timeout`), ms. */
+  statementTimeoutMs: number;
+  /** Row cap of every read: a larger `limit` is cut to it. */
+  maxRows: number;
+  /** Connections per client pool. */
+  poolMax: number;
+  /** Whether gateway routes require an API key (the admin key or a client-bound `ath_` key). */
+  enforceApiKeys: boolean;
+  /** Direct connection headers (`x-pg-uri`, JDBC forms): off unless hosts are listed here (`host` or `host:port`). */
+  directUriHosts: string[];
+  /** Extensions management may install (on PGlite only its bundled ones exist). */
+  extensionAllowlist: string[];
+  /** Peers `/health/cluster` probes over HTTP (base URLs). */
+  clusterMirrors: string[];
+  /** A JSON file seeding clients and per-client configs (`seed-from-config`). */
+  configFile: string | undefined;
+  /** Deepest embedding of relations in one read. */
+  maxEmbedDepth: number;
+  /** How long a cached `/query/count` answer lives, ms. */
+  countCacheTtlMs: number;
+  /** Cloudflare D1 API base URL and credentials for `/gateway/sql/d1/migrate` execution. */
+  d1: { baseUrl: string; accountId: string | undefined; apiToken: string | undefined };
+}
+
+const list = (raw: string | undefined) =>
+  (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+export const clientNamePattern = /^[a-z0-9_][a-z0-9_-]{0,62}$/;
+
+export function parseAthenaConfig(env: EnvReader): AthenaConfig {
+  const local = env.str('ATRIUM_ATHENA_LOCAL_CLIENT') ?? 'local';
+  if (local !== 'off' && !clientNamePattern.test(local)) {
+    env.problem(`ATRIUM_ATHENA_LOCAL_CLIENT must be a client name (lowercase letters, digits, _ and -) or "off"`);
+  }
+  const mirrors = list(env.str('ATRIUM_ATHENA_CLUSTER_MIRRORS'));
+  for (const m of mirrors) {
+    try {
+      const u = new URL(m);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+    } catch {
+      env.problem(`ATRIUM_ATHENA_CLUSTER_MIRRORS: "${m}" is not an http(s) URL`);
+    }
+  }
+  return {
+    localClient: local === 'off' ? undefined : local,
+    statementTimeoutMs: env.int('ATRIUM_ATHENA_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
+    maxRows: env.int('ATRIUM_ATHENA_MAX_ROWS', 10_000, 1, 1_000_000),
+    poolMax: env.int('ATRIUM_ATHENA_POOL_MAX', 10, 1, 200),
+    enforceApiKeys: env.bool('ATRIUM_ATHENA_ENFORCE_API_KEYS', true),
+    directUriHosts: list(env.str('ATRIUM_ATHENA_DIRECT_URI_HOSTS')).map((h) => h.toLowerCase()),
+    extensionAllowlist: list(
+      env.str('ATRIUM_ATHENA_EXTENSIONS') ?? 'pgcrypto,uuid-ossp,citext,hstore,pg_trgm,vector,btree_gin,btree_gist',
+    ),
+    clusterMirrors: mirrors,
+    configFile: env.str('ATRIUM_ATHENA_CONFIG_FILE'),
+    maxEmbedDepth: env.int('ATRIUM_ATHENA_MAX_EMBED_DEPTH', 8, 1, 32),
+    countCacheTtlMs: env.int('ATRIUM_ATHENA_COUNT_CACHE_TTL_MS', 30_000, 0, 86_400_000),
+    d1: {
+      baseUrl: env.url('ATRIUM_ATHENA_D1_BASE_URL', ['https:', 'http:']) ?? 'https://api.cloudflare.com',
+      accountId: env.str('ATRIUM_ATHENA_D1_ACCOUNT_ID'),
+      apiToken: env.str('ATRIUM_ATHENA_D1_API_TOKEN'),
+    },
+  };
+}

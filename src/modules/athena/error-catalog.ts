@@ -1,0 +1,99 @@
+/*
+ * Athena's error registry (G14 `GET /admin/errors/catalog`): every machine-readable code Athena answers, with its
+ * HTTP status and a stable number. Numbers are append-only — a code keeps its number forever
+ * (error-catalog.test.ts pins them) — and each has a docs URL `https://docs.athena-cluster.com/<number>`.
+ */
+
+export interface AthenaErrorEntry {
+  code: string;
+  domain: 'auth' | 'client' | 'gateway' | 'schema' | 'management' | 'meta' | 'platform';
+  httpStatus: number;
+  number: number;
+  title: string;
+}
+
+export const athenaErrorCatalog: readonly AthenaErrorEntry[] = [
+  { code: 'invalid_request', domain: 'platform', httpStatus: 400, number: 1000, title: 'The request is malformed' },
+  { code: 'unauthorized', domain: 'auth', httpStatus: 401, number: 1001, title: 'Missing or invalid credential' },
+  { code: 'forbidden', domain: 'auth', httpStatus: 403, number: 1002, title: 'The credential may not do this' },
+  { code: 'not_found', domain: 'platform', httpStatus: 404, number: 1003, title: 'No such resource' },
+  { code: 'conflict', domain: 'platform', httpStatus: 409, number: 1004, title: 'The resource already exists' },
+  { code: 'rate_limited', domain: 'auth', httpStatus: 429, number: 1005, title: 'Too many requests' },
+  { code: 'internal_error', domain: 'platform', httpStatus: 500, number: 1006, title: 'Unexpected server error' },
+  { code: 'not_implemented', domain: 'platform', httpStatus: 501, number: 1007, title: 'Not served yet' },
+  { code: 'invalid_json', domain: 'platform', httpStatus: 400, number: 1008, title: 'The body is not valid JSON' },
+  { code: 'invalid_parameter', domain: 'platform', httpStatus: 400, number: 1009, title: 'A parameter is invalid' },
+  { code: 'invalid_path', domain: 'platform', httpStatus: 400, number: 1010, title: 'The path is malformed' },
+  { code: 'method_not_allowed', domain: 'platform', httpStatus: 405, number: 1011, title: 'Wrong method for the path' },
+  { code: 'payload_too_large', domain: 'platform', httpStatus: 413, number: 1012, title: 'The body is too large' },
+  {
+    code: 'unsupported_media_type',
+    domain: 'platform',
+    httpStatus: 415,
+    number: 1013,
+    title: 'Unsupported Content-Type',
+  },
+  {
+    code: 'missing_required_field',
+    domain: 'platform',
+    httpStatus: 400,
+    number: 1014,
+    title: 'A required field is missing',
+  },
+  { code: 'error', domain: 'platform', httpStatus: 400, number: 1015, title: 'The request failed' },
+  {
+    code: 'unknown_client',
+    domain: 'client',
+    httpStatus: 400,
+    number: 1100,
+    title: 'Missing or unknown X-Athena-Client',
+  },
+  { code: 'client_frozen', domain: 'client', httpStatus: 503, number: 1101, title: 'The client is frozen' },
+  { code: 'client_inactive', domain: 'client', httpStatus: 503, number: 1102, title: 'The client is not active' },
+  { code: 'client_unreachable', domain: 'client', httpStatus: 503, number: 1103, title: 'The client database is down' },
+  {
+    code: 'client_unconfigured',
+    domain: 'client',
+    httpStatus: 503,
+    number: 1104,
+    title: 'The client has no connection',
+  },
+  {
+    code: 'invalid_structured_select_request',
+    domain: 'gateway',
+    httpStatus: 400,
+    number: 1200,
+    title: 'Invalid structured select request',
+  },
+  { code: 'query_failed', domain: 'gateway', httpStatus: 400, number: 1201, title: 'The database refused the query' },
+  { code: 'constraint_violation', domain: 'gateway', httpStatus: 409, number: 1202, title: 'A constraint refused it' },
+  { code: 'rpc_function_not_found', domain: 'gateway', httpStatus: 400, number: 1203, title: 'No such function' },
+  { code: 'read_only', domain: 'gateway', httpStatus: 403, number: 1204, title: 'The key may only read' },
+  { code: 'statement_timeout', domain: 'gateway', httpStatus: 504, number: 1205, title: 'The statement timed out' },
+  { code: 'direct_uri_disabled', domain: 'gateway', httpStatus: 403, number: 1206, title: 'Direct URIs are off' },
+  { code: 'invalid_driver', domain: 'gateway', httpStatus: 400, number: 1207, title: 'Unknown SQL driver' },
+  { code: 'driver_unavailable', domain: 'gateway', httpStatus: 503, number: 1208, title: 'The driver is unavailable' },
+  { code: 'deferred_not_found', domain: 'gateway', httpStatus: 404, number: 1209, title: 'No such deferred request' },
+  {
+    code: 'd1_conversion_failed',
+    domain: 'gateway',
+    httpStatus: 422,
+    number: 1210,
+    title: 'D1 conversion diagnostics',
+  },
+  { code: 'd1_unavailable', domain: 'gateway', httpStatus: 503, number: 1211, title: 'D1 is not reachable' },
+  { code: 'schema_object_missing', domain: 'schema', httpStatus: 404, number: 1300, title: 'No such table or object' },
+  { code: 'unsupported_alteration', domain: 'management', httpStatus: 400, number: 1400, title: 'Unsupported change' },
+  { code: 'extension_not_allowed', domain: 'management', httpStatus: 400, number: 1401, title: 'Extension refused' },
+  { code: 'reserved_column', domain: 'management', httpStatus: 400, number: 1402, title: 'Reserved column' },
+  { code: 'audit_unavailable', domain: 'management', httpStatus: 503, number: 1403, title: 'Audit store unavailable' },
+];
+
+const byCode = new Map(athenaErrorCatalog.map((e) => [e.code, e]));
+
+/** The entry of a code; unknown codes (a Postgres SQLSTATE passed through, say) have none. */
+export function errorEntry(code: string): AthenaErrorEntry | undefined {
+  return byCode.get(code);
+}
+
+export const docsUrl = (n: number) => `https://docs.athena-cluster.com/${n}`;

@@ -1,0 +1,282 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { Logger } from '../../core/logger.ts';
+import type { Queryable } from './gateway/catalog-types.ts';
+
+/** Pool statistics of one client (`GET /admin/pools`). */
+export interface PoolStats {
+  clientName: string;
+  engine: 'postgres' | 'pglite';
+  initTime: Date;
+  lastUsed: Date | null;
+  size: number;
+  idle: number;
+  active: number;
+  waiting: number;
+  max: number;
+}
+
+export interface TransactionOptions {
+  readOnly?: boolean;
+  /** `SET LOCAL search_path TO <schema>, public` (names are quoted here). */
+  searchPath?: string[];
+  /** Roll back instead of committing (PostgREST `Prefer: tx=rollback`). */
+  rollback?: boolean;
+}
+
+/** One client database's connections: a bounded pg pool, or one embedded PGlite. */
+export interface ClientDatabase extends Queryable {
+  readonly engine: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction with the client's statement timeout. */
+  transaction<T>(options: TransactionOptions, fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** A dedicated connection for LISTEN (postgres only); the caller releases it. */
+  listener?(): Promise<pg.PoolClient>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+}
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+// int8 and numeric as JSON numbers when exact, else strings (docs/athena.md); timestamps stay Postgres text so no
+// precision or zone is lost on the way to JSON.
+const exactNumber = (text: string) => {
+  const n = Number(text);
+  return Number.isSafeInteger(n) || (Number.isFinite(n) && String(n) === text) ? n : text;
+};
+const textTypes = new Set([1082, 1083, 1114, 1184, 1266]);
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return exactNumber;
+    if (textTypes.has(oid)) return (text: string) => text;
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+class PostgresClientDatabase implements ClientDatabase {
+  readonly engine = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly initTime = new Date();
+  private lastUsed: Date | null = null;
+
+  constructor(
+    private readonly clientName: string,
+    uri: string,
+    private readonly max: number,
+    timeoutMs: number,
+    logger: Logger,
+  ) {
+    this.pool = new pg.Pool({
+      connectionString: uri,
+      max,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: 5_000,
+      statement_timeout: timeoutMs,
+      application_name: 'atrium-athena',
+      types: typeParsers,
+    });
+    // An idle client's error (server restart) must not crash the process; the next checkout reconnects.
+    this.pool.on('error', (err) => logger.warn({ client: clientName, err: err.message }, 'athena pool client error'));
+  }
+
+  async query<R>(text: string, values?: unknown[]) {
+    this.lastUsed = new Date();
+    const r = await this.pool.query(text, values as unknown[]);
+    return { rows: r.rows as R[], rowCount: r.rowCount, fields: r.fields };
+  }
+
+  async transaction<T>(options: TransactionOptions, fn: (q: Queryable) => Promise<T>): Promise<T> {
+    this.lastUsed = new Date();
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      const setup = [options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'];
+      if (options.searchPath?.length)
+        setup.push(`SET LOCAL search_path TO ${options.searchPath.map(quote).join(', ')}`);
+      await client.query(setup.join('; '));
+      const q: Queryable = {
+        query: async <R>(text: string, values?: unknown[]) => {
+          const r = await client.query(text, values as unknown[]);
+          return { rows: r.rows as R[], rowCount: r.rowCount, fields: r.fields };
+        },
+      };
+      try {
+        const out = await fn(q);
+        await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  listener(): Promise<pg.PoolClient> {
+    return this.pool.connect();
+  }
+
+  stats(): PoolStats {
+    const size = this.pool.totalCount;
+    return {
+      clientName: this.clientName,
+      engine: 'postgres',
+      initTime: this.initTime,
+      lastUsed: this.lastUsed,
+      size,
+      idle: this.pool.idleCount,
+      active: size - this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      max: this.max,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+/** PGlite returns int8 as bigint; JSON needs numbers (or strings beyond 2^53). */
+function jsonSafe(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  for (const row of rows) {
+    for (const [k, v] of Object.entries(row)) {
+      if (typeof v === 'bigint') row[k] = Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+    }
+  }
+  return rows;
+}
+
+class PgliteClientDatabase implements ClientDatabase {
+  readonly engine = 'pglite' as const;
+  private readonly initTime = new Date();
+  private lastUsed: Date | null = null;
+  private active = 0;
+
+  constructor(
+    private readonly clientName: string,
+    private readonly db: PGlite,
+  ) {}
+
+  async query<R>(text: string, values?: unknown[]) {
+    this.lastUsed = new Date();
+    this.active++;
+    try {
+      const r = await this.db.query<Record<string, unknown>>(text, values as unknown[]);
+      return { rows: jsonSafe(r.rows) as R[], rowCount: r.affectedRows ?? r.rows.length, fields: r.fields };
+    } finally {
+      this.active--;
+    }
+  }
+
+  async transaction<T>(options: TransactionOptions, fn: (q: Queryable) => Promise<T>): Promise<T> {
+    this.lastUsed = new Date();
+    this.active++;
+    try {
+      return await this.db.transaction(async (tx) => {
+        if (options.readOnly) await tx.query('SET TRANSACTION READ ONLY');
+        if (options.searchPath?.length) {
+          await tx.query(`SET LOCAL search_path TO ${options.searchPath.map(quote).join(', ')}`);
+        }
+        const q: Queryable = {
+          query: async <R>(text: string, values?: unknown[]) => {
+            const r = await tx.query<Record<string, unknown>>(text, values as unknown[]);
+            return { rows: jsonSafe(r.rows) as R[], rowCount: r.affectedRows ?? r.rows.length, fields: r.fields };
+          },
+        };
+        const out = await fn(q);
+        if (options.rollback) await tx.rollback();
+        return out;
+      });
+    } finally {
+      this.active--;
+    }
+  }
+
+  stats(): PoolStats {
+    return {
+      clientName: this.clientName,
+      engine: 'pglite',
+      initTime: this.initTime,
+      lastUsed: this.lastUsed,
+      size: 1,
+      idle: this.active === 0 ? 1 : 0,
+      active: this.active > 0 ? 1 : 0,
+      waiting: Math.max(0, this.active - 1),
+      max: 1,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+/** Where a client's connection comes from, resolved by the catalog. */
+export type ClientTarget = { kind: 'uri'; uri: string } | { kind: 'embedded'; dir: string };
+
+/**
+ * One database per client, built on first use and kept (bounded pg pools; PGlite is one connection), rebuilt when
+ * the client's target changes, closed when the client is deleted. Concurrent first uses share one build.
+ */
+export class ClientPools {
+  private readonly entries = new Map<string, { key: string; db: Promise<ClientDatabase> }>();
+
+  constructor(private readonly deps: { logger: Logger; poolMax: number; statementTimeoutMs: number }) {}
+
+  get(clientName: string, target: ClientTarget): Promise<ClientDatabase> {
+    const key = target.kind === 'uri' ? `uri:${target.uri}` : `dir:${target.dir}`;
+    const existing = this.entries.get(clientName);
+    if (existing && existing.key === key) return existing.db;
+    if (existing) void this.drop(clientName, existing);
+    const db = this.build(clientName, target);
+    const entry = { key, db };
+    this.entries.set(clientName, entry);
+    db.catch(() => {
+      if (this.entries.get(clientName) === entry) this.entries.delete(clientName);
+    });
+    return db;
+  }
+
+  /** The database if it has been built (stats, health), without building it. */
+  async peek(clientName: string): Promise<ClientDatabase | undefined> {
+    const entry = this.entries.get(clientName);
+    return entry ? entry.db.catch(() => undefined) : undefined;
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  async evict(clientName: string): Promise<void> {
+    const entry = this.entries.get(clientName);
+    if (entry) await this.drop(clientName, entry);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.entries].map(([name, entry]) => this.drop(name, entry)));
+  }
+
+  private async drop(clientName: string, entry: { key: string; db: Promise<ClientDatabase> }) {
+    if (this.entries.get(clientName) === entry) this.entries.delete(clientName);
+    const db = await entry.db.catch(() => undefined);
+    await db?.close().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'athena pool close failed'));
+  }
+
+  private async build(clientName: string, target: ClientTarget): Promise<ClientDatabase> {
+    if (target.kind === 'uri') {
+      return new PostgresClientDatabase(
+        clientName,
+        target.uri,
+        this.deps.poolMax,
+        this.deps.statementTimeoutMs,
+        this.deps.logger,
+      );
+    }
+    await mkdir(target.dir, { recursive: true });
+    const db = await PGlite.create(target.dir);
+    return new PgliteClientDatabase(clientName, db);
+  }
+}
