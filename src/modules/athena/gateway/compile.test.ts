@@ -1015,6 +1015,34 @@ describe.each(backends)('compiler on %s', (_name, open) => {
           }),
         );
         expect(ignore.body).toEqual([{ handle: 'cy' }]);
+        // Athena's update_body: the existing row takes the given values, the inserted ones are not copied.
+        const withSet = await run(
+          compileInsert(catalog, {
+            schema: 'public',
+            table: 'actors',
+            rows: [
+              { id: 2, name: 'ignored on conflict' },
+              { id: 31, name: 'Fresh' },
+            ],
+            missing: 'default',
+            onConflict: { action: 'merge', set: { name: 'O\'Set "quoted"' } },
+            returning: [{ kind: 'star' }],
+          }),
+        );
+        expect(withSet.body).toEqual([
+          { id: 2, name: 'O\'Set "quoted"' },
+          { id: 31, name: 'Fresh' },
+        ]);
+        const badSet = () =>
+          compileInsert(catalog, {
+            schema: 'public',
+            table: 'actors',
+            rows: [{ id: 1 }],
+            missing: 'default',
+            onConflict: { action: 'merge', set: { nope: 1 } },
+            returning: null,
+          });
+        expect(gatewayError(badSet).code).toBe('PGRST204');
       });
     });
 
@@ -1066,6 +1094,25 @@ describe.each(backends)('compiler on %s', (_name, open) => {
           }),
         );
         expect(del.body).toEqual([{ id: 1 }]);
+        const byKey = await run(
+          compileDelete(catalog, { schema: 'public', table: 'directors', byPrimaryKey: '3', returning: [col('name')] }),
+        );
+        expect(byKey.body).toEqual([{ name: 'Nobody' }]);
+        const none = await run(
+          compileDelete(catalog, {
+            schema: 'public',
+            table: 'directors',
+            byPrimaryKey: '1',
+            filter: cond('name', 'eq', 'someone else'),
+            returning: null,
+          }),
+        );
+        expect(none).toEqual({ body: null, page_total: 0 });
+        expect(
+          gatewayError(() =>
+            compileDelete(catalog, { schema: 'public', table: 'films_actors', byPrimaryKey: '1', returning: null }),
+          ).message,
+        ).toBe('public.films_actors has a composite primary key: resource_id cannot name one row');
         const left = await read({
           table: 'reviews',
           select: [col('id')],

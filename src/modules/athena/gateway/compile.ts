@@ -980,8 +980,20 @@ export function compileInsert(
       throw requestError(`'${relation.name}' has no primary key: name the on_conflict columns`);
     checkColumns(relation, conflict);
     insert += ` ON CONFLICT (${conflict.map(quoteIdent).join(', ')})`;
+    const setValues = cmd.onConflict.set;
     if (cmd.onConflict.action === 'ignore') {
+      if (setValues !== undefined) throw requestError('on conflict SET values need the merge action');
       insert += ' DO NOTHING';
+    } else if (setValues !== undefined) {
+      // Athena's `update_body`: the conflicting row takes these values (bound as one JSON row), not EXCLUDED's.
+      if (typeof setValues !== 'object' || setValues === null || Array.isArray(setValues)) {
+        throw requestError('the on conflict SET values must be an object');
+      }
+      const keys = Object.keys(setValues);
+      checkColumns(relation, keys);
+      if (keys.length === 0) throw requestError('the on conflict SET values are empty');
+      const row = c.params.add(jsonText(setValues));
+      insert += ` DO UPDATE SET ${keys.map((k) => `${quoteIdent(k)} = ${fieldOf(relation, row, k)}`).join(', ')}`;
     } else {
       const set = columns.filter((col) => !conflict.includes(col));
       const assigned = set.length > 0 ? set : conflict;
@@ -1035,7 +1047,23 @@ export function compileUpdate(
   return { text: writeResult(c, relation, update, cmd.returning), values: c.params.values };
 }
 
-/** DELETE … WHERE filter [ctid page], RETURNING select. */
+/**
+ * `byPrimaryKey` (Athena's `/gateway/delete` `resource_id`) as a filter on the single-column primary key, or on an
+ * `id` column when there is no primary key; a composite key cannot be named by one value (400).
+ */
+function primaryKeyFilter(relation: CatalogRelation, value: string): Filter {
+  if (typeof value !== 'string') throw requestError('resource_id must be a string');
+  const pk = relation.primaryKey;
+  const column =
+    pk.length === 1 ? pk[0] : pk.length === 0 && relation.columns.some((col) => col.name === 'id') ? 'id' : undefined;
+  if (column === undefined) {
+    const why = pk.length > 1 ? 'a composite primary key' : 'no primary key and no id column';
+    throw requestError(`${relation.schema}.${relation.name} has ${why}: resource_id cannot name one row`);
+  }
+  return { kind: 'condition', column: { column }, operator: 'eq', value };
+}
+
+/** DELETE … WHERE filter [AND primary key] [ctid page], RETURNING select. */
 export function compileDelete(
   catalog: Catalog,
   cmd: DeleteCommand,
@@ -1044,7 +1072,12 @@ export function compileDelete(
   const c = new Compiler(catalog, null, opts.maxDepth ?? defaultMaxDepth);
   const relation = lookupRelation(catalog, cmd.schema, cmd.table);
   const alias = c.alias('t');
-  const del = `DELETE FROM ${qualified(relation.schema, relation.name)} AS ${alias}${targetRows(c, relation, alias, cmd)}`;
+  let target: { filter?: Filter; order?: OrderTerm[]; limit?: number } = cmd;
+  if (cmd.byPrimaryKey !== undefined) {
+    const byKey = primaryKeyFilter(relation, cmd.byPrimaryKey);
+    target = { ...cmd, filter: cmd.filter ? { kind: 'and', filters: [cmd.filter, byKey] } : byKey };
+  }
+  const del = `DELETE FROM ${qualified(relation.schema, relation.name)} AS ${alias}${targetRows(c, relation, alias, target)}`;
   return { text: writeResult(c, relation, del, cmd.returning), values: c.params.values };
 }
 
