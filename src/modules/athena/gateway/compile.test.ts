@@ -218,6 +218,8 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(await ids(cond('year', 'lte', 1983))).toEqual([1, 2, 3]);
       expect(await ids(cond('title', 'like', '%Jet%'))).toEqual([2]);
       expect(await ids(cond('title', 'ilike', 'la %'))).toEqual([2]);
+      expect(await ids(cond('title', 'like', '*Jet*'))).toEqual([2]);
+      expect(await ids(cond('title', 'ilike', ['la*', 'VAG*'], { quantifier: 'any' }))).toEqual([2, 4]);
       expect(await ids(cond('title', 'match', '^S'))).toEqual([3]);
       expect(await ids(cond('title', 'imatch', '^v'))).toEqual([4]);
       expect(await ids(cond('id', 'in', [1, 3, 99]))).toEqual([1, 3]);

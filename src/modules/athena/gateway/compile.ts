@@ -65,8 +65,8 @@ import { GatewayError, type RelationshipCandidate, requestError } from './errors
  * JSON as JSON text; written rows are bound as one JSON object per row and read back through
  * `json_populate_record(NULL::"s"."t", …)`, so arrays, jsonb, enums, ranges and nulls get the column's own type.
  *
- * Decisions where PostgREST's semantics are not the compiler's business: `like`/`ilike` values are SQL patterns
- * (`%`, `_`): PostgREST's `*` → `%` belongs to the `/rest/v1` parser. Beside aggregates, the plain columns, the
+ * Decisions where the notes are silent: `like`/`ilike` values take PostgREST's `*` as `%` for every door (the
+ * parsers hand values over verbatim; `%` and `_` keep their SQL meaning). Beside aggregates, the plain columns, the
  * columns of a to-one spread and to-one embeds (by their JSON text) are the GROUP BY keys; to-many embeds and
  * `*` beside aggregates, and spreads of to-many relations (PGRST119), are refused with 400. A read-only RPC
  * call of a VOLATILE function is refused up front with 405 (code 25006, the status PostgREST answers when such a
@@ -167,6 +167,13 @@ function scalarText(v: Scalar): string | null {
   }
   if (typeof v === 'number' && !Number.isFinite(v)) throw requestError(`invalid number ${v}`);
   return String(v);
+}
+
+/** PostgREST's `*` wildcard of like/ilike patterns is SQL's `%` (`%` itself stays valid). */
+function likePatterns<T extends Scalar | Scalar[]>(op: string, value: T): T {
+  if (op !== 'like' && op !== 'ilike') return value;
+  const star = (v: Scalar): Scalar => (typeof v === 'string' ? v.replaceAll('*', '%') : v);
+  return (Array.isArray(value) ? value.map(star) : star(value as Scalar)) as T;
 }
 
 function isJsonType(t: string): boolean {
@@ -406,7 +413,7 @@ class Compiler {
         throw requestError(`operator "${op}" does not take (${c.quantifier})`);
       }
       if (!Array.isArray(c.value)) throw requestError(`${op}(${c.quantifier}) needs a list of values`);
-      const list = this.params.add(toPgArrayLiteral(c.value));
+      const list = this.params.add(toPgArrayLiteral(likePatterns(op, c.value)));
       const arrayCast = c.valueCast ? `::${checkCast(c.valueCast)}[]` : '';
       return `${lhs} ${comparison[op]} ${c.quantifier.toUpperCase()}(${list}${arrayCast})`;
     }
@@ -451,7 +458,7 @@ class Compiler {
       default: {
         const sqlOp = comparison[op];
         if (!sqlOp) throw requestError(`unknown operator "${op}"`);
-        return `${lhs} ${sqlOp} ${this.value(c.value)}${valueCast}`;
+        return `${lhs} ${sqlOp} ${this.value(likePatterns(op, c.value))}${valueCast}`;
       }
     }
   }
