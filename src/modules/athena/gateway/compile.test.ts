@@ -248,6 +248,17 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(await ids(cond('showing', 'nxl', '[4,6)'))).toEqual([2, 3]);
       expect(await ids(cond('showing', 'adj', '[20,30)'))).toEqual([2, 3]);
       expect(await ids(cond('mood', 'eq', 'happy'))).toEqual([1]);
+      const handles = async (filter: Filter) =>
+        ((await read({ table: 'users', select: [col('handle')], filter })).body as { handle: string }[])
+          .map((u) => u.handle)
+          .sort();
+      expect(await handles(cond('active', 'is', 'true'))).toEqual(['ann']);
+      expect(await handles(cond('active', 'is', 'false'))).toEqual([]);
+      expect(await handles(cond('active', 'is', 'unknown'))).toEqual(['bob']);
+      expect(await handles(cond('active', 'is', 'true', { negated: true }))).toEqual(['bob']);
+      expect(await handles(cond('handle', 'match', ['^a', '^z'], { quantifier: 'any' }))).toEqual(['ann']);
+      expect(await handles(cond('handle', 'imatch', ['^A', 'N$'], { quantifier: 'all' }))).toEqual(['ann']);
+      expect(await handles(cond('handle', 'neq', ['ann', 'cy'], { quantifier: 'all' }))).toEqual(['bob']);
       expect(await ids(cond('year', 'eq', 1962, { negated: true }))).toEqual([3, 4]);
       expect(
         await ids({
