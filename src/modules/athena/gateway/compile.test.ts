@@ -1181,6 +1181,11 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(stats.shape).toBe('row');
       expect((await run(stats)).body).toEqual({ films: 4, latest: 1985 });
       expect((await run(call('total', { nums: [1, 2, 3] }))).body).toBe(6);
+      const pairs = call('pairs', {}, { select: [col('a')], filter: cond('b', 'eq', 'y') });
+      expect([pairs.shape, (await run(pairs)).body]).toEqual(['rows', [{ a: 2 }]]);
+      expect(gatewayError(() => call('pairs', {}, { select: [col('c')] })).message).toBe(
+        'column pairs.c does not exist',
+      );
       const table = call('film_years', {}, { select: [col('fyear')], filter: cond('fid', 'lte', 2), count: 'exact' });
       expect(table.shape).toBe('rows');
       expect(await run(table)).toEqual({ body: [{ fyear: 1962 }, { fyear: 1962 }], page_total: 2, total: 2 });

@@ -86,6 +86,9 @@ CREATE FUNCTION public.five_star(f public.films) RETURNS SETOF public.reviews LA
   AS 'SELECT * FROM public.reviews r WHERE r.film_id = f.id AND r.stars = 5';
 CREATE FUNCTION public.maker(f public.films) RETURNS public.directors LANGUAGE sql STABLE
   AS 'SELECT * FROM public.directors d WHERE d.id = f.director_id';
+CREATE TYPE public.pair AS (a int, b text);
+CREATE FUNCTION public.pairs() RETURNS SETOF public.pair LANGUAGE sql IMMUTABLE
+  AS 'SELECT * FROM (VALUES (1, ''x''), (2, ''y'')) v(a, b)';
 CREATE FUNCTION public.greet(who text DEFAULT 'world') RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''hello '' || who';
 `;
 
