@@ -3,11 +3,13 @@ import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaGatewayService } from './gateway.service.ts';
+import { RowChangeHub } from './row-changes.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
   clients: AthenaClientsService;
   gateway: AthenaGatewayService;
+  changes: RowChangeHub;
 }
 
 declare module '../../core/module.ts' {
@@ -32,10 +34,14 @@ export const athenaModule = defineModule({
       databases: modules.databases,
     });
     const gateway = new AthenaGatewayService({ clients, config, pubsub: core.pubsub, logger: core.logger });
-    return { clients, gateway };
+    const changes = new RowChangeHub({ clients, gateway, config, logger: core.logger });
+    return { clients, gateway, changes };
   },
   start: (athena) => athena.clients.start(),
-  close: (athena) => athena.clients.close(),
+  close: async (athena) => {
+    await athena.changes.close();
+    await athena.clients.close();
+  },
   graphql: () => import('./graphql/index.ts'),
   topics: athenaTopics,
 });
