@@ -2,10 +2,13 @@ import { defineModule } from '../../core/module.ts';
 import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
+import { AthenaMetaService } from './meta.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
   clients: AthenaClientsService;
+  /** The meta routes (G14): root, health, cluster probes, debug reports, registries, error catalog, metrics. */
+  meta: AthenaMetaService;
 }
 
 declare module '../../core/module.ts' {
@@ -29,10 +32,23 @@ export const athenaModule = defineModule({
       dataDir: core.config.dataDir,
       databases: modules.databases,
     });
-    return { clients };
+    const meta = new AthenaMetaService({
+      prisma: core.prisma,
+      db: core.db,
+      objectStore: core.objectStore,
+      outbound: core.outbound,
+      metrics: core.metrics,
+      logger: core.logger,
+      config,
+      clients,
+    });
+    return { clients, meta };
   },
   start: (athena) => athena.clients.start(),
-  close: (athena) => athena.clients.close(),
+  close: (athena) => {
+    athena.meta.close();
+    return athena.clients.close();
+  },
   graphql: () => import('./graphql/index.ts'),
   topics: athenaTopics,
 });
