@@ -6,6 +6,7 @@ import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
 import { patchAthenaContract } from './contract-patch.ts';
+import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
 
 export { athenaErrorBody };
@@ -89,5 +90,5 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [],
+  groups: [metaOperations],
 });

@@ -67,7 +67,9 @@ export function parsePrismaManifest(source: string): ExpectedTable[] {
       }
       const field = /^([A-Za-z_][A-Za-z0-9_]*)\s+([A-Za-z_][A-Za-z0-9_]*)(\[\])?(\?)?(.*)$/.exec(line);
       if (!field) continue;
-      const [, name, type, , , rest] = field as unknown as [string, string, string, string?, string?, string];
+      const name = field[1] as string;
+      const type = field[2] as string;
+      const rest = field[5] ?? '';
       // A field whose type is another model is a relation: it lives in the other table (or in this one's FK column).
       if (modelNames.has(type)) continue;
       const map = /@map\(\s*"([^"]+)"\s*\)/.exec(rest);

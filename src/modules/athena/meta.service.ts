@@ -158,7 +158,7 @@ const hour = 3_600_000;
 export class AthenaMetaService {
   private readonly startedAt = Date.now();
   private lastProbes: MirrorProbe[] = [];
-  private readonly registry = new Registry();
+  private readonly promRegistry = new Registry();
   /** Totals of Athena REST requests, one per hour, for the 24-hour aggregate. */
   private readonly hourly: { at: number; total: number }[] = [];
   private readonly timer: NodeJS.Timeout;
@@ -445,7 +445,7 @@ export class AthenaMetaService {
 
   /** `GET /metrics`: Athena's own series in the Prometheus text format. */
   async metricsText(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    return { contentType: this.promRegistry.contentType, body: await this.promRegistry.metrics() };
   }
 
   private async restTotals(): Promise<{ total: number; byLabel: { operation: string; status: string; n: number }[] }> {
@@ -462,7 +462,7 @@ export class AthenaMetaService {
   }
 
   private declareMetrics(): void {
-    const registers = [this.registry];
+    const registers = [this.promRegistry];
     const started = this.startedAt;
     new Gauge({
       name: 'athena_uptime_seconds',

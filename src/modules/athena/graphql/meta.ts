@@ -510,7 +510,7 @@ builder.queryFields((t) => ({
   athenaWebSocketInfo: t.field({
     type: WebSocketInfoRef,
     description: 'Athena’s realtime contract as this build serves it, read from the schema itself. Public.',
-    resolve: (_r, _a, _ctx, info) => {
+    resolve: (_r, _a, _ctx, info): WebSocketInfo => {
       const fields = Object.keys(info.schema.getSubscriptionType()?.getFields() ?? {});
       const subscriptions = fields.filter((f) => f.startsWith('gateway') || f.startsWith('athena'));
       const served = fields.includes('gatewayRowsChanged');
