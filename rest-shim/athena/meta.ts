@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { errorEntry } from '../../src/modules/athena/error-catalog.ts';
 import {
-  type AthenaApiRegistryEntryFieldsFragment,
   AthenaApiRegistryDocument,
   AthenaApiRegistryEntryDocument,
+  type AthenaApiRegistryEntryFieldsFragment,
   AthenaClusterHealthDocument,
   AthenaErrorCatalogDocument,
   AthenaGatewayReportDocument,

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Gauge, Registry } from 'prom-client';
+import type { AthenaApiRegistryEntry, AthenaClientSource } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { Database, Prisma, PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { OutboundPolicy } from '../../core/net/outbound.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
-import type { AthenaApiRegistryEntry, AthenaClientSource } from '../../../prisma/generated/client/client.ts';
 import { requireAdmin } from './athena.access.ts';
 import type { AthenaConfig } from './athena.config.ts';
 import { AthenaInvalidInputError, AthenaNotFoundError } from './athena.errors.ts';
@@ -293,10 +293,7 @@ export class AthenaMetaService {
         source: c.source,
         isActive: c.isActive,
         isFrozen: c.isFrozen,
-        routable:
-          c.isActive &&
-          !c.isFrozen &&
-          (c.pgUri !== null || c.pgUriEnvVar !== null || c.source === 'embedded'),
+        routable: c.isActive && !c.isFrozen && (c.pgUri !== null || c.pgUriEnvVar !== null || c.source === 'embedded'),
         poolBuilt: poolOf.has(c.clientName),
         pool: poolOf.get(c.clientName) ?? null,
       })),
@@ -337,9 +334,7 @@ export class AthenaMetaService {
     ]);
     const none = { routeKey: null, serviceKey: null, tenant: null, clientName: null, allowedOps: [] };
     return [
-      ...athenaContractRoutes().map(
-        (r): RouterEntry => ({ kind: 'contract_route', ...r, ...none, isActive: true }),
-      ),
+      ...athenaContractRoutes().map((r): RouterEntry => ({ kind: 'contract_route', ...r, ...none, isActive: true })),
       ...publicRoutes.map(
         (r): RouterEntry => ({
           kind: 'public_route',

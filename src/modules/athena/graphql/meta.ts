@@ -1,7 +1,8 @@
 import { builder } from '../../../core/builder.ts';
+import type { Context } from '../../../core/context.ts';
+import { AuthorizationError } from '../../../core/errors.ts';
+import { ForbiddenError } from '../../../core/graphql/graphql-errors.ts';
 import { AthenaInvalidInputError } from '../athena.errors.ts';
-import type { DockerProbe, MirrorProbe } from '../meta-probes.ts';
-import type { TableComparison } from '../meta-schema.ts';
 import {
   type ClusterHealth,
   type ContractRoute,
@@ -15,6 +16,8 @@ import {
   type S3Report,
   type SchemaReport,
 } from '../meta.service.ts';
+import type { DockerProbe, MirrorProbe } from '../meta-probes.ts';
+import type { TableComparison } from '../meta-schema.ts';
 import type { PoolStats } from '../pools.ts';
 import { athenaErrors } from './types.ts';
 
@@ -59,7 +62,11 @@ const RootInfoRef = builder.objectRef<RootInfo>('AthenaRootInfo').implement({
   fields: (t) => ({
     message: t.exposeString('message', { description: 'A fixed greeting: `athena is online`.' }),
     version: t.exposeString('version', { description: 'Atrium’s version (package.json).' }),
-    api: t.field({ type: ComponentState, description: 'The HTTP API (online when it answers).', resolve: (r) => r.api }),
+    api: t.field({
+      type: ComponentState,
+      description: 'The HTTP API (online when it answers).',
+      resolve: (r) => r.api,
+    }),
     deadpool: t.field({
       type: ComponentState,
       description: 'The client connection pools (one per client, built on first use).',
@@ -201,17 +208,15 @@ const ReasonCodeEnum = builder.enumType('AthenaSchemaReasonCode', {
   } as const,
 });
 
-const SchemaReasonRef = builder
-  .objectRef<SchemaReport['reasons'][number]>('AthenaSchemaHealthReason')
-  .implement({
-    description: 'One reason the schema is not healthy.',
-    fields: (t) => ({
-      code: t.field({ type: ReasonCodeEnum, description: 'The kind of finding.', resolve: (r) => r.code }),
-      severity: t.field({ type: SeverityEnum, description: 'How serious it is.', resolve: (r) => r.severity }),
-      count: t.exposeInt('count', { description: 'How many tables or columns it concerns.' }),
-      message: t.exposeString('message', { description: 'The finding in words.' }),
-    }),
-  });
+const SchemaReasonRef = builder.objectRef<SchemaReport['reasons'][number]>('AthenaSchemaHealthReason').implement({
+  description: 'One reason the schema is not healthy.',
+  fields: (t) => ({
+    code: t.field({ type: ReasonCodeEnum, description: 'The kind of finding.', resolve: (r) => r.code }),
+    severity: t.field({ type: SeverityEnum, description: 'How serious it is.', resolve: (r) => r.severity }),
+    count: t.exposeInt('count', { description: 'How many tables or columns it concerns.' }),
+    message: t.exposeString('message', { description: 'The finding in words.' }),
+  }),
+});
 
 const ExpectedTableRef = builder.objectRef<TableComparison>('AthenaSchemaTable').implement({
   description: 'One table of Athena’s manifest (prisma/schema/athena.prisma) compared with the database.',
@@ -219,9 +224,18 @@ const ExpectedTableRef = builder.objectRef<TableComparison>('AthenaSchemaTable')
     schema: t.exposeString('schema', { description: 'The schema it is expected in (the current schema).' }),
     table: t.string({ description: 'The table name.', resolve: (c) => c.expected.table }),
     model: t.string({ description: 'The Prisma model it comes from.', resolve: (c) => c.expected.model }),
-    purpose: t.string({ description: 'What the table is for (the model’s documentation).', resolve: (c) => c.expected.purpose }),
-    required: t.boolean({ description: 'Whether Athena needs it (every manifest table is required).', resolve: () => true }),
-    expectedColumns: t.stringList({ description: 'Columns the manifest declares.', resolve: (c) => c.expected.columns }),
+    purpose: t.string({
+      description: 'What the table is for (the model’s documentation).',
+      resolve: (c) => c.expected.purpose,
+    }),
+    required: t.boolean({
+      description: 'Whether Athena needs it (every manifest table is required).',
+      resolve: () => true,
+    }),
+    expectedColumns: t.stringList({
+      description: 'Columns the manifest declares.',
+      resolve: (c) => c.expected.columns,
+    }),
     found: t.exposeBoolean('found', { description: 'Whether the table exists.' }),
     foundRelationType: t.exposeString('foundRelationType', {
       nullable: true,
@@ -306,7 +320,11 @@ const GatewayRouteRef = builder.objectRef<GatewayRoute>('AthenaGatewayRoute').im
   description: 'One client of the routing table.',
   fields: (t) => ({
     clientName: t.exposeString('clientName', { description: 'The `X-Athena-Client` name.' }),
-    source: t.field({ type: ClientSourceEnum, description: 'Where its connection comes from.', resolve: (r) => r.source }),
+    source: t.field({
+      type: ClientSourceEnum,
+      description: 'Where its connection comes from.',
+      resolve: (r) => r.source,
+    }),
     isActive: t.exposeBoolean('isActive', { description: 'Whether it is active.' }),
     isFrozen: t.exposeBoolean('isFrozen', { description: 'Whether routing to it is suspended.' }),
     routable: t.exposeBoolean('routable', { description: 'Active, not frozen and with a connection configured.' }),
@@ -365,7 +383,11 @@ const RouterEntryRef = builder.objectRef<RouterEntry>('AthenaRouterEntry').imple
   fields: (t) => ({
     kind: t.field({ type: RouterKindEnum, description: 'Where it comes from.', resolve: (e) => e.kind }),
     path: t.exposeString('path', { description: 'The path (or, for a tenant hostname, the host) it routes.' }),
-    methods: t.field({ type: [HttpMethodEnum], description: 'Its HTTP methods, when it has any.', resolve: (e) => e.methods }),
+    methods: t.field({
+      type: [HttpMethodEnum],
+      description: 'Its HTTP methods, when it has any.',
+      resolve: (e) => e.methods,
+    }),
     summary: t.exposeString('summary', { nullable: true, description: 'What it does.' }),
     routeKey: t.exposeString('routeKey', { nullable: true, description: 'Route key (public and service routes).' }),
     serviceKey: t.exposeString('serviceKey', { nullable: true, description: 'Service key (service routes).' }),
@@ -452,6 +474,19 @@ const WebSocketInfoRef = builder.objectRef<WebSocketInfo>('AthenaWebSocketInfo')
   }),
 });
 
+/**
+ * Runs an admin-only service call; its AuthorizationError becomes the GraphQL authorization error
+ * (UNAUTHENTICATED for anonymous callers, FORBIDDEN otherwise) instead of a masked internal error.
+ */
+async function authorized<T>(ctx: Context, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof AuthorizationError) throw new ForbiddenError(err.message, ctx);
+    throw err;
+  }
+}
+
 builder.queryFields((t) => ({
   athenaRoot: t.field({
     type: RootInfoRef,
@@ -471,17 +506,17 @@ builder.queryFields((t) => ({
   athenaSchemaReport: t.field({
     type: SchemaReportRef,
     description: 'Athena’s tables expected against observed. Admin only.',
-    resolve: (_r, _a, ctx) => ctx.services.athena.meta.schemaReport(ctx.principal),
+    resolve: (_r, _a, ctx) => authorized(ctx, () => ctx.services.athena.meta.schemaReport(ctx.principal)),
   }),
   athenaGatewayReport: t.field({
     type: GatewayReportRef,
     description: 'The gateway’s live routing table and pools. Admin only.',
-    resolve: (_r, _a, ctx) => ctx.services.athena.meta.gatewayReport(ctx.principal),
+    resolve: (_r, _a, ctx) => authorized(ctx, () => ctx.services.athena.meta.gatewayReport(ctx.principal)),
   }),
   athenaS3Report: t.field({
     type: S3ReportRef,
     description: 'The platform object store checked now (HeadBucket). Admin only.',
-    resolve: (_r, _a, ctx) => ctx.services.athena.meta.s3Report(ctx.principal),
+    resolve: (_r, _a, ctx) => authorized(ctx, () => ctx.services.athena.meta.s3Report(ctx.principal)),
   }),
   athenaRouterRegistry: t.field({
     type: [RouterEntryRef],
@@ -505,7 +540,7 @@ builder.queryFields((t) => ({
   athenaErrorCatalog: t.field({
     type: [ErrorCatalogEntryRef],
     description: 'Athena’s error catalog: every code with its domain, stable number and docs URL. Admin only.',
-    resolve: (_r, _a, ctx) => ctx.services.athena.meta.errorCatalog(ctx.principal),
+    resolve: (_r, _a, ctx) => authorized(ctx, () => ctx.services.athena.meta.errorCatalog(ctx.principal)),
   }),
   athenaWebSocketInfo: t.field({
     type: WebSocketInfoRef,
@@ -551,15 +586,21 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RegistryEntryInput, required: true, description: 'The entry.' }) },
     resolve: (_r, { input }, ctx) => {
       const attributes = input.attributes;
-      if (attributes !== undefined && attributes !== null && (typeof attributes !== 'object' || Array.isArray(attributes))) {
+      if (
+        attributes !== undefined &&
+        attributes !== null &&
+        (typeof attributes !== 'object' || Array.isArray(attributes))
+      ) {
         throw new AthenaInvalidInputError('attributes must be a JSON object');
       }
-      return ctx.services.athena.meta.upsertRegistryEntry(ctx.principal, {
-        apiRegistryId: input.apiRegistryId,
-        name: input.name,
-        baseUrl: input.baseUrl ?? null,
-        attributes: (attributes as Record<string, unknown> | null | undefined) ?? null,
-      });
+      return authorized(ctx, () =>
+        ctx.services.athena.meta.upsertRegistryEntry(ctx.principal, {
+          apiRegistryId: input.apiRegistryId,
+          name: input.name,
+          baseUrl: input.baseUrl ?? null,
+          attributes: (attributes as Record<string, unknown> | null | undefined) ?? null,
+        }),
+      );
     },
   }),
   deleteAthenaApiRegistryEntry: t.field({
@@ -567,7 +608,7 @@ builder.mutationFields((t) => ({
     description: 'Deletes an API registry entry; answers the deleted entry. Admin only.',
     errors: athenaErrors,
     args: { apiRegistryId: t.arg.string({ required: true, description: 'The entry’s `api_registry_id`.' }) },
-    resolve: (_r, a, ctx) => ctx.services.athena.meta.deleteRegistryEntry(ctx.principal, a.apiRegistryId),
+    resolve: (_r, a, ctx) =>
+      authorized(ctx, () => ctx.services.athena.meta.deleteRegistryEntry(ctx.principal, a.apiRegistryId)),
   }),
 }));
-
