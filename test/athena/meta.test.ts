@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { athenaErrorCatalog } from '../../src/modules/athena/error-catalog.ts';
+import { clusterProbeReuseMs } from '../../src/modules/athena/meta.service.ts';
 import {
   AthenaTestAdminMetaDocument,
   AthenaTestDeleteRegistryEntryDocument,
@@ -180,6 +181,18 @@ describe('athena meta: health', () => {
     });
     expect(offline.message).toMatch(/unreachable/);
     expect(r.body.message).toBe('1 of 2 mirror(s) online');
+  });
+
+  it('concurrent /health/cluster calls share one round of probes (the peer sees one request)', async () => {
+    const peerHealthCount = async () => {
+      const text = await (await fetch(`${peer.baseUrl}/athena/metrics`)).text();
+      return Number(/^athena_http_requests\{operation="get_health",status="200"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    await new Promise((resolve) => setTimeout(resolve, clusterProbeReuseMs + 100));
+    const before = await peerHealthCount();
+    const answers = await Promise.all([1, 2, 3].map(() => ok('/health/cluster')));
+    expect(answers.map((a) => a.body.mirrors[0].status)).toEqual(['online', 'online', 'online']);
+    expect((await peerHealthCount()) - before).toBe(1);
   });
 
   it('a mirror the outbound guard refuses is offline, not probed', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { athenaSchemaManifest, compareSchema, parsePrismaManifest } from './meta-schema.ts';
+import { athenaSchemaManifest, compareSchema, parsePrismaManifest, prismaModelNames } from './meta-schema.ts';
 
 const source = `
 /// Where it comes from.
@@ -40,6 +40,14 @@ describe('parsePrismaManifest', () => {
       },
       { table: 'Child', model: 'Child', purpose: '', columns: ['id', 'parent_id'] },
     ]);
+  });
+
+  it('skips relations to models of other schema files', () => {
+    const own = `model Link {\n  id     String @id\n  dbId   String @map("db_id")\n  db     Database @relation(fields: [dbId], references: [id])\n  owners Owner[]\n}`;
+    expect(prismaModelNames(own)).toEqual(['Link']);
+    expect(parsePrismaManifest(own, ['Owner'])[0]?.columns).toEqual(['id', 'db_id']);
+    // Without the other files' names, `owners` would pass for a column: that is why the manifest reads them all.
+    expect(parsePrismaManifest(own)[0]?.columns).toEqual(['id', 'db_id', 'owners']);
   });
 
   it('reads Athena’s own Prisma file: every table is athena_*', () => {

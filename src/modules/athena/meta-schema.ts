@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /*
  * Athena's own schema manifest (G14 `/debug/schema`): the tables and columns `prisma/schema/athena.prisma` declares,
@@ -30,8 +30,17 @@ export interface ObservedTable {
 /** The expected relation type of every manifest table. */
 export const expectedRelationType = 'BASE TABLE';
 
-/** Parses the models of a Prisma schema file into expected tables (enums and relation fields have no columns). */
-export function parsePrismaManifest(source: string): ExpectedTable[] {
+/** Names of the models a Prisma schema source declares. */
+export function prismaModelNames(source: string): string[] {
+  return [...source.matchAll(/^\s*model\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{/gm)].map((m) => m[1] as string);
+}
+
+/**
+ * Parses the models of a Prisma schema file into expected tables. Enums and relation fields have no columns; a
+ * relation is a field typed by a model of this file or of `otherModels` (the other files of a multi-file schema),
+ * or one carrying `@relation`.
+ */
+export function parsePrismaManifest(source: string, otherModels: Iterable<string> = []): ExpectedTable[] {
   const lines = source.split(/\r?\n/);
   const blocks: { kind: string; name: string; doc: string[]; body: string[] }[] = [];
   let doc: string[] = [];
@@ -52,7 +61,7 @@ export function parsePrismaManifest(source: string): ExpectedTable[] {
     } else if (line.startsWith('///')) doc.push(line.slice(3).trim());
     else if (line !== '') doc = [];
   }
-  const modelNames = new Set(blocks.filter((b) => b.kind === 'model').map((b) => b.name));
+  const modelNames = new Set([...blocks.filter((b) => b.kind === 'model').map((b) => b.name), ...otherModels]);
   const tables: ExpectedTable[] = [];
   for (const block of blocks) {
     if (block.kind !== 'model') continue;
@@ -71,7 +80,7 @@ export function parsePrismaManifest(source: string): ExpectedTable[] {
       const type = field[2] as string;
       const rest = field[5] ?? '';
       // A field whose type is another model is a relation: it lives in the other table (or in this one's FK column).
-      if (modelNames.has(type)) continue;
+      if (modelNames.has(type) || /@relation\b/.test(rest)) continue;
       const map = /@map\(\s*"([^"]+)"\s*\)/.exec(rest);
       columns.push(map ? (map[1] as string) : name);
     }
@@ -82,11 +91,14 @@ export function parsePrismaManifest(source: string): ExpectedTable[] {
 
 let athenaManifest: ExpectedTable[] | undefined;
 
-/** The manifest of `prisma/schema/athena.prisma` (read once). */
+/** The manifest of `prisma/schema/athena.prisma` (read once), relations resolved against every schema file. */
 export function athenaSchemaManifest(): ExpectedTable[] {
-  athenaManifest ??= parsePrismaManifest(
-    readFileSync(new URL('../../../prisma/schema/athena.prisma', import.meta.url), 'utf8'),
-  );
+  if (athenaManifest) return athenaManifest;
+  const dir = new URL('../../../prisma/schema/', import.meta.url);
+  const others = readdirSync(dir)
+    .filter((f) => f.endsWith('.prisma') && f !== 'athena.prisma')
+    .flatMap((f) => prismaModelNames(readFileSync(new URL(f, dir), 'utf8')));
+  athenaManifest = parsePrismaManifest(readFileSync(new URL('athena.prisma', dir), 'utf8'), others);
   return athenaManifest;
 }
 

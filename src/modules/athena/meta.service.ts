@@ -154,10 +154,13 @@ export interface ErrorCatalogEntry extends AthenaErrorEntry {
 const registryIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const hour = 3_600_000;
+/** How long one round of mirror probes answers `/health/cluster` (see `clusterHealth`). */
+export const clusterProbeReuseMs = 2000;
 
 export class AthenaMetaService {
   private readonly startedAt = Date.now();
   private lastProbes: MirrorProbe[] = [];
+  private probeRound: { startedAt: number; result: Promise<ClusterHealth> } | undefined;
   private readonly promRegistry = new Registry();
   /** Totals of Athena REST requests, one per hour, for the 24-hour aggregate. */
   private readonly hourly: { at: number; total: number }[] = [];
@@ -224,8 +227,23 @@ export class AthenaMetaService {
     }
   }
 
-  /** `GET /health/cluster`: every configured mirror probed in parallel, each within the mirror timeout. */
-  async clusterHealth(_principal: Principal): Promise<ClusterHealth> {
+  /**
+   * `GET /health/cluster`: every configured mirror probed in parallel, each within the mirror timeout. The route is
+   * public, so callers share one round of probes: concurrent calls join the one in flight, and a round is reused
+   * for `clusterProbeReuseMs` — anonymous traffic cannot multiply outbound requests.
+   */
+  clusterHealth(_principal: Principal): Promise<ClusterHealth> {
+    const now = Date.now();
+    if (this.probeRound && now - this.probeRound.startedAt < clusterProbeReuseMs) return this.probeRound.result;
+    const result = this.probeMirrors();
+    this.probeRound = { startedAt: now, result };
+    result.catch(() => {
+      this.probeRound = undefined;
+    });
+    return result;
+  }
+
+  private async probeMirrors(): Promise<ClusterHealth> {
     const policy: OutboundPolicy = {
       ...this.deps.outbound,
       timeoutMs: Math.min(this.deps.outbound.timeoutMs, 5000),
