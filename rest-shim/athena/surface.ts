@@ -7,6 +7,7 @@ import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
+import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
 import { athenaPostgrestOperations } from './postgrest.ts';
 
@@ -91,5 +92,5 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [athenaGatewayOperations, athenaPostgrestOperations],
+  groups: [athenaGatewayOperations, athenaPostgrestOperations, metaOperations],
 });

@@ -3,6 +3,7 @@ import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaGatewayService } from './gateway.service.ts';
+import { AthenaMetaService } from './meta.service.ts';
 import { RowChangeHub } from './row-changes.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
@@ -10,6 +11,8 @@ export interface Athena {
   clients: AthenaClientsService;
   gateway: AthenaGatewayService;
   changes: RowChangeHub;
+  /** The meta routes (G14): root, health, cluster probes, debug reports, registries, error catalog, metrics. */
+  meta: AthenaMetaService;
 }
 
 declare module '../../core/module.ts' {
@@ -35,10 +38,21 @@ export const athenaModule = defineModule({
     });
     const gateway = new AthenaGatewayService({ clients, config, pubsub: core.pubsub, logger: core.logger });
     const changes = new RowChangeHub({ clients, gateway, config, logger: core.logger });
-    return { clients, gateway, changes };
+    const meta = new AthenaMetaService({
+      prisma: core.prisma,
+      db: core.db,
+      objectStore: core.objectStore,
+      outbound: core.outbound,
+      metrics: core.metrics,
+      logger: core.logger,
+      config,
+      clients,
+    });
+    return { clients, gateway, changes, meta };
   },
   start: (athena) => athena.clients.start(),
   close: async (athena) => {
+    athena.meta.close();
     await athena.changes.close();
     await athena.clients.close();
   },
