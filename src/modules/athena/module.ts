@@ -2,10 +2,13 @@ import { defineModule } from '../../core/module.ts';
 import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
+import { AthenaRoutesService } from './routes.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
   clients: AthenaClientsService;
+  /** Public routes, tenant service routes and tenant hostnames (G5). */
+  routes: AthenaRoutesService;
 }
 
 declare module '../../core/module.ts' {
@@ -17,7 +20,7 @@ declare module '../../core/module.ts' {
 export const athenaModule = defineModule({
   name: 'athena',
   description: 'Athena: the Postgres gateway over client databases (docs/athena.md)',
-  needs: ['access', 'databases'],
+  needs: ['access', 'databases', 'polykomos'],
   config: parseAthenaConfig,
   create: ({ core, config, modules }): Athena => {
     const clients = new AthenaClientsService({
@@ -28,8 +31,10 @@ export const athenaModule = defineModule({
       config,
       dataDir: core.config.dataDir,
       databases: modules.databases,
+      polykomos: modules.polykomos.databases,
     });
-    return { clients };
+    const routes = new AthenaRoutesService({ prisma: core.prisma, clients, outbound: core.outbound });
+    return { clients, routes };
   },
   start: (athena) => athena.clients.start(),
   close: (athena) => athena.clients.close(),
