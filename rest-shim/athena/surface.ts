@@ -5,6 +5,7 @@ import { refusalResult } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
+import { athenaClientOperations } from './clients.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import type { AthenaPolicy } from './policy.ts';
 
@@ -89,5 +90,5 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [],
+  groups: [athenaClientOperations],
 });

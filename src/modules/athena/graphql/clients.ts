@@ -34,12 +34,18 @@ const withTotalCount = {
   }),
 };
 
-/** A whole (small) list as a Relay connection with its total; cursors are offsets. */
+/**
+ * A whole list as a Relay connection with its total; cursors are offsets. Catalog lists are small (clients,
+ * routes), so they are read whole and paged in memory; pages of up to 1000 let REST list everything at once.
+ */
 function arrayConnection<T>(
   args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null },
   all: T[],
 ) {
-  return Object.assign(resolveArrayConnection({ args }, all), { totalCount: all.length });
+  if ((args.first ?? 0) < 0 || (args.last ?? 0) < 0) throw new AthenaInvalidInputError('first/last must be >= 0');
+  return Object.assign(resolveArrayConnection({ args, defaultSize: 100, maxSize: 1000 }, all), {
+    totalCount: all.length,
+  });
 }
 
 const isClient = (v: unknown): v is AthenaClient =>
