@@ -1,6 +1,6 @@
 import { AthenaInvalidInputError } from '../../src/modules/athena/athena.errors.ts';
 import { checkOps, type PublicRouteOp } from '../../src/modules/athena/routes.service.ts';
-import type { RestRequest } from '../engine/types.ts';
+import type { RestRequest, RestResponse } from '../engine/types.ts';
 import {
   type AthenaClientConfigFieldsFragment,
   type AthenaClientRecordFieldsFragment,
@@ -27,7 +27,7 @@ import {
   AthenaUpsertClientConfigDocument,
   AthenaUpsertTenantHostnameDocument,
 } from '../generated/graphql.ts';
-import { answer, iso } from './answer.ts';
+import { answer as answerAthena, iso } from './answer.ts';
 import { graphql, group } from './policy.ts';
 
 /*
@@ -37,6 +37,23 @@ import { graphql, group } from './policy.ts';
  */
 
 const admin = { admin: true } as const;
+
+/**
+ * `answer` for these results, whose unions also hold the errors plugin's default `BaseError` (any DomainError):
+ * it is answered like an AthenaError (the envelope, the catalog's status for its code) instead of as a success.
+ */
+function answer<T extends { __typename: string }>(
+  r: T | null | undefined,
+  req: RestRequest,
+  map: (data: Exclude<T, { __typename: 'AthenaError' | 'BaseError' }>) => RestResponse,
+): RestResponse {
+  if (r?.__typename === 'BaseError') {
+    return answerAthena({ ...r, __typename: 'AthenaError' as const }, req, () => {
+      throw new Error('unreachable');
+    });
+  }
+  return answerAthena(r, req, (data) => map(data as Exclude<T, { __typename: 'AthenaError' | 'BaseError' }>));
+}
 
 type Body = Record<string, unknown>;
 

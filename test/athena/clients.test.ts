@@ -347,6 +347,18 @@ describe('client configs', () => {
 
     await writeFile(seedFile, '{"clients": [{"client_name": "x"}]}');
     expectError(await call('POST', '/admin/client-configs/seed-from-config'), 400);
+    const untouched = name('seed');
+    await writeFile(
+      seedFile,
+      JSON.stringify({
+        clients: [
+          { client_name: untouched, pg_uri: db.url },
+          { client_name: name(), pg_uri: 'http://x' },
+        ],
+      }),
+    );
+    expectError(await call('POST', '/admin/client-configs/seed-from-config'), 400);
+    expect(await t.app.services.prisma.athenaClient.count({ where: { clientName: untouched } })).toBe(0);
     await writeFile(seedFile, 'not json');
     expectError(await call('POST', '/admin/client-configs/seed-from-config'), 400);
   });
@@ -633,76 +645,82 @@ describe('GraphQL', () => {
 describe('linkPolykomosDatabaseToAthena (one credential, two products)', () => {
   // Polykomos provisions only on a configured Postgres engine (test/kit/polykomos.ts finds the local server).
   const engine = polykomosPostgresUrl !== '';
+  if (!engine)
+    console.warn(`linkPolykomosDatabaseToAthena skipped on the ${testDb} pass: no Postgres engine for Polykomos`);
 
-  it.skipIf(!engine)('the owner links its database: provisioned client, same credential, queries run', async () => {
-    const call = polykomosClient(t);
-    const key = await createPolykomosKey(t);
-    const other = await createPolykomosKey(t);
-    const created = await call('POST', '/api/v1/databases?wait=true&timeout=60', {
-      key: key.raw,
-      body: { name: `athena-${randomUUID().slice(0, 6)}` },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const uuid = created.body.data.uuid as string;
-    try {
-      const clientName = name('pk');
-      // Another owner's key cannot see it (not found, like an unknown uuid); anonymous callers are refused.
-      const stranger = await gql(
-        t.baseUrl,
-        AthenaTestLinkPolykomosDocument,
-        { databaseUuid: uuid, clientName },
-        other.raw,
-      );
-      expect(stranger.body.data?.linkPolykomosDatabaseToAthena).toMatchObject({
-        __typename: 'AthenaError',
-        code: 'not_found',
+  it.skipIf(!engine)(
+    'the owner links its database: provisioned client, same credential, queries run (needs a Postgres engine)',
+    async () => {
+      const call = polykomosClient(t);
+      const key = await createPolykomosKey(t);
+      const other = await createPolykomosKey(t);
+      const created = await call('POST', '/api/v1/databases?wait=true&timeout=60', {
+        key: key.raw,
+        body: { name: `athena-${randomUUID().slice(0, 6)}` },
       });
-      const anon = await gql(t.baseUrl, AthenaTestLinkPolykomosDocument, { databaseUuid: uuid, clientName });
-      expect(anon.body.data?.linkPolykomosDatabaseToAthena ?? null).toBeNull();
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const uuid = created.body.data.uuid as string;
+      try {
+        const clientName = name('pk');
+        // Another owner's key cannot see it (not found, like an unknown uuid); anonymous callers are refused.
+        const stranger = await gql(
+          t.baseUrl,
+          AthenaTestLinkPolykomosDocument,
+          { databaseUuid: uuid, clientName },
+          other.raw,
+        );
+        expect(stranger.body.data?.linkPolykomosDatabaseToAthena).toMatchObject({
+          __typename: 'AthenaError',
+          code: 'not_found',
+        });
+        const anon = await gql(t.baseUrl, AthenaTestLinkPolykomosDocument, { databaseUuid: uuid, clientName });
+        expect(anon.body.data?.linkPolykomosDatabaseToAthena ?? null).toBeNull();
 
-      const linked = await gql(t.baseUrl, AthenaTestLinkPolykomosDocument, { databaseUuid: uuid, clientName }, key.raw);
-      expect(linked.body.data?.linkPolykomosDatabaseToAthena, JSON.stringify(linked.body)).toMatchObject({
-        __typename: 'MutationLinkPolykomosDatabaseToAthenaSuccess',
-        data: { clientName, source: 'provisioned', polykomosDatabaseUuid: uuid },
-      });
-      const view = linked.body.data?.linkPolykomosDatabaseToAthena;
-      if (view?.__typename === 'MutationLinkPolykomosDatabaseToAthenaSuccess') {
-        expect(view.data.pgUri).toContain('***');
-        expect(view.data.pgUri).not.toContain(created.body.data.db_password);
+        const linked = await gql(
+          t.baseUrl,
+          AthenaTestLinkPolykomosDocument,
+          { databaseUuid: uuid, clientName },
+          key.raw,
+        );
+        expect(linked.body.data?.linkPolykomosDatabaseToAthena, JSON.stringify(linked.body)).toMatchObject({
+          __typename: 'MutationLinkPolykomosDatabaseToAthenaSuccess',
+          data: { clientName, source: 'provisioned', polykomosDatabaseUuid: uuid },
+        });
+        const view = linked.body.data?.linkPolykomosDatabaseToAthena;
+        if (view?.__typename === 'MutationLinkPolykomosDatabaseToAthenaSuccess') {
+          expect(view.data.pgUri).toContain('***');
+          expect(view.data.pgUri).not.toContain(created.body.data.db_password);
+        }
+        expect(await currentDatabase(clientName)).toBe(created.body.data.db_name);
+        const got = await gql(t.baseUrl, AthenaTestClientGetDocument, { clientName }, t.adminKey);
+        expect(got.body.data?.athenaClient).toMatchObject({
+          data: { source: 'provisioned', polykomosDatabaseUuid: uuid },
+        });
+        // One live client per database; the name is taken too.
+        const twice = await gql(
+          t.baseUrl,
+          AthenaTestLinkPolykomosDocument,
+          { databaseUuid: uuid, clientName: name('pk') },
+          key.raw,
+        );
+        expect(twice.body.data?.linkPolykomosDatabaseToAthena).toMatchObject({
+          __typename: 'AthenaError',
+          code: 'conflict',
+        });
+        const unknown = await gql(
+          t.baseUrl,
+          AthenaTestLinkPolykomosDocument,
+          { databaseUuid: randomUUID(), clientName: name('pk') },
+          t.adminKey,
+        );
+        expect(unknown.body.data?.linkPolykomosDatabaseToAthena).toMatchObject({
+          __typename: 'AthenaError',
+          code: 'not_found',
+        });
+        expect((await callAthena('DELETE', `/admin/clients/${clientName}`)).status).toBe(200);
+      } finally {
+        await call('DELETE', `/api/v1/databases/${uuid}`, { key: key.raw });
       }
-      expect(await currentDatabase(clientName)).toBe(created.body.data.db_name);
-      const got = await gql(t.baseUrl, AthenaTestClientGetDocument, { clientName }, t.adminKey);
-      expect(got.body.data?.athenaClient).toMatchObject({
-        data: { source: 'provisioned', polykomosDatabaseUuid: uuid },
-      });
-      // One live client per database; the name is taken too.
-      const twice = await gql(
-        t.baseUrl,
-        AthenaTestLinkPolykomosDocument,
-        { databaseUuid: uuid, clientName: name('pk') },
-        key.raw,
-      );
-      expect(twice.body.data?.linkPolykomosDatabaseToAthena).toMatchObject({
-        __typename: 'AthenaError',
-        code: 'conflict',
-      });
-      const unknown = await gql(
-        t.baseUrl,
-        AthenaTestLinkPolykomosDocument,
-        { databaseUuid: randomUUID(), clientName: name('pk') },
-        t.adminKey,
-      );
-      expect(unknown.body.data?.linkPolykomosDatabaseToAthena).toMatchObject({
-        __typename: 'AthenaError',
-        code: 'not_found',
-      });
-      expect((await callAthena('DELETE', `/admin/clients/${clientName}`)).status).toBe(200);
-    } finally {
-      await call('DELETE', `/api/v1/databases/${uuid}`, { key: key.raw });
-    }
-  });
-
-  it.skipIf(engine)(`skipped: no Postgres engine for Polykomos on the ${testDb} pass`, () => {
-    console.warn('linkPolykomosDatabaseToAthena: no Postgres engine configured, the link test is skipped');
-  });
+    },
+  );
 });

@@ -562,8 +562,13 @@ export class AthenaClientsService {
     const now = new Date();
     const clients: AthenaClient[] = [];
     const skipped: string[] = [];
-    for (const c of seed.clients) {
-      const uri = this.checkConnection({ pgUri: c.pgUri, pgUriEnvVar: c.pgUriEnvVar });
+    // Every entry is checked before anything is written: a bad URI late in the file leaves the catalog unchanged.
+    const checked = seed.clients.map((c) => ({
+      ...c,
+      uri: this.checkConnection({ pgUri: c.pgUri, pgUriEnvVar: c.pgUriEnvVar }),
+    }));
+    for (const c of checked) {
+      const uri = c.uri;
       const existing = await this.deps.prisma.athenaClient.findFirst({
         where: { clientName: c.clientName, deletedAt: null },
       });
