@@ -10,6 +10,7 @@ import {
   AthenaTestClientFreezeDocument,
   AthenaTestClientGetDocument,
   AthenaTestClientNodeDocument,
+  AthenaTestClientsCreateKeyDocument,
   AthenaTestClientsListDocument,
   AthenaTestClientUpdateDocument,
   AthenaTestConfigsDocument,
@@ -115,6 +116,24 @@ describe('client catalog (REST)', () => {
     expect((await call('GET', '/admin/clients', { header: 'x-athena-key' })).status).toBe(200);
     expect((await call('GET', '/admin/public-routes', { header: 'x-athena-key' })).status).toBe(200);
     expect((await call('GET', '/admin/service-routes', { header: 'x-api-key' })).status).toBe(200);
+  });
+
+  it('a client-bound Athena key is not the admin: 403 on REST, FORBIDDEN on GraphQL', async () => {
+    const created = await gql(
+      t.baseUrl,
+      AthenaTestClientsCreateKeyDocument,
+      { input: { product: 'athena', name: 'bound', scopes: ['client:local', 'gateway.fetch.execute'] } },
+      t.adminKey,
+    );
+    const r = created.body.data?.createApiKey;
+    if (r?.__typename !== 'MutationCreateApiKeySuccess') throw new Error(JSON.stringify(created.body));
+    const key = r.data.rawKey;
+    expectError(await call('GET', '/admin/clients', { key }), 403, 'forbidden');
+    expectError(await call('POST', '/admin/public-routes', { key, header: 'x-athena-key', body: {} }), 403);
+    expectError(await call('PUT', '/admin/tenant-hostnames/acme', { key, body: {} }), 403);
+    const list = await gql(t.baseUrl, AthenaTestClientsListDocument, { first: 5 }, key);
+    expect(list.body.data?.athenaClients ?? null).toBeNull();
+    expect(list.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('create seals the URI (not the plain text in the platform DB), redacts it, reveals it on ?reveal=true', async () => {
@@ -575,7 +594,9 @@ describe('GraphQL', () => {
       { clientName, input: { description: 'changed' } },
       t.adminKey,
     );
-    expect(upd.body.data?.updateAthenaClient).toMatchObject({ data: { description: 'changed' } });
+    expect(upd.body.data?.updateAthenaClient, JSON.stringify(upd.body)).toMatchObject({
+      data: { description: 'changed' },
+    });
     const fr = await gql(t.baseUrl, AthenaTestClientFreezeDocument, { clientName, isFrozen: true }, t.adminKey);
     expect(fr.body.data?.setAthenaClientFrozen).toMatchObject({ data: { isFrozen: true } });
     const del = await gql(t.baseUrl, AthenaTestClientDeleteDocument, { clientName }, t.adminKey);

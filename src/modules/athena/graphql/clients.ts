@@ -8,6 +8,8 @@ import type {
 } from '../../../../prisma/generated/client/client.ts';
 import { builder } from '../../../core/builder.ts';
 import type { Context } from '../../../core/context.ts';
+import { AuthorizationError } from '../../../core/errors.ts';
+import { ForbiddenError } from '../../../core/graphql/graphql-errors.ts';
 import { isAthenaAdmin } from '../athena.access.ts';
 import { AthenaInvalidInputError } from '../athena.errors.ts';
 import type { SeedResult } from '../clients.service.ts';
@@ -23,6 +25,8 @@ import { athenaErrors } from './types.ts';
  */
 
 const adminOnly = (_parent: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
+/** Root fields: the admin, checked by scope-auth so that others get FORBIDDEN/UNAUTHENTICATED, not a masked error. */
+const adminField = (_parent: unknown, _args: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
 
 const withTotalCount = {
   description: 'A page of results, with the total.',
@@ -317,7 +321,7 @@ builder.queryField('athenaClients', (t) =>
     {
       type: AthenaClientRef,
       description: 'The live Athena clients (not deleted), oldest first. Admin only.',
-      authScopes: { authenticated: true },
+      authScopes: adminField,
       errors: athenaErrors,
       resolve: async (_r, args, ctx) => arrayConnection(args, await ctx.services.athena.clients.rows(ctx.principal)),
     },
@@ -329,7 +333,7 @@ builder.queryField('athenaClient', (t) =>
   t.field({
     type: AthenaClientRef,
     description: 'One live Athena client by name. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: { clientName: t.arg.string({ required: true, description: 'The client name.' }) },
     resolve: (_r, { clientName }, ctx) => ctx.services.athena.clients.row(ctx.principal, clientName),
@@ -340,7 +344,7 @@ builder.queryField('athenaPools', (t) =>
   t.field({
     type: [AthenaPoolStatsRef],
     description: 'Statistics of every open client pool in this server process. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     resolve: (_r, _args, ctx) => ctx.services.athena.clients.poolStats(ctx.principal),
   }),
@@ -351,7 +355,7 @@ builder.queryField('athenaClientConfigs', (t) =>
     {
       type: AthenaClientConfigRef,
       description: 'Every per-client configuration override, by client name. Admin only.',
-      authScopes: { authenticated: true },
+      authScopes: adminField,
       errors: athenaErrors,
       resolve: async (_r, args, ctx) => arrayConnection(args, await ctx.services.athena.clients.configs(ctx.principal)),
     },
@@ -363,7 +367,7 @@ builder.queryField('athenaClientConfig', (t) =>
   t.field({
     type: AthenaClientConfigRef,
     description: 'One client’s configuration override (not found when it has none). Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: { clientName: t.arg.string({ required: true, description: 'The client name.' }) },
     resolve: (_r, { clientName }, ctx) => ctx.services.athena.clients.config(ctx.principal, clientName),
@@ -375,7 +379,7 @@ builder.queryField('athenaPublicRoutes', (t) =>
     {
       type: AthenaPublicRouteRef,
       description: 'Every public route, by route key. Admin only.',
-      authScopes: { authenticated: true },
+      authScopes: adminField,
       errors: athenaErrors,
       resolve: async (_r, args, ctx) =>
         arrayConnection(args, await ctx.services.athena.routes.listPublicRoutes(ctx.principal)),
@@ -389,7 +393,7 @@ builder.queryField('athenaServiceRoutes', (t) =>
     {
       type: AthenaServiceRouteRef,
       description: 'Every tenant service route, by route key then service key. Admin only.',
-      authScopes: { authenticated: true },
+      authScopes: adminField,
       errors: athenaErrors,
       resolve: async (_r, args, ctx) =>
         arrayConnection(args, await ctx.services.athena.routes.listServiceRoutes(ctx.principal)),
@@ -403,7 +407,7 @@ builder.queryField('athenaTenantHostnames', (t) =>
     {
       type: AthenaTenantHostnameRef,
       description: 'Every recorded tenant hostname, by tenant. Admin only.',
-      authScopes: { authenticated: true },
+      authScopes: adminField,
       errors: athenaErrors,
       resolve: async (_r, args, ctx) =>
         arrayConnection(args, await ctx.services.athena.routes.listTenantHostnames(ctx.principal)),
@@ -449,7 +453,7 @@ builder.mutationField('createAthenaClient', (t) =>
   t.field({
     type: AthenaClientRef,
     description: 'Registers a client so `X-Athena-Client` can name it; its pool is built on first use. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: { input: t.arg({ type: CreateAthenaClientInput, required: true, description: 'The client.' }) },
     resolve: (_r, { input }, ctx) =>
@@ -468,7 +472,7 @@ builder.mutationField('updateAthenaClient', (t) =>
   t.field({
     type: AthenaClientRef,
     description: 'Changes a live client (rename, URI, description, activity). Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: {
       clientName: t.arg.string({ required: true, description: 'The client’s current name.' }),
@@ -490,7 +494,7 @@ builder.mutationField('deleteAthenaClient', (t) =>
   t.field({
     type: AthenaClientRef,
     description: 'Soft-deletes a client: routing stops, its pool closes, its name is free again. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: { clientName: t.arg.string({ required: true, description: 'The client name.' }) },
     resolve: (_r, { clientName }, ctx) => ctx.services.athena.clients.delete(ctx.principal, clientName),
@@ -501,7 +505,7 @@ builder.mutationField('setAthenaClientFrozen', (t) =>
   t.field({
     type: AthenaClientRef,
     description: 'Freezes (routing answers 503) or unfreezes a client, keeping its catalog entry. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: {
       clientName: t.arg.string({ required: true, description: 'The client name.' }),
@@ -526,7 +530,15 @@ builder.mutationField('linkPolykomosDatabaseToAthena', (t) =>
       clientName: t.arg.string({ required: true, description: 'The Athena client name to register.' }),
       description: t.arg.string({ required: false, description: 'A description (default: the database’s name).' }),
     },
-    resolve: (_r, args, ctx) => ctx.services.athena.clients.linkPolykomosDatabase(ctx.principal, args),
+    resolve: async (_r, args, ctx) => {
+      try {
+        return await ctx.services.athena.clients.linkPolykomosDatabase(ctx.principal, args);
+      } catch (err) {
+        // A Polykomos credential without the scope: FORBIDDEN (yoga would mask a plain AuthorizationError).
+        if (err instanceof AuthorizationError) throw new ForbiddenError(err.message, ctx);
+        throw err;
+      }
+    },
   }),
 );
 
@@ -536,7 +548,7 @@ builder.mutationField('upsertAthenaClientConfig', (t) =>
   t.field({
     type: AthenaClientConfigRef,
     description: 'Creates or replaces a client’s configuration override. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: {
       clientName: t.arg.string({ required: true, description: 'The client name.' }),
@@ -552,7 +564,7 @@ builder.mutationField('deleteAthenaClientConfig', (t) =>
   t.field({
     type: AthenaClientConfigRef,
     description: 'Removes a client’s override (the client falls back to defaults); returns what was removed.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: { clientName: t.arg.string({ required: true, description: 'The client name.' }) },
     resolve: (_r, { clientName }, ctx) => ctx.services.athena.clients.deleteConfig(ctx.principal, clientName),
@@ -565,7 +577,7 @@ builder.mutationField('seedAthenaClientConfigs', (t) =>
     description:
       'Seeds clients (source config) and per-client configs from ATRIUM_ATHENA_CONFIG_FILE; repeatable (upsert). ' +
       'Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     resolve: (_r, _args, ctx) => ctx.services.athena.clients.seedFromConfig(ctx.principal),
   }),
@@ -598,7 +610,7 @@ builder.mutationField('createAthenaPublicRoute', (t) =>
   t.field({
     type: AthenaPublicRouteRef,
     description: 'Creates a public route (conflict when the key exists). Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: { input: t.arg({ type: CreateAthenaPublicRouteInput, required: true, description: 'The route.' }) },
     resolve: (_r, { input }, ctx) =>
@@ -616,7 +628,7 @@ builder.mutationField('updateAthenaPublicRoute', (t) =>
   t.field({
     type: AthenaPublicRouteRef,
     description: 'Changes a public route. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: {
       routeKey: t.arg.string({ required: true, description: 'The route key.' }),
@@ -636,7 +648,7 @@ builder.mutationField('deleteAthenaPublicRoute', (t) =>
   t.field({
     type: AthenaPublicRouteRef,
     description: 'Deletes a public route; returns what was deleted. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: { routeKey: t.arg.string({ required: true, description: 'The route key.' }) },
     resolve: (_r, { routeKey }, ctx) => ctx.services.athena.routes.deletePublicRoute(ctx.principal, routeKey),
@@ -671,7 +683,7 @@ builder.mutationField('createAthenaServiceRoute', (t) =>
   t.field({
     type: AthenaServiceRouteRef,
     description: 'Creates a tenant service route (conflict when the pair exists). Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: { input: t.arg({ type: CreateAthenaServiceRouteInput, required: true, description: 'The route.' }) },
     resolve: (_r, { input }, ctx) =>
@@ -690,7 +702,7 @@ builder.mutationField('updateAthenaServiceRoute', (t) =>
   t.field({
     type: AthenaServiceRouteRef,
     description: 'Changes a tenant service route. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: {
       routeKey: t.arg.string({ required: true, description: 'The route key.' }),
@@ -711,7 +723,7 @@ builder.mutationField('deleteAthenaServiceRoute', (t) =>
   t.field({
     type: AthenaServiceRouteRef,
     description: 'Deletes a tenant service route; returns what was deleted. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: {
       routeKey: t.arg.string({ required: true, description: 'The route key.' }),
@@ -744,7 +756,7 @@ builder.mutationField('upsertAthenaTenantHostname', (t) =>
     description:
       'Records a tenant’s hostname (create or update); not found for an unknown client. Recorded intent: no DNS ' +
       'or TLS is configured. Admin only.',
-    authScopes: { authenticated: true },
+    authScopes: adminField,
     errors: athenaErrors,
     args: {
       tenant: t.arg.string({ required: true, description: 'The tenant.' }),
