@@ -214,6 +214,15 @@ describe('client catalog (REST)', () => {
     valid('PATCH', `/admin/clients/${clientName}`, patched);
     expect(await currentDatabase(clientName)).toBe(new URL(b.url).pathname.slice(1));
 
+    const routeKey = `rn-${randomUUID().slice(0, 8)}`;
+    expect(
+      (
+        await call('POST', '/admin/public-routes', {
+          body: { route_key: routeKey, client_name: clientName, allowed_ops: ['fetch'] },
+        })
+      ).status,
+    ).toBe(201);
+    expect((await call('PUT', `/admin/client-configs/${clientName}`, { body: { config: { k: 1 } } })).status).toBe(200);
     const renamed = name();
     const r = await call('PATCH', `/admin/clients/${clientName}`, {
       body: { client_name: renamed, description: 'renamed' },
@@ -222,6 +231,11 @@ describe('client catalog (REST)', () => {
     expect(r.body.client).toMatchObject({ client_name: renamed, description: 'renamed' });
     await expect(services().clients.database(clientName)).rejects.toBeInstanceOf(UnknownClientError);
     expect(await currentDatabase(renamed)).toBe(new URL(b.url).pathname.slice(1));
+    // Its route and config override follow the name.
+    const routes = (await call('GET', '/admin/public-routes')).body.data.routes;
+    expect(routes.find((x: { route_key: string }) => x.route_key === routeKey)?.client_name).toBe(renamed);
+    expect((await call('GET', `/admin/client-configs/${renamed}`)).body.data.config.config).toEqual({ k: 1 });
+    expectError(await call('GET', `/admin/client-configs/${clientName}`), 404);
 
     expectError(await call('PATCH', `/admin/clients/${name()}`, { body: { description: 'x' } }), 404, 'not_found');
     expectError(await call('PATCH', `/admin/clients/${renamed}`, { body: { pg_uri: 'nope' } }), 400);
@@ -254,6 +268,10 @@ describe('client catalog (REST)', () => {
     const clientName = name();
     const first = await call('POST', '/admin/clients', { body: { client_name: clientName, pg_uri: db.url } });
     await currentDatabase(clientName);
+    const routeKey = `del-${randomUUID().slice(0, 8)}`;
+    await call('POST', '/admin/public-routes', {
+      body: { route_key: routeKey, client_name: clientName, allowed_ops: ['fetch'] },
+    });
     const deleted = await call('DELETE', `/admin/clients/${clientName}`);
     expect(deleted.status).toBe(200);
     valid('DELETE', `/admin/clients/${clientName}`, deleted);
@@ -264,6 +282,11 @@ describe('client catalog (REST)', () => {
     expect(list.body.clients.map((c: { client_name: string }) => c.client_name)).not.toContain(clientName);
     expect(await t.app.services.prisma.athenaClient.count({ where: { id: first.body.client.id } })).toBe(1);
     expectError(await call('DELETE', `/admin/clients/${clientName}`), 404);
+    // Its public route is kept but no longer active (a new client of the name does not inherit a live alias).
+    const route = (await call('GET', '/admin/public-routes')).body.data.routes.find(
+      (x: { route_key: string }) => x.route_key === routeKey,
+    );
+    expect(route).toMatchObject({ client_name: clientName, is_active: false });
     const again = await call('POST', '/admin/clients', { body: { client_name: clientName, pg_uri: db.url } });
     expect(again.status).toBe(201);
     expect(again.body.client.id).not.toBe(first.body.client.id);

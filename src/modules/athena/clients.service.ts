@@ -394,17 +394,24 @@ export class AthenaClientsService {
       throw new AthenaInvalidInputError('client_name must be 1-63 lowercase letters, digits, _ or -');
     }
     const uri = this.checkConnection(input);
+    const renamed = input.clientName !== undefined && input.clientName !== clientName ? input.clientName : undefined;
     try {
-      const updated = await this.deps.prisma.athenaClient.update({
-        where: { id: row.id },
-        data: {
-          ...(input.clientName !== undefined ? { clientName: input.clientName } : {}),
-          ...(input.description !== undefined ? { description: input.description } : {}),
-          ...(uri !== undefined ? { pgUriEnc: uri === null ? null : this.deps.box.seal(uri) } : {}),
-          ...(input.pgUriEnvVar !== undefined ? { pgUriEnvVar: input.pgUriEnvVar } : {}),
-          ...(input.isActive !== undefined ? { isActive: input.isActive } : {}),
-          ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonValue } : {}),
-        },
+      const updated = await this.deps.prisma.$transaction(async (tx) => {
+        const updatedRow = await tx.athenaClient.update({
+          where: { id: row.id },
+          data: {
+            ...(input.clientName !== undefined ? { clientName: input.clientName } : {}),
+            ...(input.description !== undefined ? { description: input.description } : {}),
+            ...(uri !== undefined ? { pgUriEnc: uri === null ? null : this.deps.box.seal(uri) } : {}),
+            ...(input.pgUriEnvVar !== undefined ? { pgUriEnvVar: input.pgUriEnvVar } : {}),
+            ...(input.isActive !== undefined ? { isActive: input.isActive } : {}),
+            ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonValue } : {}),
+          },
+        });
+        // What names the client follows the rename: otherwise a later client taking the old name would inherit
+        // its routes. Its config override moves too, unless the new name already has one.
+        if (renamed !== undefined) await this.carryName(tx, clientName, renamed);
+        return updatedRow;
       });
       // A changed URI or name rebuilds the pool on next use.
       if (uri !== undefined || input.pgUriEnvVar !== undefined || updated.clientName !== clientName) {
@@ -421,13 +428,24 @@ export class AthenaClientsService {
     }
   }
 
+  private async carryName(tx: Prisma.TransactionClient, from: string, to: string): Promise<void> {
+    await tx.athenaPublicRoute.updateMany({ where: { clientName: from }, data: { clientName: to } });
+    await tx.athenaServiceRoute.updateMany({ where: { clientName: from }, data: { clientName: to } });
+    await tx.athenaTenantHostname.updateMany({ where: { clientName: from }, data: { clientName: to } });
+    const target = await tx.athenaClientConfig.findUnique({ where: { clientName: to }, select: { clientName: true } });
+    if (!target) await tx.athenaClientConfig.updateMany({ where: { clientName: from }, data: { clientName: to } });
+  }
+
   async delete(principal: Principal, clientName: string): Promise<AthenaClient> {
     requireAdmin(principal);
     const row = await this.deps.prisma.athenaClient.findFirst({ where: { clientName, deletedAt: null } });
     if (!row) throw new AthenaNotFoundError('client', clientName);
-    const deleted = await this.deps.prisma.athenaClient.update({
-      where: { id: row.id },
-      data: { deletedAt: new Date(), isActive: false },
+    // Its routes stop answering with it: the name is free, and a later client of that name must not inherit live
+    // aliases. They are kept (inactive) for the record; the admin may repoint or delete them.
+    const deleted = await this.deps.prisma.$transaction(async (tx) => {
+      await tx.athenaPublicRoute.updateMany({ where: { clientName }, data: { isActive: false } });
+      await tx.athenaServiceRoute.updateMany({ where: { clientName }, data: { isActive: false } });
+      return tx.athenaClient.update({ where: { id: row.id }, data: { deletedAt: new Date(), isActive: false } });
     });
     await this.pools.evict(clientName);
     await this.changed(clientName);
