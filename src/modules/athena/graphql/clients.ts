@@ -28,6 +28,7 @@ const adminOnly = (_parent: unknown, ctx: Context) => isAthenaAdmin(ctx.principa
 /** Root fields: the admin, checked by scope-auth so that others get FORBIDDEN/UNAUTHENTICATED, not a masked error. */
 const adminField = (_parent: unknown, _args: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
 
+// The connection builder's type is internal to Pothos' relay plugin, hence `any` for its one parameter.
 const withTotalCount = {
   description: 'A page of results, with the total.',
   fields: (c: any) => ({
