@@ -181,6 +181,18 @@ describe('client catalog (REST)', () => {
       (c: { client_name: string }) => c.client_name === clientName,
     );
     expect(runtime.pool_connected).toBe(true);
+    // Use records last_seen_at (off the request path) without touching updated_at.
+    let seen = await t.app.services.prisma.athenaClient.findFirstOrThrow({ where: { clientName, deletedAt: null } });
+    for (let i = 0; i < 50 && seen.lastSeenAt === null; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = await t.app.services.prisma.athenaClient.findFirstOrThrow({ where: { clientName, deletedAt: null } });
+    }
+    expect(seen.lastSeenAt).not.toBeNull();
+    expect(seen.updatedAt.getTime()).toBe(row.updatedAt.getTime());
+    const record = (await call('GET', '/admin/clients')).body.clients.find(
+      (c: { client_name: string }) => c.client_name === clientName,
+    );
+    expect(record.last_seen_at).toMatch(/^\d{4}-/);
   });
 
   it('refuses a duplicate name (409), bad names and URIs (400), a body without a connection (400)', async () => {

@@ -58,6 +58,7 @@ export interface RuntimeClientView {
 
 const envVarPattern = /^[A-Z_][A-Z0-9_]{0,127}$/;
 const cacheTtlMs = 5_000;
+const seenIntervalMs = 60_000;
 
 /** `postgres://user:***@host/db`: the password never leaves unless revealed. */
 export function redactUri(uri: string): string {
@@ -191,6 +192,8 @@ export function parseSeedFile(text: string): { clients: SeedClient[]; configs: [
 export class AthenaClientsService {
   readonly pools: ClientPools;
   private readonly cache = new Map<string, { row: AthenaClient | null; at: number }>();
+  /** When this process last recorded `last_seen_at`, by client id. */
+  private readonly seen = new Map<string, number>();
 
   constructor(
     private readonly deps: {
@@ -289,11 +292,28 @@ export class AthenaClientsService {
     const target = this.target(client);
     if (!target) throw new ClientUnavailableError(clientName, 'unconfigured');
     try {
-      return { client, db: await this.pools.get(clientName, target) };
+      const db = await this.pools.get(clientName, target);
+      this.touch(client);
+      return { client, db };
     } catch (err) {
       this.deps.logger.warn({ client: clientName, err: (err as Error).message }, 'athena client pool failed');
       throw new ClientUnavailableError(clientName, 'unreachable');
     }
+  }
+
+  /**
+   * Records `last_seen_at`, at most once a minute per client and process, off the request path. Raw SQL so that
+   * `updated_at` keeps meaning "the catalog entry changed".
+   */
+  private touch(client: AthenaClient): void {
+    const now = Date.now();
+    const last = Math.max(this.seen.get(client.id) ?? 0, client.lastSeenAt?.getTime() ?? 0);
+    if (now - last < seenIntervalMs) return;
+    this.seen.set(client.id, now);
+    void this.deps.prisma
+      .$executeRaw`UPDATE athena_clients SET last_seen_at = now() WHERE id = ${client.id}::uuid`.catch((err: Error) =>
+      this.deps.logger.warn({ client: client.clientName, err: err.message }, 'athena last_seen_at'),
+    );
   }
 
   private target(client: AthenaClient): ClientTarget | undefined {
