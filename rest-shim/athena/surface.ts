@@ -5,6 +5,7 @@ import { refusalResult } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
+import { athenaClientOperations } from './clients.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
 import { metaOperations } from './meta.ts';
@@ -92,5 +93,5 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [athenaGatewayOperations, athenaPostgrestOperations, metaOperations],
+  groups: [athenaGatewayOperations, athenaPostgrestOperations, metaOperations, athenaClientOperations],
 });

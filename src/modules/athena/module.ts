@@ -4,6 +4,7 @@ import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaGatewayService } from './gateway.service.ts';
 import { AthenaMetaService } from './meta.service.ts';
+import { AthenaRoutesService } from './routes.service.ts';
 import { RowChangeHub } from './row-changes.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
@@ -13,6 +14,8 @@ export interface Athena {
   changes: RowChangeHub;
   /** The meta routes (G14): root, health, cluster probes, debug reports, registries, error catalog, metrics. */
   meta: AthenaMetaService;
+  /** Public routes, tenant service routes and tenant hostnames (G5). */
+  routes: AthenaRoutesService;
 }
 
 declare module '../../core/module.ts' {
@@ -24,7 +27,7 @@ declare module '../../core/module.ts' {
 export const athenaModule = defineModule({
   name: 'athena',
   description: 'Athena: the Postgres gateway over client databases (docs/athena.md)',
-  needs: ['access', 'databases'],
+  needs: ['access', 'databases', 'polykomos'],
   config: parseAthenaConfig,
   create: ({ core, config, modules }): Athena => {
     const clients = new AthenaClientsService({
@@ -35,6 +38,7 @@ export const athenaModule = defineModule({
       config,
       dataDir: core.config.dataDir,
       databases: modules.databases,
+      polykomos: modules.polykomos.databases,
     });
     const gateway = new AthenaGatewayService({ clients, config, pubsub: core.pubsub, logger: core.logger });
     const changes = new RowChangeHub({ clients, gateway, config, logger: core.logger });
@@ -48,7 +52,8 @@ export const athenaModule = defineModule({
       config,
       clients,
     });
-    return { clients, gateway, changes, meta };
+    const routes = new AthenaRoutesService({ prisma: core.prisma, clients, outbound: core.outbound });
+    return { clients, routes, gateway, changes, meta };
   },
   start: (athena) => athena.clients.start(),
   close: async (athena) => {

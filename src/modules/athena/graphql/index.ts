@@ -1,3 +1,4 @@
 import './types.ts';
 import './gateway.ts';
 import './meta.ts';
+import './clients.ts';

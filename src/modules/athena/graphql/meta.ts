@@ -19,6 +19,7 @@ import {
 import type { DockerProbe, MirrorProbe } from '../meta-probes.ts';
 import type { TableComparison } from '../meta-schema.ts';
 import type { PoolStats } from '../pools.ts';
+import { AthenaClientSourceEnum, AthenaPoolEngineEnum } from './clients.ts';
 import { athenaErrors } from './types.ts';
 
 /*
@@ -284,28 +285,10 @@ const SchemaReportRef = builder.objectRef<SchemaReport>('AthenaSchemaReport').im
   }),
 });
 
-const ClientSourceEnum = builder.enumType('AthenaGatewayClientSource', {
-  description: 'Where a routed client’s connection comes from (the catalog row’s source).',
-  values: {
-    catalog: { description: 'Registered through the admin API.' },
-    config: { description: 'Seeded from the Athena config file.' },
-    provisioned: { description: 'A database created for it.' },
-    embedded: { description: 'An embedded PGlite database under the data dir.' },
-  } as const,
-});
-
-const PoolEngineEnum = builder.enumType('AthenaPoolEngine', {
-  description: 'What a client pool talks to.',
-  values: {
-    postgres: { description: 'A PostgreSQL server (node-postgres pool).' },
-    pglite: { description: 'An embedded PGlite instance.' },
-  } as const,
-});
-
 const PoolStatsRef = builder.objectRef<PoolStats>('AthenaGatewayPool').implement({
   description: 'The live pool of one client.',
   fields: (t) => ({
-    engine: t.field({ type: PoolEngineEnum, description: 'What the pool talks to.', resolve: (p) => p.engine }),
+    engine: t.field({ type: AthenaPoolEngineEnum, description: 'What the pool talks to.', resolve: (p) => p.engine }),
     initTime: t.expose('initTime', { type: 'DateTime', description: 'When the pool was built.' }),
     lastUsed: t.expose('lastUsed', { type: 'DateTime', nullable: true, description: 'When it last served a query.' }),
     size: t.exposeInt('size', { description: 'Open connections.' }),
@@ -321,7 +304,7 @@ const GatewayRouteRef = builder.objectRef<GatewayRoute>('AthenaGatewayRoute').im
   fields: (t) => ({
     clientName: t.exposeString('clientName', { description: 'The `X-Athena-Client` name.' }),
     source: t.field({
-      type: ClientSourceEnum,
+      type: AthenaClientSourceEnum,
       description: 'Where its connection comes from.',
       resolve: (r) => r.source,
     }),
