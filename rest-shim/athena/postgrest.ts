@@ -284,6 +284,14 @@ const readDoc = graphql({
 });
 
 /** What a write returns: the `select` of the query string over the affected rows, unless `return=minimal`. */
+/** `Prefer: tx=rollback` and `handling=strict, max-affected=n` as the write mutations' arguments. */
+function writeOptions(p: Preferences) {
+  return {
+    ...(p.tx === 'rollback' ? { rollback: true } : {}),
+    ...(p.handling === 'strict' && p.maxAffected !== undefined ? { maxAffected: p.maxAffected } : {}),
+  };
+}
+
 function returningOf(q: PostgrestQuery, p: Preferences) {
   if (p.return === 'minimal' || p.return === 'headers-only') return undefined;
   return vars.select(q.select ?? [{ kind: 'star' }]);
@@ -346,6 +354,7 @@ const insertDoc = graphql({
       missingAsNull: p.missing === 'null',
       onConflict,
       returning: returningOf(q, p),
+      ...writeOptions(p),
     };
   },
   respond: ({ athenaInsertRows }, req) => writeResponse(req, athenaInsertRows as Result, true),
@@ -383,6 +392,7 @@ const updateDoc = graphql({
       set: body,
       filter: filterVariables(requireFilter(q, 'UPDATE')),
       returning: returningOf(q, p),
+      ...writeOptions(p),
     };
   },
   respond: ({ athenaUpdateRows }, req) => writeResponse(req, athenaUpdateRows as Result, false),
@@ -402,6 +412,7 @@ const deleteDoc = graphql({
       table,
       filter: filterVariables(requireFilter(q, 'DELETE')),
       returning: returningOf(q, p),
+      ...writeOptions(p),
     };
   },
   respond: ({ athenaDeleteRows }, req) => writeResponse(req, athenaDeleteRows as Result, false),

@@ -62,6 +62,113 @@ describe('GET /rest/v1/{table} in the contract envelope', () => {
   });
 });
 
+describe('PostgREST grammar and preferences', () => {
+  const pg = { accept: 'application/json', 'accept-profile': 'public' };
+
+  it('nests and/or with not, like with *, in with quotes', async () => {
+    const res = await athenaRest(
+      t,
+      'GET',
+      `/rest/v1/films?select=id&or=(title.like.*Shin*,and(year.lt.1965,director_id.not.eq.1))&order=id`,
+    );
+    expect(res.body.data).toEqual([{ id: 2 }, { id: 3 }]);
+    const q = await athenaRest(t, 'GET', `/rest/v1/films?select=id&title=in.("2001","The Shining")&order=id.desc`);
+    expect(q.body.data).toEqual([{ id: 2 }, { id: 1 }]);
+  });
+
+  it('aggregates with grouping', async () => {
+    const res = await athenaRest(t, 'GET', '/rest/v1/films?select=director_id,count(),year.max()&order=director_id');
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual([
+      { director_id: 1, count: 2, max: 1980 },
+      { director_id: 2, count: 1, max: 1962 },
+    ]);
+  });
+
+  it('Range, singular objects (406 otherwise) and CSV', async () => {
+    const range = await athenaRest(t, 'GET', '/rest/v1/films?select=id&order=id', {
+      headers: { ...pg, range: 'items=1-2', prefer: 'count=exact' },
+    });
+    expect(range.status).toBe(206);
+    expect(range.body).toEqual([{ id: 2 }, { id: 3 }]);
+    expect(range.headers.get('content-range')).toBe('1-2/3');
+    const one = await athenaRest(t, 'GET', '/rest/v1/films?select=title&id=eq.1', {
+      headers: { accept: 'application/vnd.pgrst.object+json' },
+    });
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual({ title: '2001' });
+    const many = await athenaRest(t, 'GET', '/rest/v1/films?select=title', {
+      headers: { accept: 'application/vnd.pgrst.object+json' },
+    });
+    expect(many.status).toBe(406);
+    expect(many.body.code).toBe('PGRST116');
+    const csv = await athenaRest(t, 'GET', '/rest/v1/films?select=id,title&order=id&limit=2', {
+      headers: { accept: 'text/csv' },
+    });
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect(csv.text).toBe('id,title\n1,2001\n2,The Shining');
+  });
+
+  it('counts planned and estimated', async () => {
+    for (const mode of ['planned', 'estimated']) {
+      const res = await athenaRest(t, 'GET', '/rest/v1/films?select=id', { headers: { prefer: `count=${mode}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-range')).toMatch(/^0-2\/\d+$/);
+    }
+  });
+
+  it('tx=rollback answers without keeping the write; max-affected refuses in strict handling', async () => {
+    const rolled = await athenaRest(t, 'POST', '/rest/v1/directors', {
+      headers: { ...pg, prefer: 'return=representation, tx=rollback' },
+      body: { id: 40, name: 'Nobody' },
+    });
+    expect(rolled.status).toBe(201);
+    expect(rolled.body).toEqual([{ id: 40, name: 'Nobody' }]);
+    const after = await athenaRest(t, 'GET', '/rest/v1/directors?id=eq.40');
+    expect(after.body.data).toEqual([]);
+    const strict = await athenaRest(t, 'PATCH', '/rest/v1/films?year=gt.1900', {
+      headers: { ...pg, prefer: 'handling=strict, max-affected=1' },
+      body: { year: 2000 },
+    });
+    expect(strict.status).toBe(400);
+    expect(strict.body.code).toBe('PGRST124');
+    const unchanged = await athenaRest(t, 'GET', '/rest/v1/films?year=eq.2000');
+    expect(unchanged.body.data).toEqual([]);
+  });
+
+  it('ignore-duplicates, columns, missing=null and on_conflict', async () => {
+    const ignored = await athenaRest(t, 'POST', '/rest/v1/directors?on_conflict=id', {
+      headers: { ...pg, prefer: 'resolution=ignore-duplicates, return=representation' },
+      body: [
+        { id: 1, name: 'not Kubrick' },
+        { id: 50, name: 'New' },
+      ],
+    });
+    expect(ignored.status).toBe(201);
+    expect(ignored.body).toEqual([{ id: 50, name: 'New' }]);
+    const cols = await athenaRest(t, 'POST', '/rest/v1/films?columns=id,title', {
+      headers: { ...pg, prefer: 'return=representation, missing=null' },
+      body: { id: 60, title: 'T', year: 1999 },
+    });
+    expect(cols.status).toBe(201);
+    expect(cols.body[0]).toMatchObject({ id: 60, title: 'T', year: null, tags: [] });
+  });
+
+  it('PATCH and DELETE need a filter', async () => {
+    const res = await athenaRest(t, 'DELETE', '/rest/v1/films');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('21000');
+  });
+
+  it('reads another schema through Accept-Profile', async () => {
+    await t.sql(`CREATE SCHEMA inventory; CREATE TABLE inventory.parts (id int PRIMARY KEY, name text);
+      INSERT INTO inventory.parts VALUES (1, 'bolt')`);
+    const res = await athenaRest(t, 'GET', '/rest/v1/parts', { headers: { 'accept-profile': 'inventory' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([{ id: 1, name: 'bolt' }]);
+  });
+});
+
 describe('@supabase/postgrest-js against /athena/rest/v1', () => {
   // As supabase-js builds it: a schema (so profile headers are sent, which marks a PostgREST client).
   const client = () =>

@@ -14,8 +14,10 @@ import {
   compileDelete,
   compileInsert,
   compileRead,
+  compileReadPlan,
   compileRpc,
   compileUpdate,
+  planRows,
   type RpcShape,
 } from './gateway/compile.ts';
 import { fromPostgresError, GatewayError } from './gateway/errors.ts';
@@ -161,9 +163,23 @@ export class AthenaGatewayService {
 
   async read(principal: Principal, input: { client: string | undefined; query: ReadQuery }): Promise<RowsResult> {
     const { db, catalog } = await this.open(principal, input.client, 'fetch');
-    const statement = this.compile(() => compileRead(catalog, input.query, this.compileOptions()));
+    let query = input.query;
+    let planned: number | null = null;
+    if (query.count === 'planned' || query.count === 'estimated') {
+      // PostgREST: planned = the planner's row estimate; estimated = exact while the estimate is within the row
+      // cap, else the estimate.
+      const plan = this.compile(() => compileReadPlan(catalog, query));
+      const r = await this.inTransaction(db, { readOnly: true }, (q) => q.query(plan.text, plan.values));
+      const estimate = planRows(r.rows);
+      planned = estimate;
+      const exact = query.count === 'estimated' && estimate <= this.deps.config.maxRows;
+      query = { ...query, count: exact ? 'exact' : undefined };
+      if (exact) planned = null;
+    }
+    const statement = this.compile(() => compileRead(catalog, query, this.compileOptions()));
     const row = await this.one(db, statement.text, statement.values);
-    return this.rows(row, input.query.offset ?? 0);
+    const out = this.rows(row, input.query.offset ?? 0);
+    return planned === null ? out : { ...out, total: planned };
   }
 
   async insert(

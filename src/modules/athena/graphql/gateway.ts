@@ -297,6 +297,14 @@ builder.mutationField('athenaInsertRows', (t) =>
       columns: t.arg.stringList({ required: false, description: 'Only these keys are inserted.' }),
       missingAsNull: t.arg.boolean({ required: false, description: 'A missing key is NULL instead of DEFAULT.' }),
       onConflict: t.arg({ type: AthenaOnConflictInput, required: false, description: 'Upsert behaviour.' }),
+      rollback: t.arg.boolean({
+        required: false,
+        description: 'Run the write and answer, then roll it back (PostgREST `Prefer: tx=rollback`).',
+      }),
+      maxAffected: t.arg.int({
+        required: false,
+        description: 'Refuse (and roll back) a write affecting more rows than this (`handling=strict, max-affected`).',
+      }),
       returning: t.arg({
         type: [AthenaSelectInput],
         required: false,
@@ -306,6 +314,8 @@ builder.mutationField('athenaInsertRows', (t) =>
     resolve: (_root, a, ctx) =>
       ctx.services.athena.gateway.insert(ctx.principal, {
         client: a.client,
+        ...(a.rollback ? { rollback: true } : {}),
+        ...(a.maxAffected != null ? { maxAffected: a.maxAffected } : {}),
         command: inputs(() => ({
           schema: a.schema ?? 'public',
           table: a.table,
@@ -343,6 +353,14 @@ builder.mutationField('athenaUpdateRows', (t) =>
       schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
       set: t.arg({ type: 'JSON', required: true, description: 'Column → new value.' }),
       filter: t.arg({ type: AthenaFilterInput, required: true, description: 'Which rows.' }),
+      rollback: t.arg.boolean({
+        required: false,
+        description: 'Run the write and answer, then roll it back (PostgREST `Prefer: tx=rollback`).',
+      }),
+      maxAffected: t.arg.int({
+        required: false,
+        description: 'Refuse (and roll back) a write affecting more rows than this (`handling=strict, max-affected`).',
+      }),
       returning: t.arg({
         type: [AthenaSelectInput],
         required: false,
@@ -352,6 +370,8 @@ builder.mutationField('athenaUpdateRows', (t) =>
     resolve: (_root, a, ctx) =>
       ctx.services.athena.gateway.update(ctx.principal, {
         client: a.client,
+        ...(a.rollback ? { rollback: true } : {}),
+        ...(a.maxAffected != null ? { maxAffected: a.maxAffected } : {}),
         command: inputs(() => {
           if (a.set === null || typeof a.set !== 'object' || Array.isArray(a.set)) {
             throw new GatewayInputError('set is a JSON object of column → value');
@@ -382,6 +402,14 @@ builder.mutationField('athenaDeleteRows', (t) =>
         required: false,
         description: 'The row whose single-column primary key (or `id` column) equals this value.',
       }),
+      rollback: t.arg.boolean({
+        required: false,
+        description: 'Run the write and answer, then roll it back (PostgREST `Prefer: tx=rollback`).',
+      }),
+      maxAffected: t.arg.int({
+        required: false,
+        description: 'Refuse (and roll back) a write affecting more rows than this (`handling=strict, max-affected`).',
+      }),
       returning: t.arg({
         type: [AthenaSelectInput],
         required: false,
@@ -391,6 +419,8 @@ builder.mutationField('athenaDeleteRows', (t) =>
     resolve: (_root, a, ctx) =>
       ctx.services.athena.gateway.delete(ctx.principal, {
         client: a.client,
+        ...(a.rollback ? { rollback: true } : {}),
+        ...(a.maxAffected != null ? { maxAffected: a.maxAffected } : {}),
         command: inputs(() => {
           if (!a.filter && (a.primaryKey === null || a.primaryKey === undefined)) {
             throw new GatewayInputError('a delete needs a filter or a primaryKey (no whole-table deletes)');
