@@ -12,6 +12,8 @@ export interface Config {
   /** A real Postgres server; when absent the platform database is embedded PGlite under dataDir. */
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Prefix of this deployment's Redis channels (ATRIUM_PUBSUB_NAMESPACE; default derived from the database). */
+  pubsubNamespace: string | undefined;
   /** Real S3-compatible endpoint; when absent an embedded S3 server runs on loopback. */
   s3: S3Config | undefined;
   s3Bucket: string;
@@ -195,6 +197,11 @@ export function parseConfig(env: Env, modules: readonly ConfigurableModule[]): C
     problems.push('ATRIUM_METRICS_TOKEN must be at least 32 characters');
   }
 
+  const namespace = str('ATRIUM_PUBSUB_NAMESPACE');
+  if (namespace !== undefined && !/^[A-Za-z0-9_.:-]{1,64}$/.test(namespace)) {
+    problems.push('ATRIUM_PUBSUB_NAMESPACE must be 1-64 letters, digits, _ . : or -');
+  }
+
   const moduleConfigs: Record<string, unknown> = {};
   for (const m of modules) if (m.config) moduleConfigs[m.name] = m.config(read);
 
@@ -205,6 +212,7 @@ export function parseConfig(env: Env, modules: readonly ConfigurableModule[]): C
     dataDir,
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    pubsubNamespace: str('ATRIUM_PUBSUB_NAMESPACE'),
     s3,
     s3Bucket,
     adminKey,

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -33,8 +35,31 @@ export interface PubSubBus {
 
 const quitTimeoutMs = 2_000;
 
+/**
+ * The Redis channel prefix of a deployment: `ATRIUM_PUBSUB_NAMESPACE` when set, else derived from the platform
+ * database's identity (server, port, database name — not its credentials) or, on PGlite, the data dir. Two
+ * deployments sharing one Redis never see each other's events; the replicas of one deployment share a database,
+ * so they share the namespace.
+ */
+export function pubsubNamespace(config: Pick<Config, 'pubsubNamespace' | 'databaseUrl' | 'dataDir'>): string {
+  if (config.pubsubNamespace) return config.pubsubNamespace;
+  let identity = `dir:${path.resolve(config.dataDir)}`;
+  if (config.databaseUrl) {
+    try {
+      const u = new URL(config.databaseUrl);
+      identity = `pg:${u.hostname}:${u.port || '5432'}${u.pathname}`;
+    } catch {
+      identity = 'pg:unparseable';
+    }
+  }
+  return `atrium:${createHash('sha256').update(identity).digest('hex').slice(0, 12)}`;
+}
+
 /** In-process pub/sub by default; Redis-backed (shared by every replica) when `redisUrl` is set. */
-export function createPubSubBus(config: Pick<Config, 'redisUrl'>, logger: Logger): PubSubBus {
+export function createPubSubBus(
+  config: Pick<Config, 'redisUrl'> & Partial<Pick<Config, 'pubsubNamespace' | 'databaseUrl' | 'dataDir'>>,
+  logger: Logger,
+): PubSubBus {
   if (!config.redisUrl) {
     return { pubsub: createPubSub<Topics>(), kind: 'memory', close: async () => {} };
   }
@@ -70,12 +95,21 @@ export function createPubSubBus(config: Pick<Config, 'redisUrl'>, logger: Logger
 
   // The event target fires publish/subscribe/unsubscribe without awaiting them; a rejection there would be
   // an unhandled rejection that kills the process. Route those failures to the log instead.
+  const namespace = pubsubNamespace({
+    pubsubNamespace: config.pubsubNamespace,
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir ?? '.',
+  });
   const eventTarget = createRedisEventTarget({
-    publishClient: catchRejections(publisher, (err, method) =>
-      log.error({ err, method }, 'redis pub/sub command failed; event dropped'),
+    publishClient: catchRejections(
+      publisher,
+      (err, method) => log.error({ err, method }, 'redis pub/sub command failed; event dropped'),
+      namespace,
     ),
-    subscribeClient: catchRejections(subscriber, (err, method) =>
-      log.error({ err, method }, 'redis pub/sub command failed'),
+    subscribeClient: catchRejections(
+      subscriber,
+      (err, method) => log.error({ err, method }, 'redis pub/sub command failed'),
+      namespace,
     ),
   });
 
@@ -90,15 +124,31 @@ export function createPubSubBus(config: Pick<Config, 'redisUrl'>, logger: Logger
   };
 }
 
-function catchRejections(client: Redis, onError: (err: unknown, method: string) => void): Redis {
+/**
+ * The Redis client the event target uses, with two changes: command rejections go to `onError` (the target does
+ * not await them), and channel names carry the deployment's namespace — added on PUBLISH/SUBSCRIBE/UNSUBSCRIBE,
+ * removed from incoming messages, which are dropped when they belong to another namespace.
+ */
+function catchRejections(client: Redis, onError: (err: unknown, method: string) => void, namespace: string): Redis {
+  const prefix = `${namespace}:`;
+  const named = (channel: unknown) => (typeof channel === 'string' ? `${prefix}${channel}` : channel);
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
+      if (prop === 'on' || prop === 'addListener') {
+        return (event: string, listener: (...args: unknown[]) => void) => {
+          if (event !== 'message') return target.on(event, listener);
+          return target.on('message', (channel: string, message: string) => {
+            if (channel.startsWith(prefix)) listener(channel.slice(prefix.length), message);
+          });
+        };
+      }
       if (typeof value !== 'function' || (prop !== 'publish' && prop !== 'subscribe' && prop !== 'unsubscribe')) {
         return typeof value === 'function' ? value.bind(target) : value;
       }
       return (...args: unknown[]) => {
-        const result: unknown = value.apply(target, args);
+        const renamed = prop === 'publish' ? [named(args[0]), ...args.slice(1)] : args.map(named);
+        const result: unknown = value.apply(target, renamed);
         if (result instanceof Promise) return result.catch((err: unknown) => onError(err, prop));
         return result;
       };

@@ -4,7 +4,7 @@ import type { PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPubSubBus, type PubSubBus } from '../../src/core/pubsub.ts';
+import { createPubSubBus, type PubSubBus, pubsubNamespace } from '../../src/core/pubsub.ts';
 import { reachable } from '../kit/reachable.ts';
 
 const silent = pino({ level: 'silent' });
@@ -70,7 +70,9 @@ describe.skipIf(!redisUp)('redis bus', () => {
       await withTimeout(
         (async () => {
           for (;;) {
-            const [, count] = (await probe.pubsub('NUMSUB', topic)) as [string, number];
+            // Channels carry the deployment's namespace (here derived from the data dir, '.').
+            const channel = `${pubsubNamespace({ pubsubNamespace: undefined, databaseUrl: undefined, dataDir: '.' })}:${topic}`;
+            const [, count] = (await probe.pubsub('NUMSUB', channel)) as [string, number];
             if (Number(count) >= 1) return;
             await new Promise((r) => setTimeout(r, 20));
           }
@@ -92,6 +94,42 @@ describe.skipIf(!redisUp)('redis bus', () => {
 
     // close() must release every connection so the process can exit; it is idempotent.
     await withTimeout(Promise.all([a.close(), b.close(), a.close()]), 5000, 'close');
+  });
+
+  it('keeps deployments apart: a namespace sees only its own events', async () => {
+    const topic = `test.pubsub.${randomUUID()}`;
+    const mine = createPubSubBus({ redisUrl, pubsubNamespace: `ns-${randomUUID()}` }, silent);
+    const other = createPubSubBus({ redisUrl, pubsubNamespace: `ns-${randomUUID()}` }, silent);
+    buses.push(mine, other);
+    const iterator = asTestPubSub(mine).subscribe(topic)[Symbol.asyncIterator]();
+    const received = iterator.next();
+    // Let the SUBSCRIBE reach Redis, then publish from the other deployment first, then from this one.
+    await new Promise((r) => setTimeout(r, 300));
+    asTestPubSub(other).publish(topic, { n: 0, id: 'other' });
+    asTestPubSub(mine).publish(topic, { n: 1, id: 'mine' });
+    expect(await withTimeout(received, 5000, 'own delivery')).toEqual({ done: false, value: { n: 1, id: 'mine' } });
+    await iterator.return?.();
+  });
+
+  it('derives the namespace from the database identity, not its credentials', () => {
+    const a = pubsubNamespace({
+      pubsubNamespace: undefined,
+      databaseUrl: 'postgres://u:one@db:5432/app',
+      dataDir: '/x',
+    });
+    const b = pubsubNamespace({
+      pubsubNamespace: undefined,
+      databaseUrl: 'postgres://v:two@db:5432/app',
+      dataDir: '/y',
+    });
+    const c = pubsubNamespace({
+      pubsubNamespace: undefined,
+      databaseUrl: 'postgres://u:one@db:5432/other',
+      dataDir: '/x',
+    });
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+    expect(pubsubNamespace({ pubsubNamespace: 'fixed', databaseUrl: undefined, dataDir: '/x' })).toBe('fixed');
   });
 
   it('types the registry: audit events flow through Redis too', async () => {
