@@ -7,8 +7,10 @@ import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
+import { athenaManagementOperations } from './management.ts';
 import type { AthenaPolicy } from './policy.ts';
 import { athenaPostgrestOperations } from './postgrest.ts';
+import { athenaSchemaOperations } from './schema.ts';
 
 export { athenaErrorBody };
 
@@ -91,5 +93,5 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [athenaGatewayOperations, athenaPostgrestOperations],
+  groups: [athenaGatewayOperations, athenaPostgrestOperations, athenaSchemaOperations, athenaManagementOperations],
 });

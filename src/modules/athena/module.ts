@@ -3,11 +3,14 @@ import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaGatewayService } from './gateway.service.ts';
+import { AthenaSchemaService } from './schema.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
   clients: AthenaClientsService;
   gateway: AthenaGatewayService;
+  /** Schema introspection and audited management DDL (G2). */
+  schema: AthenaSchemaService;
 }
 
 declare module '../../core/module.ts' {
@@ -32,7 +35,14 @@ export const athenaModule = defineModule({
       databases: modules.databases,
     });
     const gateway = new AthenaGatewayService({ clients, config, pubsub: core.pubsub, logger: core.logger });
-    return { clients, gateway };
+    const schema = new AthenaSchemaService({
+      clients,
+      gateway,
+      prisma: core.prisma,
+      config,
+      logger: core.logger,
+    });
+    return { clients, gateway, schema };
   },
   start: (athena) => athena.clients.start(),
   close: (athena) => athena.clients.close(),
