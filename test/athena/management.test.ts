@@ -573,6 +573,15 @@ describe('audit store', () => {
   });
 });
 
+describe('/metrics', () => {
+  it('counts management DDL by operation and outcome', async () => {
+    const res = await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    const text = await res.text();
+    expect(text).toMatch(/atrium_athena_ddl_total\{operation="create_table",status="ok"\} [1-9]/);
+    expect(text).toMatch(/atrium_athena_ddl_total\{operation="edit_table",status="failed"\} 1/);
+  });
+});
+
 describe('GraphQL management mutations', () => {
   it('create and edit a table, with typed errors', async () => {
     const created = await gql(

@@ -41,6 +41,7 @@ export const athenaModule = defineModule({
       prisma: core.prisma,
       config,
       logger: core.logger,
+      registry: core.metrics.registry,
     });
     return { clients, gateway, schema };
   },

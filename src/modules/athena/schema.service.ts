@@ -1,3 +1,4 @@
+import { Counter, type Registry } from 'prom-client';
 import type { Principal } from '../../core/auth/principal.ts';
 import { principalId } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
@@ -304,6 +305,9 @@ type RelKind = 'r' | 'p' | 'f' | 'v' | 'm' | 'i' | 'I' | 'S' | 'c' | 't';
  * management DDL (tables, columns, indexes, views, functions, extensions).
  */
 export class AthenaSchemaService {
+  /** Management DDL runs by operation (a closed list) and outcome (ok, failed), on the app's /metrics. */
+  private readonly ddlRuns: Counter<'operation' | 'status'>;
+
   constructor(
     private readonly deps: {
       clients: AthenaClientsService;
@@ -311,8 +315,16 @@ export class AthenaSchemaService {
       prisma: PrismaClient;
       config: AthenaConfig;
       logger: Logger;
+      registry: Registry;
     },
-  ) {}
+  ) {
+    this.ddlRuns = new Counter({
+      name: 'atrium_athena_ddl_total',
+      help: 'Athena management DDL statements run, by operation and status (ok, failed)',
+      labelNames: ['operation', 'status'] as const,
+      registers: [deps.registry],
+    });
+  }
 
   // ---- introspection -------------------------------------------------------------------------------------------
 
@@ -1215,6 +1227,7 @@ export class AthenaSchemaService {
       } finally {
         this.deps.gateway.invalidateCatalog(client);
       }
+      this.ddlRuns.inc({ operation: op.operation, status: 'failed' });
       await this.deps.prisma.athenaDdlAudit
         .create({ data: { ...audit, status: 'failed', error: failure.message.slice(0, 2000) } })
         .catch((auditErr: unknown) =>
@@ -1223,6 +1236,7 @@ export class AthenaSchemaService {
       throw failure;
     }
     this.deps.gateway.invalidateCatalog(client);
+    this.ddlRuns.inc({ operation: op.operation, status: 'ok' });
     try {
       await this.deps.prisma.athenaDdlAudit.create({ data: { ...audit, status: 'ok' } });
     } catch (auditErr) {
