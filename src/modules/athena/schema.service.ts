@@ -1184,10 +1184,16 @@ export class AthenaSchemaService {
 
   /** The audit table must be writable before any DDL runs (503 audit_unavailable otherwise). */
   private async checkAudit(): Promise<void> {
+    let writable = false;
     try {
-      await this.deps.prisma.$queryRaw`SELECT id FROM athena_ddl_audit LIMIT 0`;
+      // Fails when the table is missing or the store is down; false when the role may not insert into it.
+      const rows = await this.deps.prisma.$queryRaw<{ ok: boolean }[]>`
+        SELECT has_table_privilege(current_user, 'athena_ddl_audit', 'INSERT') AS ok`;
+      writable = rows[0]?.ok === true;
     } catch (err) {
       this.deps.logger.error({ err: (err as Error).message }, 'athena: DDL audit table unavailable');
+    }
+    if (!writable) {
       throw new AthenaError('audit_unavailable', 503, 'The DDL audit store is unavailable: no DDL was run');
     }
   }
