@@ -615,5 +615,13 @@ describe('GraphQL management mutations', () => {
     );
     expect(forbidden.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(await relationExists('gql_t')).toBe(true);
+    // Rights are checked before the input: a caller without the right learns nothing about its input's validity.
+    const hostile = await gql(
+      t.baseUrl,
+      `mutation ($client: String!) { athenaCreateTable(client: $client, input: { table: "x\\"; DROP TABLE users; --" }) { __typename } }`,
+      { client: t.client },
+      key,
+    );
+    expect(hostile.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });

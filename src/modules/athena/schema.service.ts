@@ -351,9 +351,9 @@ export class AthenaSchemaService {
     principal: Principal,
     input: { client: string | undefined; table: string; schema?: string | null },
   ): Promise<SchemaColumnInfo[]> {
+    const { db } = await this.openRead(principal, input.client);
     const table = ident(input.table, 'table_name');
     const schema = input.schema === undefined || input.schema === null ? null : ident(input.schema, 'table_schema');
-    const { db } = await this.openRead(principal, input.client);
     const rows = await this.read<Record<string, string | number | null>>(
       db,
       `SELECT table_schema::text, table_name::text, column_name::text, data_type::text, column_default::text,
@@ -379,9 +379,9 @@ export class AthenaSchemaService {
     principal: Principal,
     input: { client: string | undefined; table: string; schema?: string | null },
   ): Promise<UniqueConstraintInfo[]> {
+    const { db } = await this.openRead(principal, input.client);
     const table = ident(input.table, 'table_name');
     const schema = ident(input.schema ?? 'public', 'table_schema');
-    const { db } = await this.openRead(principal, input.client);
     const rows = await this.read<{ name: string; columns: string[] }>(
       db,
       `SELECT c.conname::text AS name,
@@ -423,8 +423,8 @@ export class AthenaSchemaService {
     principal: Principal,
     input: { client: string | undefined; schema?: string | null },
   ): Promise<FullSchema> {
-    const schema = ident(input.schema ?? 'public', 'schema');
     const { db } = await this.openRead(principal, input.client);
+    const schema = ident(input.schema ?? 'public', 'schema');
     if (!(await this.schemaExists(db, schema))) {
       throw new AthenaError('schema_object_missing', 404, `schema "${schema}" does not exist`);
     }
@@ -592,11 +592,11 @@ export class AthenaSchemaService {
       includeDefinition?: boolean | null;
     },
   ): Promise<FunctionInfo[]> {
+    const { db } = await this.openManagement(principal, input.client, 'management.functions.read');
     const schema = input.schema === undefined || input.schema === null ? null : ident(input.schema, 'schema');
     if (input.nameLike !== undefined && input.nameLike !== null && input.nameLike.length > 200) {
       throw new AthenaInvalidInputError('name_like is longer than 200 characters', 'invalid_parameter');
     }
-    const { db } = await this.openManagement(principal, input.client, 'management.functions.read');
     return this.functionRows(db, {
       schema,
       nameLike: input.nameLike ?? null,
@@ -612,9 +612,9 @@ export class AthenaSchemaService {
     principal: Principal,
     input: ManagementContext & { schema?: string | null; table: string; columns: ColumnDefinitionInput[] },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.tables.write');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const table = ident(input.table, 'table_name');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.tables.write');
     if (!(await this.schemaExists(db, schema))) {
       throw new AthenaInvalidInputError(`schema "${schema}" does not exist`);
     }
@@ -644,9 +644,9 @@ export class AthenaSchemaService {
     principal: Principal,
     input: ManagementContext & { schema?: string | null; table: string; operations: TableOperation[] },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.tables.write');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const table = ident(input.table, 'table_name');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.tables.write');
     if (input.operations.length === 0) throw new AthenaInvalidInputError('operations must not be empty');
     if (input.operations.length > 100) throw new AthenaInvalidInputError('at most 100 operations per request');
     await this.requireTable(db, schema, table);
@@ -717,9 +717,9 @@ export class AthenaSchemaService {
     principal: Principal,
     input: ManagementContext & { schema?: string | null; table: string; cascade?: boolean | null },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.tables.drop');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const table = ident(input.table, 'table_name');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.tables.drop');
     await this.requireTable(db, schema, table);
     return this.runDdl(principal, client, db, input.requestId, {
       operation: 'drop_table',
@@ -735,10 +735,10 @@ export class AthenaSchemaService {
     principal: Principal,
     input: ManagementContext & { schema?: string | null; table: string; column: string; cascade?: boolean | null },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.columns.drop');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const table = ident(input.table, 'table_name');
     const column = ident(input.column, 'column_name');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.columns.drop');
     if (this.deps.config.reservedColumns.includes(column)) {
       throw new AthenaError('reserved_column', 400, `column "${column}" is reserved and cannot be dropped`);
     }
@@ -768,6 +768,7 @@ export class AthenaSchemaService {
       method?: string | null;
     },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.indexes.write');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const table = ident(input.table, 'table_name');
     const columns = input.columns.map((c, i) => ident(c, `columns[${i}]`));
@@ -779,7 +780,6 @@ export class AthenaSchemaService {
         ? generatedIndexName(table, columns)
         : ident(input.name, 'index_name');
     const method = input.method ?? 'btree';
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.indexes.write');
     const allowed = await this.indexMethods(db);
     if (!allowed.includes(method)) {
       throw new AthenaError(
@@ -813,9 +813,9 @@ export class AthenaSchemaService {
     principal: Principal,
     input: ManagementContext & { schema?: string | null; name: string },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.indexes.drop');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const name = ident(input.name, 'index_name');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.indexes.drop');
     const kind = await this.relationKind(db, schema, name);
     if (kind !== 'i' && kind !== 'I') {
       throw new AthenaError('schema_object_missing', 404, `index "${schema}"."${name}" does not exist`);
@@ -840,9 +840,9 @@ export class AthenaSchemaService {
       orReplace?: boolean | null;
     },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.views.write');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const name = ident(input.name, 'view_name');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.views.write');
     const ddl = await checkedAsync(() =>
       createViewSql({
         schema,
@@ -876,9 +876,9 @@ export class AthenaSchemaService {
       materialized?: boolean | null;
     },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.views.drop');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const name = ident(input.name, 'view_name');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.views.drop');
     const kind = await this.relationKind(db, schema, name);
     const materialized = input.materialized === true;
     if (kind !== (materialized ? 'm' : 'v')) {
@@ -897,10 +897,10 @@ export class AthenaSchemaService {
 
   /** Runs one parser-checked `CREATE OR REPLACE FUNCTION` (sql/plpgsql, no SECURITY DEFINER). */
   async upsertFunction(principal: Principal, input: ManagementContext & { ddl: string }): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.functions.write');
     const fn = await checkedAsync(() => validateFunctionDdl(input.ddl, { defaultSchema: 'public' }));
     const schema = ident(fn.schema, 'function schema');
     const name = ident(fn.name, 'function name');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.functions.write');
     if (!(await this.schemaExists(db, schema))) throw new AthenaInvalidInputError(`schema "${schema}" does not exist`);
     // The signature travels as a bound value; to_regprocedure resolves it the way DROP FUNCTION would.
     const signature = `${quoteQualified(schema, name)}(${fn.argTypes.join(', ')})`;
@@ -923,10 +923,10 @@ export class AthenaSchemaService {
     principal: Principal,
     input: ManagementContext & { schema?: string | null; name: string; argTypes: string[] },
   ): Promise<DdlResult> {
+    const { name: client, db } = await this.openManagement(principal, input.client, 'management.functions.drop');
     const schema = ident(input.schema ?? 'public', 'schema_name');
     const name = ident(input.name, 'function_name');
     if (input.argTypes.length > 100) throw new AthenaInvalidInputError('at most 100 arg_types');
-    const { name: client, db } = await this.openManagement(principal, input.client, 'management.functions.drop');
     const types: string[] = [];
     for (const [i, raw] of input.argTypes.entries()) {
       if (typeof raw !== 'string' || raw.trim() === '' || raw.length > 200) {
