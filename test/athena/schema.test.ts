@@ -292,3 +292,28 @@ describe('GraphQL athenaSchema', () => {
     expect(res.body.data.athenaSchema).toEqual({ __typename: 'AthenaError', code: 'schema_object_missing' });
   });
 });
+
+describe('with API-key enforcement off', () => {
+  let open: AthenaTestApp;
+
+  beforeAll(async () => {
+    open = await startAthenaApp({ ATRIUM_ATHENA_ENFORCE_API_KEYS: 'false' });
+    await open.sql('CREATE TABLE notes (id int PRIMARY KEY, body text)');
+  }, 120_000);
+
+  afterAll(async () => {
+    await open?.close();
+  });
+
+  it('introspection needs no key, a presented key is still checked, management still needs one', async () => {
+    const anonymous = await athenaRest(open, 'GET', '/schema/tables', { key: null });
+    expect(anonymous.status).toBe(200);
+    check('GET', '/schema/tables', anonymous);
+    expect(anonymous.body.tables).toContainEqual({ table_schema: 'public', table_name: 'notes' });
+    const columns = await athenaRest(open, 'GET', '/schema/columns?table_name=notes', { key: null });
+    expect((columns.body.columns as { column_name: string }[]).map((c) => c.column_name)).toEqual(['id', 'body']);
+    expect((await athenaRest(open, 'GET', '/schema/tables', { key: 'ath_not_a_key' })).status).toBe(401);
+    expect((await athenaRest(open, 'GET', '/management/capabilities', { key: null })).status).toBe(401);
+    expect((await athenaRest(open, 'GET', '/schema/clients', { key: null })).status).toBe(401);
+  });
+});
