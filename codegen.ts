@@ -15,7 +15,7 @@ const typed = {
 
 // Tests type their GraphQL documents the same way: `test/<product>/*.graphql` → `test/generated/<product>.ts`
 // (one output per product, so products' documents never collide).
-const testProducts = ['platform', 'deepstore', 'polykomos', 'goclaw', 'mcp-v8'];
+const testProducts = ['platform', 'deepstore', 'polykomos', 'goclaw', 'mcp-v8', 'athena'];
 
 const config: CodegenConfig = {
   schema: 'schema/schema.graphql',

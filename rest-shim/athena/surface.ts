@@ -5,9 +5,11 @@ import { refusalResult } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
+import { athenaClientOperations } from './clients.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
 import { athenaManagementOperations } from './management.ts';
+import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
 import { athenaPostgrestOperations } from './postgrest.ts';
 import { athenaSchemaOperations } from './schema.ts';
@@ -93,5 +95,12 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [athenaGatewayOperations, athenaPostgrestOperations, athenaSchemaOperations, athenaManagementOperations],
+  groups: [
+    athenaGatewayOperations,
+    athenaPostgrestOperations,
+    metaOperations,
+    athenaClientOperations,
+    athenaSchemaOperations,
+    athenaManagementOperations,
+  ],
 });

@@ -410,8 +410,7 @@ export function createRestShim(options: RestShimOptions): RestShim {
     }
     const routed = operationId === 'unmatched' ? undefined : operationId;
     const base = m.surface.errorBody(failure.status, failure.message, failure.code, requestId, routed);
-    const body =
-      failure.fields && base !== null && typeof base === 'object' ? { ...base, ...failure.fields } : base;
+    const body = failure.fields && base !== null && typeof base === 'object' ? { ...base, ...failure.fields } : base;
     const headers = { ...failure.headers, 'content-type': jsonType };
     return send(res, { status: failure.status, body, headers }, req.method === 'HEAD');
   }

@@ -5,13 +5,20 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionResult, type GraphQLError, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
+import {
+  createGraphQLError,
+  createYoga,
+  isAsyncIterable,
+  maskError,
+  type Plugin,
+  type YogaInitialContext,
+} from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { bearerToken } from '../auth/authenticator.ts';
 import { createCredentialWatch } from '../auth/credential-watch.ts';
 import { anonymous, type Principal } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
-import { ErrorCodes } from '../errors.ts';
+import { AuthorizationError, ErrorCodes } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { credentialEndCloseCode, credentialEndMessage, credentialEndPlugin } from './credential-end.ts';
 import { graphiqlPage } from './graphiql.ts';
@@ -74,7 +81,19 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
     landingPage: false,
     graphiql: services.config.graphiql ? graphiqlOptions : false,
     renderGraphiQL,
-    maskedErrors: true,
+    maskedErrors: {
+      // A service's AuthorizationError is an answer, not a bug: UNAUTHENTICATED/FORBIDDEN with its message.
+      maskError(error, message, isDev) {
+        const original = (error as { originalError?: unknown }).originalError;
+        if (original instanceof AuthorizationError) {
+          return createGraphQLError(original.message, {
+            extensions: { code: original.code },
+            path: (error as { path?: readonly (string | number)[] }).path,
+          });
+        }
+        return maskError(error, message, isDev);
+      },
+    },
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),

@@ -1,11 +1,14 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type AthenaClient, Prisma } from '../../../prisma/generated/client/client.ts';
+import { type AthenaClient, type AthenaClientConfig, Prisma } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
+import { AuthorizationError, DomainError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
 import type { DatabasesService } from '../databases/databases.service.ts';
+import type { PolykomosService } from '../polykomos/polykomos.service.ts';
 import { requireAdmin } from './athena.access.ts';
 import { type AthenaConfig, clientNamePattern } from './athena.config.ts';
 import {
@@ -55,6 +58,7 @@ export interface RuntimeClientView {
 
 const envVarPattern = /^[A-Z_][A-Z0-9_]{0,127}$/;
 const cacheTtlMs = 5_000;
+const seenIntervalMs = 60_000;
 
 /** `postgres://user:***@host/db`: the password never leaves unless revealed. */
 export function redactUri(uri: string): string {
@@ -92,6 +96,94 @@ export function normalisePostgresUri(raw: string): string | undefined {
   return u.toString().replace(/^postgresql:/, 'postgres:');
 }
 
+export interface ClientConfigInput {
+  /** The override object (resilience, admission, insert windows, feature flags …). */
+  config: unknown;
+  metadata?: unknown;
+}
+
+export interface LinkPolykomosInput {
+  databaseUuid: string;
+  clientName: string;
+  description?: string | null;
+}
+
+/** What `seedFromConfig` wrote: the clients created or refreshed, the configs upserted, names left alone. */
+export interface SeedResult {
+  clients: AthenaClient[];
+  configs: AthenaClientConfig[];
+  /** Clients of the file whose name a non-config client already holds. */
+  skipped: string[];
+}
+
+interface SeedClient {
+  clientName: string;
+  pgUri: string | null;
+  pgUriEnvVar: string | null;
+  description: string | null;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function checkClientName(name: string): void {
+  if (!clientNamePattern.test(name)) {
+    throw new AthenaInvalidInputError('client_name must be 1-63 lowercase letters, digits, _ or -');
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkJsonObject(value: unknown, field: string): asserts value is Record<string, unknown> {
+  if (!isPlainObject(value)) throw new AthenaInvalidInputError(`${field} must be a JSON object`);
+}
+
+const optionalString = (v: unknown, field: string): string | null => {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new AthenaInvalidInputError(`config file: ${field} must be a string`);
+  return v;
+};
+
+/** The seed file's clients and configs, checked; a malformed file is a 400 naming the offending entry. */
+export function parseSeedFile(text: string): { clients: SeedClient[]; configs: [string, Record<string, unknown>][] } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new AthenaInvalidInputError('the Athena config file is not valid JSON');
+  }
+  if (!isPlainObject(doc)) throw new AthenaInvalidInputError('the Athena config file must hold a JSON object');
+  const rawClients = doc.clients ?? [];
+  if (!Array.isArray(rawClients)) throw new AthenaInvalidInputError('config file: clients must be an array');
+  const clients = rawClients.map((c: unknown, i): SeedClient => {
+    if (!isPlainObject(c)) throw new AthenaInvalidInputError(`config file: clients[${i}] must be an object`);
+    const clientName = optionalString(c.client_name, `clients[${i}].client_name`);
+    if (clientName === null || !clientNamePattern.test(clientName)) {
+      throw new AthenaInvalidInputError(`config file: clients[${i}].client_name is not a client name`);
+    }
+    const pgUri = optionalString(c.pg_uri, `clients[${i}].pg_uri`);
+    const pgUriEnvVar = optionalString(c.pg_uri_env_var, `clients[${i}].pg_uri_env_var`);
+    if (pgUri === null && pgUriEnvVar === null) {
+      throw new AthenaInvalidInputError(`config file: clients[${i}] needs pg_uri or pg_uri_env_var`);
+    }
+    return { clientName, pgUri, pgUriEnvVar, description: optionalString(c.description, `clients[${i}].description`) };
+  });
+  const names = new Set<string>();
+  for (const c of clients) {
+    if (names.has(c.clientName)) throw new AthenaInvalidInputError(`config file: client "${c.clientName}" twice`);
+    names.add(c.clientName);
+  }
+  const rawConfigs = doc.client_config ?? {};
+  if (!isPlainObject(rawConfigs)) throw new AthenaInvalidInputError('config file: client_config must be an object');
+  const configs = Object.entries(rawConfigs).map(([name, config]): [string, Record<string, unknown>] => {
+    if (!clientNamePattern.test(name)) throw new AthenaInvalidInputError(`config file: "${name}" is not a client name`);
+    if (!isPlainObject(config))
+      throw new AthenaInvalidInputError(`config file: client_config.${name} must be an object`);
+    return [name, config];
+  });
+  return { clients, configs };
+}
+
 /**
  * The client catalog (G5): clients `X-Athena-Client` names, their sealed connection URIs, one pool each, and the
  * default local client. Reads on the request path go through a short cache that every instance drops when a
@@ -100,6 +192,8 @@ export function normalisePostgresUri(raw: string): string | undefined {
 export class AthenaClientsService {
   readonly pools: ClientPools;
   private readonly cache = new Map<string, { row: AthenaClient | null; at: number }>();
+  /** When this process last recorded `last_seen_at`, by client id. */
+  private readonly seen = new Map<string, number>();
 
   constructor(
     private readonly deps: {
@@ -110,6 +204,8 @@ export class AthenaClientsService {
       config: AthenaConfig;
       dataDir: string;
       databases: DatabasesService;
+      /** Polykomos' databases, for linking one as a client (one credential, two products). */
+      polykomos?: PolykomosService;
     },
   ) {
     this.pools = new ClientPools({
@@ -196,11 +292,28 @@ export class AthenaClientsService {
     const target = this.target(client);
     if (!target) throw new ClientUnavailableError(clientName, 'unconfigured');
     try {
-      return { client, db: await this.pools.get(clientName, target) };
+      const db = await this.pools.get(clientName, target);
+      this.touch(client);
+      return { client, db };
     } catch (err) {
       this.deps.logger.warn({ client: clientName, err: (err as Error).message }, 'athena client pool failed');
       throw new ClientUnavailableError(clientName, 'unreachable');
     }
+  }
+
+  /**
+   * Records `last_seen_at`, at most once a minute per client and process, off the request path. Raw SQL so that
+   * `updated_at` keeps meaning "the catalog entry changed".
+   */
+  private touch(client: AthenaClient): void {
+    const now = Date.now();
+    const last = Math.max(this.seen.get(client.id) ?? 0, client.lastSeenAt?.getTime() ?? 0);
+    if (now - last < seenIntervalMs) return;
+    this.seen.set(client.id, now);
+    void this.deps.prisma
+      .$executeRaw`UPDATE athena_clients SET last_seen_at = now() WHERE id = ${client.id}::uuid`.catch((err: Error) =>
+      this.deps.logger.warn({ client: client.clientName, err: err.message }, 'athena last_seen_at'),
+    );
   }
 
   private target(client: AthenaClient): ClientTarget | undefined {
@@ -264,7 +377,7 @@ export class AthenaClientsService {
     return uri;
   }
 
-  async create(principal: Principal, input: SaveClientInput): Promise<ClientView> {
+  async create(principal: Principal, input: SaveClientInput): Promise<AthenaClient> {
     requireAdmin(principal);
     if (!clientNamePattern.test(input.clientName)) {
       throw new AthenaInvalidInputError('client_name must be 1-63 lowercase letters, digits, _ or -');
@@ -284,7 +397,7 @@ export class AthenaClientsService {
         },
       });
       await this.changed(row.clientName);
-      return this.view(row, false);
+      return row;
     } catch (err) {
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
         throw new AthenaConflictError(`client "${input.clientName}" already exists`);
@@ -293,7 +406,7 @@ export class AthenaClientsService {
     }
   }
 
-  async update(principal: Principal, clientName: string, input: UpdateClientInput): Promise<ClientView> {
+  async update(principal: Principal, clientName: string, input: UpdateClientInput): Promise<AthenaClient> {
     requireAdmin(principal);
     const row = await this.deps.prisma.athenaClient.findFirst({ where: { clientName, deletedAt: null } });
     if (!row) throw new AthenaNotFoundError('client', clientName);
@@ -301,17 +414,24 @@ export class AthenaClientsService {
       throw new AthenaInvalidInputError('client_name must be 1-63 lowercase letters, digits, _ or -');
     }
     const uri = this.checkConnection(input);
+    const renamed = input.clientName !== undefined && input.clientName !== clientName ? input.clientName : undefined;
     try {
-      const updated = await this.deps.prisma.athenaClient.update({
-        where: { id: row.id },
-        data: {
-          ...(input.clientName !== undefined ? { clientName: input.clientName } : {}),
-          ...(input.description !== undefined ? { description: input.description } : {}),
-          ...(uri !== undefined ? { pgUriEnc: uri === null ? null : this.deps.box.seal(uri) } : {}),
-          ...(input.pgUriEnvVar !== undefined ? { pgUriEnvVar: input.pgUriEnvVar } : {}),
-          ...(input.isActive !== undefined ? { isActive: input.isActive } : {}),
-          ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonValue } : {}),
-        },
+      const updated = await this.deps.prisma.$transaction(async (tx) => {
+        const updatedRow = await tx.athenaClient.update({
+          where: { id: row.id },
+          data: {
+            ...(input.clientName !== undefined ? { clientName: input.clientName } : {}),
+            ...(input.description !== undefined ? { description: input.description } : {}),
+            ...(uri !== undefined ? { pgUriEnc: uri === null ? null : this.deps.box.seal(uri) } : {}),
+            ...(input.pgUriEnvVar !== undefined ? { pgUriEnvVar: input.pgUriEnvVar } : {}),
+            ...(input.isActive !== undefined ? { isActive: input.isActive } : {}),
+            ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonValue } : {}),
+          },
+        });
+        // What names the client follows the rename: otherwise a later client taking the old name would inherit
+        // its routes. Its config override moves too, unless the new name already has one.
+        if (renamed !== undefined) await this.carryName(tx, clientName, renamed);
+        return updatedRow;
       });
       // A changed URI or name rebuilds the pool on next use.
       if (uri !== undefined || input.pgUriEnvVar !== undefined || updated.clientName !== clientName) {
@@ -319,7 +439,7 @@ export class AthenaClientsService {
       }
       await this.changed(clientName);
       if (updated.clientName !== clientName) await this.changed(updated.clientName);
-      return this.view(updated, false);
+      return updated;
     } catch (err) {
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
         throw new AthenaConflictError(`client "${input.clientName}" already exists`);
@@ -328,26 +448,37 @@ export class AthenaClientsService {
     }
   }
 
-  async delete(principal: Principal, clientName: string): Promise<ClientView> {
+  private async carryName(tx: Prisma.TransactionClient, from: string, to: string): Promise<void> {
+    await tx.athenaPublicRoute.updateMany({ where: { clientName: from }, data: { clientName: to } });
+    await tx.athenaServiceRoute.updateMany({ where: { clientName: from }, data: { clientName: to } });
+    await tx.athenaTenantHostname.updateMany({ where: { clientName: from }, data: { clientName: to } });
+    const target = await tx.athenaClientConfig.findUnique({ where: { clientName: to }, select: { clientName: true } });
+    if (!target) await tx.athenaClientConfig.updateMany({ where: { clientName: from }, data: { clientName: to } });
+  }
+
+  async delete(principal: Principal, clientName: string): Promise<AthenaClient> {
     requireAdmin(principal);
     const row = await this.deps.prisma.athenaClient.findFirst({ where: { clientName, deletedAt: null } });
     if (!row) throw new AthenaNotFoundError('client', clientName);
-    const deleted = await this.deps.prisma.athenaClient.update({
-      where: { id: row.id },
-      data: { deletedAt: new Date(), isActive: false },
+    // Its routes stop answering with it: the name is free, and a later client of that name must not inherit live
+    // aliases. They are kept (inactive) for the record; the admin may repoint or delete them.
+    const deleted = await this.deps.prisma.$transaction(async (tx) => {
+      await tx.athenaPublicRoute.updateMany({ where: { clientName }, data: { isActive: false } });
+      await tx.athenaServiceRoute.updateMany({ where: { clientName }, data: { isActive: false } });
+      return tx.athenaClient.update({ where: { id: row.id }, data: { deletedAt: new Date(), isActive: false } });
     });
     await this.pools.evict(clientName);
     await this.changed(clientName);
-    return this.view(deleted, false);
+    return deleted;
   }
 
-  async freeze(principal: Principal, clientName: string, isFrozen: boolean): Promise<ClientView> {
+  async freeze(principal: Principal, clientName: string, isFrozen: boolean): Promise<AthenaClient> {
     requireAdmin(principal);
     const row = await this.deps.prisma.athenaClient.findFirst({ where: { clientName, deletedAt: null } });
     if (!row) throw new AthenaNotFoundError('client', clientName);
     const updated = await this.deps.prisma.athenaClient.update({ where: { id: row.id }, data: { isFrozen } });
     await this.changed(clientName);
-    return this.view(updated, false);
+    return updated;
   }
 
   /** Pool statistics of every client whose database has been opened. */
@@ -364,6 +495,221 @@ export class AthenaClientsService {
   /** Names of the live clients (all are Postgres-backed: PGlite is Postgres). */
   async names(principal: Principal): Promise<string[]> {
     return (await this.list(principal)).map((c) => c.clientName);
+  }
+
+  /** The live catalog rows, oldest first (GraphQL resolves fields, the URI among them, from rows). */
+  async rows(principal: Principal): Promise<AthenaClient[]> {
+    requireAdmin(principal);
+    return this.deps.prisma.athenaClient.findMany({
+      where: { deletedAt: null },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+  }
+
+  /** One live catalog row by name; 404 when there is none. */
+  async row(principal: Principal, clientName: string): Promise<AthenaClient> {
+    requireAdmin(principal);
+    const row = clientNamePattern.test(clientName)
+      ? await this.deps.prisma.athenaClient.findFirst({ where: { clientName, deletedAt: null } })
+      : null;
+    if (!row) throw new AthenaNotFoundError('client', clientName);
+    return row;
+  }
+
+  /** A row by its id (deleted ones included: `node(id)` of a deleted client still shows its tombstone). */
+  async rowById(principal: Principal, id: string): Promise<AthenaClient | null> {
+    requireAdmin(principal);
+    if (!uuidPattern.test(id)) return null;
+    return this.deps.prisma.athenaClient.findUnique({ where: { id } });
+  }
+
+  /** The row's URI: redacted, or in clear for the admin when `reveal` is asked. */
+  uriOf(principal: Principal, client: AthenaClient, reveal: boolean): string | null {
+    if (reveal) requireAdmin(principal);
+    return this.view(client, reveal).pgUri;
+  }
+
+  /** Whether the client's pool (or embedded database) is built in this process. */
+  poolConnected(clientName: string): boolean {
+    return this.pools.names().includes(clientName);
+  }
+
+  /** Every per-client configuration override, by client name. */
+  async configs(principal: Principal): Promise<AthenaClientConfig[]> {
+    requireAdmin(principal);
+    return this.deps.prisma.athenaClientConfig.findMany({ orderBy: { clientName: 'asc' } });
+  }
+
+  /** One client's override; 404 when it has none. */
+  async config(principal: Principal, clientName: string): Promise<AthenaClientConfig> {
+    requireAdmin(principal);
+    const row = clientNamePattern.test(clientName)
+      ? await this.deps.prisma.athenaClientConfig.findUnique({ where: { clientName } })
+      : null;
+    if (!row) throw new AthenaNotFoundError('client config', clientName);
+    return row;
+  }
+
+  /**
+   * Creates or replaces a client's override. The client need not exist yet: overrides, like the config file's,
+   * may be staged before the client is registered.
+   */
+  async upsertConfig(principal: Principal, clientName: string, input: ClientConfigInput): Promise<AthenaClientConfig> {
+    requireAdmin(principal);
+    checkClientName(clientName);
+    checkJsonObject(input.config, 'config');
+    if (input.metadata !== undefined && input.metadata !== null) checkJsonObject(input.metadata, 'metadata');
+    const data = {
+      config: input.config as Prisma.InputJsonValue,
+      metadata:
+        input.metadata === undefined || input.metadata === null
+          ? Prisma.DbNull
+          : (input.metadata as Prisma.InputJsonValue),
+    };
+    return this.deps.prisma.athenaClientConfig.upsert({
+      where: { clientName },
+      create: { clientName, ...data },
+      update: data,
+    });
+  }
+
+  /** Removes a client's override (the client falls back to defaults); 404 when it had none. */
+  async deleteConfig(principal: Principal, clientName: string): Promise<AthenaClientConfig> {
+    const row = await this.config(principal, clientName);
+    await this.deps.prisma.athenaClientConfig.delete({ where: { clientName: row.clientName } });
+    return row;
+  }
+
+  /**
+   * Seeds from `ATRIUM_ATHENA_CONFIG_FILE` (a JSON file `{clients: [...], client_config: {name: {...}}}`):
+   * clients are created or refreshed with source `config` (a catalog, provisioned or embedded client of the same
+   * name is left alone and reported as skipped), every `client_config` entry is upserted. Repeatable.
+   */
+  async seedFromConfig(principal: Principal): Promise<SeedResult> {
+    requireAdmin(principal);
+    const file = this.deps.config.configFile;
+    if (!file) throw new AthenaInvalidInputError('no config file is configured (ATRIUM_ATHENA_CONFIG_FILE)');
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      this.deps.logger.warn({ file, err: (err as Error).message }, 'athena config file unreadable');
+      throw new AthenaInvalidInputError('the Athena config file cannot be read');
+    }
+    const seed = parseSeedFile(text);
+    const now = new Date();
+    const clients: AthenaClient[] = [];
+    const skipped: string[] = [];
+    // Every entry is checked before anything is written: a bad URI late in the file leaves the catalog unchanged.
+    const checked = seed.clients.map((c) => ({
+      ...c,
+      uri: this.checkConnection({ pgUri: c.pgUri, pgUriEnvVar: c.pgUriEnvVar }),
+    }));
+    for (const c of checked) {
+      const uri = c.uri;
+      const existing = await this.deps.prisma.athenaClient.findFirst({
+        where: { clientName: c.clientName, deletedAt: null },
+      });
+      if (existing && existing.source !== 'config') {
+        skipped.push(c.clientName);
+        continue;
+      }
+      const data = {
+        description: c.description,
+        pgUriEnc: uri ? this.deps.box.seal(uri) : null,
+        pgUriEnvVar: c.pgUriEnvVar,
+        lastSyncedFromConfigAt: now,
+      };
+      const row = existing
+        ? await this.deps.prisma.athenaClient.update({ where: { id: existing.id }, data })
+        : await this.deps.prisma.athenaClient.create({
+            data: { ...data, clientName: c.clientName, source: 'config' },
+          });
+      // The URI may have changed: the next use builds the pool from the new one.
+      if (existing) await this.pools.evict(c.clientName);
+      await this.changed(c.clientName);
+      clients.push(row);
+    }
+    const configs: AthenaClientConfig[] = [];
+    for (const [clientName, config] of seed.configs) {
+      configs.push(await this.upsertConfig(principal, clientName, { config }));
+    }
+    return { clients, configs, skipped };
+  }
+
+  /**
+   * Makes a Polykomos database an Athena client (source `provisioned`): the same credential, sealed again here.
+   * The caller must own the database (its Polykomos key, or the admin); one live client per database.
+   */
+  async linkPolykomosDatabase(principal: Principal, input: LinkPolykomosInput): Promise<AthenaClient> {
+    const polykomos = this.deps.polykomos;
+    if (!polykomos) throw new AthenaInvalidInputError('Polykomos is not part of this server');
+    checkClientName(input.clientName);
+    if (principal.kind === 'anonymous') throw new AuthorizationError('a credential is required', principal);
+    let database: Awaited<ReturnType<PolykomosService['getDatabase']>>;
+    try {
+      database = await polykomos.getDatabase(principal, input.databaseUuid, 'databases:read');
+    } catch (err) {
+      if (err instanceof DomainError && err.httpStatus === 404) {
+        throw new AthenaNotFoundError('polykomos database', input.databaseUuid);
+      }
+      if (err instanceof DomainError && (err.httpStatus === 401 || err.httpStatus === 403)) {
+        throw new AuthorizationError(err.message, principal);
+      }
+      throw err;
+    }
+    if (database.dbType !== 'postgres') {
+      throw new AthenaInvalidInputError('only a PostgreSQL database can become an Athena client');
+    }
+    if (database.status !== 'active') {
+      throw new AthenaConflictError(`polykomos database "${database.uuid}" is ${database.status}, not active`);
+    }
+    const linked = await this.deps.prisma.athenaClient.findFirst({
+      where: { polykomosDatabaseUuid: database.uuid, deletedAt: null },
+      select: { clientName: true },
+    });
+    if (linked) {
+      throw new AthenaConflictError(`polykomos database "${database.uuid}" is already client "${linked.clientName}"`);
+    }
+    const uri = new URL('postgres://placeholder/');
+    uri.hostname = database.host;
+    uri.port = String(database.port);
+    uri.username = encodeURIComponent(database.dbUsername);
+    uri.password = encodeURIComponent(polykomos.password(database));
+    uri.pathname = `/${encodeURIComponent(database.dbName)}`;
+    try {
+      const row = await this.deps.prisma.athenaClient.create({
+        data: {
+          clientName: input.clientName,
+          description: input.description ?? `Polykomos database ${database.name}`,
+          pgUriEnc: this.deps.box.seal(uri.toString()),
+          source: 'provisioned',
+          polykomosDatabaseUuid: database.uuid,
+        },
+      });
+      await this.changed(row.clientName);
+      return row;
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw new AthenaConflictError(`client "${input.clientName}" already exists`);
+      }
+      throw err;
+    }
+  }
+
+  /** Records the catalog's metadata of a live client (tenant hostnames persisted in the catalog). */
+  async setMetadata(
+    principal: Principal,
+    clientName: string,
+    metadata: Record<string, unknown>,
+  ): Promise<AthenaClient> {
+    const row = await this.row(principal, clientName);
+    const updated = await this.deps.prisma.athenaClient.update({
+      where: { id: row.id },
+      data: { metadata: metadata as Prisma.InputJsonValue },
+    });
+    await this.changed(clientName);
+    return updated;
   }
 
   private async changed(clientName: string): Promise<void> {

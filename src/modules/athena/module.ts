@@ -3,12 +3,20 @@ import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaGatewayService } from './gateway.service.ts';
+import { AthenaMetaService } from './meta.service.ts';
+import { AthenaRoutesService } from './routes.service.ts';
+import { RowChangeHub } from './row-changes.ts';
 import { AthenaSchemaService } from './schema.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
   clients: AthenaClientsService;
   gateway: AthenaGatewayService;
+  changes: RowChangeHub;
+  /** The meta routes (G14): root, health, cluster probes, debug reports, registries, error catalog, metrics. */
+  meta: AthenaMetaService;
+  /** Public routes, tenant service routes and tenant hostnames (G5). */
+  routes: AthenaRoutesService;
   /** Schema introspection and audited management DDL (G2). */
   schema: AthenaSchemaService;
 }
@@ -22,7 +30,7 @@ declare module '../../core/module.ts' {
 export const athenaModule = defineModule({
   name: 'athena',
   description: 'Athena: the Postgres gateway over client databases (docs/athena.md)',
-  needs: ['access', 'databases'],
+  needs: ['access', 'databases', 'polykomos'],
   config: parseAthenaConfig,
   create: ({ core, config, modules }): Athena => {
     const clients = new AthenaClientsService({
@@ -33,8 +41,21 @@ export const athenaModule = defineModule({
       config,
       dataDir: core.config.dataDir,
       databases: modules.databases,
+      polykomos: modules.polykomos.databases,
     });
     const gateway = new AthenaGatewayService({ clients, config, pubsub: core.pubsub, logger: core.logger });
+    const changes = new RowChangeHub({ clients, gateway, config, logger: core.logger });
+    const meta = new AthenaMetaService({
+      prisma: core.prisma,
+      db: core.db,
+      objectStore: core.objectStore,
+      outbound: core.outbound,
+      metrics: core.metrics,
+      logger: core.logger,
+      config,
+      clients,
+    });
+    const routes = new AthenaRoutesService({ prisma: core.prisma, clients, outbound: core.outbound });
     const schema = new AthenaSchemaService({
       clients,
       gateway,
@@ -42,11 +63,16 @@ export const athenaModule = defineModule({
       config,
       logger: core.logger,
       registry: core.metrics.registry,
+      countMutation: (kind) => meta.countMutation(kind),
     });
-    return { clients, gateway, schema };
+    return { clients, routes, gateway, changes, meta, schema };
   },
   start: (athena) => athena.clients.start(),
-  close: (athena) => athena.clients.close(),
+  close: async (athena) => {
+    athena.meta.close();
+    await athena.changes.close();
+    await athena.clients.close();
+  },
   graphql: () => import('./graphql/index.ts'),
   topics: athenaTopics,
 });

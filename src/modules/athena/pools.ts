@@ -35,8 +35,11 @@ export interface ClientDatabase extends Queryable {
    * checked statement by statement, fixtures. Never caller text.
    */
   exec(script: string): Promise<void>;
-  /** A dedicated connection for LISTEN (postgres only); the caller releases it. */
-  listener?(): Promise<pg.PoolClient>;
+  /**
+   * LISTENs on a channel (a dedicated connection on Postgres, the instance itself on PGlite) until the returned
+   * function is called. `onLost` runs if the connection drops (the caller re-listens).
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onLost: () => void): Promise<() => Promise<void>>;
   stats(): PoolStats;
   close(): Promise<void>;
 }
@@ -66,7 +69,7 @@ class PostgresClientDatabase implements ClientDatabase {
 
   constructor(
     private readonly clientName: string,
-    uri: string,
+    private readonly uri: string,
     private readonly max: number,
     timeoutMs: number,
     logger: Logger,
@@ -125,8 +128,25 @@ class PostgresClientDatabase implements ClientDatabase {
     await this.pool.query(script);
   }
 
-  listener(): Promise<pg.PoolClient> {
-    return this.pool.connect();
+  async listen(channel: string, onPayload: (payload: string) => void, onLost: () => void) {
+    // Outside the pool: a LISTEN connection is held for as long as someone subscribes.
+    const client = new pg.Client({ connectionString: this.uri, application_name: 'atrium-athena-listen' });
+    let closed = false;
+    client.on('notification', (n) => {
+      if (n.channel === channel && n.payload !== undefined) onPayload(n.payload);
+    });
+    client.on('error', () => {
+      if (!closed) onLost();
+    });
+    client.on('end', () => {
+      if (!closed) onLost();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${quote(channel)}`);
+    return async () => {
+      closed = true;
+      await client.end().catch(() => {});
+    };
   }
 
   stats(): PoolStats {
@@ -208,6 +228,11 @@ class PgliteClientDatabase implements ClientDatabase {
   async exec(script: string): Promise<void> {
     this.lastUsed = new Date();
     await this.db.exec(script);
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void, _onLost: () => void) {
+    const stop = await this.db.listen(channel, onPayload);
+    return () => stop();
   }
 
   stats(): PoolStats {

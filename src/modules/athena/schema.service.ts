@@ -316,6 +316,8 @@ export class AthenaSchemaService {
       config: AthenaConfig;
       logger: Logger;
       registry: Registry;
+      /** Athena's own `/metrics` (`athena_management_mutations_total{kind}`), counted per successful DDL. */
+      countMutation: (kind: string) => void;
     },
   ) {
     this.ddlRuns = new Counter({
@@ -1243,6 +1245,7 @@ export class AthenaSchemaService {
     }
     this.deps.gateway.invalidateCatalog(client);
     this.ddlRuns.inc({ operation: op.operation, status: 'ok' });
+    this.deps.countMutation(op.operation);
     try {
       await this.deps.prisma.athenaDdlAudit.create({ data: { ...audit, status: 'ok' } });
     } catch (auditErr) {

@@ -219,7 +219,11 @@ const products: Record<string, ProductCases> = {
     shape: shapes.athena,
     notFound: ['GET', '/athena/no/such/path'],
     wrongMethod: ['PUT', '/athena/admin/backups/config', 'DELETE, GET'],
-    notImplemented: ['GET', '/athena/health', 'GET /health (get_health) is not implemented yet'],
+    notImplemented: [
+      'GET',
+      '/athena/admin/billing/providers',
+      'GET /admin/billing/providers (get_admin_billing_providers) is not implemented yet',
+    ],
     wrongType: ['GET', '/athena/admin/webhooks/abc', { headers: { apikey: 'k' } }, 'path.id: must be integer'],
     jsonPost: ['POST', '/athena/gateway/query'],
   },

@@ -91,6 +91,27 @@ describe.each(backends)('readCatalog on %s', (_name, open) => {
     expect(catalog.extensions.map((e) => e.name)).toContain('plpgsql');
   });
 
+  test('CatalogCache reads through readCatalog once per key and again after invalidate', async (ctx) => {
+    if (!fixture) return ctx.skip('postgres at 127.0.0.1:5432 is not reachable');
+    let statements = 0;
+    const db = fixture.db;
+    const counting: Queryable = {
+      query: (text, values) => {
+        statements++;
+        return db.query(text, values);
+      },
+    };
+    const cache = new CatalogCache({ schemas: ['public'] });
+    const [a, b] = await Promise.all([cache.get('client', counting), cache.get('client', counting)]);
+    expect(a).toBe(b);
+    expect(statements).toBe(1);
+    expect(a.relations.has('public.films')).toBe(true);
+    cache.invalidate('client');
+    const c = await cache.get('client', counting);
+    expect(c).not.toBe(a);
+    expect(statements).toBe(2);
+  });
+
   test('schemas option limits what is read', async (ctx) => {
     if (!fixture) return ctx.skip('postgres at 127.0.0.1:5432 is not reachable');
     const none = await readCatalog(fixture.db, { schemas: ['nope'] });

@@ -144,6 +144,31 @@ describe.each(backends)('compiler on %s', (_name, open) => {
 
     test('star, order with nulls, limit/offset capped at maxRows, exact count', async (ctx) => {
       skipIfAbsent(ctx);
+      const capped = await read(
+        {
+          table: 'films',
+          select: [
+            col('id'),
+            {
+              kind: 'embed',
+              relation: 'actors',
+              select: [col('id')],
+              order: [{ column: { column: 'id' }, direction: 'asc' }],
+            },
+            {
+              kind: 'embed',
+              relation: 'reviews',
+              select: [col('id')],
+              limit: 5,
+              order: [{ column: { column: 'id' }, direction: 'asc' }],
+            },
+          ],
+          filter: cond('id', 'eq', 1),
+        },
+        1,
+      );
+      // The embed without a limit is whole; an explicit embed limit is capped at maxRows.
+      expect(capped.body).toEqual([{ id: 1, actors: [{ id: 1 }, { id: 2 }], reviews: [{ id: 1 }] }]);
       const all = await read({ table: 'film_titles', order: [{ column: { column: 'id' }, direction: 'desc' }] });
       expect((all.body as { id: number }[]).map((f) => f.id)).toEqual([4, 3, 2, 1]);
       expect(Object.keys((all.body as object[])[0] ?? {})).toEqual(['id', 'title', 'year']);
@@ -193,6 +218,8 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(await ids(cond('year', 'lte', 1983))).toEqual([1, 2, 3]);
       expect(await ids(cond('title', 'like', '%Jet%'))).toEqual([2]);
       expect(await ids(cond('title', 'ilike', 'la %'))).toEqual([2]);
+      expect(await ids(cond('title', 'like', '*Jet*'))).toEqual([2]);
+      expect(await ids(cond('title', 'ilike', ['la*', 'VAG*'], { quantifier: 'any' }))).toEqual([2, 4]);
       expect(await ids(cond('title', 'match', '^S'))).toEqual([3]);
       expect(await ids(cond('title', 'imatch', '^v'))).toEqual([4]);
       expect(await ids(cond('id', 'in', [1, 3, 99]))).toEqual([1, 3]);
@@ -221,6 +248,17 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(await ids(cond('showing', 'nxl', '[4,6)'))).toEqual([2, 3]);
       expect(await ids(cond('showing', 'adj', '[20,30)'))).toEqual([2, 3]);
       expect(await ids(cond('mood', 'eq', 'happy'))).toEqual([1]);
+      const handles = async (filter: Filter) =>
+        ((await read({ table: 'users', select: [col('handle')], filter })).body as { handle: string }[])
+          .map((u) => u.handle)
+          .sort();
+      expect(await handles(cond('active', 'is', 'true'))).toEqual(['ann']);
+      expect(await handles(cond('active', 'is', 'false'))).toEqual([]);
+      expect(await handles(cond('active', 'is', 'unknown'))).toEqual(['bob']);
+      expect(await handles(cond('active', 'is', 'true', { negated: true }))).toEqual(['bob']);
+      expect(await handles(cond('handle', 'match', ['^a', '^z'], { quantifier: 'any' }))).toEqual(['ann']);
+      expect(await handles(cond('handle', 'imatch', ['^A', 'N$'], { quantifier: 'all' }))).toEqual(['ann']);
+      expect(await handles(cond('handle', 'neq', ['ann', 'cy'], { quantifier: 'all' }))).toEqual(['bob']);
       expect(await ids(cond('year', 'eq', 1962, { negated: true }))).toEqual([3, 4]);
       expect(
         await ids({
@@ -284,7 +322,9 @@ describe.each(backends)('compiler on %s', (_name, open) => {
           { kind: 'embed', relation: 'directors', spread: true, select: [col('name', { alias: 'director' })] },
           col('year', { aggregate: { fn: 'min' }, alias: 'first' }),
         ],
+        count: 'exact',
       });
+      expect(spreadGroups.total).toBe(2);
       expect(
         (spreadGroups.body as { director: string }[]).sort((a, b) => a.director.localeCompare(b.director)),
       ).toEqual([
@@ -988,6 +1028,34 @@ describe.each(backends)('compiler on %s', (_name, open) => {
           }),
         );
         expect(ignore.body).toEqual([{ handle: 'cy' }]);
+        // Athena's update_body: the existing row takes the given values, the inserted ones are not copied.
+        const withSet = await run(
+          compileInsert(catalog, {
+            schema: 'public',
+            table: 'actors',
+            rows: [
+              { id: 2, name: 'ignored on conflict' },
+              { id: 31, name: 'Fresh' },
+            ],
+            missing: 'default',
+            onConflict: { action: 'merge', set: { name: 'O\'Set "quoted"' } },
+            returning: [{ kind: 'star' }],
+          }),
+        );
+        expect(withSet.body).toEqual([
+          { id: 2, name: 'O\'Set "quoted"' },
+          { id: 31, name: 'Fresh' },
+        ]);
+        const badSet = () =>
+          compileInsert(catalog, {
+            schema: 'public',
+            table: 'actors',
+            rows: [{ id: 1 }],
+            missing: 'default',
+            onConflict: { action: 'merge', set: { nope: 1 } },
+            returning: null,
+          });
+        expect(gatewayError(badSet).code).toBe('PGRST204');
       });
     });
 
@@ -1039,6 +1107,25 @@ describe.each(backends)('compiler on %s', (_name, open) => {
           }),
         );
         expect(del.body).toEqual([{ id: 1 }]);
+        const byKey = await run(
+          compileDelete(catalog, { schema: 'public', table: 'directors', byPrimaryKey: '3', returning: [col('name')] }),
+        );
+        expect(byKey.body).toEqual([{ name: 'Nobody' }]);
+        const none = await run(
+          compileDelete(catalog, {
+            schema: 'public',
+            table: 'directors',
+            byPrimaryKey: '1',
+            filter: cond('name', 'eq', 'someone else'),
+            returning: null,
+          }),
+        );
+        expect(none).toEqual({ body: null, page_total: 0 });
+        expect(
+          gatewayError(() =>
+            compileDelete(catalog, { schema: 'public', table: 'films_actors', byPrimaryKey: '1', returning: null }),
+          ).message,
+        ).toBe('public.films_actors has a composite primary key: resource_id cannot name one row');
         const left = await read({
           table: 'reviews',
           select: [col('id')],
@@ -1094,6 +1181,11 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       expect(stats.shape).toBe('row');
       expect((await run(stats)).body).toEqual({ films: 4, latest: 1985 });
       expect((await run(call('total', { nums: [1, 2, 3] }))).body).toBe(6);
+      const pairs = call('pairs', {}, { select: [col('a')], filter: cond('b', 'eq', 'y') });
+      expect([pairs.shape, (await run(pairs)).body]).toEqual(['rows', [{ a: 2 }]]);
+      expect(gatewayError(() => call('pairs', {}, { select: [col('c')] })).message).toBe(
+        'column pairs.c does not exist',
+      );
       const table = call('film_years', {}, { select: [col('fyear')], filter: cond('fid', 'lte', 2), count: 'exact' });
       expect(table.shape).toBe('rows');
       expect(await run(table)).toEqual({ body: [{ fyear: 1962 }, { fyear: 1962 }], page_total: 2, total: 2 });

@@ -65,15 +65,18 @@ import { GatewayError, type RelationshipCandidate, requestError } from './errors
  * JSON as JSON text; written rows are bound as one JSON object per row and read back through
  * `json_populate_record(NULL::"s"."t", …)`, so arrays, jsonb, enums, ranges and nulls get the column's own type.
  *
- * Decisions where PostgREST's semantics are not the compiler's business: `like`/`ilike` values are SQL patterns
- * (`%`, `_`): PostgREST's `*` → `%` belongs to the `/rest/v1` parser. Beside aggregates, the plain columns, the
+ * Decisions where the notes are silent: `like`/`ilike` values take PostgREST's `*` as `%` for every door (the
+ * parsers hand values over verbatim; `%` and `_` keep their SQL meaning). Beside aggregates, the plain columns, the
  * columns of a to-one spread and to-one embeds (by their JSON text) are the GROUP BY keys; to-many embeds and
  * `*` beside aggregates, and spreads of to-many relations (PGRST119), are refused with 400. A read-only RPC
  * call of a VOLATILE function is refused up front with 405 (code 25006, the status PostgREST answers when such a
  * call writes inside its read-only transaction).
  */
 
-/** Options of reads and RPC: `maxRows` caps every limit (the root's and each embed's); `maxDepth` nests embeds. */
+/**
+ * Options of reads and RPC: `maxRows` is the top level's page size and caps every explicit limit (an embed
+ * without a limit returns all its rows, as in PostgREST); `maxDepth` bounds embedding depth.
+ */
 export interface ReadOptions {
   maxRows: number;
   /** Default 8. */
@@ -164,6 +167,13 @@ function scalarText(v: Scalar): string | null {
   }
   if (typeof v === 'number' && !Number.isFinite(v)) throw requestError(`invalid number ${v}`);
   return String(v);
+}
+
+/** PostgREST's `*` wildcard of like/ilike patterns is SQL's `%` (`%` itself stays valid). */
+function likePatterns<T extends Scalar | Scalar[]>(op: string, value: T): T {
+  if (op !== 'like' && op !== 'ilike') return value;
+  const star = (v: Scalar): Scalar => (typeof v === 'string' ? v.replaceAll('*', '%') : v);
+  return (Array.isArray(value) ? value.map(star) : star(value as Scalar)) as T;
 }
 
 function isJsonType(t: string): boolean {
@@ -403,7 +413,7 @@ class Compiler {
         throw requestError(`operator "${op}" does not take (${c.quantifier})`);
       }
       if (!Array.isArray(c.value)) throw requestError(`${op}(${c.quantifier}) needs a list of values`);
-      const list = this.params.add(toPgArrayLiteral(c.value));
+      const list = this.params.add(toPgArrayLiteral(likePatterns(op, c.value)));
       const arrayCast = c.valueCast ? `::${checkCast(c.valueCast)}[]` : '';
       return `${lhs} ${comparison[op]} ${c.quantifier.toUpperCase()}(${list}${arrayCast})`;
     }
@@ -448,7 +458,7 @@ class Compiler {
       default: {
         const sqlOp = comparison[op];
         if (!sqlOp) throw requestError(`unknown operator "${op}"`);
-        return `${lhs} ${sqlOp} ${this.value(c.value)}${valueCast}`;
+        return `${lhs} ${sqlOp} ${this.value(likePatterns(op, c.value))}${valueCast}`;
       }
     }
   }
@@ -605,7 +615,7 @@ class Compiler {
       let relationship: string;
       if (r.junction) {
         const j = r.junction;
-        relationship = `${j.relation.schema}.${j.relation.name} using ${j.sourceFk.name}(${j.sourceFk.columns.join(', ')}) and ${j.targetFk.name}(${j.targetFk.columns.join(', ')})`;
+        relationship = `${j.relation.name} using ${j.sourceFk.name}(${j.sourceFk.columns.join(', ')}) and ${j.targetFk.name}(${j.targetFk.columns.join(', ')})`;
       } else if (r.forward) {
         relationship = `${r.fk.name} using ${source.name}(${r.fk.columns.join(', ')}) and ${r.target.name}(${r.fk.refColumns.join(', ')})`;
       } else {
@@ -784,10 +794,16 @@ class Compiler {
     const orderBy = (spec.order ?? []).map((term) => this.orderTerm(src, term, embeds));
     const limit = checkPage(spec.limit, 'limit');
     const offset = checkPage(spec.offset, 'offset');
-    const cappedLimit = this.maxRows === null ? limit : Math.min(limit ?? this.maxRows, this.maxRows);
+    // maxRows pages the top level (PostgREST's max-rows); an embed is cut only when it asks for a limit.
+    const cappedLimit =
+      this.maxRows === null || (depth > 0 && limit === undefined)
+        ? limit
+        : Math.min(limit ?? this.maxRows, this.maxRows);
 
     const from = [fromOverride ?? src.from, ...innerJoins, ...joins].join(' ');
-    const countFrom = [fromOverride ?? src.from, ...innerJoins, ...(embedded.used ? joins : [])].join(' ');
+    // A count needs the non-inner embeds only when a filter or a GROUP BY key reads them.
+    const countJoins = embedded.used || aggregates ? joins : [];
+    const countFrom = [fromOverride ?? src.from, ...innerJoins, ...countJoins].join(' ');
     const whereSql = where.length > 0 ? ` WHERE ${where.map((w) => `(${w})`).join(' AND ')}` : '';
     const groupSql = aggregates && groupBy.length > 0 ? ` GROUP BY ${groupBy.join(', ')}` : '';
     let sql = `SELECT ${selectList.join(', ')} FROM ${from}${whereSql}${groupSql}`;
@@ -802,6 +818,9 @@ class Compiler {
 
   orderTerm(src: Source, term: OrderTerm, embeds: { item: SelectEmbed; rel: Relationship }[]): string {
     if (term.direction !== 'asc' && term.direction !== 'desc') throw requestError('order direction is asc or desc');
+    if (term.nulls !== undefined && term.nulls !== 'first' && term.nulls !== 'last') {
+      throw requestError('order nulls is first or last');
+    }
     let expr: string;
     if (term.relation !== undefined) {
       const found = embeds.find((e) => (e.item.alias ?? e.item.relation) === term.relation);
@@ -968,8 +987,20 @@ export function compileInsert(
       throw requestError(`'${relation.name}' has no primary key: name the on_conflict columns`);
     checkColumns(relation, conflict);
     insert += ` ON CONFLICT (${conflict.map(quoteIdent).join(', ')})`;
+    const setValues = cmd.onConflict.set;
     if (cmd.onConflict.action === 'ignore') {
+      if (setValues !== undefined) throw requestError('on conflict SET values need the merge action');
       insert += ' DO NOTHING';
+    } else if (setValues !== undefined) {
+      // Athena's `update_body`: the conflicting row takes these values (bound as one JSON row), not EXCLUDED's.
+      if (typeof setValues !== 'object' || setValues === null || Array.isArray(setValues)) {
+        throw requestError('the on conflict SET values must be an object');
+      }
+      const keys = Object.keys(setValues);
+      checkColumns(relation, keys);
+      if (keys.length === 0) throw requestError('the on conflict SET values are empty');
+      const row = c.params.add(jsonText(setValues));
+      insert += ` DO UPDATE SET ${keys.map((k) => `${quoteIdent(k)} = ${fieldOf(relation, row, k)}`).join(', ')}`;
     } else {
       const set = columns.filter((col) => !conflict.includes(col));
       const assigned = set.length > 0 ? set : conflict;
@@ -1023,7 +1054,23 @@ export function compileUpdate(
   return { text: writeResult(c, relation, update, cmd.returning), values: c.params.values };
 }
 
-/** DELETE … WHERE filter [ctid page], RETURNING select. */
+/**
+ * `byPrimaryKey` (Athena's `/gateway/delete` `resource_id`) as a filter on the single-column primary key, or on an
+ * `id` column when there is no primary key; a composite key cannot be named by one value (400).
+ */
+function primaryKeyFilter(relation: CatalogRelation, value: string): Filter {
+  if (typeof value !== 'string') throw requestError('resource_id must be a string');
+  const pk = relation.primaryKey;
+  const column =
+    pk.length === 1 ? pk[0] : pk.length === 0 && relation.columns.some((col) => col.name === 'id') ? 'id' : undefined;
+  if (column === undefined) {
+    const why = pk.length > 1 ? 'a composite primary key' : 'no primary key and no id column';
+    throw requestError(`${relation.schema}.${relation.name} has ${why}: resource_id cannot name one row`);
+  }
+  return { kind: 'condition', column: { column }, operator: 'eq', value };
+}
+
+/** DELETE … WHERE filter [AND primary key] [ctid page], RETURNING select. */
 export function compileDelete(
   catalog: Catalog,
   cmd: DeleteCommand,
@@ -1032,7 +1079,12 @@ export function compileDelete(
   const c = new Compiler(catalog, null, opts.maxDepth ?? defaultMaxDepth);
   const relation = lookupRelation(catalog, cmd.schema, cmd.table);
   const alias = c.alias('t');
-  const del = `DELETE FROM ${qualified(relation.schema, relation.name)} AS ${alias}${targetRows(c, relation, alias, cmd)}`;
+  let target: { filter?: Filter; order?: OrderTerm[]; limit?: number } = cmd;
+  if (cmd.byPrimaryKey !== undefined) {
+    const byKey = primaryKeyFilter(relation, cmd.byPrimaryKey);
+    target = { ...cmd, filter: cmd.filter ? { kind: 'and', filters: [cmd.filter, byKey] } : byKey };
+  }
+  const del = `DELETE FROM ${qualified(relation.schema, relation.name)} AS ${alias}${targetRows(c, relation, alias, target)}`;
   return { text: writeResult(c, relation, del, cmd.returning), values: c.params.values };
 }
 

@@ -1,6 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { DomainError } from '../../../core/errors.ts';
-import { fromPostgresError, GatewayError, statusForSqlState } from './errors.ts';
+import {
+  fromPostgresError,
+  GatewayError,
+  rangeNotSatisfiableError,
+  singularResultError,
+  statusForSqlState,
+} from './errors.ts';
 
 describe('statusForSqlState (PostgREST 12 table)', () => {
   test.each([
@@ -61,5 +67,25 @@ describe('fromPostgresError', () => {
     expect(() => fromPostgresError('text')).toThrow();
     const g = new GatewayError(400, 'PGRST100', 'bad');
     expect(fromPostgresError(g)).toBe(g);
+  });
+});
+
+describe('response-shape errors', () => {
+  test('PGRST116 and PGRST103 carry PostgREST statuses and texts', () => {
+    expect([singularResultError(2).httpStatus, singularResultError(2).toJSON()]).toEqual([
+      406,
+      {
+        code: 'PGRST116',
+        message: 'JSON object requested, multiple (or no) rows returned',
+        details: 'The result contains 2 rows',
+        hint: null,
+      },
+    ]);
+    const range = rangeNotSatisfiableError(50, 10);
+    expect([range.httpStatus, range.code, range.details]).toEqual([
+      416,
+      'PGRST103',
+      'An offset of 50 was requested, but there are only 10 rows.',
+    ]);
   });
 });

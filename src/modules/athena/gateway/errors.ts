@@ -117,3 +117,26 @@ export function fromPostgresError(err: unknown, opts: { anonymous?: boolean } = 
   const message = textField(e.message) ?? 'database error';
   return new GatewayError(statusForSqlState(e.code, opts), e.code, message, textField(e.detail), textField(e.hint));
 }
+
+/**
+ * PGRST116 (406): the caller asked for one object (`Accept: application/vnd.pgrst.object+json`, GraphQL single
+ * lookups) and the statement's `page_total` is not 1.
+ */
+export function singularResultError(rows: number): GatewayError {
+  return new GatewayError(
+    406,
+    'PGRST116',
+    'JSON object requested, multiple (or no) rows returned',
+    `The result contains ${rows} rows`,
+  );
+}
+
+/** PGRST103 (416): an offset past the end of an exactly counted result (`Range: items=50-` of 10 rows). */
+export function rangeNotSatisfiableError(offset: number, total: number): GatewayError {
+  return new GatewayError(
+    416,
+    'PGRST103',
+    'Requested range not satisfiable',
+    `An offset of ${offset} was requested, but there are only ${total} rows.`,
+  );
+}

@@ -32,7 +32,7 @@ CREATE TABLE public.films_actors (
   role text,
   PRIMARY KEY (film_id, actor_id)
 );
-CREATE TABLE public.users (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, handle text UNIQUE NOT NULL);
+CREATE TABLE public.users (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, handle text UNIQUE NOT NULL, active boolean);
 CREATE TABLE public.reviews (
   id serial PRIMARY KEY,
   film_id int NOT NULL REFERENCES public.films(id),
@@ -52,7 +52,7 @@ INSERT INTO public.films (id, title, director_id, year, rating, budget, tags, me
   (4, 'Vagabond', 1, 1985, 7.9, 100, '{}', NULL, NULL, NULL, NULL);
 INSERT INTO public.actors VALUES (1, 'Corinne Marchand'), (2, 'Antoine Bourseiller'), (3, 'Sandrine Bonnaire');
 INSERT INTO public.films_actors VALUES (1, 1, 'Cléo'), (1, 2, 'Antoine'), (4, 3, 'Mona');
-INSERT INTO public.users (handle) VALUES ('ann'), ('bob');
+INSERT INTO public.users (handle, active) VALUES ('ann', true), ('bob', NULL);
 INSERT INTO public.reviews (film_id, author_id, editor_id, stars, body) VALUES
   (1, 1, 2, 5, 'wonderful'), (1, 2, NULL, 4, 'fine'), (2, 1, 1, 5, 'haunting');
 INSERT INTO public."we""ird" VALUES (1, 'x');
@@ -86,6 +86,9 @@ CREATE FUNCTION public.five_star(f public.films) RETURNS SETOF public.reviews LA
   AS 'SELECT * FROM public.reviews r WHERE r.film_id = f.id AND r.stars = 5';
 CREATE FUNCTION public.maker(f public.films) RETURNS public.directors LANGUAGE sql STABLE
   AS 'SELECT * FROM public.directors d WHERE d.id = f.director_id';
+CREATE TYPE public.pair AS (a int, b text);
+CREATE FUNCTION public.pairs() RETURNS SETOF public.pair LANGUAGE sql IMMUTABLE
+  AS 'SELECT * FROM (VALUES (1, ''x''), (2, ''y'')) v(a, b)';
 CREATE FUNCTION public.greet(who text DEFAULT 'world') RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''hello '' || who';
 `;
 

@@ -1,4 +1,6 @@
+import { GraphQLError } from 'graphql';
 import { builder } from '../../../core/builder.ts';
+import { DomainError } from '../../../core/errors.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
 import { AthenaError, AthenaInvalidInputError } from '../athena.errors.ts';
 import { allowedCasts, type Cast, filterOperators } from '../gateway/ast.ts';
@@ -13,6 +15,7 @@ import {
   type SelectInput,
 } from '../gateway/input.ts';
 import type { RowsResult } from '../gateway.service.ts';
+import type { RowsChange } from '../row-changes.ts';
 
 /*
  * Gateway reads and writes over any client table (G1, docs/athena.md): a typed filter (the same closed operator set
@@ -541,5 +544,63 @@ builder.queryField('athenaCountRows', (t) =>
         bypassCache: a.bypassCache === true,
       });
     },
+  }),
+);
+
+const AthenaRowOpEnum = builder.enumType('AthenaRowOp', {
+  description: 'What happened to the rows.',
+  values: {
+    INSERT: { value: 'INSERT' as const, description: 'Rows were inserted.' },
+    UPDATE: { value: 'UPDATE' as const, description: 'Rows were updated.' },
+    DELETE: { value: 'DELETE' as const, description: 'Rows were deleted (only their keys are known).' },
+  },
+});
+
+const AthenaRowsChangeRef = builder.objectRef<RowsChange>('AthenaRowsChange').implement({
+  description: 'A batch of changes to rows of one table.',
+  fields: (t) => ({
+    op: t.field({ type: AthenaRowOpEnum, description: 'The operation.', resolve: (c) => c.op }),
+    rows: t.field({
+      type: ['JSON'],
+      description: 'The changed rows that match the filter, as selected (empty for deletes).',
+      resolve: (c) => c.rows,
+    }),
+    keys: t.field({
+      type: ['JSON'],
+      description: 'Primary-key values of every row changed in this batch, as JSON objects.',
+      resolve: (c) => c.keys,
+    }),
+  }),
+});
+
+builder.subscriptionField('gatewayRowsChanged', (t) =>
+  t.field({
+    type: AthenaRowsChangeRef,
+    description:
+      'Changes to rows of a client table that match a filter: writes through the gateway and by anyone else ' +
+      '(a row trigger NOTIFYs, every instance LISTENs). One query per batch and distinct filter, not per subscriber.',
+    args: {
+      client: t.arg.string({ required: true, description: 'The Athena client.' }),
+      table: t.arg.string({ required: true, description: 'The table (it needs a primary key).' }),
+      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
+      filter: t.arg({ type: AthenaFilterInput, required: false, description: 'Only rows matching this.' }),
+      select: t.arg({ type: [AthenaSelectInput], required: false, description: 'What to deliver of them.' }),
+    },
+    subscribe: async (_root, a, ctx) => {
+      try {
+        return await ctx.services.athena.changes.subscribe(ctx.principal, {
+          client: a.client,
+          schema: a.schema ?? 'public',
+          table: a.table,
+          ...(a.filter ? { filter: inputs(() => fromFilterInput(a.filter as FilterInput)) } : {}),
+          ...(a.select ? { select: inputs(() => (a.select as SelectInput[]).map((s) => fromSelectInput(s))) } : {}),
+        });
+      } catch (e) {
+        // Subscriptions have no result union: surface the expected failure with its code (not masked).
+        if (e instanceof DomainError) throw new GraphQLError(e.message, { extensions: { code: e.code } });
+        throw e;
+      }
+    },
+    resolve: (change) => change,
   }),
 );

@@ -1,3 +1,5 @@
 import './types.ts';
 import './gateway.ts';
+import './meta.ts';
+import './clients.ts';
 import './schema.ts';
