@@ -8,9 +8,11 @@ import { athenaErrorBody } from './answer.ts';
 import { athenaClientOperations } from './clients.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
+import { athenaManagementOperations } from './management.ts';
 import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
 import { athenaPostgrestOperations } from './postgrest.ts';
+import { athenaSchemaOperations } from './schema.ts';
 
 export { athenaErrorBody };
 
@@ -93,5 +95,12 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [athenaGatewayOperations, athenaPostgrestOperations, metaOperations, athenaClientOperations],
+  groups: [
+    athenaGatewayOperations,
+    athenaPostgrestOperations,
+    metaOperations,
+    athenaClientOperations,
+    athenaSchemaOperations,
+    athenaManagementOperations,
+  ],
 });

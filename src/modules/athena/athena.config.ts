@@ -20,6 +20,8 @@ export interface AthenaConfig {
   directUriHosts: string[];
   /** Extensions management may install (on PGlite only its bundled ones exist). */
   extensionAllowlist: string[];
+  /** Columns management refuses to drop (`ATRIUM_ATHENA_RESERVED_COLUMNS`, default `id`). */
+  reservedColumns: string[];
   /** Peers `/health/cluster` probes over HTTP (base URLs). */
   clusterMirrors: string[];
   /** A JSON file seeding clients and per-client configs (`seed-from-config`). */
@@ -64,6 +66,7 @@ export function parseAthenaConfig(env: EnvReader): AthenaConfig {
     extensionAllowlist: list(
       env.str('ATRIUM_ATHENA_EXTENSIONS') ?? 'pgcrypto,uuid-ossp,citext,hstore,pg_trgm,vector,btree_gin,btree_gist',
     ),
+    reservedColumns: list(env.str('ATRIUM_ATHENA_RESERVED_COLUMNS') ?? 'id'),
     clusterMirrors: mirrors,
     configFile: env.str('ATRIUM_ATHENA_CONFIG_FILE'),
     maxEmbedDepth: env.int('ATRIUM_ATHENA_MAX_EMBED_DEPTH', 8, 1, 32),

@@ -50,6 +50,13 @@ const pinned: Record<string, number> = {
   extension_not_allowed: 1401,
   reserved_column: 1402,
   audit_unavailable: 1403,
+  invalid_identifier: 1404,
+  invalid_default_expression: 1405,
+  invalid_view_definition: 1406,
+  invalid_function_ddl: 1407,
+  invalid_data_type: 1408,
+  invalid_index_method: 1409,
+  ddl_failed: 1410,
 };
 
 describe('athena error catalog', () => {

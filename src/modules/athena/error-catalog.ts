@@ -99,6 +99,25 @@ export const athenaErrorCatalog: readonly AthenaErrorEntry[] = [
   { code: 'extension_not_allowed', domain: 'management', httpStatus: 400, number: 1401, title: 'Extension refused' },
   { code: 'reserved_column', domain: 'management', httpStatus: 400, number: 1402, title: 'Reserved column' },
   { code: 'audit_unavailable', domain: 'management', httpStatus: 503, number: 1403, title: 'Audit store unavailable' },
+  { code: 'invalid_identifier', domain: 'management', httpStatus: 400, number: 1404, title: 'Invalid identifier' },
+  {
+    code: 'invalid_default_expression',
+    domain: 'management',
+    httpStatus: 400,
+    number: 1405,
+    title: 'Default expression refused',
+  },
+  {
+    code: 'invalid_view_definition',
+    domain: 'management',
+    httpStatus: 400,
+    number: 1406,
+    title: 'View definition refused',
+  },
+  { code: 'invalid_function_ddl', domain: 'management', httpStatus: 400, number: 1407, title: 'Function DDL refused' },
+  { code: 'invalid_data_type', domain: 'management', httpStatus: 400, number: 1408, title: 'Data type refused' },
+  { code: 'invalid_index_method', domain: 'management', httpStatus: 400, number: 1409, title: 'Index method refused' },
+  { code: 'ddl_failed', domain: 'management', httpStatus: 400, number: 1410, title: 'The database refused the DDL' },
 ];
 
 const byCode = new Map(athenaErrorCatalog.map((e) => [e.code, e]));

@@ -6,6 +6,7 @@ import { AthenaGatewayService } from './gateway.service.ts';
 import { AthenaMetaService } from './meta.service.ts';
 import { AthenaRoutesService } from './routes.service.ts';
 import { RowChangeHub } from './row-changes.ts';
+import { AthenaSchemaService } from './schema.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
@@ -16,6 +17,8 @@ export interface Athena {
   meta: AthenaMetaService;
   /** Public routes, tenant service routes and tenant hostnames (G5). */
   routes: AthenaRoutesService;
+  /** Schema introspection and audited management DDL (G2). */
+  schema: AthenaSchemaService;
 }
 
 declare module '../../core/module.ts' {
@@ -53,7 +56,16 @@ export const athenaModule = defineModule({
       clients,
     });
     const routes = new AthenaRoutesService({ prisma: core.prisma, clients, outbound: core.outbound });
-    return { clients, routes, gateway, changes, meta };
+    const schema = new AthenaSchemaService({
+      clients,
+      gateway,
+      prisma: core.prisma,
+      config,
+      logger: core.logger,
+      registry: core.metrics.registry,
+      countMutation: (kind) => meta.countMutation(kind),
+    });
+    return { clients, routes, gateway, changes, meta, schema };
   },
   start: (athena) => athena.clients.start(),
   close: async (athena) => {

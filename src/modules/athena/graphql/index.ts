@@ -2,3 +2,4 @@ import './types.ts';
 import './gateway.ts';
 import './meta.ts';
 import './clients.ts';
+import './schema.ts';
