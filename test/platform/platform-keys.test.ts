@@ -48,11 +48,14 @@ describe('atr_ platform keys', () => {
   });
 
   it("every REST door refuses a platform key, even one with scope admin, as it refuses another product's key", async () => {
-    const foreignKey = (await createApiKey(t.baseUrl, t.adminKey, { product: 'athena', name: 'foreign', scopes: [] }))
-      .rawKey;
+    const keyOf = async (product: 'athena' | 'deepstore') =>
+      (await createApiKey(t.baseUrl, t.adminKey, { product, name: 'foreign', scopes: [] })).rawKey;
+    const foreignKeys = { athena: await keyOf('athena'), deepstore: await keyOf('deepstore') };
     let doors = 0;
     for (const surface of surfaces) {
       if (!surface.authenticate) continue;
+      // Another product's key: Athena's own keys open Athena's public routes.
+      const foreignKey = surface.product === 'athena' ? foreignKeys.deepstore : foreignKeys.athena;
       const spec = loadSpec(surface.contract);
       const op = spec.operations.find((o) => o.method === 'GET' && !o.path.includes('{') && o.path !== '/health');
       if (!op) continue;
