@@ -184,7 +184,7 @@ function csv(rows: Record<string, unknown>[]): string {
   return [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n');
 }
 
-type Representation = 'json' | 'object' | 'csv';
+type Representation = 'json' | 'object' | 'csv' | 'plan';
 
 /** The media type asked for: JSON (array), one object, CSV; anything else PostgREST refuses with PGRST107. */
 function representation(req: RestRequest): Representation | RestResponse {
@@ -193,6 +193,7 @@ function representation(req: RestRequest): Representation | RestResponse {
   for (const t of types) {
     if (t === 'application/vnd.pgrst.object+json' || t === 'application/vnd.pgrst.object') return 'object';
     if (t === 'text/csv') return 'csv';
+    if (t === 'application/vnd.pgrst.plan+json' || t === 'application/vnd.pgrst.plan') return 'plan';
     if (
       t === 'application/json' ||
       t === 'application/vnd.pgrst.array+json' ||
@@ -267,11 +268,25 @@ const readDoc = graphql({
         first: limit,
         offset,
         count: countVariable(p.count),
+        plan: representation(req) === 'plan',
+        analyze: /\banalyze\b/i.test(first(req.headers.accept) ?? ''),
       };
     }),
-  respond: ({ athenaRows }, req) => {
+  respond: ({ athenaRows, athenaExplainRows }, req) => {
     const rep = representation(req);
     if (typeof rep !== 'string') return rep;
+    if (rep === 'plan') {
+      const plan = athenaExplainRows as Result & { data?: unknown };
+      if (plan && plan.data !== undefined) {
+        return {
+          status: 200,
+          body: plan.data,
+          headers: { 'content-type': 'application/vnd.pgrst.plan+json; charset=utf-8' },
+        };
+      }
+      const failed = unwrap(plan as Result);
+      if ('error' in failed) return failed.error;
+    }
     const out = unwrap(athenaRows as Result);
     if ('error' in out) return out.error;
     const partial =

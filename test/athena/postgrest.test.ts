@@ -109,6 +109,15 @@ describe('PostgREST grammar and preferences', () => {
     expect(csv.text).toBe('id,title\n1,2001\n2,The Shining');
   });
 
+  it('answers the execution plan for the plan media type', async () => {
+    const res = await athenaRest(t, 'GET', '/rest/v1/films?select=id&id=eq.1', {
+      headers: { accept: 'application/vnd.pgrst.plan+json' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/vnd.pgrst.plan+json');
+    expect(res.body[0]).toHaveProperty('Plan');
+  });
+
   it('counts planned and estimated', async () => {
     for (const mode of ['planned', 'estimated']) {
       const res = await athenaRest(t, 'GET', '/rest/v1/films?select=id', { headers: { prefer: `count=${mode}` } });

@@ -226,11 +226,32 @@ export class AthenaClientsService {
         this.cache.delete(clientName);
       }
     })().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'athena client watch ended'));
-    await this.ensureLocalClient();
+    await this.ensureLocalClientSafely();
   }
 
   close(): Promise<void> {
     return this.pools.close();
+  }
+
+  private localAttemptAt = 0;
+
+  /**
+   * The default client, without failing start-up: a Postgres server that cannot be reached now (a restart, a
+   * misconfiguration) is logged, and the client is made on a later request for it (at most every 10 s).
+   */
+  private async ensureLocalClientSafely(): Promise<boolean> {
+    if (Date.now() - this.localAttemptAt < 10_000) return false;
+    this.localAttemptAt = Date.now();
+    try {
+      await this.ensureLocalClient();
+      return true;
+    } catch (err) {
+      this.deps.logger.warn(
+        { client: this.deps.config.localClient, err: (err as Error).message },
+        'athena default client could not be created yet',
+      );
+      return false;
+    }
   }
 
   /**
@@ -285,7 +306,11 @@ export class AthenaClientsService {
   /** The database behind `X-Athena-Client`, for the gateway: 400 unknown, 503 frozen/inactive/unconfigured. */
   async database(clientName: string | undefined): Promise<{ client: AthenaClient; db: ClientDatabase }> {
     if (!clientName) throw new UnknownClientError(undefined);
-    const client = await this.find(clientName);
+    let client = await this.find(clientName);
+    if (!client && clientName === this.deps.config.localClient && (await this.ensureLocalClientSafely())) {
+      this.cache.delete(clientName);
+      client = await this.find(clientName);
+    }
     if (!client) throw new UnknownClientError(clientName);
     if (client.isFrozen) throw new ClientUnavailableError(clientName, 'frozen');
     if (!client.isActive) throw new ClientUnavailableError(clientName, 'inactive');

@@ -182,6 +182,22 @@ export class AthenaGatewayService {
     return planned === null ? out : { ...out, total: planned };
   }
 
+  /** The execution plan of a read (PostgREST's `application/vnd.pgrst.plan+json`): EXPLAIN (FORMAT JSON) of it. */
+  async explainRead(
+    principal: Principal,
+    input: { client: string | undefined; query: ReadQuery; analyze?: boolean },
+  ): Promise<unknown> {
+    const { db, catalog } = await this.open(principal, input.client, 'fetch');
+    const statement = this.compile(() => compileRead(catalog, input.query, this.compileOptions()));
+    // ANALYZE runs the read; it stays read-only and is rolled back like any read.
+    const options = input.analyze ? 'ANALYZE, FORMAT JSON' : 'FORMAT JSON';
+    const r = await this.inTransaction(db, { readOnly: true }, (q) =>
+      q.query<Record<string, unknown>>(`EXPLAIN (${options}) ${statement.text}`, statement.values),
+    );
+    const plan = Object.values(r.rows[0] ?? {})[0];
+    return typeof plan === 'string' ? JSON.parse(plan) : plan;
+  }
+
   async insert(
     principal: Principal,
     input: { client: string | undefined; command: InsertCommand } & WriteOptions,

@@ -284,6 +284,39 @@ builder.queryField('athenaRows', (t) =>
   }),
 );
 
+builder.queryField('athenaExplainRows', (t) =>
+  t.field({
+    type: 'JSON',
+    description: 'The execution plan (EXPLAIN FORMAT JSON) of the read `athenaRows` would run with these arguments.',
+    errors: gatewayErrors,
+    args: {
+      client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
+      table: t.arg.string({ required: true, description: 'The table or view.' }),
+      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
+      select: t.arg({ type: [AthenaSelectInput], required: false, description: 'What to read (default `*`).' }),
+      filter: t.arg({ type: AthenaFilterInput, required: false, description: 'Which rows.' }),
+      orderBy: t.arg({ type: [AthenaOrderInput], required: false, description: 'Their order.' }),
+      first: t.arg.int({ required: false, description: 'At most this many rows.' }),
+      offset: t.arg.int({ required: false, description: 'Skip this many rows.' }),
+      analyze: t.arg.boolean({ required: false, description: 'EXPLAIN ANALYZE: run the read and report timings.' }),
+    },
+    resolve: (_root, a, ctx) =>
+      ctx.services.athena.gateway.explainRead(ctx.principal, {
+        client: a.client,
+        analyze: a.analyze === true,
+        query: inputs(() => ({
+          schema: a.schema ?? 'public',
+          table: a.table,
+          select: a.select ? a.select.map((s) => fromSelectInput(s)) : [{ kind: 'star' as const }],
+          ...(a.filter ? { filter: fromFilterInput(a.filter) } : {}),
+          ...(a.orderBy ? { order: a.orderBy.map(fromOrderInput) } : {}),
+          ...(a.first !== null && a.first !== undefined ? { limit: a.first } : {}),
+          ...(a.offset !== null && a.offset !== undefined ? { offset: a.offset } : {}),
+        })),
+      }),
+  }),
+);
+
 builder.mutationField('athenaInsertRows', (t) =>
   t.field({
     type: AthenaRowsRef,
