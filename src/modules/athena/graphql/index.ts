@@ -1,2 +1,3 @@
 import './types.ts';
 import './gateway.ts';
+import './gateway-routes.ts';
