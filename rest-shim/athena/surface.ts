@@ -1,12 +1,14 @@
 import { bearerToken } from '../../src/core/auth/authenticator.ts';
 import { anonymous, type Principal } from '../../src/core/auth/principal.ts';
 import { boundClient, holdsRight, isAthenaAdmin } from '../../src/modules/athena/athena.access.ts';
+import { directUriOf } from '../../src/modules/athena/direct-uri.ts';
 import { refusalResult } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
+import { athenaGatewayQueueGroups } from './gateway-queue.ts';
 import type { AthenaPolicy } from './policy.ts';
 import { athenaPostgrestOperations } from './postgrest.ts';
 
@@ -68,7 +70,9 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
       }
     }
     const right = policy.right;
-    if (right !== undefined && !isAthenaAdmin(principal)) {
+    // A direct URI's own credentials authorize it (the gateway checks them); the key binding does not apply.
+    const direct = policy.directUri === true && directUriOf(request.headers) !== undefined;
+    if (right !== undefined && !direct && !isAthenaAdmin(principal)) {
       if (principal.kind === 'anonymous') {
         const enforce = services.athena.clients.enforceApiKeys;
         if (enforce || !right.startsWith('gateway.')) {
@@ -91,5 +95,5 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [athenaGatewayOperations, athenaPostgrestOperations],
+  groups: [athenaGatewayOperations, athenaPostgrestOperations, ...athenaGatewayQueueGroups],
 });

@@ -1,4 +1,4 @@
-import type { DeleteCommand, InsertCommand, UpdateCommand } from './ast.ts';
+import type { DeleteCommand, Filter, InsertCommand, UpdateCommand } from './ast.ts';
 import { GatewayParseError } from './parse-errors.ts';
 import {
   type FetchRequest,
@@ -45,6 +45,13 @@ export function parseSqlBody(body: unknown): { sql: string; schema?: string } {
   return { sql: b.query, ...(typeof b.schema_name === 'string' ? { schema: b.schema_name } : {}) };
 }
 
+/** `/gateway/update`'s body: `conditions` are required (no whole-table updates). */
+export function parseGatewayUpdate(body: unknown): UpdateCommand & { filter: Filter } {
+  const command = parseUpdateBody(body);
+  if (!command.filter) throw invalid('conditions are required');
+  return { ...command, filter: command.filter };
+}
+
 /** Parses a body for `route`; throws GatewayParseError (4xx) for anything malformed. */
 export function parseGatewayRequest(
   route: GatewayRoute,
@@ -56,11 +63,8 @@ export function parseGatewayRequest(
       const request = parseFetchBody(body);
       return { route, request: headers.stripNulls ? { ...request, stripNulls: true } : request };
     }
-    case 'update': {
-      const command = parseUpdateBody(body);
-      if (!command.filter) throw invalid('conditions are required');
-      return { route, command };
-    }
+    case 'update':
+      return { route, command: parseGatewayUpdate(body) };
     case 'insert':
       return { route, command: parseInsertBody(body) };
     case 'delete': {
