@@ -46,6 +46,14 @@ function rpcRows(shape: RpcShape, fnName: string, body: string | null): string |
   }
 }
 
+/** A socket-level failure (refused, reset, timed out, DNS) or pg's connect timeout, not an answer of the server. */
+function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { syscall?: unknown; code?: unknown };
+  if (typeof e.syscall === 'string') return true;
+  return /^(Connection terminated|timeout expired|timeout exceeded when trying to connect)/i.test(e.message);
+}
+
 /**
  * `/gateway/delete`'s `resource_id`: a filter on the table's single-column primary key (or its `id` column when it
  * has none); a composite key cannot be named by one id (400).
@@ -511,6 +519,11 @@ export class AthenaGatewayService {
   private failure(err: unknown): unknown {
     if (err instanceof AthenaError || err instanceof GatewayError) return err;
     if (err instanceof Error && err.name === 'GatewayParseError') return err;
+    if (isConnectionFailure(err)) {
+      // Pools connect lazily: an unreachable client database surfaces at the first statement, and is a 503.
+      this.deps.logger.warn({ err: (err as Error).message }, 'athena client database unreachable');
+      return new AthenaError('client_unreachable', 503, "The client database can't be reached");
+    }
     try {
       return fromPostgresError(err);
     } catch {
