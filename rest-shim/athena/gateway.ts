@@ -128,14 +128,15 @@ function cacheKey(req: RestRequest, table: string, body: unknown): string {
 // The parsed request, kept from `variables` to `respond` (post-processing, strip_nulls).
 const parsed = new WeakMap<RestRequest, FetchRequest>();
 
-function fetchOperation(parse: (req: RestRequest) => FetchRequest, operation: string) {
-  // `GET /data` takes no direct URI and is not deferrable (notes §1.4).
+function fetchOperation(parse: (req: RestRequest) => FetchRequest, operation: string, deferrable: boolean) {
+  // `GET /data` takes no direct URI (notes §1.4); only `/gateway/fetch` defers (its body is what a deferred fetch
+  // stores and parses again).
   const viaGet = operation === 'data';
   return graphql({
     policy: { right: 'gateway.fetch.execute', directUri: !viaGet },
     document: AthenaReadRowsDocument,
     extraQuery: viaGet ? 'any' : undefined,
-    ...(viaGet ? {} : { instead: deferred('fetch') }),
+    ...(deferrable ? { instead: deferred('fetch') } : {}),
     variables: (req) => {
       if (viaGet) refuseDirectUri(req);
       const request = parse(req);
@@ -163,9 +164,9 @@ function fetchOperation(parse: (req: RestRequest) => FetchRequest, operation: st
   });
 }
 
-const fetchRows = fetchOperation((req) => parseFetchBody(req.body), 'fetch');
-const dataRows = fetchOperation((req) => parseDataBody(req.body), 'fetch');
-const getData = fetchOperation((req) => parseGetDataQuery(req.query), 'data');
+const fetchRows = fetchOperation((req) => parseFetchBody(req.body), 'fetch', true);
+const dataRows = fetchOperation((req) => parseDataBody(req.body), 'fetch', false);
+const getData = fetchOperation((req) => parseGetDataQuery(req.query), 'data', false);
 
 const updateRows = graphql({
   policy: { right: 'gateway.update.execute', directUri: true },
