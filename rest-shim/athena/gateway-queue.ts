@@ -37,7 +37,9 @@ function athenaError(r: NonNullable<Result>): RestResponse {
 function deferredData(d: AthenaDeferredRequestFieldsFragment) {
   return {
     request_id: d.requestId,
+    // `state` is the notes' name (§3.10), `status` the one the defer answer uses (`status: "queued"`): the same.
     state: d.state.toLowerCase(),
+    status: d.state.toLowerCase(),
     route: `/gateway/${d.route.toLowerCase()}`,
     method: d.method,
     client_name: d.clientName,

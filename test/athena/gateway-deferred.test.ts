@@ -60,6 +60,7 @@ describe('X-Athena-Defer', () => {
     expect(done.data).toMatchObject({
       request_id: res.body.data.request_id,
       state: 'completed',
+      status: 'completed',
       route: '/gateway/insert',
       method: 'PUT',
       client_name: t.client,
