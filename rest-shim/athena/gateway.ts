@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { principalId } from '../../src/core/auth/principal.ts';
+import { directUriOf } from '../../src/modules/athena/direct-uri.ts';
 import type { ReadQuery, RpcCall } from '../../src/modules/athena/gateway/ast.ts';
 import { GatewayParseError } from '../../src/modules/athena/gateway/parse-errors.ts';
 import { postProcess, stripNulls } from '../../src/modules/athena/gateway/post-process.ts';
+import { type GatewayRoute, parseGatewayUpdate, parseSqlBody } from '../../src/modules/athena/gateway/requests.ts';
 import {
   type FetchRequest,
   parseDataBody,
@@ -12,7 +14,6 @@ import {
   parseInsertBody,
   parseRpcBody,
   parseRpcGetQuery,
-  parseUpdateBody,
 } from '../../src/modules/athena/gateway/structured-parse.ts';
 import type { RestRequest, RestResponse } from '../engine/types.ts';
 import {
@@ -26,6 +27,7 @@ import {
   AthenaUpdateRowsDocument,
 } from '../generated/graphql.ts';
 import { athenaErrorBody, statusOfCode } from './answer.ts';
+import { deferOperation } from './gateway-queue.ts';
 import { graphql, group } from './policy.ts';
 import { gatewayStatus } from './postgrest.ts';
 import { conflictAction, countVariable, filterVariables, orderVariables, selectVariables } from './variables.ts';
@@ -39,26 +41,50 @@ import { conflictAction, countVariable, filterVariables, orderVariables, selectV
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 const client = (req: RestRequest) => first(req.headers['x-athena-client']) ?? '';
 
-/** Direct connection headers: refused unless the operator allowlisted hosts (docs/athena.md, Direct URIs). */
+/**
+ * Where the request runs: `X-Athena-Client`, or a direct URI header (`x-pg-uri` before `x-athena-jdbc-url` before
+ * `x-jdbc-url`), which wins; the gateway checks it (allowlist, credentials, outbound guard) and logs an ignored
+ * client (docs/athena.md, Direct URIs).
+ */
+export function target(req: RestRequest): { client: string; directUri?: string } {
+  const directUri = directUriOf(req.headers);
+  return { client: client(req), ...(directUri !== undefined ? { directUri } : {}) };
+}
+
+/** Routes that take no direct URI (`GET /data`): a URI header there is refused, not silently ignored. */
 function refuseDirectUri(req: RestRequest): void {
-  for (const h of ['x-pg-uri', 'x-athena-jdbc-url', 'x-jdbc-url']) {
-    if (req.headers[h] !== undefined) {
-      throw new GatewayParseError({
-        httpStatus: 403,
-        code: 'direct_uri_disabled',
-        message: `Direct connection headers (${h}) are disabled on this server: route with X-Athena-Client`,
-      });
-    }
+  if (directUriOf(req.headers) !== undefined) {
+    throw new GatewayParseError({
+      httpStatus: 403,
+      code: 'direct_uri_disabled',
+      message: 'This route does not take direct connection headers: route with X-Athena-Client',
+    });
   }
 }
 
-type Result =
+/**
+ * `X-Athena-Defer: true` on a deferrable route: the request is stored and answered 202 (notes §1.8 decision);
+ * never for direct URIs, which always run inline.
+ */
+function deferred(route: GatewayRoute) {
+  return (req: RestRequest) => {
+    const flag = String(first(req.headers['x-athena-defer']) ?? '').toLowerCase();
+    if (flag !== 'true' && flag !== '1') return undefined;
+    if (directUriOf(req.headers) !== undefined) return undefined;
+    return deferOperation(route);
+  };
+}
+
+const stripNullsHeader = (req: RestRequest) =>
+  ['true', '1'].includes(String(first(req.headers['x-strip-nulls'])).toLowerCase());
+
+export type Result =
   | { __typename: string; data?: unknown; code?: string; message?: string; details?: unknown; hint?: unknown }
   | null
   | undefined;
 
 /** An error member in Athena's envelope: SQLSTATEs and PGRST codes with PostgREST's statuses, Athena codes by catalog. */
-function errorResponse(r: NonNullable<Result>, operation: string): RestResponse {
+export function errorResponse(r: NonNullable<Result>, operation: string): RestResponse {
   const code = r.code ?? 'error';
   let status = r.__typename === 'AthenaGatewayError' ? (gatewayStatus(code) ?? 400) : statusOfCode(code);
   // The contract lists 400 and 500 (insert also 409) for these routes: a "not found" table is a bad request here.
@@ -76,9 +102,9 @@ function success<T>(r: Result, operation: string, map: (data: T) => RestResponse
   return errorResponse(r, operation);
 }
 
-function readVariables(req: RestRequest, q: ReadQuery) {
+function readVariables(req: RestRequest, q: ReadQuery, direct: boolean) {
   return {
-    client: client(req),
+    ...(direct ? target(req) : { client: client(req) }),
     schema: q.schema,
     table: q.table,
     select: q.select.map(selectVariables),
@@ -102,23 +128,26 @@ function cacheKey(req: RestRequest, table: string, body: unknown): string {
 // The parsed request, kept from `variables` to `respond` (post-processing, strip_nulls).
 const parsed = new WeakMap<RestRequest, FetchRequest>();
 
-function fetchOperation(parse: (req: RestRequest) => FetchRequest, operation: string) {
+function fetchOperation(parse: (req: RestRequest) => FetchRequest, operation: string, deferrable: boolean) {
+  // `GET /data` takes no direct URI (notes §1.4); only `/gateway/fetch` defers (its body is what a deferred fetch
+  // stores and parses again).
+  const viaGet = operation === 'data';
   return graphql({
-    policy: { right: 'gateway.fetch.execute' },
+    policy: { right: 'gateway.fetch.execute', directUri: !viaGet },
     document: AthenaReadRowsDocument,
-    extraQuery: operation === 'data' ? 'any' : undefined,
+    extraQuery: viaGet ? 'any' : undefined,
+    ...(deferrable ? { instead: deferred('fetch') } : {}),
     variables: (req) => {
-      refuseDirectUri(req);
+      if (viaGet) refuseDirectUri(req);
       const request = parse(req);
       parsed.set(req, request);
-      return readVariables(req, request.query);
+      return readVariables(req, request.query, !viaGet);
     },
     respond: ({ athenaRows }, req) =>
       success<AthenaRowsFieldsFragment>(athenaRows as Result, 'fetch', (rows) => {
         const request = parsed.get(req) as FetchRequest;
         let data = rows.rows as Record<string, unknown>[];
-        const strip =
-          request.stripNulls || ['true', '1'].includes(String(first(req.headers['x-strip-nulls'])).toLowerCase());
+        const strip = request.stripNulls || stripNullsHeader(req);
         if (strip) data = stripNulls(data);
         const post = request.postProcessing ? postProcess(data, request.postProcessing) : undefined;
         return {
@@ -135,19 +164,18 @@ function fetchOperation(parse: (req: RestRequest) => FetchRequest, operation: st
   });
 }
 
-const fetchRows = fetchOperation((req) => parseFetchBody(req.body), 'fetch');
-const dataRows = fetchOperation((req) => parseDataBody(req.body), 'fetch');
-const getData = fetchOperation((req) => parseGetDataQuery(req.query), 'data');
+const fetchRows = fetchOperation((req) => parseFetchBody(req.body), 'fetch', true);
+const dataRows = fetchOperation((req) => parseDataBody(req.body), 'fetch', false);
+const getData = fetchOperation((req) => parseGetDataQuery(req.query), 'data', false);
 
 const updateRows = graphql({
-  policy: { right: 'gateway.update.execute' },
+  policy: { right: 'gateway.update.execute', directUri: true },
   document: AthenaUpdateRowsDocument,
+  instead: deferred('update'),
   variables: (req) => {
-    refuseDirectUri(req);
-    const c = parseUpdateBody(req.body);
-    if (!c.filter) throw new GatewayParseError({ code: 'invalid_request', message: 'conditions are required' });
+    const c = parseGatewayUpdate(req.body);
     return {
-      client: client(req),
+      ...target(req),
       schema: c.schema,
       table: c.table,
       set: c.set,
@@ -167,13 +195,13 @@ const updateRows = graphql({
 });
 
 const insertRow = graphql({
-  policy: { right: 'gateway.insert.execute' },
+  policy: { right: 'gateway.insert.execute', directUri: true },
   document: AthenaInsertRowsDocument,
+  instead: deferred('insert'),
   variables: (req) => {
-    refuseDirectUri(req);
     const c = parseInsertBody(req.body);
     return {
-      client: client(req),
+      ...target(req),
       schema: c.schema,
       table: c.table,
       rows: c.rows,
@@ -208,13 +236,13 @@ const insertRow = graphql({
 });
 
 const deleteRow = graphql({
-  policy: { right: 'gateway.delete.execute' },
+  policy: { right: 'gateway.delete.execute', directUri: true },
   document: AthenaDeleteRowsDocument,
+  instead: deferred('delete'),
   variables: (req) => {
-    refuseDirectUri(req);
     const c = parseDeleteBody(req.body);
     return {
-      client: client(req),
+      ...target(req),
       schema: c.schema,
       table: c.table,
       primaryKey: c.byPrimaryKey,
@@ -244,13 +272,8 @@ const deleteRow = graphql({
 });
 
 function sqlBody(req: RestRequest, requireDriver: boolean): { query: string; schema?: string } {
-  const b = req.body as { query?: unknown; schema_name?: unknown; driver?: unknown; db_name?: unknown } | undefined;
-  if (!b || typeof b.query !== 'string' || b.query.trim() === '') {
-    throw new GatewayParseError({ code: 'invalid_request', message: 'query is required (one SQL statement)' });
-  }
-  if (b.schema_name !== undefined && typeof b.schema_name !== 'string') {
-    throw new GatewayParseError({ code: 'invalid_request', message: 'schema_name must be a string' });
-  }
+  const { sql, schema } = parseSqlBody(req.body);
+  const b = req.body as { driver?: unknown };
   if (requireDriver) {
     const driver = String(b.driver ?? '');
     if (['d1', 'cloudflare-d1', 'athena-d1', 'supabase', 'athena'].includes(driver)) {
@@ -266,17 +289,18 @@ function sqlBody(req: RestRequest, requireDriver: boolean): { query: string; sch
       throw new GatewayParseError({ code: 'invalid_driver', message: `Invalid driver "${driver.slice(0, 40)}"` });
     }
   }
-  return { query: b.query, ...(typeof b.schema_name === 'string' ? { schema: b.schema_name } : {}) };
+  return { query: sql, ...(schema !== undefined ? { schema } : {}) };
 }
 
 function sqlOperation(requireDriver: boolean, right: 'gateway.query.execute') {
   return graphql({
-    policy: { right },
+    policy: { right, directUri: true },
     document: AthenaExecuteSqlDocument,
+    // `/gateway/query` defers; `/query/sql` and `/gateway/sql` (driver routing) do not (notes §1.8 names the five).
+    ...(requireDriver ? {} : { instead: deferred('query') }),
     variables: (req) => {
-      refuseDirectUri(req);
       const { query, schema } = sqlBody(req, requireDriver);
-      return { client: client(req), sql: query, schema };
+      return { ...target(req), sql: query, schema };
     },
     respond: ({ athenaExecuteSql }) =>
       success<{ rows: unknown[]; rowCount: number; command: string; columns: string[] }>(

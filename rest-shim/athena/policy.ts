@@ -7,11 +7,18 @@ import type { OperationPolicy } from '../engine/types.ts';
  * - `admin`: the admin key (every `/admin/*` route, even where the contract forgot to declare it);
  * - `right`: a key bound to the request's `X-Athena-Client` holding that right (or the admin key); with API-key
  *   enforcement off, gateway rights need no key;
+ * - `directUri`: a direct URI header replaces the `right` check (the URI's credentials authorize);
  * - neither: public (health, specs) — a presented credential is still verified.
  */
 export interface AthenaPolicy extends OperationPolicy {
   admin?: boolean;
   right?: AthenaRight;
+  /**
+   * The route takes direct URI headers (`x-pg-uri`, …): with one, the URI's own credentials authorize (the
+   * gateway checks them), so the door skips the `right` check against `X-Athena-Client`; a presented key is
+   * still verified.
+   */
+  directUri?: boolean;
 }
 
 export const { graphql, direct, group } = operationsFor<AthenaPolicy>();

@@ -1,6 +1,7 @@
 import { bearerToken } from '../../src/core/auth/authenticator.ts';
 import { anonymous, type Principal } from '../../src/core/auth/principal.ts';
 import { boundClient, holdsRight, isAthenaAdmin } from '../../src/modules/athena/athena.access.ts';
+import { directUriOf } from '../../src/modules/athena/direct-uri.ts';
 import { refusalResult } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
@@ -8,6 +9,7 @@ import { athenaErrorBody } from './answer.ts';
 import { athenaClientOperations } from './clients.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
+import { athenaGatewayQueueGroups } from './gateway-queue.ts';
 import { athenaManagementOperations } from './management.ts';
 import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
@@ -72,7 +74,9 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
       }
     }
     const right = policy.right;
-    if (right !== undefined && !isAthenaAdmin(principal)) {
+    // A direct URI's own credentials authorize it (the gateway checks them); the key binding does not apply.
+    const direct = policy.directUri === true && directUriOf(request.headers) !== undefined;
+    if (right !== undefined && !direct && !isAthenaAdmin(principal)) {
       if (principal.kind === 'anonymous') {
         const enforce = services.athena.clients.enforceApiKeys;
         if (enforce || !right.startsWith('gateway.')) {
@@ -102,5 +106,6 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     athenaClientOperations,
     athenaSchemaOperations,
     athenaManagementOperations,
+    ...athenaGatewayQueueGroups,
   ],
 });

@@ -216,14 +216,15 @@ export function createRestShim(options: RestShimOptions): RestShim {
 
     const run = async (): Promise<RestResponse> => {
       if (handler.kind === 'graphql') {
-        const variables = await handler.variables(restRequest, services);
-        const result = await execute(handler.document, variables, principal, requestId);
+        const chosen = handler.instead?.(restRequest, services) ?? handler;
+        const variables = await chosen.variables(restRequest, services);
+        const result = await execute(chosen.document, variables, principal, requestId);
         if (result.errors && result.errors.length > 0) {
           throw graphqlFailure(m, op, result.errors, result.data === undefined, requestId);
         }
         if (result.data === null || result.data === undefined)
           throw new Error('GraphQL result has neither data nor errors');
-        return handler.respond(result.data, restRequest);
+        return chosen.respond(result.data, restRequest);
       }
       return handler.handle(restRequest, services);
     };

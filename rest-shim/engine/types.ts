@@ -97,6 +97,12 @@ export interface GraphQLRestOperation<R = unknown, V = unknown, P extends Operat
    */
   variables(req: RestRequest, services: Services): V | Promise<V>;
   respond(data: R, req: RestRequest): RestResponse;
+  /**
+   * Another GraphQL operation that serves this particular request, chosen after authentication and validation
+   * (undefined: this one): a request the same route answers with a different field — Athena's `X-Athena-Defer`
+   * stores the request instead of running it. Its own `instead` is not consulted.
+   */
+  instead?(req: RestRequest, services: Services): GraphQLRestOperation<any, any, P> | undefined;
 }
 
 /**

@@ -158,6 +158,34 @@ describe('writes', () => {
   });
 });
 
+describe('PUT /gateway/insert with update_body (upsert on the primary key)', () => {
+  it('inserts a new row as given, and on a conflict sets the update_body values on the existing row', async () => {
+    await t.sql('CREATE TABLE upserts (id int PRIMARY KEY, username text NOT NULL, image text)');
+    const headers = { 'x-company-id': 'c1', 'x-organization-id': 'o1' };
+    const fresh = await athenaRest(t, 'PUT', '/gateway/insert', {
+      headers,
+      body: { table_name: 'upserts', insert_body: { id: 900, username: 'up' }, update_body: { image: 'unused.png' } },
+    });
+    expect(fresh.status).toBe(200);
+    contract.expectValidResponse('PUT', '/gateway/insert', 200, fresh.body);
+    expect(fresh.body.data.row).toEqual({ id: 900, username: 'up', image: null });
+    const again = await athenaRest(t, 'PUT', '/gateway/insert', {
+      headers,
+      body: { table_name: 'upserts', insert_body: { id: 900, username: 'ignored' }, update_body: { image: 'set.png' } },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.data.row).toEqual({ id: 900, username: 'up', image: 'set.png' });
+    expect(await t.sql('SELECT username, image FROM upserts WHERE id = $1', [900])).toEqual([
+      { username: 'up', image: 'set.png' },
+    ]);
+    const unknownColumn = await athenaRest(t, 'PUT', '/gateway/insert', {
+      headers,
+      body: { table_name: 'upserts', insert_body: { id: 900, username: 'x' }, update_body: { nope: 1 } },
+    });
+    expect(unknownColumn.status).toBe(400);
+  });
+});
+
 describe('SQL', () => {
   it('runs one statement and refuses two', async () => {
     const one = await athenaRest(t, 'POST', '/gateway/query', {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type AthenaClient, type AthenaClientConfig, Prisma } from '../../../prisma/generated/client/client.ts';
@@ -13,12 +14,14 @@ import { requireAdmin } from './athena.access.ts';
 import { type AthenaConfig, clientNamePattern } from './athena.config.ts';
 import {
   AthenaConflictError,
+  AthenaError,
   AthenaInvalidInputError,
   AthenaNotFoundError,
   ClientUnavailableError,
   UnknownClientError,
 } from './athena.errors.ts';
-import { type ClientDatabase, ClientPools, type ClientTarget, type PoolStats } from './pools.ts';
+import { checkDirectUri, type DirectUriPolicy } from './direct-uri.ts';
+import { type ClientDatabase, ClientPools, type ClientTarget, DirectPools, type PoolStats } from './pools.ts';
 
 export interface SaveClientInput {
   clientName: string;
@@ -56,6 +59,8 @@ export interface RuntimeClientView {
   poolConnected: boolean;
 }
 
+/** Direct-URI pools kept open at most (least recently used closed first). */
+const directPoolsMax = 16;
 const envVarPattern = /^[A-Z_][A-Z0-9_]{0,127}$/;
 const cacheTtlMs = 5_000;
 const seenIntervalMs = 60_000;
@@ -206,6 +211,10 @@ export class AthenaClientsService {
       databases: DatabasesService;
       /** Polykomos' databases, for linking one as a client (one credential, two products). */
       polykomos?: PolykomosService;
+      /** The outbound guard's switch for loopback/private addresses (direct URIs). */
+      allowPrivateOutbound?: boolean;
+      /** The platform database's URL: its login is never usable as a direct URI. */
+      platformDatabaseUrl?: string;
     },
   ) {
     this.pools = new ClientPools({
@@ -213,6 +222,54 @@ export class AthenaClientsService {
       poolMax: deps.config.poolMax,
       statementTimeoutMs: deps.config.statementTimeoutMs,
     });
+    this.directPools = new DirectPools({
+      logger: deps.logger,
+      max: directPoolsMax,
+      poolMax: Math.min(deps.config.poolMax, 4),
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+    });
+  }
+
+  /** Pools of direct URIs (a bounded LRU). */
+  readonly directPools: DirectPools;
+
+  /** What direct URIs are checked against (docs/athena.md, Direct URIs). */
+  private directPolicy(): DirectUriPolicy {
+    const logins: { host: string; port: number; user: string }[] = [];
+    const admin = this.deps.databases.adminLogin('postgres');
+    if (admin) logins.push(admin);
+    if (this.deps.platformDatabaseUrl) {
+      const u = new URL(this.deps.platformDatabaseUrl);
+      logins.push({
+        host: u.hostname.replace(/^\[|\]$/g, ''),
+        port: u.port ? Number(u.port) : 5432,
+        user: decodeURIComponent(u.username),
+      });
+    }
+    return {
+      hosts: this.deps.config.directUriHosts,
+      allowPrivate: this.deps.allowPrivateOutbound === true,
+      serverLogins: logins,
+    };
+  }
+
+  /**
+   * The database behind a direct URI, after every check of `checkDirectUri` (403/401/400); 503 when its server
+   * cannot be reached or refuses the login (one message for both: this is no oracle for credentials).
+   */
+  async direct(uri: string): Promise<{ name: string; db: ClientDatabase }> {
+    const checked = await checkDirectUri(uri, this.directPolicy());
+    const name = `direct:${createHash('sha256').update(checked.key).digest('hex').slice(0, 16)}`;
+    try {
+      return { name, db: await this.directPools.get(name, checked.key, checked.connection) };
+    } catch (err) {
+      this.deps.logger.warn({ target: checked.label, err: (err as Error).message }, 'athena direct URI failed');
+      throw new AthenaError(
+        'direct_uri_unreachable',
+        503,
+        `The database of the direct URI (${checked.label}) cannot be reached with these credentials`,
+      );
+    }
   }
 
   /** Whether gateway routes require a key (ATRIUM_ATHENA_ENFORCE_API_KEYS). */
@@ -229,8 +286,8 @@ export class AthenaClientsService {
     await this.ensureLocalClientSafely();
   }
 
-  close(): Promise<void> {
-    return this.pools.close();
+  async close(): Promise<void> {
+    await Promise.all([this.pools.close(), this.directPools.close()]);
   }
 
   private localAttemptAt = 0;

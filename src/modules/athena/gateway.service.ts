@@ -4,7 +4,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
 import { type AthenaRight, holdsRight, isAthenaAdmin, requireClientRight } from './athena.access.ts';
 import type { AthenaConfig } from './athena.config.ts';
-import { AthenaError, AthenaInvalidInputError } from './athena.errors.ts';
+import { AthenaError, AthenaInvalidInputError, AthenaNotFoundError } from './athena.errors.ts';
 import type { AthenaClientsService } from './clients.service.ts';
 import type { DeleteCommand, InsertCommand, ReadQuery, RpcCall, UpdateCommand } from './gateway/ast.ts';
 import { CatalogCache } from './gateway/catalog.ts';
@@ -21,6 +21,8 @@ import {
   type RpcShape,
 } from './gateway/compile.ts';
 import { fromPostgresError, GatewayError } from './gateway/errors.ts';
+import { type PostProcessed, postProcess, stripNulls } from './gateway/post-process.ts';
+import { type GatewayRequest, writtenTable } from './gateway/requests.ts';
 import type { ClientDatabase } from './pools.ts';
 import { validateCountQuery } from './sql/count-query.ts';
 import { SqlRejectedError, SqlSyntaxError } from './sql/errors.ts';
@@ -44,6 +46,14 @@ function rpcRows(shape: RpcShape, fnName: string, body: string | null): string |
     case 'rows':
       return body;
   }
+}
+
+/** A socket-level failure (refused, reset, timed out, DNS) or pg's connect timeout, not an answer of the server. */
+function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { syscall?: unknown; code?: unknown };
+  if (typeof e.syscall === 'string') return true;
+  return /^(Connection terminated|timeout expired|timeout exceeded when trying to connect)/i.test(e.message);
 }
 
 /**
@@ -110,6 +120,26 @@ export interface WriteOptions {
   maxAffected?: number;
 }
 
+/**
+ * Where a gateway call runs: the catalog client `client` names (`X-Athena-Client`), or — when `directUri` is given
+ * — a direct connection (`x-pg-uri`, allowlisted hosts only), whose credentials are the authorization; the client
+ * name is then ignored for routing (and logged).
+ */
+export interface GatewayTarget {
+  client: string | undefined;
+  directUri?: string;
+}
+
+/** A structured gateway request's answer, as Athena's `{status, message, data}` envelope carries it. */
+export interface GatewayAnswer {
+  message: string;
+  data: unknown;
+  /** Fetch with post-processing options. */
+  postProcessing?: PostProcessed;
+  /** The table a write touched (`schema.table`). */
+  written?: string;
+}
+
 type GatewayOp = 'fetch' | 'insert' | 'update' | 'delete' | 'rpc' | 'query' | 'count';
 
 const rightOf: Record<GatewayOp, AthenaRight> = {
@@ -140,12 +170,42 @@ export class AthenaGatewayService {
     },
   ) {}
 
-  /** The caller may run `op` on `clientName`; then its database and catalog. */
-  private async open(principal: Principal, clientName: string | undefined, op: GatewayOp) {
-    const { client, db } = await this.deps.clients.database(clientName);
-    requireClientRight(principal, client.clientName, rightOf[op], this.deps.config.enforceApiKeys);
-    const catalog = await this.catalog(client.clientName, db);
-    return { name: client.clientName, db, catalog };
+  /**
+   * The database of a target and its catalog. A catalog client: the caller must hold `op`'s right on it (unless
+   * `authorized`: a public route whose binding was checked). A direct URI: its own credentials authorize.
+   */
+  private async open(
+    principal: Principal,
+    target: GatewayTarget,
+    op: GatewayOp,
+    options: { authorized?: boolean } = {},
+  ): Promise<{ name: string; db: ClientDatabase; catalog: Catalog; direct: boolean }> {
+    const { name, db, direct } = await this.database(principal, target, rightOf[op], options);
+    const catalog = await this.catalog(name, db);
+    return { name, db, catalog, direct };
+  }
+
+  private async database(
+    principal: Principal,
+    target: GatewayTarget,
+    right: AthenaRight,
+    options: { authorized?: boolean },
+  ): Promise<{ name: string; db: ClientDatabase; direct: boolean }> {
+    if (target.directUri !== undefined) {
+      if (target.client) {
+        this.deps.logger.info(
+          { client: target.client },
+          'athena: X-Athena-Client ignored for routing, the request names a direct URI',
+        );
+      }
+      const { name, db } = await this.deps.clients.direct(target.directUri);
+      return { name, db, direct: true };
+    }
+    const { client, db } = await this.deps.clients.database(target.client);
+    if (!options.authorized) {
+      requireClientRight(principal, client.clientName, right, this.deps.config.enforceApiKeys);
+    }
+    return { name: client.clientName, db, direct: false };
   }
 
   async catalog(clientName: string, db: Queryable): Promise<Catalog> {
@@ -161,8 +221,12 @@ export class AthenaGatewayService {
     this.catalogs.invalidate(clientName);
   }
 
-  async read(principal: Principal, input: { client: string | undefined; query: ReadQuery }): Promise<RowsResult> {
-    const { db, catalog } = await this.open(principal, input.client, 'fetch');
+  async read(
+    principal: Principal,
+    input: GatewayTarget & { query: ReadQuery },
+    options: { authorized?: boolean } = {},
+  ): Promise<RowsResult> {
+    const { db, catalog } = await this.open(principal, input, 'fetch', options);
     let query = input.query;
     let planned: number | null = null;
     if (query.count === 'planned' || query.count === 'estimated') {
@@ -187,7 +251,7 @@ export class AthenaGatewayService {
     principal: Principal,
     input: { client: string | undefined; query: ReadQuery; analyze?: boolean },
   ): Promise<unknown> {
-    const { db, catalog } = await this.open(principal, input.client, 'fetch');
+    const { db, catalog } = await this.open(principal, input, 'fetch');
     const statement = this.compile(() => compileRead(catalog, input.query, this.compileOptions()));
     // ANALYZE runs the read; it stays read-only and is rolled back like any read.
     const options = input.analyze ? 'ANALYZE, FORMAT JSON' : 'FORMAT JSON';
@@ -200,34 +264,37 @@ export class AthenaGatewayService {
 
   async insert(
     principal: Principal,
-    input: { client: string | undefined; command: InsertCommand } & WriteOptions,
+    input: GatewayTarget & { command: InsertCommand } & WriteOptions,
+    options: { authorized?: boolean } = {},
   ): Promise<RowsResult> {
-    const { name, db, catalog } = await this.open(principal, input.client, 'insert');
+    const { name, db, catalog } = await this.open(principal, input, 'insert', options);
     const statement = this.compile(() => compileInsert(catalog, input.command));
     return this.write(name, db, statement, input, 'insert', input.command);
   }
 
   async update(
     principal: Principal,
-    input: { client: string | undefined; command: UpdateCommand } & WriteOptions,
+    input: GatewayTarget & { command: UpdateCommand } & WriteOptions,
+    options: { authorized?: boolean } = {},
   ): Promise<RowsResult> {
-    const { name, db, catalog } = await this.open(principal, input.client, 'update');
+    const { name, db, catalog } = await this.open(principal, input, 'update', options);
     const statement = this.compile(() => compileUpdate(catalog, input.command));
     return this.write(name, db, statement, input, 'update', input.command);
   }
 
   async delete(
     principal: Principal,
-    input: { client: string | undefined; command: DeleteCommand } & WriteOptions,
+    input: GatewayTarget & { command: DeleteCommand } & WriteOptions,
+    options: { authorized?: boolean } = {},
   ): Promise<RowsResult> {
-    const { name, db, catalog } = await this.open(principal, input.client, 'delete');
+    const { name, db, catalog } = await this.open(principal, input, 'delete', options);
     const command = this.compile(() => byPrimaryKey(catalog, input.command));
     const statement = this.compile(() => compileDelete(catalog, command));
     return this.write(name, db, statement, input, 'delete', input.command);
   }
 
   async rpc(principal: Principal, input: { client: string | undefined; call: RpcCall } & WriteOptions) {
-    const { name, db, catalog } = await this.open(principal, input.client, 'rpc');
+    const { name, db, catalog } = await this.open(principal, { client: input.client }, 'rpc');
     const statement = this.compile(() => compileRpc(catalog, input.call, this.compileOptions()));
     const options = input.call.readOnly ? { readOnly: true } : { rollback: input.rollback };
     const row = await this.inTransaction(db, options, (q) => this.oneOn(q, statement));
@@ -243,11 +310,13 @@ export class AthenaGatewayService {
    */
   async sql(
     principal: Principal,
-    input: { client: string | undefined; sql: string; schema?: string },
+    input: GatewayTarget & { sql: string; schema?: string },
+    options: { authorized?: boolean } = {},
   ): Promise<SqlResult> {
-    const { client, db } = await this.deps.clients.database(input.client);
-    requireClientRight(principal, client.clientName, 'gateway.query.execute', this.deps.config.enforceApiKeys);
-    const mayWrite = isAthenaAdmin(principal) || holdsRight(principal, 'gateway.query.write');
+    const { name, db, direct } = await this.database(principal, input, 'gateway.query.execute', options);
+    const client = { clientName: name };
+    // A direct URI's own credentials decide what it may do; everyone else writes only with gateway.query.write.
+    const mayWrite = direct || isAthenaAdmin(principal) || holdsRight(principal, 'gateway.query.write');
     const { classification: kind } = await this.sqlCheck(() => checkRawStatement(input.sql, { readOnly: !mayWrite }));
     if (input.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(input.schema)) {
       throw new AthenaInvalidInputError('schema_name must be an identifier');
@@ -282,7 +351,7 @@ export class AthenaGatewayService {
     input: { client: string | undefined; schema?: string; table?: string; query?: string; bypassCache?: boolean },
   ): Promise<{ count: number; cacheKey: string; outcome: 'hit_local' | 'miss' | 'bypass'; durationMs: number }> {
     const started = performance.now();
-    const { name, db, catalog } = await this.open(principal, input.client, 'count');
+    const { name, db, catalog } = await this.open(principal, { client: input.client }, 'count');
     let statement: { text: string; values: unknown[] };
     let tables: string[];
     if (input.query !== undefined) {
@@ -308,13 +377,69 @@ export class AthenaGatewayService {
     return { count, cacheKey, outcome: input.bypassCache ? 'bypass' : 'miss', durationMs: performance.now() - started };
   }
 
+  /**
+   * One structured gateway request (deferred requests, public routes), answered as the REST route answers it:
+   * fetch rows (nulls stripped, post-processed), update/insert/delete results, one raw statement's rows. Deleting
+   * nothing is a 404, as on `/gateway/delete`.
+   */
+  async execute(
+    principal: Principal,
+    input: GatewayTarget & { request: GatewayRequest },
+    options: { authorized?: boolean } = {},
+  ): Promise<GatewayAnswer> {
+    const { request } = input;
+    const target: GatewayTarget = { client: input.client, ...(input.directUri ? { directUri: input.directUri } : {}) };
+    const rowsOf = (r: RowsResult) => (r.body === null ? [] : (JSON.parse(r.body) as Record<string, unknown>[]));
+    const written = writtenTable(request);
+    switch (request.route) {
+      case 'fetch': {
+        let rows = rowsOf(await this.read(principal, { ...target, query: request.request.query }, options));
+        if (request.request.stripNulls) rows = stripNulls(rows);
+        const post = request.request.postProcessing ? postProcess(rows, request.request.postProcessing) : undefined;
+        return { message: `Fetched ${rows.length} rows`, data: rows, ...(post ? { postProcessing: post } : {}) };
+      }
+      case 'update': {
+        const r = await this.update(principal, { ...target, command: request.command }, options);
+        return { message: 'Rows updated', data: { affected_rows: r.pageTotal, rows: rowsOf(r) }, written };
+      }
+      case 'insert': {
+        const r = await this.insert(principal, { ...target, command: request.command }, options);
+        return {
+          message: 'Row inserted',
+          data: { table_name: request.command.table, row: rowsOf(r)[0] ?? null },
+          written,
+        };
+      }
+      case 'delete': {
+        const r = await this.delete(principal, { ...target, command: request.command }, options);
+        if (r.pageTotal === 0) throw new AthenaNotFoundError(`row of ${request.command.table}`, request.resourceId);
+        return {
+          message: 'Row deleted',
+          data: { table_name: request.command.table, resource_id: request.resourceId },
+          written,
+        };
+      }
+      case 'query': {
+        const r = await this.sql(
+          principal,
+          { ...target, sql: request.sql, ...(request.schema ? { schema: request.schema } : {}) },
+          options,
+        );
+        return {
+          message: 'Query executed',
+          data: { rows: r.rows, row_count: r.rowCount, command: r.command, columns: r.fields.map((f) => f.name) },
+        };
+      }
+    }
+  }
+
   /** For `GET /rpc/{fn}`: whether a query key names a declared input argument of the function. */
   async argumentLookup(
     principal: Principal,
     clientName: string | undefined,
     fn: string,
   ): Promise<(name: string, schema: string) => boolean> {
-    const { catalog } = await this.open(principal, clientName, 'rpc');
+    const { catalog } = await this.open(principal, { client: clientName }, 'rpc');
     return (name, schema) =>
       (catalog.functions.get(`${schema}.${fn}`) ?? []).some((f) =>
         f.args.some((a) => a.name === name && a.mode !== 'out' && a.mode !== 'table'),
@@ -426,6 +551,11 @@ export class AthenaGatewayService {
   private failure(err: unknown): unknown {
     if (err instanceof AthenaError || err instanceof GatewayError) return err;
     if (err instanceof Error && err.name === 'GatewayParseError') return err;
+    if (isConnectionFailure(err)) {
+      // Pools connect lazily: an unreachable client database surfaces at the first statement, and is a 503.
+      this.deps.logger.warn({ err: (err as Error).message }, 'athena client database unreachable');
+      return new AthenaError('client_unreachable', 503, "The client database can't be reached");
+    }
     try {
       return fromPostgresError(err);
     } catch {

@@ -2,8 +2,11 @@ import { defineModule } from '../../core/module.ts';
 import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
+import { AthenaD1Service } from './d1.service.ts';
+import { AthenaDeferredService } from './deferred.service.ts';
 import { AthenaGatewayService } from './gateway.service.ts';
 import { AthenaMetaService } from './meta.service.ts';
+import { AthenaPublicRoutesService } from './public-routes.service.ts';
 import { AthenaRoutesService } from './routes.service.ts';
 import { RowChangeHub } from './row-changes.ts';
 import { AthenaSchemaService } from './schema.service.ts';
@@ -19,6 +22,12 @@ export interface Athena {
   routes: AthenaRoutesService;
   /** Schema introspection and audited management DDL (G2). */
   schema: AthenaSchemaService;
+  /** Deferred gateway requests (`X-Athena-Defer`) and their job kind. */
+  deferred: AthenaDeferredService;
+  /** `/public/{route_key}/{op}` dispatch. */
+  publicRoutes: AthenaPublicRoutesService;
+  /** PostgreSQL → D1 migrations. */
+  d1: AthenaD1Service;
 }
 
 declare module '../../core/module.ts' {
@@ -42,6 +51,8 @@ export const athenaModule = defineModule({
       dataDir: core.config.dataDir,
       databases: modules.databases,
       polykomos: modules.polykomos.databases,
+      allowPrivateOutbound: core.outbound.allowPrivate,
+      platformDatabaseUrl: core.config.databaseUrl,
     });
     const gateway = new AthenaGatewayService({ clients, config, pubsub: core.pubsub, logger: core.logger });
     const changes = new RowChangeHub({ clients, gateway, config, logger: core.logger });
@@ -65,8 +76,19 @@ export const athenaModule = defineModule({
       registry: core.metrics.registry,
       countMutation: (kind) => meta.countMutation(kind),
     });
-    return { clients, routes, gateway, changes, meta, schema };
+    const deferred = new AthenaDeferredService({
+      prisma: core.prisma,
+      jobs: core.jobs,
+      gateway,
+      clients,
+      config,
+      logger: core.logger,
+    });
+    const publicRoutes = new AthenaPublicRoutesService({ prisma: core.prisma, gateway });
+    const d1 = new AthenaD1Service({ clients, config, outbound: core.outbound });
+    return { clients, routes, gateway, changes, meta, schema, deferred, publicRoutes, d1 };
   },
+  jobs: (athena) => [athena.deferred.jobKind],
   start: (athena) => athena.clients.start(),
   close: async (athena) => {
     athena.meta.close();

@@ -69,13 +69,13 @@ class PostgresClientDatabase implements ClientDatabase {
 
   constructor(
     private readonly clientName: string,
-    private readonly uri: string,
+    private readonly connection: string | pg.ClientConfig,
     private readonly max: number,
     timeoutMs: number,
     logger: Logger,
   ) {
     this.pool = new pg.Pool({
-      connectionString: uri,
+      ...(typeof connection === 'string' ? { connectionString: connection } : connection),
       max,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: 5_000,
@@ -130,7 +130,8 @@ class PostgresClientDatabase implements ClientDatabase {
 
   async listen(channel: string, onPayload: (payload: string) => void, onLost: () => void) {
     // Outside the pool: a LISTEN connection is held for as long as someone subscribes.
-    const client = new pg.Client({ connectionString: this.uri, application_name: 'atrium-athena-listen' });
+    const target = typeof this.connection === 'string' ? { connectionString: this.connection } : this.connection;
+    const client = new pg.Client({ ...target, application_name: 'atrium-athena-listen' });
     let closed = false;
     client.on('notification', (n) => {
       if (n.channel === channel && n.payload !== undefined) onPayload(n.payload);
@@ -318,5 +319,65 @@ export class ClientPools {
     await mkdir(target.dir, { recursive: true });
     const db = await PGlite.create(target.dir);
     return new PgliteClientDatabase(clientName, db);
+  }
+}
+
+/**
+ * Pools of direct URIs (`x-pg-uri`), keyed by the normalised URI (credentials included), least recently used
+ * first out: at most `max` are open; the oldest is closed when another is needed. A pool is kept only once its
+ * first connection worked, so an unreachable server or a wrong password leaves nothing behind.
+ */
+export class DirectPools {
+  private readonly entries = new Map<string, Promise<ClientDatabase>>();
+
+  constructor(private readonly deps: { logger: Logger; max: number; poolMax: number; statementTimeoutMs: number }) {}
+
+  get(name: string, key: string, connection: pg.ClientConfig): Promise<ClientDatabase> {
+    const existing = this.entries.get(key);
+    if (existing) {
+      // Most recently used last.
+      this.entries.delete(key);
+      this.entries.set(key, existing);
+      return existing;
+    }
+    const db = (async () => {
+      const built = new PostgresClientDatabase(
+        name,
+        { ...connection, connectionTimeoutMillis: 5_000 } as pg.ClientConfig,
+        this.deps.poolMax,
+        this.deps.statementTimeoutMs,
+        this.deps.logger,
+      );
+      try {
+        await built.query('SELECT 1');
+        return built;
+      } catch (err) {
+        await built.close().catch(() => undefined);
+        throw err;
+      }
+    })();
+    this.entries.set(key, db);
+    db.catch(() => {
+      if (this.entries.get(key) === db) this.entries.delete(key);
+    });
+    while (this.entries.size > this.deps.max) {
+      const [oldest, entry] = this.entries.entries().next().value as [string, Promise<ClientDatabase>];
+      this.entries.delete(oldest);
+      void entry
+        .then((d) => d.close())
+        .catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'athena direct pool close failed'));
+    }
+    return db;
+  }
+
+  /** How many direct pools are open (or opening). */
+  size(): number {
+    return this.entries.size;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(all.map((e) => e.then((d) => d.close()).catch(() => undefined)));
   }
 }

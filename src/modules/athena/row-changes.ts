@@ -97,7 +97,7 @@ export class RowChangeHub {
     requireClientRight(principal, client.clientName, 'gateway.fetch.execute', this.deps.config.enforceApiKeys);
     const catalog = await this.deps.gateway.catalog(client.clientName, db);
     const relation = catalog.relations.get(`${input.schema}.${input.table}`);
-    if (!relation || relation.kind !== 'table') {
+    if (relation?.kind !== 'table') {
       throw new GatewayError(
         404,
         'PGRST205',

@@ -29,9 +29,28 @@ export class EngineUnavailableError extends Error {
 export class DatabasesService {
   private readonly engines: Partial<Record<EngineKind, Engine>> = {};
 
+  private readonly logins: Partial<Record<EngineKind, { host: string; port: number; user: string }>> = {};
+
   constructor(config: DatabasesConfig) {
     if (config.postgresUrl) this.engines.postgres = new PostgresEngine(config.postgresUrl);
     if (config.mysqlUrl) this.engines.mysql = new MysqlEngine(config.mysqlUrl);
+    for (const [kind, url] of [
+      ['postgres', config.postgresUrl],
+      ['mysql', config.mysqlUrl],
+    ] as const) {
+      if (!url) continue;
+      const u = new URL(url);
+      const { host, port } = this.endpoint(kind);
+      this.logins[kind] = { host, port, user: decodeURIComponent(u.username) };
+    }
+  }
+
+  /**
+   * The admin login of `kind` (host, port, user; never the password), so that callers taking connection strings
+   * from users (Athena's direct URIs) can refuse the server's own login.
+   */
+  adminLogin(kind: EngineKind): { host: string; port: number; user: string } | undefined {
+    return this.logins[kind];
   }
 
   /** Every engine kind this build supports, configured or not. */

@@ -1059,6 +1059,53 @@ describe.each(backends)('compiler on %s', (_name, open) => {
       });
     });
 
+    test('upsert with explicit SET values (update_body): the existing row takes them, typed by the table', async (ctx) => {
+      skipIfAbsent(ctx);
+      await inRollback(async () => {
+        const stmt = compileInsert(catalog, {
+          schema: 'public',
+          table: 'films',
+          rows: [{ id: 1, title: 'ignored on conflict' }],
+          missing: 'default',
+          onConflict: {
+            action: 'merge',
+            set: { title: "Cléo'; DROP TABLE films; --", tags: ['x', 'y'], mood: 'happy' },
+          },
+          returning: [col('id'), col('title'), col('tags'), col('mood')],
+        });
+        expect(stmt.text).toContain('ON CONFLICT ("id") DO UPDATE SET "title" = ');
+        expect(stmt.text).not.toContain('EXCLUDED');
+        expect(stmt.text).not.toContain('DROP TABLE');
+        const hit = await run(stmt);
+        expect(hit.body).toEqual([{ id: 1, title: "Cléo'; DROP TABLE films; --", tags: ['x', 'y'], mood: 'happy' }]);
+        // No conflict: the inserted row as given, the SET values unused.
+        const fresh = await run(
+          compileInsert(catalog, {
+            schema: 'public',
+            table: 'actors',
+            rows: [{ id: 31, name: 'Inserted' }],
+            missing: 'default',
+            onConflict: { action: 'merge', set: { name: 'Updated' } },
+            returning: [{ kind: 'star' }],
+          }),
+        );
+        expect(fresh.body).toEqual([{ id: 31, name: 'Inserted' }]);
+      });
+      const bad = (set: Record<string, unknown>) =>
+        gatewayError(() =>
+          compileInsert(catalog, {
+            schema: 'public',
+            table: 'actors',
+            rows: [{ id: 1, name: 'a' }],
+            missing: 'default',
+            onConflict: { action: 'merge', set },
+            returning: null,
+          }),
+        );
+      expect(bad({ nope: 1 }).code).toBe('PGRST204');
+      expect(bad({}).httpStatus).toBe(400);
+    });
+
     test('update with filter, order+limit via ctid, returning; delete likewise', async (ctx) => {
       skipIfAbsent(ctx);
       await inRollback(async () => {

@@ -1002,9 +1002,23 @@ export function compileInsert(
       const row = c.params.add(jsonText(setValues));
       insert += ` DO UPDATE SET ${keys.map((k) => `${quoteIdent(k)} = ${fieldOf(relation, row, k)}`).join(', ')}`;
     } else {
-      const set = columns.filter((col) => !conflict.includes(col));
-      const assigned = set.length > 0 ? set : conflict;
-      insert += ` DO UPDATE SET ${assigned.map((col) => `${quoteIdent(col)} = EXCLUDED.${quoteIdent(col)}`).join(', ')}`;
+      const explicit = cmd.onConflict.set;
+      if (explicit !== undefined) {
+        // Athena's `update_body`: the existing row takes these values (bound as one JSON row, typed by the table
+        // as inserted rows are), not the inserted ones.
+        if (typeof explicit !== 'object' || explicit === null || Array.isArray(explicit)) {
+          throw requestError('the values to set on conflict must be an object');
+        }
+        const keys = Object.keys(explicit);
+        if (keys.length === 0) throw requestError('the values to set on conflict must name at least one column');
+        checkColumns(relation, keys);
+        const param = c.params.add(jsonText(explicit));
+        insert += ` DO UPDATE SET ${keys.map((col) => `${quoteIdent(col)} = ${fieldOf(relation, param, col)}`).join(', ')}`;
+      } else {
+        const set = columns.filter((col) => !conflict.includes(col));
+        const assigned = set.length > 0 ? set : conflict;
+        insert += ` DO UPDATE SET ${assigned.map((col) => `${quoteIdent(col)} = EXCLUDED.${quoteIdent(col)}`).join(', ')}`;
+      }
     }
   }
   return { text: writeResult(c, relation, insert, cmd.returning), values: c.params.values };

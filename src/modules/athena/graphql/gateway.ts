@@ -257,6 +257,12 @@ builder.queryField('athenaRows', (t) =>
     description: 'Reads rows of a client table: filtered, ordered, paged, with related rows embedded.',
     errors: gatewayErrors,
     args: {
+      directUri: t.arg.string({
+        required: false,
+        description:
+          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
+          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
+      }),
       client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
       table: t.arg.string({ required: true, description: 'The table or view.' }),
       schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
@@ -270,6 +276,7 @@ builder.queryField('athenaRows', (t) =>
     resolve: (_root, a, ctx) =>
       ctx.services.athena.gateway.read(ctx.principal, {
         client: a.client,
+        ...(a.directUri ? { directUri: a.directUri } : {}),
         query: inputs(() => ({
           schema: a.schema ?? 'public',
           table: a.table,
@@ -323,6 +330,12 @@ builder.mutationField('athenaInsertRows', (t) =>
     description: 'Inserts rows (an upsert with `onConflict`); a key missing from a row takes the column default.',
     errors: gatewayErrors,
     args: {
+      directUri: t.arg.string({
+        required: false,
+        description:
+          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
+          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
+      }),
       client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
       table: t.arg.string({ required: true, description: 'The table or view.' }),
       schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
@@ -349,6 +362,7 @@ builder.mutationField('athenaInsertRows', (t) =>
         client: a.client,
         ...(a.rollback ? { rollback: true } : {}),
         ...(a.maxAffected != null ? { maxAffected: a.maxAffected } : {}),
+        ...(a.directUri ? { directUri: a.directUri } : {}),
         command: inputs(() => ({
           schema: a.schema ?? 'public',
           table: a.table,
@@ -381,6 +395,12 @@ builder.mutationField('athenaUpdateRows', (t) =>
     description: 'Updates the rows a filter matches (the filter is required: no whole-table updates).',
     errors: gatewayErrors,
     args: {
+      directUri: t.arg.string({
+        required: false,
+        description:
+          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
+          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
+      }),
       client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
       table: t.arg.string({ required: true, description: 'The table or view.' }),
       schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
@@ -405,6 +425,7 @@ builder.mutationField('athenaUpdateRows', (t) =>
         client: a.client,
         ...(a.rollback ? { rollback: true } : {}),
         ...(a.maxAffected != null ? { maxAffected: a.maxAffected } : {}),
+        ...(a.directUri ? { directUri: a.directUri } : {}),
         command: inputs(() => {
           if (a.set === null || typeof a.set !== 'object' || Array.isArray(a.set)) {
             throw new GatewayInputError('set is a JSON object of column → value');
@@ -427,6 +448,12 @@ builder.mutationField('athenaDeleteRows', (t) =>
     description: 'Deletes the rows a filter matches, or the row with a primary key (one of them is required).',
     errors: gatewayErrors,
     args: {
+      directUri: t.arg.string({
+        required: false,
+        description:
+          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
+          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
+      }),
       client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
       table: t.arg.string({ required: true, description: 'The table or view.' }),
       schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
@@ -454,6 +481,7 @@ builder.mutationField('athenaDeleteRows', (t) =>
         client: a.client,
         ...(a.rollback ? { rollback: true } : {}),
         ...(a.maxAffected != null ? { maxAffected: a.maxAffected } : {}),
+        ...(a.directUri ? { directUri: a.directUri } : {}),
         command: inputs(() => {
           if (!a.filter && (a.primaryKey === null || a.primaryKey === undefined)) {
             throw new GatewayInputError('a delete needs a filter or a primaryKey (no whole-table deletes)');
@@ -544,6 +572,12 @@ builder.mutationField('athenaExecuteSql', (t) =>
       'timeout; read-only unless the key holds gateway.query.write.',
     errors: gatewayErrors,
     args: {
+      directUri: t.arg.string({
+        required: false,
+        description:
+          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
+          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
+      }),
       client: t.arg.string({ required: true, description: 'The Athena client.' }),
       sql: t.arg.string({ required: true, description: 'One statement.' }),
       schema: t.arg.string({ required: false, description: 'search_path becomes this schema, then public.' }),
@@ -551,6 +585,7 @@ builder.mutationField('athenaExecuteSql', (t) =>
     resolve: (_root, a, ctx) =>
       ctx.services.athena.gateway.sql(ctx.principal, {
         client: a.client,
+        ...(a.directUri ? { directUri: a.directUri } : {}),
         sql: a.sql,
         ...(a.schema ? { schema: a.schema } : {}),
       }),

@@ -3,3 +3,4 @@ import './gateway.ts';
 import './meta.ts';
 import './clients.ts';
 import './schema.ts';
+import './gateway-routes.ts';
