@@ -15,6 +15,7 @@ import {
   ClientUnavailableError,
   UnknownClientError,
 } from './athena.errors.ts';
+import { OpenedSecrets } from './opened-secrets.ts';
 import { type ClientDatabase, ClientPools, type ClientTarget, type PoolStats } from './pools.ts';
 
 export interface SaveClientInput {
@@ -100,6 +101,8 @@ export function normalisePostgresUri(raw: string): string | undefined {
 export class AthenaClientsService {
   readonly pools: ClientPools;
   private readonly cache = new Map<string, { row: AthenaClient | null; at: number }>();
+  /** Connection URIs opened once per sealed value (the request path resolves one per request). */
+  private readonly uris: OpenedSecrets;
 
   constructor(
     private readonly deps: {
@@ -112,6 +115,7 @@ export class AthenaClientsService {
       databases: DatabasesService;
     },
   ) {
+    this.uris = new OpenedSecrets((sealed) => deps.box.open(sealed));
     this.pools = new ClientPools({
       logger: deps.logger,
       poolMax: deps.config.poolMax,
@@ -128,6 +132,7 @@ export class AthenaClientsService {
     void (async () => {
       for await (const { clientName } of this.deps.pubsub.subscribe('athena.clientChanged')) {
         this.cache.delete(clientName);
+        this.uris.clear();
       }
     })().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'athena client watch ended'));
     await this.ensureLocalClient();
@@ -204,7 +209,7 @@ export class AthenaClientsService {
   }
 
   private target(client: AthenaClient): ClientTarget | undefined {
-    if (client.pgUriEnc) return { kind: 'uri', uri: this.deps.box.open(client.pgUriEnc) };
+    if (client.pgUriEnc) return { kind: 'uri', uri: this.uris.get(client.pgUriEnc) };
     if (client.pgUriEnvVar) {
       const raw = process.env[client.pgUriEnvVar];
       const uri = raw ? normalisePostgresUri(raw) : undefined;
