@@ -38,7 +38,9 @@ interface ServerInfo {
 
 const child = spawn(process.execPath, ['--import', 'tsx', new URL('./athena-servers.ts', import.meta.url).pathname], {
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: { GRAPHILE_ENV: 'production', ...process.env },
+  // As a deployment runs: NODE_ENV=production changes graphql-js (no dev-mode instanceOf checks) and Prisma (no
+  // call-site capture per query), and both servers get it.
+  env: { ...process.env, NODE_ENV: 'production', GRAPHILE_ENV: 'production' },
 });
 const info = await new Promise<ServerInfo>((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`bench servers exited (${code})`)));

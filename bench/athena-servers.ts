@@ -90,7 +90,7 @@ const dataDir = await mkdtemp(path.join(tmpdir(), 'athena-bench-'));
 const app = await createApp(
   loadConfig({
     NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     ATRIUM_DATA_DIR: dataDir,
     ATRIUM_ADMIN_KEY: adminKey,
     ...(platformDb ? { DATABASE_URL: urlOf(platformDb) } : {}),
@@ -109,6 +109,8 @@ const { rawKey: clientKey } = await app.services.access.createApiKey(adminPrinci
 // PostGraphile v5, Amber preset, on its own node server; a pool of 10 like Atrium's default client pool. The pool
 // is ours so that it is ended before the database is dropped.
 const postgraphilePool = new pg.Pool({ connectionString: dataUrl, max: 10 });
+// An idle connection ended under it (the database dropped at exit) must not crash the process.
+postgraphilePool.on('error', () => {});
 const pgl = postgraphile({
   extends: [PostGraphileAmberPreset],
   pgServices: [makePgService({ pool: postgraphilePool, schemas: ['public'] })],
