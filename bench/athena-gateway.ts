@@ -99,7 +99,7 @@ function expectList(
   author: (r: Record<string, unknown>) => unknown,
 ) {
   const score = scoreOf(n);
-  if (!rows || rows.length !== 100) throw new Error(`expected 100 rows for score ${score}, got ${rows?.length}`);
+  if (rows?.length !== 100) throw new Error(`expected 100 rows for score ${score}, got ${rows?.length}`);
   for (const r of rows) {
     const name = author(r);
     if (typeof name !== 'string' || !name.startsWith('author '))

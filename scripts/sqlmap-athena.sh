@@ -44,7 +44,10 @@ echo "server at $url (client $client); output in $run; ${seconds}s per target, l
 
 headers="apikey: $key\nX-Athena-Client: $client"
 common=(--batch --flush-session --level="$level" --risk="$risk" --technique="$techniques" --dbms=PostgreSQL
-  --headers="$headers" --timeout=15 --retries=1 --disable-coloring)
+  --headers="$headers" --timeout=15 --retries=1 --disable-coloring
+  # sqlmap skips a parameter whose payloads answer like the plain value ("possible type casting detected", e.g. a
+  # numeric filter): test those too.
+  --answers="skip those kind=N")
 
 # target name -> sqlmap arguments (URL, method, body). Every field of the bodies and every query parameter is a
 # candidate injection point: identifiers (table, column, select) as well as values.
