@@ -21,6 +21,7 @@ import {
   UnknownClientError,
 } from './athena.errors.ts';
 import { checkDirectUri, type DirectUriPolicy } from './direct-uri.ts';
+import { OpenedSecrets } from './opened-secrets.ts';
 import { type ClientDatabase, ClientPools, type ClientTarget, DirectPools, type PoolStats } from './pools.ts';
 
 export interface SaveClientInput {
@@ -199,6 +200,8 @@ export class AthenaClientsService {
   private readonly cache = new Map<string, { row: AthenaClient | null; at: number }>();
   /** When this process last recorded `last_seen_at`, by client id. */
   private readonly seen = new Map<string, number>();
+  /** Connection URIs opened once per sealed value (the request path resolves one per request). */
+  private readonly uris: OpenedSecrets;
 
   constructor(
     private readonly deps: {
@@ -217,6 +220,7 @@ export class AthenaClientsService {
       platformDatabaseUrl?: string;
     },
   ) {
+    this.uris = new OpenedSecrets((sealed) => deps.box.open(sealed));
     this.pools = new ClientPools({
       logger: deps.logger,
       poolMax: deps.config.poolMax,
@@ -281,6 +285,7 @@ export class AthenaClientsService {
     void (async () => {
       for await (const { clientName } of this.deps.pubsub.subscribe('athena.clientChanged')) {
         this.cache.delete(clientName);
+        this.uris.clear();
       }
     })().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'athena client watch ended'));
     await this.ensureLocalClientSafely();
@@ -399,7 +404,7 @@ export class AthenaClientsService {
   }
 
   private target(client: AthenaClient): ClientTarget | undefined {
-    if (client.pgUriEnc) return { kind: 'uri', uri: this.deps.box.open(client.pgUriEnc) };
+    if (client.pgUriEnc) return { kind: 'uri', uri: this.uris.get(client.pgUriEnc) };
     if (client.pgUriEnvVar) {
       const raw = process.env[client.pgUriEnvVar];
       const uri = raw ? normalisePostgresUri(raw) : undefined;

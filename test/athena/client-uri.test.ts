@@ -1,0 +1,63 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminPrincipal } from '../../src/core/auth/principal.ts';
+import { createTestDatabase, postgresAdminUrl, startTestApp, type TestApp } from '../kit/app.ts';
+import { reachable } from '../kit/reachable.ts';
+
+/*
+ * A client's sealed connection URI is opened once per ciphertext (src/modules/athena/opened-secrets.ts). These
+ * requests prove the cache never answers with an old URI: after the URI changes, reads go to the new database at
+ * once. Needs the local PostgreSQL (two real databases); skipped when it is unreachable.
+ */
+const postgresUp = await reachable(postgresAdminUrl);
+
+describe.skipIf(!postgresUp)('Athena client URI changes (Postgres)', () => {
+  let t: TestApp;
+  const databases: { url: string; drop(): Promise<void> }[] = [];
+
+  async function seeded(label: string) {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query('CREATE TABLE things (id integer PRIMARY KEY, label text NOT NULL)');
+      await c.query('INSERT INTO things VALUES (1, $1)', [label]);
+    } finally {
+      await c.end();
+    }
+    return db.url;
+  }
+
+  async function label(): Promise<unknown> {
+    const res = await fetch(`${t.baseUrl}/athena/rest/v1/things?id=eq.1`, {
+      headers: { apikey: t.adminKey, 'x-athena-client': 'moving' },
+    });
+    const body = (await res.json()) as { data?: { label: string }[] };
+    expect(res.status).toBe(200);
+    return body.data?.[0]?.label;
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+    for (const db of databases) await db.drop();
+  });
+
+  it('reads the new database as soon as the URI changes, and the old one again when it changes back', async () => {
+    const first = await seeded('first');
+    const second = await seeded('second');
+    const clients = t.app.services.athena.clients;
+    await clients.create(adminPrincipal, { clientName: 'moving', pgUri: first });
+    expect(await label()).toBe('first');
+    expect(await label()).toBe('first');
+
+    await clients.update(adminPrincipal, 'moving', { pgUri: second });
+    expect(await label()).toBe('second');
+
+    await clients.update(adminPrincipal, 'moving', { pgUri: first });
+    expect(await label()).toBe('first');
+  });
+});
