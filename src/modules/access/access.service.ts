@@ -27,6 +27,14 @@ const maxExpirySeconds = 10 * 365 * 24 * 3600;
 const apiKeyPrefixes = Object.values(apiKeyFormats).map((f) => f.prefix);
 // last_used_at is informational; writing it on every request would turn reads into writes.
 const lastUsedResolutionMs = 60_000;
+/**
+ * How long a verified key is remembered by this instance (its row and controls; rate limits and quotas still count
+ * every request). Revocation drops it at once here and, through `credential.revoked`, on every replica; the
+ * window only bounds a replica that missed that event. Control changes are dropped here at once, elsewhere
+ * within the window.
+ */
+const verifiedKeyMemoryMs = 2_000;
+const verifiedKeyMemoryMax = 10_000;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => uuidPattern.test(s);
 
@@ -37,7 +45,25 @@ export class AccessService {
   /** Resolves API keys presented at any door (registered with the core authenticator). */
   readonly apiKeys: CredentialVerifier;
 
+  /** Keys verified recently, by the hash of the raw key (the raw key itself is never kept). */
+  private readonly verified = new Map<string, { row: VerifiedKeyRow; at: number }>();
+  private readonly stopWatch: () => void;
+
   constructor(private readonly deps: AccessDeps) {
+    const revocations = deps.pubsub.subscribe('credential.revoked')[Symbol.asyncIterator]();
+    let stopped = false;
+    this.stopWatch = () => {
+      stopped = true;
+      void revocations.return?.();
+    };
+    void (async () => {
+      while (!stopped) {
+        const next = await revocations.next();
+        if (next.done) return;
+        const ids = next.value.principalIds.filter((p) => p.startsWith('apikey:')).map((p) => p.slice(7));
+        this.forget(ids);
+      }
+    })().catch((err: unknown) => deps.logger.warn({ err }, 'api key revocation watch ended'));
     this.apiKeys = {
       kind: 'apiKey',
       // Every product's key starts with its product's prefix (`goclaw_`, `pk_live_`, …).
@@ -108,6 +134,8 @@ export class AccessService {
     if (!canManageApiKeys(principal, existing.product)) throw new ApiKeyNotFoundError(id);
     if (existing.revokedAt) return { apiKeyId: existing.id };
     const actor = principalId(principal);
+    // From here on this instance re-reads the key (the revocation event does the same on the others).
+    this.forget([id]);
     const audit = await prisma.$transaction(async (tx) => {
       const updated = await tx.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
       if (updated.count === 0) return null; // a concurrent revoke won; it recorded the event
@@ -116,6 +144,7 @@ export class AccessService {
         select: { id: true },
       });
     });
+    this.forget([id]);
     if (audit) {
       pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
       // Open subscriptions of this key end now, on every replica.
@@ -131,17 +160,8 @@ export class AccessService {
     request: Parameters<CredentialVerifier['verify']>[1],
   ): Promise<CredentialCheck> {
     const { prisma, logger } = this.deps;
-    // Lookup by the hash of the presented key: equal hashes mean equal keys, and the comparison happens
-    // inside the database index on a value the caller cannot steer byte by byte.
-    // The key and its controls in one round trip (this runs on every request a key makes).
-    const [key] = await prisma.$queryRaw<VerifiedKeyRow[]>`
-      SELECT k.id, k.product::text AS product, k.name, k.scopes, k.expires_at AS "expiresAt",
-             k.revoked_at AS "revokedAt", k.last_used_at AS "lastUsedAt", k.created_at AS "createdAt",
-             c.api_key_id IS NOT NULL AS "hasControls", c.requests_per_minute AS "requestsPerMinute",
-             c.monthly_quota AS "monthlyQuota", c.allowed_ip_list AS "allowedIpList",
-             c.inactive_ttl_days AS "inactiveTtlDays"
-        FROM api_keys k LEFT JOIN api_key_controls c ON c.api_key_id = k.id
-       WHERE k.key_hash = ${sha256Hex(raw)}`;
+    const hash = sha256Hex(raw);
+    const key = await this.keyRow(hash);
     if (!key) return { ok: false, reason: 'invalid' };
     if (key.revokedAt) return { ok: false, reason: 'revoked' };
     const now = Date.now();
@@ -161,6 +181,7 @@ export class AccessService {
     const refusal = await this.deps.keyControls.check(key, previousUse, request.remoteAddress, new Date(now), controls);
     if (refusal) return { ok: false, reason: 'refused', refusal };
     if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > lastUsedResolutionMs) {
+      key.lastUsedAt = new Date(now);
       prisma.apiKey
         .updateMany({
           where: {
@@ -202,7 +223,9 @@ export class AccessService {
    */
   async setKeyControls(principal: Principal, apiKeyId: string, input: KeyControlsInput): Promise<KeyControls> {
     const key = await this.manageableKey(principal, apiKeyId);
-    return this.deps.keyControls.set(key.id, key.product, input);
+    const controls = await this.deps.keyControls.set(key.id, key.product, input);
+    this.forget([key.id]);
+    return controls;
   }
 
   private async manageableKey(principal: Principal, id: string): Promise<{ id: string; product: Product }> {
@@ -214,7 +237,45 @@ export class AccessService {
   }
 
   close(): Promise<void> {
+    this.stopWatch();
     return this.deps.keyControls.close();
+  }
+
+  /**
+   * The key and its controls in one round trip, remembered for a moment (this runs on every request a key makes).
+   * Lookup by the hash of the presented key: equal hashes mean equal keys, and the comparison happens inside the
+   * database index on a value the caller cannot steer byte by byte. Unknown keys are not remembered.
+   */
+  private async keyRow(hash: string): Promise<VerifiedKeyRow | undefined> {
+    const now = Date.now();
+    const hit = this.verified.get(hash);
+    if (hit && now - hit.at < verifiedKeyMemoryMs) return hit.row;
+    const [row] = await this.deps.prisma.$queryRaw<VerifiedKeyRow[]>`
+      SELECT k.id, k.product::text AS product, k.name, k.scopes, k.expires_at AS "expiresAt",
+             k.revoked_at AS "revokedAt", k.last_used_at AS "lastUsedAt", k.created_at AS "createdAt",
+             c.api_key_id IS NOT NULL AS "hasControls", c.requests_per_minute AS "requestsPerMinute",
+             c.monthly_quota AS "monthlyQuota", c.allowed_ip_list AS "allowedIpList",
+             c.inactive_ttl_days AS "inactiveTtlDays"
+        FROM api_keys k LEFT JOIN api_key_controls c ON c.api_key_id = k.id
+       WHERE k.key_hash = ${hash}`;
+    if (!row) {
+      this.verified.delete(hash);
+      return undefined;
+    }
+    if (this.verified.size >= verifiedKeyMemoryMax) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.delete(hash);
+    this.verified.set(hash, { row, at: now });
+    return row;
+  }
+
+  /** Drops remembered keys (revoked, controls changed). */
+  private forget(apiKeyIds: string[]): void {
+    if (apiKeyIds.length === 0) return;
+    const ids = new Set(apiKeyIds);
+    for (const [hash, entry] of this.verified) if (ids.has(entry.row.id)) this.verified.delete(hash);
   }
 }
 
