@@ -2,6 +2,7 @@ import { bearerToken } from '../../src/core/auth/authenticator.ts';
 import { anonymous, type Principal } from '../../src/core/auth/principal.ts';
 import { boundClient, holdsRight, isAthenaAdmin } from '../../src/modules/athena/athena.access.ts';
 import { directUriOf } from '../../src/modules/athena/direct-uri.ts';
+import { d1RequestErrorBody } from '../../src/modules/athena/sql/d1.ts';
 import { refusalResult } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
@@ -44,7 +45,11 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
   product: 'athena',
   prefix: '/athena',
   contract: { file: 'athena.openapi.json', patch: patchAthenaContract },
-  errorBody: athenaErrorBody,
+  // The D1 migration's 400 is its preview body (`D1MigrationPreviewResponse`), whatever refused the request.
+  errorBody: (status, message, code, requestId, operationId) =>
+    operationId === 'post_gateway_sql_d1_migrate' && status === 400
+      ? d1RequestErrorBody(message)
+      : athenaErrorBody(status, message, code, requestId),
   defaultPolicy: { auth: 'required' },
   async authenticate(request): Promise<AuthResult> {
     const { policy, services } = request;
