@@ -64,9 +64,8 @@ describe('gatewayRowsChanged', () => {
     const a1 = subscribe({ column: 'kind', op: 'EQ', value: 'a' });
     const a2 = subscribe({ column: 'kind', op: 'EQ', value: 'a' });
     const b = subscribe({ column: 'kind', op: 'EQ', value: 'b' });
-    // Give the server time to install the trigger and LISTEN.
-    await until(() => t.app.services.athena.changes !== undefined);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Every subscription is set up (trigger installed, LISTEN running) before anything is written.
+    await until(() => t.app.services.athena.changes.subscriberCount() >= 3, 15_000);
 
     const before = t.app.services.athena.changes.batchReads;
     const ins = await athenaRest(t, 'POST', '/rest/v1/items', { body: [{ kind: 'a', label: 'via gateway' }] });

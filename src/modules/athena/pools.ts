@@ -125,7 +125,20 @@ class PostgresClientDatabase implements ClientDatabase {
 
   async exec(script: string): Promise<void> {
     this.lastUsed = new Date();
-    await this.pool.query(script);
+    // On one connection, so that a script's failed explicit transaction is rolled back before the connection is
+    // reused (an error leaves it in the aborted state).
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query(script);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async listen(channel: string, onPayload: (payload: string) => void, onLost: () => void) {

@@ -52,7 +52,8 @@ interface TableWatch {
 
 interface ClientWatch {
   stop: Promise<() => Promise<void>>;
-  tables: Set<string>;
+  /** Trigger installations by `schema.table`, once per table and listener. */
+  installs: Map<string, Promise<void>>;
 }
 
 export const notifyChannel = 'atrium_row_changes';
@@ -161,6 +162,13 @@ export class RowChangeHub {
     return iterator;
   }
 
+  /** Open subscriptions on this instance (metrics, tests). */
+  subscriberCount(): number {
+    let n = 0;
+    for (const w of this.tables.values()) for (const g of w.groups.values()) n += g.subscribers.size;
+    return n;
+  }
+
   async close(): Promise<void> {
     for (const w of this.tables.values()) clearTimeout(w.timer);
     await Promise.all([...this.clients.values()].map(async (c) => (await c.stop.catch(() => async () => {}))()));
@@ -174,14 +182,18 @@ export class RowChangeHub {
     }
     let cw = this.clients.get(client);
     if (!cw) {
-      cw = { stop: this.listen(client, db), tables: new Set() };
+      cw = { stop: this.listen(client, db), installs: new Map() };
       this.clients.set(client, cw);
     }
     await cw.stop;
-    if (!cw.tables.has(`${schema}.${table}`)) {
-      await this.installTrigger(db, schema, table, pk);
-      cw.tables.add(`${schema}.${table}`);
+    // Concurrent first subscriptions share one installation (concurrent CREATE OR REPLACE FUNCTION collide).
+    let installing = cw.installs.get(`${schema}.${table}`);
+    if (!installing) {
+      installing = this.installTrigger(db, schema, table, pk);
+      cw.installs.set(`${schema}.${table}`, installing);
+      installing.catch(() => cw?.installs.delete(`${schema}.${table}`));
     }
+    await installing;
   }
 
   private listen(client: string, db: ClientDatabase): Promise<() => Promise<void>> {
@@ -200,11 +212,15 @@ export class RowChangeHub {
   private async installTrigger(db: ClientDatabase, schema: string, table: string, pk: string[]) {
     const target = `${quoteIdent(schema)}.${quoteIdent(table)}`;
     const args = pk.map((c) => `'${c.replaceAll("'", "''")}'`).join(', ');
+    // One transaction under an advisory lock: installations by other tables, instances or processes take turns.
     await db.exec(
-      `${triggerFunctionSql}
+      `BEGIN;
+SELECT pg_advisory_xact_lock(hashtext('atrium_realtime.notify_row_change'));
+${triggerFunctionSql}
 DROP TRIGGER IF EXISTS atrium_row_changes ON ${target};
 CREATE TRIGGER atrium_row_changes AFTER INSERT OR UPDATE OR DELETE ON ${target}
-  FOR EACH ROW EXECUTE FUNCTION atrium_realtime.notify_row_change(${args});`,
+  FOR EACH ROW EXECUTE FUNCTION atrium_realtime.notify_row_change(${args});
+COMMIT;`,
     );
   }
 
