@@ -3,7 +3,7 @@ import { builder } from '../../../core/builder.ts';
 import { DomainError } from '../../../core/errors.ts';
 import { ErrorInterface } from '../../../core/graphql/errors.ts';
 import { AthenaError, AthenaInvalidInputError } from '../athena.errors.ts';
-import { allowedCasts, type Cast, filterOperators } from '../gateway/ast.ts';
+import { allowedCasts, type Cast, filterOperators, type ReadQuery } from '../gateway/ast.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import {
   type FilterInput,
@@ -251,6 +251,29 @@ function inputs<T>(fn: () => T): T {
   }
 }
 
+/** The read the arguments of `athenaRows` and `athenaExplainRows` describe. */
+function readQueryOf(a: {
+  table: string;
+  schema?: string | null;
+  select?: SelectInput[] | null;
+  filter?: FilterInput | null;
+  orderBy?: OrderInput[] | null;
+  first?: number | null;
+  offset?: number | null;
+  count?: 'exact' | 'planned' | 'estimated' | null;
+}): ReadQuery {
+  return {
+    schema: a.schema ?? 'public',
+    table: a.table,
+    select: a.select ? a.select.map((s) => fromSelectInput(s)) : [{ kind: 'star' }],
+    ...(a.filter ? { filter: fromFilterInput(a.filter) } : {}),
+    ...(a.orderBy ? { order: a.orderBy.map(fromOrderInput) } : {}),
+    ...(a.first !== null && a.first !== undefined ? { limit: a.first } : {}),
+    ...(a.offset !== null && a.offset !== undefined ? { offset: a.offset } : {}),
+    ...(a.count ? { count: a.count } : {}),
+  };
+}
+
 builder.queryField('athenaRows', (t) =>
   t.field({
     type: AthenaRowsRef,
@@ -277,16 +300,7 @@ builder.queryField('athenaRows', (t) =>
       ctx.services.athena.gateway.read(ctx.principal, {
         client: a.client,
         ...(a.directUri ? { directUri: a.directUri } : {}),
-        query: inputs(() => ({
-          schema: a.schema ?? 'public',
-          table: a.table,
-          select: a.select ? a.select.map((s) => fromSelectInput(s)) : [{ kind: 'star' as const }],
-          ...(a.filter ? { filter: fromFilterInput(a.filter) } : {}),
-          ...(a.orderBy ? { order: a.orderBy.map(fromOrderInput) } : {}),
-          ...(a.first !== null && a.first !== undefined ? { limit: a.first } : {}),
-          ...(a.offset !== null && a.offset !== undefined ? { offset: a.offset } : {}),
-          ...(a.count ? { count: a.count } : {}),
-        })),
+        query: inputs(() => readQueryOf(a)),
       }),
   }),
 );
@@ -311,15 +325,7 @@ builder.queryField('athenaExplainRows', (t) =>
       ctx.services.athena.gateway.explainRead(ctx.principal, {
         client: a.client,
         analyze: a.analyze === true,
-        query: inputs(() => ({
-          schema: a.schema ?? 'public',
-          table: a.table,
-          select: a.select ? a.select.map((s) => fromSelectInput(s)) : [{ kind: 'star' as const }],
-          ...(a.filter ? { filter: fromFilterInput(a.filter) } : {}),
-          ...(a.orderBy ? { order: a.orderBy.map(fromOrderInput) } : {}),
-          ...(a.first !== null && a.first !== undefined ? { limit: a.first } : {}),
-          ...(a.offset !== null && a.offset !== undefined ? { offset: a.offset } : {}),
-        })),
+        query: inputs(() => readQueryOf(a)),
       }),
   }),
 );
