@@ -81,9 +81,12 @@ async function runGql(baseUrl: string, token: string, code: string, extra: Parti
   return result;
 }
 
-/** Slow output: 30 lines, ~10 ms apart (busy wait: the sandbox has no timers). */
-const slowScript =
-  'for (let i = 0; i < 30; i++) { console.log("line " + i + " é"); const end = Date.now() + 10; while (Date.now() < end) {} } "fin"';
+/** Slow output: 30 lines, `gapMs` apart (busy wait: the sandbox has no timers). */
+const slowOutput = (gapMs: number) =>
+  `for (let i = 0; i < 30; i++) { console.log("line " + i + " é"); const end = Date.now() + ${gapMs}; while (Date.now() < end) {} } "fin"`;
+const slowScript = slowOutput(10);
+/** Long enough (~2.4 s) that a subscriber connecting on a loaded machine still sees the run live. */
+const liveScript = slowOutput(80);
 const slowText = Array.from({ length: 30 }, (_, i) => `line ${i} é\n`).join('');
 
 function checkCoordinates(events: OutputEvent['executionOutput'][], fromByte: number, full: string) {
@@ -156,7 +159,7 @@ describe('GraphQL executions', () => {
   });
 
   it('streams output over graphql-ws with REST coordinates, live, then done', async () => {
-    const run = await runGql(t.baseUrl, t.adminKey, slowScript);
+    const run = await runGql(t.baseUrl, t.adminKey, liveScript);
     const events = await collect(wsClient(t.baseUrl, t.adminKey), McpV8TestOutputDocument, { uuid: run.data.uuid });
     const outputs = events.map((e) => e.executionOutput);
     expect(outputs.some((e) => e.status === 'running' && !e.done)).toBe(true);
