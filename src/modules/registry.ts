@@ -2,6 +2,7 @@ import type { AnyModule } from '../core/module.ts';
 import { accessModule } from './access/module.ts';
 import { athenaModule } from './athena/module.ts';
 import { databasesModule } from './databases/module.ts';
+import { goclawModule } from './goclaw/module.ts';
 import { logstoreModule } from './logstore/module.ts';
 import { polykomosModule } from './polykomos/module.ts';
 import { runtimeModule } from './runtime/module.ts';
@@ -21,4 +22,5 @@ export const modules: readonly AnyModule[] = [
   athenaModule,
   snapshotsModule,
   runtimeModule,
+  goclawModule,
 ];

@@ -1,0 +1,27 @@
+import type { RestResponse } from '../engine/types.ts';
+
+/** The status of each GoClaw failure type (GraphQL result unions) on the REST door. */
+const statusOf: Record<string, number> = {
+  GoClawNotFoundError: 404,
+  GoClawInvalidInputError: 400,
+  GoClawConflictError: 409,
+  GoClawForbiddenError: 403,
+  GoClawBusyError: 429,
+};
+
+export const goclawError = (status: number, message: string): RestResponse => ({ status, body: { error: message } });
+
+/** A result union as a REST answer: the success through `ok`, a failure as `{error}` with its status. */
+export function answer<R extends { __typename: string }>(
+  result: R,
+  ok: (success: Extract<R, { data: unknown }>) => RestResponse,
+): RestResponse {
+  if ('data' in result) return ok(result as Extract<R, { data: unknown }>);
+  const message = (result as { message?: string }).message ?? 'Request failed';
+  return goclawError(statusOf[result.__typename] ?? 400, message);
+}
+
+/** A header's one value (first of repeated ones). */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
