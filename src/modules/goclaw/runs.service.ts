@@ -347,8 +347,9 @@ export class RunService {
           },
         }),
         this.deps.prisma.goclawSpan.createMany({
-          data: spans.map((s) => ({
+          data: spans.map((s, i) => ({
             ...s,
+            seq: i + 1,
             traceId: run.traceId,
             error: s.error ?? null,
             durationMs: s.endTime.getTime() - s.startTime.getTime(),

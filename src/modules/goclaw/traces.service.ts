@@ -111,7 +111,7 @@ export class TraceService {
   }
 
   spans(traceId: string): Promise<SpanRow[]> {
-    return this.deps.prisma.goclawSpan.findMany({ where: { traceId }, orderBy: [{ startTime: 'asc' }, { id: 'asc' }] });
+    return this.deps.prisma.goclawSpan.findMany({ where: { traceId }, orderBy: { seq: 'asc' } });
   }
 
   /** Cost and tokens per agent, provider and model over [from, to]. */

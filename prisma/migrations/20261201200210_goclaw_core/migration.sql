@@ -68,6 +68,7 @@ CREATE TABLE "goclaw_traces" (
 CREATE TABLE "goclaw_spans" (
     "id" UUID NOT NULL,
     "trace_id" UUID NOT NULL,
+    "seq" INTEGER NOT NULL DEFAULT 0,
     "parent_span_id" UUID,
     "span_type" TEXT NOT NULL,
     "name" TEXT NOT NULL,
@@ -120,7 +121,7 @@ CREATE INDEX "goclaw_traces_start_time_idx" ON "goclaw_traces"("start_time" DESC
 CREATE INDEX "goclaw_traces_agent_id_start_time_idx" ON "goclaw_traces"("agent_id", "start_time" DESC);
 
 -- CreateIndex
-CREATE INDEX "goclaw_spans_trace_id_start_time_idx" ON "goclaw_spans"("trace_id", "start_time");
+CREATE INDEX "goclaw_spans_trace_id_seq_idx" ON "goclaw_spans"("trace_id", "seq");
 
 -- AddForeignKey
 ALTER TABLE "goclaw_spans" ADD CONSTRAINT "goclaw_spans_trace_id_fkey" FOREIGN KEY ("trace_id") REFERENCES "goclaw_traces"("id") ON DELETE CASCADE ON UPDATE CASCADE;
