@@ -130,14 +130,22 @@ const deleteProvider = graphqlOperation({
   respond: ({ deleteGoClawProvider: r }) => answer(r, () => ({ status: 200, body: { status: 'deleted' } })),
 });
 
-/** GET /v1/providers/{id}/models — proxied from the provider: `{models: [{id, name?}]}`. */
+/**
+ * GET /v1/providers/{id}/models — proxied from the provider: `{models: [{id, name?}]}`, plus OpenAI's list shape
+ * (`object: "list"`, `data: [{id, object: "model", owned_by}]`) so an OpenAI client whose base URL is
+ * `/goclaw/v1/providers/{id}` lists them with `models.list()` (the contract has no `/v1/models`).
+ */
 const providerModels = graphqlOperation({
   document: GoClawProviderModelsDocument,
   variables: (req) => ({ uuid: req.params.id ?? '' }),
-  respond: ({ goclawProviderModels: r }) =>
+  respond: ({ goclawProviderModels: r }, req) =>
     answer(r, (ok) => ({
       status: 200,
-      body: { models: ok.data.map((m) => ({ id: m.id, ...(m.name ? { name: m.name } : {}) })) },
+      body: {
+        models: ok.data.map((m) => ({ id: m.id, ...(m.name ? { name: m.name } : {}) })),
+        object: 'list',
+        data: ok.data.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: req.params.id ?? '' })),
+      },
     })),
 });
 

@@ -382,6 +382,22 @@ describe('POST /v1/chat/completions with the openai SDK', () => {
   });
 });
 
+describe('models through the openai SDK', () => {
+  it('lists a provider’s models with models.list() (base URL /goclaw/v1/providers/{id})', async () => {
+    const providers = await call('GET', '/v1/providers');
+    const gemini = providers.body.providers.find((p: { name: string }) => p.name === 'gemini');
+    const sdk = new OpenAI({
+      apiKey: operator,
+      baseURL: `${t.baseUrl}/goclaw/v1/providers/${gemini.id}`,
+      maxRetries: 0,
+    });
+    const ids: string[] = [];
+    for await (const model of sdk.models.list()) ids.push(model.id);
+    expect(ids).toEqual(llm.models);
+    expect(llm.requests.at(-1)).toMatchObject({ format: 'gemini', method: 'GET', path: '/models' });
+  });
+});
+
 describe('costs and usage from the recorded runs', () => {
   it('sums cost per agent and model, and buckets usage by period', async () => {
     const costs = await call('GET', '/v1/costs/summary');

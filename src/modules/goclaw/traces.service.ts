@@ -1,4 +1,4 @@
-import type { GoclawSpan, GoclawTrace } from '../../../prisma/generated/client/client.ts';
+import { type GoclawSpan, type GoclawTrace, Prisma } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import { GoClawInvalidInputError, GoClawNotFoundError } from './goclaw.errors.ts';
@@ -53,6 +53,17 @@ export interface CostRow {
 export interface UsagePoint extends UsageTotals {
   bucket: Date;
 }
+
+const empty = (): UsageTotals => ({
+  requests: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cost: 0,
+  uniqueUsers: 0,
+  errors: 0,
+  llmCalls: 0,
+  toolCalls: 0,
+});
 
 function checkRange(from: Date | null | undefined, to: Date | null | undefined) {
   if (from && to && from > to) throw new GoClawInvalidInputError('from must not be after to');
@@ -143,38 +154,46 @@ export class TraceService {
     }));
   }
 
-  private async totals(from: Date, to: Date): Promise<{ rows: TraceRow[] }> {
-    const rows = await this.deps.prisma.goclawTrace.findMany({
-      where: { startTime: { gte: from, lt: to } },
-      orderBy: { startTime: 'asc' },
-    });
-    return { rows };
-  }
-
-  private static sum(rows: TraceRow[]): UsageTotals {
-    const users = new Set<string>();
-    const t: UsageTotals = {
-      requests: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      cost: 0,
-      uniqueUsers: 0,
-      errors: 0,
-      llmCalls: 0,
-      toolCalls: 0,
-    };
+  /**
+   * Totals over [from, to) in SQL (parameterised), one row per bucket of `width` ms since the epoch, or one row
+   * (bucket 0) without a width.
+   */
+  private async aggregate(from: Date, to: Date, width?: number): Promise<Map<number, UsageTotals>> {
+    const bucket = width
+      ? Prisma.sql`floor(extract(epoch from start_time) * 1000 / ${width})::bigint`
+      : Prisma.sql`0::bigint`;
+    const rows = await this.deps.prisma.$queryRaw<
+      {
+        bucket: bigint;
+        requests: bigint;
+        input: bigint;
+        output: bigint;
+        cost: number;
+        users: bigint;
+        errors: bigint;
+        llm: bigint;
+        tools: bigint;
+      }[]
+    >`SELECT ${bucket} AS bucket, count(*)::bigint AS requests,
+        coalesce(sum(input_tokens), 0)::bigint AS input, coalesce(sum(output_tokens), 0)::bigint AS output,
+        coalesce(sum(total_cost), 0)::float8 AS cost, count(DISTINCT nullif(user_id, ''))::bigint AS users,
+        (count(*) FILTER (WHERE status = 'error'))::bigint AS errors,
+        coalesce(sum(llm_call_count), 0)::bigint AS llm, coalesce(sum(tool_call_count), 0)::bigint AS tools
+      FROM goclaw_traces WHERE start_time >= ${from} AND start_time < ${to} GROUP BY 1`;
+    const out = new Map<number, UsageTotals>();
     for (const r of rows) {
-      t.requests++;
-      t.inputTokens += r.inputTokens;
-      t.outputTokens += r.outputTokens;
-      t.cost += r.totalCost;
-      if (r.status === 'error') t.errors++;
-      t.llmCalls += r.llmCallCount;
-      t.toolCalls += r.toolCallCount;
-      if (r.userId) users.add(r.userId);
+      out.set(Number(r.bucket) * (width ?? 0), {
+        requests: Number(r.requests),
+        inputTokens: Number(r.input),
+        outputTokens: Number(r.output),
+        cost: Number(r.cost),
+        uniqueUsers: Number(r.users),
+        errors: Number(r.errors),
+        llmCalls: Number(r.llm),
+        toolCalls: Number(r.tools),
+      });
     }
-    t.uniqueUsers = users.size;
-    return t;
+    return out;
   }
 
   /** Usage in buckets over the last `period` (minutes for 1h, hours for 24h, days for 7d and 30d). */
@@ -184,11 +203,10 @@ export class TraceService {
     const width = bucketMs[period];
     const end = Math.floor(now.getTime() / width) * width + width;
     const start = end - Math.ceil(periodMs[period] / width) * width;
-    const { rows } = await this.totals(new Date(start), new Date(end));
-    const buckets = new Map<number, TraceRow[]>();
-    for (let at = start; at < end; at += width) buckets.set(at, []);
-    for (const r of rows) buckets.get(Math.floor(r.startTime.getTime() / width) * width)?.push(r);
-    return [...buckets.entries()].map(([at, list]) => ({ bucket: new Date(at), ...TraceService.sum(list) }));
+    const totals = await this.aggregate(new Date(start), new Date(end), width);
+    const points: UsagePoint[] = [];
+    for (let at = start; at < end; at += width) points.push({ bucket: new Date(at), ...(totals.get(at) ?? empty()) });
+    return points;
   }
 
   /** Totals of the last `period` and of the period before it. */
@@ -202,9 +220,9 @@ export class TraceService {
     const span = periodMs[period];
     const end = now.getTime() + 1;
     const [current, previous] = await Promise.all([
-      this.totals(new Date(end - span), new Date(end)),
-      this.totals(new Date(end - 2 * span), new Date(end - span)),
+      this.aggregate(new Date(end - span), new Date(end)),
+      this.aggregate(new Date(end - 2 * span), new Date(end - span)),
     ]);
-    return { current: TraceService.sum(current.rows), previous: TraceService.sum(previous.rows) };
+    return { current: current.get(0) ?? empty(), previous: previous.get(0) ?? empty() };
   }
 }
