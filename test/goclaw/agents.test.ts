@@ -186,13 +186,13 @@ describe('GoClaw agents', () => {
       const [first, second] = llm.requests.slice(before);
       const fed = JSON.stringify(second?.body);
       if (provider === 'p-openai') {
-        expect(first?.body.tools[0].function.name).toBe('add');
+        expect(first?.body.tools.map((x: any) => x.function.name)).toEqual(['run_js', 'add']);
         expect(second?.body.messages.at(-1)).toMatchObject({ role: 'tool', content: '5' });
       } else if (provider === 'p-anthropic') {
-        expect(first?.body.tools[0]).toMatchObject({ name: 'add' });
+        expect(first?.body.tools.map((x: any) => x.name)).toEqual(['run_js', 'add']);
         expect(second?.body.messages.at(-1).content[0]).toMatchObject({ type: 'tool_result', content: '5' });
       } else {
-        expect(first?.body.tools[0].functionDeclarations[0].name).toBe('add');
+        expect(first?.body.tools[0].functionDeclarations.map((x: any) => x.name)).toEqual(['run_js', 'add']);
         expect(second?.body.contents.at(-1).parts[0].functionResponse).toMatchObject({
           name: 'add',
           response: { result: 5 },
@@ -228,6 +228,21 @@ describe('GoClaw agents', () => {
     });
     const woke = await call('POST', '/v1/agents/no-math/wake', { body: { message: 'hi' } });
     expect(woke.status).toBe(200);
-    expect(llm.requests.at(-1)?.body.tools).toBeUndefined();
+    expect(llm.requests.at(-1)?.body.tools.map((x: any) => x.function.name)).toEqual(['run_js']);
+  });
+
+  it('offers the platform’s JavaScript executor as the run_js tool (the mcp-v8 sandbox)', async () => {
+    llm.script(
+      { toolCalls: [{ name: 'run_js', arguments: { code: "console.log('hi from the sandbox'); 6 * 7" } }] },
+      { text: 'It is 42.' },
+    );
+    const woke = await call('POST', '/v1/agents/calc-openai/wake', { body: { message: 'compute 6*7' } });
+    expect(woke.status).toBe(200);
+    expect(woke.body.content).toBe('It is 42.');
+    const fed = llm.requests.at(-1)?.body.messages.at(-1);
+    expect(fed.role).toBe('tool');
+    const result = JSON.parse(fed.content);
+    expect(result).toMatchObject({ status: 'completed', output: 'hi from the sandbox\n' });
+    expect(String(result.result)).toContain('42');
   });
 });
