@@ -7,8 +7,9 @@ import { goclawProviderOperations } from './providers.ts';
 import { goclawTraceOperations } from './traces.ts';
 
 /**
- * GoClaw's `Error` schema: `{error: message}`; on the chat completions path OpenAI's `{error: {message, type}}`,
- * which OpenAI SDKs parse (docs/decisions.md).
+ * GoClaw's `Error` schema: `{error: message}`; on the chat completions path OpenAI's `{error: {message, type}}`
+ * (which OpenAI SDKs parse) for every status except 401, where the contract declares the `Error` schema
+ * (docs/decisions.md).
  */
 export function goclawErrorBody(
   status: number,
@@ -17,7 +18,8 @@ export function goclawErrorBody(
   _requestId: string,
   operationId?: string,
 ) {
-  if (operationId === 'post_v1_chat_completions') return { error: { message, type: openAiErrorType(status) } };
+  if (operationId === 'post_v1_chat_completions' && status !== 401)
+    return { error: { message, type: openAiErrorType(status) } };
   return { error: message };
 }
 
