@@ -91,6 +91,14 @@ export class AgentService {
     return goclawRole(principal) === 'admin' || (userId !== undefined && agent.ownerId === userId);
   }
 
+  private async fresh<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      this.recent.clear();
+    }
+  }
+
   async list(principal: Principal, userId: string | null | undefined): Promise<AgentRow[]> {
     const role = requireRole(principal, 'viewer');
     const user = externalUser(userId);
@@ -101,8 +109,22 @@ export class AgentService {
     });
   }
 
-  /** By uuid or slug; no visibility check (the run path resolves its target with it). */
+  private readonly recent = new Map<string, { row: AgentRow | undefined; until: number }>();
+
+  /**
+   * By uuid or slug; no visibility check (the run path resolves its target with it). Kept for 2 s per instance
+   * (dropped at once here on every change).
+   */
   async find(idOrSlug: string): Promise<AgentRow | undefined> {
+    const hit = this.recent.get(idOrSlug);
+    if (hit && hit.until > Date.now()) return hit.row;
+    const row = await this.load(idOrSlug);
+    if (this.recent.size >= 1000) this.recent.clear();
+    this.recent.set(idOrSlug, { row, until: Date.now() + 2000 });
+    return row;
+  }
+
+  private async load(idOrSlug: string): Promise<AgentRow | undefined> {
     const row = isUuid(idOrSlug)
       ? await this.deps.prisma.goclawAgent.findUnique({ where: { id: idOrSlug.toLowerCase() } })
       : await this.deps.prisma.goclawAgent.findUnique({ where: { agentKey: idOrSlug } });
@@ -127,10 +149,13 @@ export class AgentService {
     if (!input.name || !slug.test(input.name) || input.name.length > 100) {
       throw new GoClawInvalidInputError('name must be a slug: lowercase letters, digits and inner hyphens (≤ 100)');
     }
+    this.recent.clear();
     try {
-      return await this.deps.prisma.goclawAgent.create({
-        data: { id: randomUUID(), agentKey: input.name, ownerId: owner, ...fields(input) } as never,
-      });
+      return await this.fresh(
+        this.deps.prisma.goclawAgent.create({
+          data: { id: randomUUID(), agentKey: input.name, ownerId: owner, ...fields(input) } as never,
+        }),
+      );
     } catch (err) {
       if ((err as { code?: string }).code === 'P2002')
         throw new GoClawConflictError(`agent "${input.name}" already exists`);
@@ -152,8 +177,9 @@ export class AgentService {
       if (!slug.test(input.name) || input.name.length > 100) throw new GoClawInvalidInputError('name must be a slug');
       data.agentKey = input.name;
     }
+    this.recent.clear();
     try {
-      return await this.deps.prisma.goclawAgent.update({ where: { id: row.id }, data });
+      return await this.fresh(this.deps.prisma.goclawAgent.update({ where: { id: row.id }, data }));
     } catch (err) {
       if ((err as { code?: string }).code === 'P2002')
         throw new GoClawConflictError(`agent "${input.name}" already exists`);
@@ -165,7 +191,8 @@ export class AgentService {
   async delete(principal: Principal, idOrSlug: string, userId: string | null | undefined): Promise<AgentRow> {
     requireRole(principal, 'operator');
     const row = await this.get(principal, idOrSlug, userId);
-    const deleted = await this.deps.prisma.goclawAgent.deleteMany({ where: { id: row.id } });
+    this.recent.clear();
+    const deleted = await this.fresh(this.deps.prisma.goclawAgent.deleteMany({ where: { id: row.id } }));
     if (deleted.count === 0) throw new GoClawNotFoundError(`agent ${idOrSlug} not found`);
     return row;
   }

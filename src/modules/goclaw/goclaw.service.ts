@@ -62,7 +62,7 @@ export class GoClawService {
       idleTimeoutMs: config.llmIdleTimeoutMs,
       maxJsonBytes: config.llmMaxResponseBytes,
     });
-    this.writer = new TraceWriter(logger);
+    this.writer = new TraceWriter(prisma, logger);
     this.providers = new ProviderService({ prisma, box, http: this.http });
     this.agents = new AgentService({ prisma });
     this.runs = new RunService({

@@ -58,6 +58,14 @@ function checkSettings(settings: unknown): Record<string, unknown> {
 export class ProviderService {
   constructor(private readonly deps: { prisma: PrismaClient; box: SecretBox; http: LlmHttp }) {}
 
+  private async fresh<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      this.recent.clear();
+    }
+  }
+
   async list(principal: Principal): Promise<ProviderRow[]> {
     requireRole(principal, 'viewer');
     return this.deps.prisma.goclawProvider.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
@@ -70,10 +78,20 @@ export class ProviderService {
     return row;
   }
 
-  /** The provider an agent names (by its slug); undefined when none has that name. */
+  /**
+   * The provider an agent names (by its slug); undefined when none has that name. The run path's lookup: kept for
+   * 2 s per instance (dropped at once here on every change; another instance's change shows within 2 s).
+   */
   async byName(name: string): Promise<ProviderRow | undefined> {
-    return (await this.deps.prisma.goclawProvider.findUnique({ where: { name } })) ?? undefined;
+    const hit = this.recent.get(name);
+    if (hit && hit.until > Date.now()) return hit.row;
+    const row = (await this.deps.prisma.goclawProvider.findUnique({ where: { name } })) ?? undefined;
+    if (this.recent.size >= 1000) this.recent.clear();
+    this.recent.set(name, { row, until: Date.now() + 2000 });
+    return row;
   }
+
+  private readonly recent = new Map<string, { row: ProviderRow | undefined; until: number }>();
 
   async create(principal: Principal, input: ProviderInput): Promise<ProviderRow> {
     requireRole(principal, 'operator');
@@ -84,20 +102,23 @@ export class ProviderService {
       throw new GoClawInvalidInputError(`provider_type must be one of ${providerTypes.join(', ')}`);
     }
     const apiKey = input.apiKey && input.apiKey !== maskedKey ? input.apiKey : undefined;
+    this.recent.clear();
     try {
-      return await this.deps.prisma.goclawProvider.create({
-        data: {
-          id: randomUUID(),
-          name: input.name,
-          displayName: (input.displayName ?? '').slice(0, 200),
-          providerType: input.providerType,
-          apiBase: checkApiBase(input.apiBase),
-          apiKeyEnc: apiKey ? this.deps.box.seal(apiKey) : null,
-          enabled: input.enabled ?? true,
-          settings: checkSettings(input.settings) as object,
-          createdBy: principalId(principal),
-        },
-      });
+      return await this.fresh(
+        this.deps.prisma.goclawProvider.create({
+          data: {
+            id: randomUUID(),
+            name: input.name,
+            displayName: (input.displayName ?? '').slice(0, 200),
+            providerType: input.providerType,
+            apiBase: checkApiBase(input.apiBase),
+            apiKeyEnc: apiKey ? this.deps.box.seal(apiKey) : null,
+            enabled: input.enabled ?? true,
+            settings: checkSettings(input.settings) as object,
+            createdBy: principalId(principal),
+          },
+        }),
+      );
     } catch (err) {
       if ((err as { code?: string }).code === 'P2002')
         throw new GoClawConflictError(`provider "${input.name}" already exists`);
@@ -127,8 +148,9 @@ export class ProviderService {
     }
     if (patch.enabled !== undefined && patch.enabled !== null) data.enabled = patch.enabled;
     if (patch.settings !== undefined && patch.settings !== null) data.settings = checkSettings(patch.settings);
+    this.recent.clear();
     try {
-      return await this.deps.prisma.goclawProvider.update({ where: { id: current.id }, data });
+      return await this.fresh(this.deps.prisma.goclawProvider.update({ where: { id: current.id }, data }));
     } catch (err) {
       if ((err as { code?: string }).code === 'P2002')
         throw new GoClawConflictError(`provider "${String(data.name)}" already exists`);
@@ -140,7 +162,8 @@ export class ProviderService {
   async delete(principal: Principal, id: string): Promise<ProviderRow> {
     requireRole(principal, 'operator');
     const current = await this.get(principal, id);
-    const deleted = await this.deps.prisma.goclawProvider.deleteMany({ where: { id: current.id } });
+    this.recent.clear();
+    const deleted = await this.fresh(this.deps.prisma.goclawProvider.deleteMany({ where: { id: current.id } }));
     if (deleted.count === 0) throw new GoClawNotFoundError(`provider ${id} not found`);
     return current;
   }

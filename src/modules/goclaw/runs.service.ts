@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Prisma } from '../../../prisma/generated/client/client.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -131,20 +132,85 @@ interface SpanRecord {
   endTime: Date;
 }
 
-/** Serialises the trace writes of all runs and lets readers wait for what is queued (`flush`). */
-export class TraceWriter {
-  private tail: Promise<void> = Promise.resolve();
-  constructor(private readonly logger: Logger) {}
+type TraceCreate = Prisma.GoclawTraceUncheckedCreateInput;
+type TraceUpdate = Prisma.GoclawTraceUncheckedUpdateInput;
+type SpanCreate = Prisma.GoclawSpanCreateManyInput;
+type EventCreate = Prisma.GoclawRunEventCreateManyInput;
 
-  enqueue(what: string, write: () => Promise<unknown>): void {
-    this.tail = this.tail.then(write).then(
-      () => {},
-      (err: unknown) => this.logger.error({ err }, `goclaw trace write failed (${what})`),
-    );
+interface PendingTrace {
+  /** Not in the database yet: inserted whole (with its final state when the run ended meanwhile). */
+  create?: TraceCreate;
+  /** Already inserted (running): its final state. */
+  update?: TraceUpdate;
+  spans: SpanCreate[];
+  events: EventCreate[];
+}
+
+/**
+ * Trace writes off the response path, batched: runs that start and end within one batch window are inserted once
+ * with their final state; a batch is one transaction (traces, updates, spans, events) every `delayMs`, or at once
+ * when a reader flushes. Writes are chained, so an update never precedes its insert. A failed batch is logged.
+ */
+export class TraceWriter {
+  private pending = new Map<string, PendingTrace>();
+  private timer: NodeJS.Timeout | undefined;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly logger: Logger,
+    private readonly delayMs = 200,
+  ) {}
+
+  started(trace: TraceCreate): void {
+    this.pending.set(trace.id as string, { create: trace, spans: [], events: [] });
+    this.schedule();
   }
 
+  finished(traceId: string, update: TraceUpdate, spans: SpanCreate[], events: EventCreate[]): void {
+    const entry = this.pending.get(traceId);
+    if (entry?.create) {
+      Object.assign(entry.create, update);
+      entry.spans.push(...spans);
+      entry.events.push(...events);
+    } else {
+      this.pending.set(traceId, { update, spans, events });
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), this.delayMs);
+    this.timer.unref();
+  }
+
+  /** Writes what is pending now; resolves when it (and every earlier batch) is written. */
   flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.size === 0) return this.tail;
+    const batch = [...this.pending.entries()];
+    this.pending = new Map();
+    this.tail = this.tail
+      .then(() => this.write(batch))
+      .catch((err: unknown) => {
+        this.logger.error({ err, traces: batch.length }, 'goclaw trace batch write failed');
+      });
     return this.tail;
+  }
+
+  private async write(batch: [string, PendingTrace][]): Promise<void> {
+    const creates = batch.flatMap(([, p]) => (p.create ? [p.create as Prisma.GoclawTraceCreateManyInput] : []));
+    const updates = batch.flatMap(([id, p]) => (p.update ? [{ id, data: p.update }] : []));
+    const spans = batch.flatMap(([, p]) => p.spans);
+    const events = batch.flatMap(([, p]) => p.events);
+    await this.prisma.$transaction([
+      ...(creates.length ? [this.prisma.goclawTrace.createMany({ data: creates })] : []),
+      ...updates.map((u) => this.prisma.goclawTrace.update({ where: { id: u.id }, data: u.data })),
+      ...(spans.length ? [this.prisma.goclawSpan.createMany({ data: spans })] : []),
+      ...(events.length ? [this.prisma.goclawRunEvent.createMany({ data: events })] : []),
+    ]);
   }
 }
 
@@ -206,25 +272,21 @@ export class RunService {
     const startTime = new Date();
     const lastUser = [...spec.messages].reverse().find((m) => m.role === 'user');
     const input = lastUser?.content ?? '';
-    this.deps.writer.enqueue('start', () =>
-      this.deps.prisma.goclawTrace.create({
-        data: {
-          id: run.traceId,
-          runId: run.runId,
-          agentId: spec.agent?.id ?? null,
-          userId: spec.userId,
-          sessionKey: spec.sessionKey ?? '',
-          name: spec.name,
-          channel: spec.channel,
-          provider: spec.provider.name,
-          model: spec.model,
-          inputPreview: preview(input),
-          status: 'running',
-          startTime,
-          createdBy: run.createdBy,
-        },
-      }),
-    );
+    this.deps.writer.started({
+      id: run.traceId,
+      runId: run.runId,
+      agentId: spec.agent?.id ?? null,
+      userId: spec.userId,
+      sessionKey: spec.sessionKey ?? '',
+      name: spec.name,
+      channel: spec.channel,
+      provider: spec.provider.name,
+      model: spec.model,
+      inputPreview: preview(input),
+      status: 'running',
+      startTime,
+      createdBy: run.createdBy,
+    });
     run.outcome = this.loop(run, spec, startTime).finally(() => {
       this.inFlight--;
       const timer = setTimeout(() => this.live.delete(run.runId), retainMs);
@@ -328,43 +390,35 @@ export class RunService {
     else run.emit('run.failed', { error, usage: usageBody });
     const endTime = new Date();
     const events = run.events;
-    this.deps.writer.enqueue('finish', () =>
-      this.deps.prisma.$transaction([
-        this.deps.prisma.goclawTrace.update({
-          where: { id: run.traceId },
-          data: {
-            status,
-            error: error ?? null,
-            endTime,
-            durationMs: endTime.getTime() - startTime.getTime(),
-            outputPreview: preview(content),
-            inputTokens: usage.promptTokens,
-            outputTokens: usage.completionTokens,
-            totalCost: usage.cost,
-            spanCount: spans.length,
-            llmCallCount: llmCalls,
-            toolCallCount: toolCalls,
-          },
-        }),
-        this.deps.prisma.goclawSpan.createMany({
-          data: spans.map((s, i) => ({
-            ...s,
-            seq: i + 1,
-            traceId: run.traceId,
-            error: s.error ?? null,
-            durationMs: s.endTime.getTime() - s.startTime.getTime(),
-          })),
-        }),
-        this.deps.prisma.goclawRunEvent.createMany({
-          data: events.map((e) => ({
-            runId: run.runId,
-            seq: e.seq,
-            type: e.type,
-            payload: e.payload as object,
-            at: new Date(e.at),
-          })),
-        }),
-      ]),
+    this.deps.writer.finished(
+      run.traceId,
+      {
+        status,
+        error: error ?? null,
+        endTime,
+        durationMs: endTime.getTime() - startTime.getTime(),
+        outputPreview: preview(content),
+        inputTokens: usage.promptTokens,
+        outputTokens: usage.completionTokens,
+        totalCost: usage.cost,
+        spanCount: spans.length,
+        llmCallCount: llmCalls,
+        toolCallCount: toolCalls,
+      },
+      spans.map((s, i) => ({
+        ...s,
+        seq: i + 1,
+        traceId: run.traceId,
+        error: s.error ?? null,
+        durationMs: s.endTime.getTime() - s.startTime.getTime(),
+      })),
+      events.map((e) => ({
+        runId: run.runId,
+        seq: e.seq,
+        type: e.type,
+        payload: e.payload as object,
+        at: new Date(e.at),
+      })),
     );
     return { runId: run.runId, traceId: run.traceId, status, content, usage, ...(error ? { error } : {}) };
   }
