@@ -91,12 +91,12 @@ const ms = (x: number) => `${x.toFixed(3)} ms`;
 for (const t of targets) for (let i = 0; i < 100; i++) await once(t);
 for (const t of targets) for (let i = 0; i < 30; i++) await firstToken(t);
 
-const samples: Record<string, number[]> = {};
-const ttft: Record<string, number[]> = {};
+const samples: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+const ttft: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
-    for (let i = 0; i < perRound; i++) (samples[t.name] ??= []).push(await once(t));
-    for (let i = 0; i < Math.max(20, perRound / 5); i++) (ttft[t.name] ??= []).push(await firstToken(t));
+    for (let i = 0; i < perRound; i++) samples[t.name]?.push(await once(t));
+    for (let i = 0; i < Math.max(20, perRound / 5); i++) ttft[t.name]?.push(await firstToken(t));
   }
 }
 
