@@ -275,6 +275,57 @@ describe('POST /v1/chat/completions with the openai SDK', () => {
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(all[2]?.payload).toMatchObject({ content: 'alpha beta', usage: { prompt_tokens: 1, completion_tokens: 2 } });
     expect((await events(2)).map((e) => e.seq)).toEqual([3]);
+    // Once the in-memory copy is gone (a minute after the run), the stored log replays the same events.
+    await t.app.services.goclaw.traces.list({ kind: 'admin', id: 'admin' }, {});
+    (t.app.services.goclaw.runs as unknown as { live: Map<string, unknown> }).live.delete(runId);
+    const stored = await events(1);
+    expect(stored.map((e) => `${e.seq}:${e.type}`)).toEqual(['2:chunk', '3:run_completed']);
+    expect(stored[0]?.payload).toEqual({ content: 'alpha beta' });
+
+    // A subscriber that joins a live run gets what it missed, then the rest as it happens.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    llm.script({ text: 'live one two', gate });
+    const res = await fetch(`${t.baseUrl}/goclaw/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'agent:openai-agent', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    });
+    const liveRunId = res.headers.get('x-goclaw-run-id') as string;
+    const reader = sseData(res);
+    for await (const data of reader) if (data.includes('"live "')) break;
+    const following = (async () => {
+      const got: { seq: number; type: string; payload: any }[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const ws = createClient({
+          url: `${t.baseUrl.replace('http', 'ws')}/graphql`,
+          webSocketImpl: WebSocket,
+          connectionParams: { authorization: `Bearer ${operator}` },
+          retryAttempts: 0,
+        });
+        ws.subscribe(
+          { query: print(GoClawTestRunEventsDocument), variables: { runId: liveRunId } },
+          {
+            next: (v) => {
+              const e = (v.data as any).agentRunEvents;
+              got.push(e);
+              if (e.type === 'chunk' && e.payload.content === 'live ') release();
+            },
+            error: reject,
+            complete: () => {
+              void ws.dispose();
+              resolve();
+            },
+          },
+        );
+      });
+      return got;
+    })();
+    const live = await following;
+    expect(live.map((e) => e.type)).toEqual(['run_started', 'chunk', 'chunk', 'chunk', 'run_completed']);
+    expect(live.map((e) => e.payload.content).slice(1, 4)).toEqual(['live ', 'one ', 'two']);
     // Another principal may not follow it.
     const other = await goclawKey(t, ['operator.write']);
     const refused = await new Promise<unknown>((resolve) => {
