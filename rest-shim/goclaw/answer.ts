@@ -18,7 +18,11 @@ export function answer<R extends { __typename: string }>(
 ): RestResponse {
   if ('data' in result) return ok(result as Extract<R, { data: unknown }>);
   const message = (result as { message?: string }).message ?? 'Request failed';
-  return goclawError(statusOf[result.__typename] ?? 400, message);
+  const status = statusOf[result.__typename] ?? 400;
+  // Too many runs in flight: a slot frees as soon as any run ends.
+  return status === 429
+    ? { ...goclawError(status, message), headers: { 'retry-after': '1' } }
+    : goclawError(status, message);
 }
 
 /** A header's one value (first of repeated ones). */

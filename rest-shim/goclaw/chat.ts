@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { randomHex } from '../../src/core/auth/secrets.ts';
 import { InvalidInputError } from '../../src/core/errors.ts';
 import type { ChatMessage } from '../../src/modules/goclaw/goclaw.service.ts';
-import type { RunOutcome } from '../../src/modules/goclaw/runs.service.ts';
+import { GoClawBusyError, type RunOutcome } from '../../src/modules/goclaw/runs.service.ts';
 import { directOperation, operationsFor } from '../engine/operation.ts';
 import type { OperationPolicy, RestResponse } from '../engine/types.ts';
 import { headerValue } from './answer.ts';
@@ -53,13 +53,26 @@ const chatCompletions = directOperation({
     if (body.model !== undefined && typeof body.model !== 'string') throw bad('model must be a string');
     if (body.user !== undefined && typeof body.user !== 'string') throw bad('user must be a string');
     const stream = body.stream === true;
-    const { run, model } = await services.goclaw.chat(req.principal, {
-      model: (body.model as string | undefined) ?? null,
-      messages: messagesOf(body),
-      stream,
-      userId: (body.user as string | undefined) ?? headerValue(req.headers['x-goclaw-user-id']) ?? null,
-      agentHeader: headerValue(req.headers['x-goclaw-agent-id']) ?? headerValue(req.headers['x-goclaw-agent']) ?? null,
-    });
+    const started = await services.goclaw
+      .chat(req.principal, {
+        model: (body.model as string | undefined) ?? null,
+        messages: messagesOf(body),
+        stream,
+        userId: (body.user as string | undefined) ?? headerValue(req.headers['x-goclaw-user-id']) ?? null,
+        agentHeader:
+          headerValue(req.headers['x-goclaw-agent-id']) ?? headerValue(req.headers['x-goclaw-agent']) ?? null,
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof GoClawBusyError)) throw err;
+        // Too many runs in flight: OpenAI's rate-limit error, with Retry-After (a slot frees when any run ends).
+        return {
+          status: 429,
+          headers: { 'retry-after': '1' },
+          body: { error: { message: err.message, type: 'rate_limit_error' } },
+        };
+      });
+    if ('status' in started) return started;
+    const { run, model } = started;
     req.signal?.addEventListener('abort', () => run.abort('client disconnected'), { once: true });
     const id = `chatcmpl-${randomHex(4)}`;
     const created = Math.floor(Date.now() / 1000);

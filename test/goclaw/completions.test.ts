@@ -372,6 +372,39 @@ describe('POST /v1/chat/completions with the openai SDK', () => {
     release();
   });
 
+  it('answers 429 with Retry-After when too many runs are in flight', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    llm.script({ text: 'held run words', gate });
+    const held = await fetch(`${t.baseUrl}/goclaw/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'agent:openai-agent', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    });
+    const deps = (t.app.services.goclaw.runs as unknown as { deps: { maxConcurrentRuns: number } }).deps;
+    const before = deps.maxConcurrentRuns;
+    deps.maxConcurrentRuns = 1; // ATRIUM_GOCLAW_MAX_CONCURRENT_RUNS=1, with the held run in flight
+    try {
+      const busy = await fetch(`${t.baseUrl}/goclaw/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'agent:openai-agent', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      expect(busy.status).toBe(429);
+      expect(busy.headers.get('retry-after')).toBe('1');
+      expect((await busy.json()).error.type).toBe('rate_limit_error');
+      const wake = await call('POST', '/v1/agents/openai-agent/wake', { body: { message: 'x' } });
+      expect(wake.status).toBe(429);
+      expect(wake.headers.get('retry-after')).toBe('1');
+    } finally {
+      deps.maxConcurrentRuns = before;
+      release();
+    }
+    for await (const data of sseData(held)) if (data === '[DONE]') break;
+  });
+
   it('reports provider failures: 502 in JSON, an error chunk then [DONE] in SSE', async () => {
     llm.script({ status: 500, error: 'model exploded' });
     await expect(
