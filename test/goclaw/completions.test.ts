@@ -240,6 +240,24 @@ describe('POST /v1/chat/completions with the openai SDK', () => {
     expect(all.body.total).toBeGreaterThan(3);
   });
 
+  it('assembles streamed tool calls in the OpenAI (indexed deltas) and Gemini formats too', async () => {
+    for (const name of ['openai', 'gemini']) {
+      llm.script({ toolCalls: [{ name: 'weather', arguments: { city: 'Hue' } }] }, { text: 'Clear in Hue.' });
+      const stream = await client.chat.completions.create({
+        model: `agent:${name}-agent`,
+        messages: [{ role: 'user', content: 'Weather in Hue?' }],
+        stream: true,
+      });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      expect(text).toBe('Clear in Hue.');
+      const fed = JSON.stringify(llm.requests.at(-1)?.body);
+      expect(fed).toContain(name === 'openai' ? '"tool_call_id"' : '"functionResponse"');
+      expect(fed).toContain('Hue');
+      expect(fed).toContain('clear');
+    }
+  });
+
   it('replays a run’s events over the agentRunEvents subscription from a cursor', async () => {
     llm.script({ text: 'alpha beta', usage: { input: 1, output: 2 } });
     const completion = await client.chat.completions
