@@ -8,6 +8,7 @@
 //
 //   npm run bench:goclaw              # defaults: 5 rounds x 300 requests per path, 100 concurrent streams
 //   BENCH_ROUNDS=3 BENCH_REQUESTS=200 BENCH_STREAMS=100 npm run bench:goclaw
+//   BENCH_DB=postgres npm run bench:goclaw   # the platform database on the local PostgreSQL instead of PGlite
 import '../src/node-guard.ts';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,12 +23,15 @@ const streams = Number(process.env.BENCH_STREAMS ?? 100);
 const child = spawn(process.execPath, ['--import', 'tsx', new URL('./goclaw-servers.ts', import.meta.url).pathname], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-const { appUrl, standinUrl, adminKey } = await new Promise<{ appUrl: string; standinUrl: string; adminKey: string }>(
-  (resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench servers exited (${code})`)));
-    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)));
-  },
-);
+const { appUrl, standinUrl, adminKey, db } = await new Promise<{
+  appUrl: string;
+  standinUrl: string;
+  adminKey: string;
+  db: string;
+}>((resolve, reject) => {
+  child.once('exit', (code) => reject(new Error(`bench servers exited (${code})`)));
+  createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)));
+});
 
 const app = new Pool(appUrl, { connections: streams, pipelining: 1 });
 const direct = new Pool(standinUrl, { connections: streams, pipelining: 1 });
@@ -114,7 +118,7 @@ const rssAfter = rss();
 const [d, g] = targets.map((t) => t.name) as [string, string];
 const p50 = (name: string, from = samples) => pct(from[name] as number[], 50);
 console.log(
-  `\nGoClaw chat completions vs the same stand-in (${rounds} rounds, ${perRound} requests per path per round)\n`,
+  `\nGoClaw chat completions vs the same stand-in (${db}; ${rounds} rounds, ${perRound} requests per path per round)\n`,
 );
 console.log('| measure | direct to stand-in | through GoClaw | added |');
 console.log('| --- | --- | --- | --- |');
