@@ -211,6 +211,8 @@ export class AthenaClientsService {
       pubsub: AppPubSub;
       config: AthenaConfig;
       dataDir: string;
+      /** Where new embedded client databases are copied from (core config `pgliteTemplateDir`). */
+      pgliteTemplateDir?: string;
       databases: DatabasesService;
       /** Polykomos' databases, for linking one as a client (one credential, two products). */
       polykomos?: PolykomosService;
@@ -225,6 +227,7 @@ export class AthenaClientsService {
       logger: deps.logger,
       poolMax: deps.config.poolMax,
       statementTimeoutMs: deps.config.statementTimeoutMs,
+      pgliteTemplateDir: deps.pgliteTemplateDir,
     });
     this.directPools = new DirectPools({
       logger: deps.logger,

@@ -49,6 +49,7 @@ export const athenaModule = defineModule({
       pubsub: core.pubsub,
       config,
       dataDir: core.config.dataDir,
+      pgliteTemplateDir: core.config.pgliteTemplateDir,
       databases: modules.databases,
       polykomos: modules.polykomos.databases,
       allowPrivateOutbound: core.outbound.allowPrivate,

@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from '../../core/logger.ts';
+import { openEmbeddedPostgres } from '../../core/pglite.ts';
 import type { Queryable } from './gateway/catalog-types.ts';
 
 /** Pool statistics of one client (`GET /admin/pools`). */
@@ -278,7 +278,15 @@ export type ClientTarget = { kind: 'uri'; uri: string } | { kind: 'embedded'; di
 export class ClientPools {
   private readonly entries = new Map<string, { key: string; db: Promise<ClientDatabase> }>();
 
-  constructor(private readonly deps: { logger: Logger; poolMax: number; statementTimeoutMs: number }) {}
+  constructor(
+    private readonly deps: {
+      logger: Logger;
+      poolMax: number;
+      statementTimeoutMs: number;
+      /** Where new embedded client databases are copied from (core config `pgliteTemplateDir`). */
+      pgliteTemplateDir?: string;
+    },
+  ) {}
 
   get(clientName: string, target: ClientTarget): Promise<ClientDatabase> {
     const key = target.kind === 'uri' ? `uri:${target.uri}` : `dir:${target.dir}`;
@@ -329,8 +337,7 @@ export class ClientPools {
         this.deps.logger,
       );
     }
-    await mkdir(target.dir, { recursive: true });
-    const db = await PGlite.create(target.dir);
+    const db = await openEmbeddedPostgres(target.dir, this.deps.pgliteTemplateDir);
     return new PgliteClientDatabase(clientName, db);
   }
 }
