@@ -522,8 +522,14 @@ export class AthenaGatewayService {
     return { body, pageTotal: Number(row.page_total ?? 0), total, offset };
   }
 
-  private async one(db: Queryable, text: string, values: unknown[]): Promise<Record<string, unknown>> {
-    return this.oneOn(db, { text, values });
+  /** A read outside a transaction: prepared on Postgres (the gateway's texts repeat; values are always bound). */
+  private async one(db: ClientDatabase, text: string, values: unknown[]): Promise<Record<string, unknown>> {
+    try {
+      const r = await db.queryCompiled<Record<string, unknown>>(text, values);
+      return r.rows[0] ?? {};
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
 
   private async oneOn(q: Queryable, statement: { text: string; values: unknown[] }) {
