@@ -223,10 +223,28 @@ export class AthenaGatewayService {
 
   async read(
     principal: Principal,
-    input: GatewayTarget & { query: ReadQuery },
+    input: GatewayTarget & {
+      query: ReadQuery;
+      /** `geojson`: the page as one FeatureCollection in `body` (PostGIS on the client database). */
+      format?: 'rows' | 'geojson';
+    },
     options: { authorized?: boolean } = {},
   ): Promise<RowsResult> {
     const { db, catalog } = await this.open(principal, input, 'fetch', options);
+    let geojson: { postgisSchema: string } | undefined;
+    if (input.format === 'geojson') {
+      const postgis = catalog.extensions.find((e) => e.name === 'postgis');
+      if (!postgis) {
+        throw new GatewayError(
+          406,
+          'PGRST107',
+          'None of these media types are available: application/geo+json',
+          null,
+          'The client database has no PostGIS extension',
+        );
+      }
+      geojson = { postgisSchema: postgis.schema };
+    }
     let query = input.query;
     let planned: number | null = null;
     if (query.count === 'planned' || query.count === 'estimated') {
@@ -240,7 +258,7 @@ export class AthenaGatewayService {
       query = { ...query, count: exact ? 'exact' : undefined };
       if (exact) planned = null;
     }
-    const statement = this.compile(() => compileRead(catalog, query, this.compileOptions()));
+    const statement = this.compile(() => compileRead(catalog, query, { ...this.compileOptions(), geojson }));
     const row = await this.one(db, statement.text, statement.values);
     const out = this.rows(row, input.query.offset ?? 0);
     return planned === null ? out : { ...out, total: planned };

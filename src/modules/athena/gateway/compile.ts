@@ -81,6 +81,11 @@ export interface ReadOptions {
   maxRows: number;
   /** Default 8. */
   maxDepth?: number;
+  /**
+   * The page as one GeoJSON FeatureCollection (PostgREST's `application/geo+json`): each row a Feature through
+   * PostGIS' `ST_AsGeoJSON(record)`, its geometry column the geometry and the other columns the properties.
+   */
+  geojson?: { postgisSchema: string };
 }
 
 /** How to read an RPC statement's `body`: PostgREST returns the bare value for scalar and single-row functions. */
@@ -864,8 +869,41 @@ function readLevel(c: Compiler, q: ReadQuery): LevelSql {
 /** A read (PostgREST GET on a table or view). See the module comment for the result row. */
 export function compileRead(catalog: Catalog, q: ReadQuery, opts: ReadOptions): CompiledStatement {
   const c = new Compiler(catalog, opts.maxRows, opts.maxDepth ?? defaultMaxDepth);
-  const text = c.result(readLevel(c, q), q.count);
+  const body = opts.geojson ? featureCollectionBody(catalog, q, opts.geojson.postgisSchema) : undefined;
+  const text = c.result(readLevel(c, q), q.count, body);
   return { text, values: c.params.values };
+}
+
+/**
+ * The FeatureCollection of the page. `ST_AsGeoJSON(record)` needs a geometry column among the selected ones (it
+ * fails inside PostGIS otherwise), so the selection is checked here first: `*` of a table that has one, or a plain
+ * column of type geometry.
+ */
+function featureCollectionBody(catalog: Catalog, q: ReadQuery, postgisSchema: string): string {
+  const relation = lookupRelation(catalog, q.schema, q.table);
+  const geometric = new Set(
+    relation.columns.filter((col) => col.typeName === 'geometry' && !col.isArray).map((col) => col.name),
+  );
+  const hasGeometry = q.select.some(
+    (item) =>
+      (item.kind === 'star' && geometric.size > 0) ||
+      (item.kind === 'column' &&
+        !item.column.json &&
+        !item.cast &&
+        !item.aggregate &&
+        geometric.has(item.column.column)),
+  );
+  if (!hasGeometry) {
+    throw new GatewayError(
+      406,
+      'PGRST107',
+      'None of these media types are available: application/geo+json',
+      null,
+      `The selection of '${relation.schema}.${relation.name}' has no geometry column`,
+    );
+  }
+  const asGeoJson = `${quoteIdent(postgisSchema)}.st_asgeojson(_s.*)::json`;
+  return `json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(${asGeoJson}), '[]'::json))::text`;
 }
 
 /** `EXPLAIN (FORMAT JSON)` of the read's unpaged query: its "Plan Rows" is PostgREST's planned count. */
