@@ -274,8 +274,8 @@ function readQueryOf(a: {
   };
 }
 
-/** The arguments of a read (`athenaRows`, `athenaFeatures`). */
-const readArgs = builder.args((t) => ({
+/** Where a gateway operation runs: the client (or an allowlisted direct URI) and the table. */
+const targetArgs = builder.args((t) => ({
   directUri: t.string({
     required: false,
     description:
@@ -285,6 +285,11 @@ const readArgs = builder.args((t) => ({
   client: t.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
   table: t.string({ required: true, description: 'The table or view.' }),
   schema: t.string({ required: false, description: 'Its schema (default public).' }),
+}));
+
+/** The arguments of a read (`athenaRows`, `athenaFeatures`). */
+const readArgs = builder.args((t) => ({
+  ...targetArgs,
   select: t.field({ type: [AthenaSelectInput], required: false, description: 'What to read (default `*`).' }),
   filter: t.field({ type: AthenaFilterInput, required: false, description: 'Which rows.' }),
   orderBy: t.field({ type: [AthenaOrderInput], required: false, description: 'Their order.' }),
@@ -377,15 +382,7 @@ builder.mutationField('athenaInsertRows', (t) =>
     description: 'Inserts rows (an upsert with `onConflict`); a key missing from a row takes the column default.',
     errors: gatewayErrors,
     args: {
-      directUri: t.arg.string({
-        required: false,
-        description:
-          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
-          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
-      }),
-      client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
-      table: t.arg.string({ required: true, description: 'The table or view.' }),
-      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
+      ...targetArgs,
       rows: t.arg({ type: ['JSON'], required: true, description: 'The rows, JSON objects keyed by column.' }),
       columns: t.arg.stringList({ required: false, description: 'Only these keys are inserted.' }),
       missingAsNull: t.arg.boolean({ required: false, description: 'A missing key is NULL instead of DEFAULT.' }),
@@ -442,15 +439,7 @@ builder.mutationField('athenaUpdateRows', (t) =>
     description: 'Updates the rows a filter matches (the filter is required: no whole-table updates).',
     errors: gatewayErrors,
     args: {
-      directUri: t.arg.string({
-        required: false,
-        description:
-          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
-          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
-      }),
-      client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
-      table: t.arg.string({ required: true, description: 'The table or view.' }),
-      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
+      ...targetArgs,
       set: t.arg({ type: 'JSON', required: true, description: 'Column → new value.' }),
       filter: t.arg({ type: AthenaFilterInput, required: true, description: 'Which rows.' }),
       rollback: t.arg.boolean({
@@ -495,15 +484,7 @@ builder.mutationField('athenaDeleteRows', (t) =>
     description: 'Deletes the rows a filter matches, or the row with a primary key (one of them is required).',
     errors: gatewayErrors,
     args: {
-      directUri: t.arg.string({
-        required: false,
-        description:
-          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
-          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
-      }),
-      client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
-      table: t.arg.string({ required: true, description: 'The table or view.' }),
-      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
+      ...targetArgs,
       filter: t.arg({ type: AthenaFilterInput, required: false, description: 'Which rows.' }),
       primaryKey: t.arg.string({
         required: false,
