@@ -282,7 +282,8 @@ function lookupRelation(catalog: Catalog, schema: string, table: string): Catalo
 
 function checkPage(value: number | undefined, what: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 0) throw requestError(`${what} must be a non-negative integer`);
+  // Safe integers only: pages are written into the statement as literals (below).
+  if (!Number.isSafeInteger(value) || value < 0) throw requestError(`${what} must be a non-negative integer`);
   return value;
 }
 
@@ -766,7 +767,9 @@ class Compiler {
             }
             if (!hidden) names.push(...childLevel.names);
           } else if (rel.toOne) {
-            const lateral = `LATERAL (SELECT row_to_json(_e.*) AS body FROM (${childSql}) _e) ${j}`;
+            // To-one: at most one row by the foreign key. `LIMIT 1` keeps the lateral a per-row index lookup; without
+            // it Postgres flattens it into a join and hashes the whole related table for a page of a few rows.
+            const lateral = `LATERAL (SELECT row_to_json(_e.*) AS body FROM (${childSql}) _e LIMIT 1) ${j}`;
             (item.inner ? innerJoins : joins).push(
               item.inner ? `CROSS JOIN ${lateral}` : `LEFT JOIN ${lateral} ON TRUE`,
             );
@@ -813,8 +816,10 @@ class Compiler {
     const groupSql = aggregates && groupBy.length > 0 ? ` GROUP BY ${groupBy.join(', ')}` : '';
     let sql = `SELECT ${selectList.join(', ')} FROM ${from}${whereSql}${groupSql}`;
     if (orderBy.length > 0) sql += ` ORDER BY ${orderBy.join(', ')}`;
-    if (cappedLimit !== undefined) sql += ` LIMIT ${this.params.add(String(cappedLimit))}`;
-    if (offset !== undefined && offset > 0) sql += ` OFFSET ${this.params.add(String(offset))}`;
+    // Literals, not parameters (checkPage made them safe integers): a prepared statement's generic plan knows its
+    // page size then, where `LIMIT $n` makes Postgres plan for an unknown one (a slower plan for small pages).
+    if (cappedLimit !== undefined) sql += ` LIMIT ${cappedLimit}`;
+    if (offset !== undefined && offset > 0) sql += ` OFFSET ${offset}`;
     // Counts ignore the page and the non-inner embeds; an aggregate without GROUP BY is one row.
     const countCore =
       aggregates && groupBy.length === 0 ? 'SELECT 1' : `SELECT 1 FROM ${countFrom}${whereSql}${groupSql}`;
