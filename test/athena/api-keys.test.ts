@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   AthenaTestCreateAthenaKeyDocument,
   AthenaTestKeyNodeDocument,
@@ -142,6 +144,59 @@ describe('API keys', () => {
     await athenaRest(t, 'PATCH', `/admin/api-keys/${other.record.id}`, { body: { is_active: true } });
     expect((await fetchNotes(other.api_key)).status).toBe(200);
   });
+
+  it('a right change ends the key’s open subscriptions (graphql-ws closes with 4403)', async () => {
+    const { api_key, record } = await createKey({
+      name: 'subscriber',
+      client_name: t.client,
+      rights: ['gateway.fetch.execute', 'gateway.insert.execute'],
+    });
+    let code = 0;
+    let delivered = () => {};
+    const firstEvent = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    const closed = new Promise<void>((resolve) => {
+      const client = createClient({
+        url: `${t.baseUrl.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${api_key}` },
+        retryAttempts: 0,
+        on: {
+          closed: (e) => {
+            code = (e as { code: number }).code;
+            resolve();
+          },
+        },
+      });
+      client.subscribe(
+        {
+          query: `subscription ($client: String!) {
+            gatewayRowsChanged(client: $client, table: "g4_notes", select: [{ column: "body" }]) { op }
+          }`,
+          variables: { client: t.client },
+        },
+        { next: () => delivered(), error: () => {}, complete: () => {} },
+      );
+    });
+    // Writes until the subscription is live (its set-up is asynchronous), then change the key's rights.
+    for (let id = 100; ; id++) {
+      const ins = await athenaRest(t, 'PUT', '/gateway/insert', {
+        headers: { 'x-company-id': 'c1', 'x-organization-id': 'o1' },
+        body: { table_name: 'g4_notes', insert_body: { id, body: 'x' } },
+      });
+      expect(ins.status, ins.text).toBe(200);
+      const live = await Promise.race([
+        firstEvent.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 200)),
+      ]);
+      if (live) break;
+      if (id > 150) throw new Error('the subscription never delivered');
+    }
+    await athenaRest(t, 'PATCH', `/admin/api-keys/${record.id}`, { body: { rights: ['gateway.insert.execute'] } });
+    await closed;
+    expect(code).toBe(4403);
+  }, 30_000);
 
   it('DELETE is soft: the key is refused on the next request, gone from lists, and 404 afterwards', async () => {
     const { api_key, record } = await createKey({
