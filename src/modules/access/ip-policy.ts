@@ -100,7 +100,10 @@ export class IpPolicyService {
       ...new Set(
         addrs.map((a) => {
           const c = normaliseCidr(a);
-          if (c === undefined) throw new InvalidApiKeyInputError(`${field}: "${a}" is not an IP address or CIDR block`);
+          if (c === undefined)
+            throw new InvalidApiKeyInputError(
+              `${field}: "${String(a).slice(0, 100)}" is not an IP address or CIDR block`,
+            );
           return c;
         }),
       ),
@@ -277,6 +280,7 @@ export class IpPolicyService {
 
   /** Adds entries (idempotent: an existing entry gets the new label). The whitelist respects max_whitelist_ips. */
   async addRules(apiKeyId: string, kind: IpRuleKindName, addrs: string[], label: string | null): Promise<void> {
+    checkLabel(label);
     const cidrs = IpPolicyService.normaliseAll(addrs);
     if (cidrs.length === 0) throw new InvalidApiKeyInputError('addrs must not be empty');
     await this.deps.prisma.$transaction(async (tx) => {
@@ -361,6 +365,7 @@ export class IpPolicyService {
     clientName: string | null,
     label: string | null,
   ): Promise<GlobalIpRule> {
+    checkLabel(label);
     const [cidr] = IpPolicyService.normaliseAll([addr], 'addr') as [string];
     const client = clientName ?? '';
     const rule = await this.deps.prisma.globalIpRule.upsert({
@@ -396,6 +401,10 @@ export class IpPolicyService {
     await this.flushing;
     await this.flush();
   }
+}
+
+function checkLabel(label: string | null): void {
+  if (label !== null && label.length > 200) throw new InvalidApiKeyInputError('label must be at most 200 characters');
 }
 
 async function promoteIn(tx: Tx, apiKeyId: string, max: number): Promise<void> {

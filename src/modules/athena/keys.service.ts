@@ -220,6 +220,12 @@ export class AthenaKeysService {
     ];
   }
 
+  private checkDescription(description: string | null | undefined): void {
+    if (typeof description === 'string' && description.length > 2000) {
+      throw new AthenaInvalidInputError('description must be at most 2000 characters');
+    }
+  }
+
   private checkRightName(name: unknown): string {
     if (typeof name !== 'string' || !rightNamePattern.test(name)) {
       throw new AthenaInvalidInputError('name must be 1-64 of a-z 0-9 _ . - starting with a letter');
@@ -231,6 +237,7 @@ export class AthenaKeysService {
   async createRight(p: Principal, input: { name: string; description?: string | null }): Promise<AthenaApiKeyRight> {
     requireAdmin(p);
     const name = this.checkRightName(input.name);
+    this.checkDescription(input.description);
     const existing = await this.deps.prisma.athenaApiKeyRight.findUnique({ where: { name } });
     if (existing) throw new AthenaConflictError(`the right "${name}" exists`);
     return this.deps.prisma.athenaApiKeyRight.create({ data: { name, description: input.description ?? null } });
@@ -246,6 +253,7 @@ export class AthenaKeysService {
     const current = await this.rightById(p, id);
     if (!current) throw new AthenaNotFoundError('Right', id);
     const name = this.checkRightName(input.name);
+    this.checkDescription(input.description);
     const { prisma } = this.deps;
     const [right, keyIds] = await prisma.$transaction(async (tx) => {
       if (name !== current.name && (await tx.athenaApiKeyRight.findUnique({ where: { name } }))) {
@@ -415,8 +423,7 @@ async function ipCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof InvalidApiKeyInputError) throw new AthenaInvalidInputError(e.message, 'invalid_ip_address');
-    throw e;
+    throw mapped(e, '');
   }
 }
 
