@@ -29,8 +29,10 @@ export type CredentialCheck =
 export interface CredentialRequest {
   /** A REST door's product: that product's credentials only. Undefined at the GraphQL door (any product's). */
   product?: Product;
-  /** The socket peer address (proxies are not trusted), for IP rules. */
+  /** The socket peer address, for IP rules. */
   remoteAddress?: string;
+  /** The request's `X-Forwarded-For`, honoured only when the peer is a configured trusted proxy. */
+  forwardedFor?: string;
 }
 
 /**

@@ -57,6 +57,9 @@ const pinned: Record<string, number> = {
   public_route_op_not_allowed: 1227,
   invalid_d1_migration_request: 1228,
   d1_request_failed: 1229,
+  unknown_right: 1600,
+  ip_not_allowed: 1601,
+  invalid_ip_address: 1602,
 
   schema_object_missing: 1300,
   unsupported_alteration: 1400,

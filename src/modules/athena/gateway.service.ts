@@ -203,7 +203,7 @@ export class AthenaGatewayService {
     }
     const { client, db } = await this.deps.clients.database(target.client);
     if (!options.authorized) {
-      requireClientRight(principal, client.clientName, right, this.deps.config.enforceApiKeys);
+      requireClientRight(principal, client.clientName, right, this.deps.clients.enforces(client.clientName));
     }
     return { name: client.clientName, db, direct: false };
   }

@@ -4,7 +4,9 @@ import { athenaTopics } from './athena.topics.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaD1Service } from './d1.service.ts';
 import { AthenaDeferredService } from './deferred.service.ts';
+import { ApiKeyEnforcement } from './enforcement.ts';
 import { AthenaGatewayService } from './gateway.service.ts';
+import { AthenaKeysService } from './keys.service.ts';
 import { AthenaMetaService } from './meta.service.ts';
 import { AthenaPublicRoutesService } from './public-routes.service.ts';
 import { AthenaRoutesService } from './routes.service.ts';
@@ -28,6 +30,9 @@ export interface Athena {
   publicRoutes: AthenaPublicRoutesService;
   /** PostgreSQL → D1 migrations. */
   d1: AthenaD1Service;
+  /** Access control (G4): `ath_` keys, rights, the enforcement switch, IP policy. */
+  keys: AthenaKeysService;
+  enforcement: ApiKeyEnforcement;
 }
 
 declare module '../../core/module.ts' {
@@ -42,7 +47,14 @@ export const athenaModule = defineModule({
   needs: ['access', 'databases', 'polykomos'],
   config: parseAthenaConfig,
   create: ({ core, config, modules }): Athena => {
+    const enforcement = new ApiKeyEnforcement({
+      prisma: core.prisma,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      defaultEnforce: config.enforceApiKeys,
+    });
     const clients = new AthenaClientsService({
+      enforcement,
       prisma: core.prisma,
       box: core.secrets,
       logger: core.logger,
@@ -87,12 +99,17 @@ export const athenaModule = defineModule({
     });
     const publicRoutes = new AthenaPublicRoutesService({ prisma: core.prisma, gateway });
     const d1 = new AthenaD1Service({ clients, config, outbound: core.outbound });
-    return { clients, routes, gateway, changes, meta, schema, deferred, publicRoutes, d1 };
+    const keys = new AthenaKeysService({ prisma: core.prisma, access: modules.access, enforcement });
+    return { clients, routes, gateway, changes, meta, schema, deferred, publicRoutes, d1, keys, enforcement };
   },
   jobs: (athena) => [athena.deferred.jobKind],
-  start: (athena) => athena.clients.start(),
+  start: async (athena) => {
+    await athena.enforcement.start();
+    await athena.clients.start();
+  },
   close: async (athena) => {
     athena.meta.close();
+    athena.enforcement.close();
     await athena.changes.close();
     await athena.clients.close();
   },
