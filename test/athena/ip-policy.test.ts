@@ -234,7 +234,12 @@ describe('seen addresses and virgin keys', () => {
     // GraphQL sees the same policy on the key's node.
     const nodeId = Buffer.from(`AthenaApiKey:${record.id}`).toString('base64');
     const node = await gql(t.baseUrl, AthenaTestKeyNodeDocument, { id: nodeId }, t.adminKey);
-    expect(node.body.data?.node).toMatchObject({ __typename: 'AthenaApiKey', ipPolicy: { virginMode: true } });
+    expect(node.body.data?.node).toMatchObject({
+      __typename: 'AthenaApiKey',
+      ipPolicy: { virginMode: true },
+      ipRules: { totalCount: 2 },
+      seenIps: { totalCount: 2 },
+    });
 
     const reset = await athenaRest(t, 'POST', `/admin/api-keys/${record.id}/virgin/reset`, {
       body: { clear_seen: true },

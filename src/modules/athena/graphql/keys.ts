@@ -203,6 +203,18 @@ export const AthenaApiKeyRef = builder.node(builder.objectRef<AthenaKeyView>('At
       description: 'Its IP policy.',
       resolve: (k, _args, ctx) => ctx.services.access.ip.policy(k.id),
     }),
+    ipRules: t.connection(
+      {
+        type: AthenaIpRuleRef,
+        description: 'Its whitelist or blacklist entries, oldest first.',
+        args: { kind: t.arg({ type: AthenaIpRuleKindEnum, required: true, description: 'Which list.' }) },
+        resolve: async (k, args, ctx) => {
+          const policy = await ctx.services.access.ip.policy(k.id);
+          return arrayConnection(args, args.kind === 'whitelist' ? policy.whitelist : policy.blacklist);
+        },
+      },
+      withTotalCount,
+    ),
     seenIps: t.connection(
       {
         type: AthenaSeenIpRef,
