@@ -1,6 +1,9 @@
 import { authenticateBearer } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import { goclawApiKeyOperations } from './api-keys.ts';
+import { goclawMcpServerOperations } from './mcp-servers.ts';
+import { goclawSkillOperations } from './skills.ts';
+import { goclawToolOperations } from './tools.ts';
 
 /** GoClaw's `Error` schema: `{error: message}`. */
 export function goclawErrorBody(_status: number, message: string, _code: string, _requestId: string) {
@@ -17,5 +20,5 @@ export const goclawSurface = defineSurface({
   contract: { file: 'goclaw.openapi.json' },
   errorBody: goclawErrorBody,
   authenticate: (request) => authenticateBearer(request, 'goclaw'),
-  groups: [goclawApiKeyOperations],
+  groups: [goclawApiKeyOperations, goclawMcpServerOperations, goclawToolOperations, goclawSkillOperations],
 });

@@ -1,0 +1,4 @@
+import './errors.ts';
+import './mcp.ts';
+import './tools.ts';
+import './skills.ts';
