@@ -1,6 +1,10 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestGoClawCustomToolEnvDocument, TestRunGoClawCustomToolDocument } from '../generated/goclaw.ts';
+import {
+  TestGoClawCustomToolEnvDocument,
+  TestRunGoClawCustomToolDocument,
+  TestRunGoClawJsDocument,
+} from '../generated/goclaw.ts';
 import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { contractCaller, goclawKey } from '../kit/goclaw.ts';
 
@@ -183,5 +187,25 @@ describe('GoClaw /v1/tools/builtin', () => {
       400,
     );
     expect((await call('PUT', '/v1/tools/builtin/exec', { token: viewer, body: { enabled: true } })).status).toBe(403);
+  });
+
+  it('run_js runs code in the mcp-v8 sandbox with its settings, and not while disabled', async () => {
+    const js = (code: string) => gql(t.baseUrl, TestRunGoClawJsDocument, { code }, operator);
+    // The script's final value (a promise is awaited) is the result, as for POST /mcp-v8/v1/exec.
+    const ok = await js('const xs = [1, 2, 3]; Promise.resolve(xs.map((x) => x * 2));');
+    expect(ok.body.data?.runGoClawJs).toMatchObject({
+      __typename: 'MutationRunGoClawJsSuccess',
+      data: { result: [2, 4, 6] },
+    });
+    await call('PUT', '/v1/tools/builtin/run_js', { token: operator, body: { settings: { timeout_seconds: 1 } } });
+    expect((await js('for (;;) {}')).body.data?.runGoClawJs).toMatchObject({
+      __typename: 'GoClawToolRunError',
+      message: expect.stringMatching(/timed out/),
+    });
+    await call('PUT', '/v1/tools/builtin/run_js', { token: operator, body: { enabled: false } });
+    expect((await js('1')).body.data?.runGoClawJs).toMatchObject({
+      __typename: 'GoClawToolRunError',
+      message: expect.stringMatching(/disabled/),
+    });
   });
 });

@@ -185,26 +185,64 @@ export class ToolService {
       throw new GoClawToolRunError(`arguments do not match the parameters: ${problems.join('; ')}`);
     const env = openMap(this.deps.box, tool.envEnc);
     const code = `(async (args, env) => {\n${tool.command}\n})(${JSON.stringify(args)}, ${JSON.stringify(env)})`;
+    return this.runInSandbox(principal, `custom tool "${tool.name}"`, code, tool.timeoutSeconds, null);
+  }
+
+  /**
+   * The built-in `run_js` tool: the platform's own JavaScript executor offered to agents. Runs `code` as an mcp-v8
+   * script (its final value, awaited, is the result; with top-level `await`, its default export) with the tool's settings (`timeout_seconds`,
+   * `heap_memory_max_mb`); refused while an operator has it disabled.
+   */
+  async runJs(principal: Principal, input: { code: string }): Promise<CustomToolRun> {
+    requireRole(principal, 'operator');
+    const tool = await this.getBuiltin(principal, 'run_js');
+    if (!tool.enabled) throw new GoClawToolRunError('the built-in tool "run_js" is disabled');
+    if (typeof input.code !== 'string' || input.code.trim() === '') throw new GoClawToolRunError('code is required');
+    const setting = (key: string, fallback: number) => {
+      const v = tool.settings[key];
+      return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback;
+    };
+    return this.runInSandbox(
+      principal,
+      'run_js',
+      input.code,
+      Math.min(setting('timeout_seconds', 30), maxRunSeconds),
+      setting('heap_memory_max_mb', 64),
+    );
+  }
+
+  /** Submits code to the mcp-v8 runtime as the caller and waits for its terminal status. */
+  private async runInSandbox(
+    principal: Principal,
+    label: string,
+    code: string,
+    timeoutSecs: number,
+    heapMb: number | null,
+  ): Promise<CustomToolRun> {
     const { runtime, pubsub } = this.deps;
     let submitted: Awaited<ReturnType<RuntimeService['submit']>>;
     try {
-      submitted = await runtime.submit(principal, { code, executionTimeoutSecs: tool.timeoutSeconds });
+      submitted = await runtime.submit(principal, {
+        code,
+        executionTimeoutSecs: timeoutSecs,
+        ...(heapMb !== null ? { heapMemoryMaxMb: heapMb } : {}),
+      });
     } catch (err) {
-      // The sandbox's own refusals (busy tenant, a body that does not parse, limits) are this run's failure.
-      if (err instanceof DomainError) throw new GoClawToolRunError(`custom tool "${tool.name}": ${err.message}`);
+      // The sandbox's own refusals (busy tenant, code that does not parse, limits) are this run's failure.
+      if (err instanceof DomainError) throw new GoClawToolRunError(`${label}: ${err.message}`);
       throw err;
     }
     let row = submitted;
     if (!terminalStatuses.has(row.status)) {
       const events = pubsub.subscribe('runtime.executionStatusChanged', submitted.id)[Symbol.asyncIterator]();
-      const deadline = Date.now() + (tool.timeoutSeconds + 30) * 1000;
+      const deadline = Date.now() + (timeoutSecs + 30) * 1000;
       try {
         for (;;) {
           const current = await runtime.get(principal, submitted.id);
           if (!current) throw new Error(`execution ${submitted.id} disappeared`);
           row = current;
           if (terminalStatuses.has(row.status)) break;
-          if (Date.now() > deadline) throw new GoClawToolRunError('the run did not finish in time');
+          if (Date.now() > deadline) throw new GoClawToolRunError(`${label}: the run did not finish in time`);
           // A status event, or a periodic re-read in case the event was published before this subscription.
           await Promise.race([events.next(), new Promise((r) => setTimeout(r, 500).unref())]);
         }
@@ -213,9 +251,7 @@ export class ToolService {
       }
     }
     if (row.status !== 'completed') {
-      throw new GoClawToolRunError(
-        `custom tool "${tool.name}" ${row.status.replace('_', ' ')}: ${row.error ?? 'no detail'}`,
-      );
+      throw new GoClawToolRunError(`${label} ${row.status.replace('_', ' ')}: ${row.error ?? 'no detail'}`);
     }
     return { executionId: row.id, result: row.result === null ? null : (JSON.parse(row.result) as unknown) };
   }

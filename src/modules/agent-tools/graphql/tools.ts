@@ -252,3 +252,20 @@ builder.mutationField('updateGoClawBuiltinTool', (t) =>
     resolve: (_root, { name, input }, ctx) => ctx.services.agenttools.tools.updateBuiltin(ctx.principal, name, input),
   }),
 );
+
+builder.mutationField('runGoClawJs', (t) =>
+  t.field({
+    type: GoClawToolRunRef,
+    description:
+      "The built-in `run_js` tool: runs JavaScript in the mcp-v8 sandbox with the tool's settings and returns its value.",
+    errors: { types: [GoClawNotFoundError, GoClawToolRunError] },
+    authScopes: { product: 'goclaw' },
+    args: {
+      code: t.arg.string({
+        required: true,
+        description: 'The script; its final value (awaited) is the result, or its default export with top-level await.',
+      }),
+    },
+    resolve: (_root, { code }, ctx) => ctx.services.agenttools.tools.runJs(ctx.principal, { code }),
+  }),
+);
