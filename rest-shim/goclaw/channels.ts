@@ -27,7 +27,7 @@ function channelType(value: string | null | undefined, field = 'channel_type'): 
   return value as GoClawChannelType;
 }
 
-/** An instance as GoClaw returns it: credentials masked, `status` said plainly. */
+/** An instance as GoClaw returns it: credentials masked, `status` as the adapter last recorded it. */
 export function toGoClawChannelInstance(c: GoClawChannelInstanceFieldsFragment) {
   return {
     id: c.uuid,
@@ -40,6 +40,8 @@ export function toGoClawChannelInstance(c: GoClawChannelInstanceFieldsFragment) 
     enabled: c.enabled,
     is_default: c.isDefault,
     status: c.status,
+    last_error: c.lastError,
+    last_connected_at: c.lastConnectedAt,
     created_by: c.createdBy,
     created_at: c.createdAt,
     updated_at: c.updatedAt,
@@ -199,7 +201,7 @@ const clearPending = graphqlOperation({
     r.__typename === 'MutationClearGoClawPendingMessagesSuccess' ? { status: 200, body: { status: 'ok' } } : failure(r),
 });
 
-/** Channel instances (stored, credentials sealed; no adapter connects yet), contacts, pending messages. */
+/** Channel instances (credentials sealed; Telegram polled by its adapter), contacts, pending messages. */
 export const goclawChannelOperations = operationsFor<OperationPolicy>().group(
   'channels',
   'test/goclaw/channels.test.ts',

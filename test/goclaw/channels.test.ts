@@ -1,19 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../kit/app.ts';
-import { contractCaller, goclawKey } from '../kit/goclaw.ts';
+import { contractCaller, goclawCall, goclawKey } from '../kit/goclaw.ts';
+import { startTelegramStandIn } from '../kit/goclaw-telegram.ts';
 
 let t: TestApp;
 let operator: string;
 let viewer: string;
 let call: Awaited<ReturnType<typeof contractCaller>>;
+let telegram: Awaited<ReturnType<typeof startTelegramStandIn>>;
+const botToken = '7000001:stand-in-token';
 
 beforeAll(async () => {
-  t = await startTestApp();
+  telegram = await startTelegramStandIn([botToken]);
+  t = await startTestApp({
+    ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true',
+    ATRIUM_GOCLAW_TELEGRAM_API_BASE: telegram.apiBase,
+    ATRIUM_GOCLAW_TELEGRAM_POLL_TIMEOUT_SECS: '1',
+  });
   call = await contractCaller(t);
   [operator, viewer] = await Promise.all([goclawKey(t, ['operator.write']), goclawKey(t, ['operator.read'])]);
 });
 afterAll(async () => {
   await t?.close();
+  await telegram?.close();
 });
 
 describe('GoClaw /v1/channels/instances', () => {
@@ -161,5 +170,75 @@ describe('GoClaw /v1/contacts and /v1/pending-messages', () => {
     expect(cleared).toMatchObject({ status: 200, body: { status: 'ok' } });
     const after = await call('GET', '/v1/pending-messages', { token: viewer });
     expect(after.body.groups.map((g: { key: string }) => g.key)).toEqual(['C1']);
+  });
+});
+
+describe('GoClaw Telegram adapter (against a loopback Bot API stand-in)', () => {
+  it('connects with a valid token, records contacts and group messages, and reports a bad token as error', async () => {
+    const created = await call('POST', '/v1/channels/instances', {
+      token: operator,
+      body: { name: 'live-telegram', channel_type: 'telegram', credentials: { bot_token: botToken } },
+    });
+    expect(created.status).toBe(201);
+    const statusOf = async (id: string) =>
+      (await goclawCall(t, 'GET', `/v1/channels/instances/${id}`, { token: viewer })).body;
+    await vi.waitFor(async () => expect((await statusOf(created.body.id)).status).toBe('connected'), {
+      timeout: 20_000,
+      interval: 200,
+    });
+
+    telegram.push({
+      message_id: 1,
+      from: { id: 5001, first_name: 'Linus', username: 'linus' },
+      chat: { id: -777, type: 'supergroup', title: 'Kernel' },
+      text: 'patch incoming',
+    });
+    telegram.push({
+      message_id: 2,
+      from: { id: 5002, first_name: 'Ken' },
+      chat: { id: 5002, type: 'private' },
+      text: 'hi',
+    });
+    await vi.waitFor(
+      async () => {
+        const contacts = await call('GET', '/v1/contacts?channel_type=telegram', { token: viewer });
+        const live = contacts.body.contacts.filter((c: { channel: string }) => c.channel === 'live-telegram');
+        expect(live.map((c: { sender_id: string }) => c.sender_id).sort()).toEqual(['5001', '5002']);
+      },
+      { timeout: 20_000, interval: 200 },
+    );
+    const pending = await call('GET', '/v1/pending-messages', { token: viewer });
+    expect(pending.body.groups.find((g: { key: string }) => g.key === '-777')).toMatchObject({
+      channel: 'live-telegram',
+      message_count: 1,
+    });
+    const contacts = await call('GET', '/v1/contacts?search=linus', { token: viewer });
+    expect(contacts.body.contacts[0]).toMatchObject({
+      display_name: 'Linus',
+      username: 'linus',
+      channel: 'live-telegram',
+      peer_kind: 'group',
+    });
+    // The stored offset moved past what was delivered: nothing is recorded twice.
+    await vi.waitFor(() => expect(telegram.calls.at(-1)?.offset).toBeGreaterThan(1001), {
+      timeout: 20_000,
+      interval: 100,
+    });
+
+    const bad = await call('POST', '/v1/channels/instances', {
+      token: operator,
+      body: { name: 'bad-telegram', channel_type: 'telegram', credentials: { bot_token: '1:wrong' } },
+    });
+    await vi.waitFor(async () => expect((await statusOf(bad.body.id)).status).toBe('error'), {
+      timeout: 20_000,
+      interval: 200,
+    });
+    const failed = await statusOf(bad.body.id);
+    expect(failed.last_error).toMatch(/getMe failed \(401\): Unauthorized/);
+    expect(failed.last_error).not.toContain('1:wrong');
+
+    // Disabled: the adapter lets go.
+    await call('PUT', `/v1/channels/instances/${created.body.id}`, { token: operator, body: { enabled: false } });
+    expect((await statusOf(created.body.id)).status).toBe('not_connected');
   });
 });

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { EnvReader } from '../../core/config.ts';
+import type { TelegramAdapterConfig } from './telegram.ts';
 
 export interface AgentToolsConfig {
   /**
@@ -12,6 +13,7 @@ export interface AgentToolsConfig {
   maxSkillUnzippedBytes: number;
   /** The directory `GET /v1/storage/files` lists (ATRIUM_GOCLAW_WORKSPACE; default `<data dir>/goclaw-workspace`). */
   workspaceDir: string | undefined;
+  telegram: TelegramAdapterConfig;
 }
 
 export function parseAgentToolsConfig(env: EnvReader): AgentToolsConfig {
@@ -33,5 +35,10 @@ export function parseAgentToolsConfig(env: EnvReader): AgentToolsConfig {
       1024 * 1024 * 1024,
     ),
     workspaceDir: env.str('ATRIUM_GOCLAW_WORKSPACE') || undefined,
+    telegram: {
+      apiBase: env.url('ATRIUM_GOCLAW_TELEGRAM_API_BASE', ['http:', 'https:']) ?? 'https://api.telegram.org',
+      pollTimeoutSecs: env.int('ATRIUM_GOCLAW_TELEGRAM_POLL_TIMEOUT_SECS', 25, 0, 50),
+      enabled: env.bool('ATRIUM_GOCLAW_CHANNEL_ADAPTERS', true),
+    },
   };
 }

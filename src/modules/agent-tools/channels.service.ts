@@ -41,7 +41,7 @@ const like = (search: string) => ({ contains: search, mode: 'insensitive' as con
 
 /**
  * Channel instances (stored, credentials sealed), the contacts and pending group messages channel adapters record.
- * No adapter connects yet: every instance reports `not_connected` (docs/goclaw-tools.md).
+ * Only Telegram has an adapter (telegram.ts); other types report `not_connected` (docs/goclaw-tools.md).
  */
 export class ChannelService {
   constructor(private readonly deps: Deps) {}
@@ -117,7 +117,9 @@ export class ChannelService {
             ? { displayName: text('display_name', input.displayName, 200) ?? null }
             : {}),
           ...(input.agentId !== undefined ? { agentId: agentRef('agent_id', input.agentId) ?? null } : {}),
-          ...(credentialsEnc !== undefined ? { credentialsEnc } : {}),
+          // New credentials or a re-enable: the adapter starts afresh (a stored failure no longer applies).
+          ...(credentialsEnc !== undefined ? { credentialsEnc, lastError: null, pollOffset: null } : {}),
+          ...(input.enabled === true ? { lastError: null } : {}),
           ...(input.config !== undefined && input.config !== null
             ? { config: jsonObject('config', input.config) as object }
             : {}),

@@ -5,6 +5,7 @@ import { parseAgentToolsConfig } from './agent-tools.config.ts';
 import { ChannelService } from './channels.service.ts';
 import { McpServerService } from './mcp.service.ts';
 import { SkillService } from './skills.service.ts';
+import { TelegramAdapter } from './telegram.ts';
 import { ToolService } from './tools.service.ts';
 import { WorkspaceService } from './workspace.service.ts';
 
@@ -17,6 +18,7 @@ export interface AgentTools {
   workspace: WorkspaceService;
   activity: ActivityLog;
   reader: ActivityReader;
+  telegram: TelegramAdapter;
 }
 
 declare module '../../core/module.ts' {
@@ -49,7 +51,17 @@ export const agentToolsModule = defineModule({
       }),
       activity,
       reader: new ActivityReader(prisma),
+      telegram: new TelegramAdapter({
+        prisma,
+        box,
+        outbound,
+        logger: core.logger,
+        instanceId: core.config.instanceId,
+        config: config.telegram,
+      }),
     };
   },
+  start: (tools) => tools.telegram.start(),
+  close: (tools) => tools.telegram.close(),
   graphql: () => import('./graphql/index.ts'),
 });

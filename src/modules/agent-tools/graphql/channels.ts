@@ -3,6 +3,7 @@ import { GoClawConflictError, GoClawInvalidInputError, GoClawNotFoundError } fro
 import type { PendingGroup } from '../channels.service.ts';
 import { offsetConnection } from '../paging.ts';
 import { maskMap } from '../secrets.ts';
+import { channelStatus } from '../telegram.ts';
 import { userInput } from './errors.ts';
 import { DeletedGoClawObjectRef } from './mcp.ts';
 
@@ -21,7 +22,9 @@ export const GoClawChannelTypeEnum = builder.enumType('GoClawChannelType', {
 const GoClawChannelStatusEnum = builder.enumType('GoClawChannelStatus', {
   description: 'Whether a channel instance is connected to its platform.',
   values: {
-    not_connected: { description: 'No adapter holds a connection for it (none runs in this build).' },
+    connected: { description: 'An adapter holds its connection and talked to the platform within 30 seconds.' },
+    error: { description: 'The adapter failed (see `lastError`); it retries.' },
+    not_connected: { description: 'No adapter holds a connection for it (disabled, or a type without an adapter).' },
   } as const,
 });
 
@@ -52,8 +55,15 @@ export const GoClawChannelInstanceRef = builder.prismaNode('GoClawChannelInstanc
     isDefault: t.exposeBoolean('isDefault', { description: 'The default instance of its type (cannot be deleted).' }),
     status: t.field({
       type: GoClawChannelStatusEnum,
-      description: 'Its connection: always `not_connected` here, as no platform adapter runs yet.',
-      resolve: () => 'not_connected' as const,
+      description: 'Its connection, as the adapter last recorded it (only Telegram has an adapter).',
+      select: { channelType: true, enabled: true, leaseUntil: true, lastConnectedAt: true, lastError: true },
+      resolve: (c) => channelStatus(c),
+    }),
+    lastError: t.exposeString('lastError', { nullable: true, description: "The adapter's last failure, if any." }),
+    lastConnectedAt: t.expose('lastConnectedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'The last successful exchange with the platform.',
     }),
     createdBy: t.exposeString('createdBy', { description: 'Who created it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
