@@ -101,9 +101,11 @@ export class TelegramAdapter {
       if (won.count !== 1) continue;
       const controller = new AbortController();
       this.polling.set(id, controller);
-      void this.poll(id, controller.signal).finally(() => {
-        if (this.polling.get(id) === controller) this.polling.delete(id);
-      });
+      void this.poll(id, controller.signal)
+        .catch((err: unknown) => this.deps.logger.warn({ err, channelId: id }, 'telegram adapter: polling stopped'))
+        .finally(() => {
+          if (this.polling.get(id) === controller) this.polling.delete(id);
+        });
     }
   }
 
