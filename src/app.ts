@@ -69,7 +69,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         {
           requestId,
           method: req.method,
-          url: req.url,
+          url: redactCredentials(req.url),
           status: res.statusCode,
           ms: Math.round((performance.now() - start) * 100) / 100,
         },
@@ -262,4 +262,9 @@ function parsedJsonBody(req: IncomingMessage, body: Buffer): object | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** The request target as logged: credentials some doors accept in the query (`?token=` for GoClaw media) masked. */
+function redactCredentials(url: string | undefined): string | undefined {
+  return url?.replace(/([?&](?:token|access_token|api_key|apikey)=)[^&#]*/gi, '$1***');
 }
