@@ -1,6 +1,8 @@
 import { defineModule } from '../../core/module.ts';
 import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
+import { AthenaChatService, chatTopics } from './chat/chat.service.ts';
+import { AthenaSessionsService } from './chat/sessions.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaD1Service } from './d1.service.ts';
 import { AthenaDeferredService } from './deferred.service.ts';
@@ -28,6 +30,10 @@ export interface Athena {
   publicRoutes: AthenaPublicRoutesService;
   /** PostgreSQL → D1 migrations. */
   d1: AthenaD1Service;
+  /** Chat (G3) on each client's database, with its outbox and realtime streams. */
+  chat: AthenaChatService;
+  /** Athena sessions (`aths_…`): who a chat caller is; a credential kind of the authenticator. */
+  sessions: AthenaSessionsService;
 }
 
 declare module '../../core/module.ts' {
@@ -86,15 +92,27 @@ export const athenaModule = defineModule({
     });
     const publicRoutes = new AthenaPublicRoutesService({ prisma: core.prisma, gateway });
     const d1 = new AthenaD1Service({ clients, config, outbound: core.outbound });
-    return { clients, routes, gateway, changes, meta, schema, deferred, publicRoutes, d1 };
+    const chat = new AthenaChatService({ clients, pubsub: core.pubsub, logger: core.logger });
+    const sessions = new AthenaSessionsService({
+      prisma: core.prisma,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      clients,
+    });
+    return { clients, routes, gateway, changes, meta, schema, deferred, publicRoutes, d1, chat, sessions };
   },
+  credentials: (athena) => [athena.sessions],
   jobs: (athena) => [athena.deferred.jobKind],
-  start: (athena) => athena.clients.start(),
+  start: async (athena) => {
+    await athena.clients.start();
+    athena.chat.start();
+  },
   close: async (athena) => {
+    athena.chat.close();
     athena.meta.close();
     await athena.changes.close();
     await athena.clients.close();
   },
   graphql: () => import('./graphql/index.ts'),
-  topics: athenaTopics,
+  topics: [...athenaTopics, ...chatTopics],
 });

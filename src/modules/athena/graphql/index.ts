@@ -4,3 +4,4 @@ import './meta.ts';
 import './clients.ts';
 import './schema.ts';
 import './gateway-routes.ts';
+import './chat.ts';
