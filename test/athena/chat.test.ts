@@ -467,3 +467,50 @@ describe('the chat schema and the chat runtime', () => {
     expect(body.message).toContain('Chat runtime unavailable');
   });
 });
+
+describe('hostile input with a valid session', () => {
+  it('answers 4xx in the error envelope, never a 5xx', async () => {
+    const a = await session('hostile-a');
+    const room = await group(a.token, []);
+    const msg = (await call(a.token, 'POST', `/chat/rooms/${room}/messages`, { body_text: 'target' })).body.data.id;
+    const big = '99999999999999';
+    const probes: [string, string, unknown][] = [
+      ['GET', `/chat/rooms?limit=${big}`, undefined],
+      ['GET', '/chat/rooms?offset=-1', undefined],
+      ['GET', '/chat/rooms?limit=abc', undefined],
+      ['GET', `/chat/rooms/${room}/messages?before_seq=${big}`, undefined],
+      ['GET', `/chat/rooms/${room}/messages?after_seq=-5`, undefined],
+      ['POST', '/chat/rooms', { kind: 'group', member_user_ids: [1, 2] }],
+      ['POST', '/chat/rooms', { kind: 'group', member_user_ids: ['bad id with spaces'] }],
+      ['POST', '/chat/rooms', { kind: 'group', title: 'x'.repeat(5000) }],
+      ['POST', '/chat/rooms', [1, 2, 3]],
+      ['PATCH', `/chat/rooms/${room}`, { title: 7 }],
+      ['POST', `/chat/rooms/${room}/messages`, { body_text: 'nul \u0000 byte' }],
+      ['POST', `/chat/rooms/${room}/messages`, { body_json: [1, 2] }],
+      ['POST', `/chat/rooms/${room}/messages`, { body_text: 'x'.repeat(20_000) }],
+      ['POST', `/chat/rooms/${room}/messages`, { body_text: 'x', client_message_id: '' }],
+      ['POST', `/chat/rooms/${room}/messages`, { body_text: 'x', attachments: [{ file_id: 'f' }] }],
+      ['PATCH', `/chat/rooms/${room}/messages/${msg}`, {}],
+      ['POST', `/chat/rooms/${room}/read-cursor`, { seq: Number(big) }],
+      ['POST', `/chat/rooms/${room}/read-cursor`, { seq: -1 }],
+      ['POST', `/chat/rooms/${room}/members`, { user_ids: [] }],
+      ['POST', `/chat/rooms/${room}/members`, { user_ids: 'alice' }],
+      ['POST', `/chat/rooms/${room}/members`, { user_ids: ['b'], role: 'king' }],
+      ['DELETE', `/chat/rooms/${room}/members/${encodeURIComponent("'; DROP TABLE x; --")}`, undefined],
+      ['POST', `/chat/messages/${msg}/reactions`, { emoji: '' }],
+      ['POST', `/chat/messages/${msg}/reactions`, { emoji: '🎉'.repeat(100) }],
+      ['DELETE', `/chat/messages/${msg}/reactions/%F0%9F`, undefined],
+      ['POST', '/chat/messages/search', { query: 'x', limit: Number(big) }],
+      ['POST', '/chat/messages/search', { query: 'x', room_id: 'nope' }],
+    ];
+    for (const [method, path, body] of probes) {
+      const r = await call(a.token, method, path, body);
+      expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBeGreaterThanOrEqual(400);
+      expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBeLessThan(500);
+      expect(r.body, `${method} ${path}`).toMatchObject({ status: 'error', message: expect.any(String) });
+    }
+    // A quoted search is just words.
+    const quoted = await call(a.token, 'POST', '/chat/messages/search', { query: "target') OR ('1'='1" });
+    expect(quoted.status).toBe(200);
+  });
+});
