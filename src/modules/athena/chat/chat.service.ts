@@ -300,6 +300,8 @@ export class AthenaChatService {
   private readonly ready = new Map<string, Promise<void>>();
   /** Clients this process wrote chat to: the sweep republishes their unpublished outbox rows. */
   private readonly active = new Set<string>();
+  /** Just-posted messages, read once per process for all of a room's subscribers (kept a couple of seconds). */
+  private readonly fresh = new Map<string, Promise<SharedMessage | null>>();
   private sweeper: NodeJS.Timeout | undefined;
   /** Outbox rows this process published (tests, metrics). */
   published = 0;
@@ -986,9 +988,15 @@ export class AthenaChatService {
         ];
       }
       switch (input.kind) {
-        case 'posted':
+        case 'posted': {
           if (e.type !== 'message.created' || e.roomSeq === null || e.roomSeq <= lastSeq) return [];
-          return readAfter(e.roomSeq);
+          if (e.roomSeq !== lastSeq + 1) return readAfter(e.roomSeq);
+          // The next message: one read per process and message, shared by every subscriber of the room.
+          const shared = await this.sharedMessage(db, actor.client, String(e.data.messageId));
+          if (!shared || shared.message.roomSeq !== e.roomSeq) return readAfter(e.roomSeq);
+          lastSeq = e.roomSeq;
+          return [{ ...shared.message, reactions: countReactions(shared.reactions, actor.userId) }];
+        }
         case 'edited':
         case 'deleted': {
           if (e.type !== (input.kind === 'edited' ? 'message.updated' : 'message.deleted')) return [];
@@ -1105,6 +1113,31 @@ export class AthenaChatService {
         ? []
         : a.rows.filter((x) => x.message_id === m.id).map((x) => ({ fileId: x.file_id, ordinal: num(x.ordinal) })),
     }));
+  }
+
+  /** A message with its raw reactions, read once for every subscriber of this process (fan-out). */
+  private sharedMessage(db: ClientDatabase, client: string, messageId: string): Promise<SharedMessage | null> {
+    const key = `${client}:${messageId}`;
+    let hit = this.fresh.get(key);
+    if (!hit) {
+      hit = (async () => {
+        const r = await db.query<Row>(`SELECT ${messageCols()} FROM athena_chat.chat_messages x WHERE x.id = $1`, [
+          messageId,
+        ]);
+        if (!r.rows[0]) return null;
+        const message = (await this.decorate(db, '', [toMessage(r.rows[0])]))[0] as ChatMessageView;
+        const rx = await db.query<{ emoji: string; user_id: string }>(
+          `SELECT emoji, user_id FROM athena_chat.chat_message_reactions WHERE message_id = $1
+           ORDER BY created_at, emoji`,
+          [messageId],
+        );
+        return { message, reactions: rx.rows };
+      })();
+      this.fresh.set(key, hit);
+      hit.catch(() => this.fresh.delete(key));
+      setTimeout(() => this.fresh.delete(key), 2_000).unref();
+    }
+    return hit;
   }
 
   private async afterCommit(client: string): Promise<void> {
@@ -1243,6 +1276,23 @@ async function reactions(q: Queryable, messageIds: string[], userId: string) {
     out.set(row.message_id, list);
   }
   return out;
+}
+
+interface SharedMessage {
+  message: ChatMessageView;
+  reactions: { emoji: string; user_id: string }[];
+}
+
+/** Reaction counts per emoji (first reaction's order) with `reacted` for `userId`. */
+function countReactions(rows: { emoji: string; user_id: string }[], userId: string): ChatReactionCountView[] {
+  const out = new Map<string, ChatReactionCountView>();
+  for (const r of rows) {
+    const c = out.get(r.emoji) ?? { emoji: r.emoji, count: 0, reacted: false };
+    c.count++;
+    if (r.user_id === userId) c.reacted = true;
+    out.set(r.emoji, c);
+  }
+  return [...out.values()];
 }
 
 function isUniqueViolation(err: unknown): boolean {
