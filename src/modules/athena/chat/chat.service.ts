@@ -20,7 +20,7 @@ import {
   DuplicateDirectRoomError,
 } from './chat.errors.ts';
 import { migrateChatSchema } from './schema-runner.ts';
-import { EventStream } from './stream.ts';
+import { type EventSource, EventStream } from './stream.ts';
 
 /*
  * Chat (G3, docs/athena.md "Chat (G3)") on each client's own database, schema `athena_chat` (schema-runner.ts).
@@ -302,6 +302,11 @@ export class AthenaChatService {
   private readonly active = new Set<string>();
   /** Just-posted messages, read once per process for all of a room's subscribers (kept a couple of seconds). */
   private readonly fresh = new Map<string, Promise<SharedMessage | null>>();
+  /** Local fan-out: one pub/sub subscription per (topic, room channel). */
+  private readonly hubs = new Map<
+    string,
+    { listeners: Set<(e: ChatEventPayload | ChatTypingPayload) => void>; stop: () => void }
+  >();
   private sweeper: NodeJS.Timeout | undefined;
   /** Outbox rows this process published (tests, metrics). */
   published = 0;
@@ -924,22 +929,13 @@ export class AthenaChatService {
     }
     const ch = channel(actor.client, room.id);
     type Ev = { topic: 'event'; e: ChatEventPayload } | { topic: 'typing'; e: ChatTypingPayload };
-    const tag = <T>(source: AsyncIterable<T>, f: (e: T) => Ev): AsyncIterator<Ev> => {
-      const it = source[Symbol.asyncIterator]();
-      return {
-        next: async () => {
-          const n = await it.next();
-          return n.done ? { done: true, value: undefined } : { done: false, value: f(n.value) };
-        },
-        return: async () => {
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    };
-    const sources = [tag(this.deps.pubsub.subscribe('athena.chatEvent', ch), (e) => ({ topic: 'event', e }))];
+    const sources: EventSource<Ev>[] = [
+      (push) => this.listen('athena.chatEvent', ch, (e) => push({ topic: 'event', e: e as ChatEventPayload })),
+    ];
     if (input.kind === 'typing') {
-      sources.push(tag(this.deps.pubsub.subscribe('athena.chatTyping', ch), (e) => ({ topic: 'typing', e })));
+      sources.push((push) =>
+        this.listen('athena.chatTyping', ch, (e) => push({ topic: 'typing', e: e as ChatTypingPayload })),
+      );
     }
     let lastSeq = afterSeq ?? room.lastMessageSeq;
     const readAfter = async (upTo: number | null): Promise<ChatMessageView[]> => {
@@ -1113,6 +1109,47 @@ export class AthenaChatService {
         ? []
         : a.rows.filter((x) => x.message_id === m.id).map((x) => ({ fileId: x.file_id, ordinal: num(x.ordinal) })),
     }));
+  }
+
+  /**
+   * One pub/sub subscription per (topic, room) and process, fanned out to the room's local streams: a room with a
+   * thousand subscribers costs one Redis channel subscription and one listener, not a thousand.
+   */
+  private listen(
+    topic: 'athena.chatEvent' | 'athena.chatTyping',
+    ch: string,
+    fn: (e: ChatEventPayload | ChatTypingPayload) => void,
+  ): () => void {
+    const key = `${topic}\u0000${ch}`;
+    let hub = this.hubs.get(key);
+    if (!hub) {
+      const iterator = this.deps.pubsub.subscribe(topic, ch)[Symbol.asyncIterator]() as AsyncIterator<
+        ChatEventPayload | ChatTypingPayload
+      >;
+      const listeners = new Set<(e: ChatEventPayload | ChatTypingPayload) => void>();
+      const created = { listeners, stop: () => void Promise.resolve(iterator.return?.()).catch(() => {}) };
+      hub = created;
+      this.hubs.set(key, created);
+      void (async () => {
+        for (;;) {
+          const n = await iterator.next();
+          if (n.done) return;
+          for (const l of [...listeners]) l(n.value);
+        }
+      })().catch((err: Error) => {
+        this.deps.logger.warn({ topic, channel: ch, err: err.message }, 'athena chat subscription failed');
+        if (this.hubs.get(key) === created) this.hubs.delete(key);
+      });
+    }
+    const h = hub;
+    h.listeners.add(fn);
+    return () => {
+      h.listeners.delete(fn);
+      if (h.listeners.size === 0 && this.hubs.get(key) === h) {
+        this.hubs.delete(key);
+        h.stop();
+      }
+    };
   }
 
   /** A message with its raw reactions, read once for every subscriber of this process (fan-out). */

@@ -1,5 +1,8 @@
+/** Attaches a listener to an event source; answers the detacher. */
+export type EventSource<E> = (push: (event: E) => void) => () => void;
+
 /**
- * An event-driven async iterator: events from one or more sources (pub/sub subscriptions) are handled one at a
+ * An event-driven async iterator: events from one or more sources (pub/sub listeners) are handled one at a
  * time, in arrival order, by `handle`, which turns each into zero or more outputs (or throws to end the stream with
  * that error). `initial` runs before the first event is handled (a replay), while the sources already buffer, so
  * nothing published during the replay is lost. `return()` ends it at once, even while it waits for an event.
@@ -10,33 +13,26 @@ export class EventStream<E, T> implements AsyncIterableIterator<T> {
   private wake: (() => void) | undefined;
   private done = false;
   private failure: { error: unknown } | undefined;
+  private readonly detach: (() => void)[];
 
   constructor(
-    private readonly sources: AsyncIterator<E>[],
+    sources: EventSource<E>[],
     private readonly handle: (event: E) => Promise<T[]>,
     private initial?: () => Promise<T[]>,
     private readonly onEnd?: () => void,
     private readonly maxBuffered = 10_000,
   ) {
-    for (const s of sources) void this.pump(s);
+    this.detach = sources.map((attach) =>
+      attach((event) => {
+        if (this.done) return;
+        if (this.events.length < this.maxBuffered) this.events.push(event);
+        this.wake?.();
+      }),
+    );
   }
 
   [Symbol.asyncIterator]() {
     return this;
-  }
-
-  private async pump(source: AsyncIterator<E>) {
-    try {
-      for (;;) {
-        const n = await source.next();
-        if (n.done || this.done) return;
-        if (this.events.length < this.maxBuffered) this.events.push(n.value);
-        this.wake?.();
-      }
-    } catch (error) {
-      this.failure ??= { error };
-      this.wake?.();
-    }
   }
 
   async next(): Promise<IteratorResult<T>> {
@@ -71,7 +67,7 @@ export class EventStream<E, T> implements AsyncIterableIterator<T> {
       this.done = true;
       this.onEnd?.();
       this.wake?.();
-      for (const s of this.sources) void Promise.resolve(s.return?.()).catch(() => {});
+      for (const d of this.detach) d();
     }
     return { done: true, value: undefined };
   }
