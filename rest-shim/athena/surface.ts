@@ -13,6 +13,8 @@ import { athenaClientOperations } from './clients.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
 import { athenaGatewayQueueGroups } from './gateway-queue.ts';
+import { athenaIpPolicyOperations } from './ip-policy.ts';
+import { athenaKeyOperations } from './keys.ts';
 import { athenaManagementOperations } from './management.ts';
 import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
@@ -61,6 +63,7 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
       const check = await services.authenticator.authenticate(credential, {
         product: 'athena',
         remoteAddress: request.origin.remoteAddress,
+        forwardedFor: first(request.headers['x-forwarded-for']),
       });
       if (!check.ok) {
         if (check.reason === 'refused') return refusalResult(check.refusal);
@@ -110,7 +113,7 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     const direct = policy.directUri === true && directUriOf(request.headers) !== undefined;
     if (right !== undefined && !direct && !isAthenaAdmin(principal)) {
       if (principal.kind === 'anonymous') {
-        const enforce = services.athena.clients.enforceApiKeys;
+        const enforce = services.athena.clients.enforces(first(request.headers['x-athena-client']));
         if (enforce || !right.startsWith('gateway.')) {
           return { ok: false, status: 401, code: 'unauthorized', message: 'An API key is required (apikey header)' };
         }
@@ -139,6 +142,8 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     athenaSchemaOperations,
     athenaManagementOperations,
     ...athenaGatewayQueueGroups,
+    athenaKeyOperations,
+    athenaIpPolicyOperations,
     athenaChatOperations,
   ],
 });

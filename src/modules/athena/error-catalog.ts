@@ -172,6 +172,15 @@ export const athenaErrorCatalog: readonly AthenaErrorEntry[] = [
     title: 'Invalid D1 migration request',
   },
   { code: 'd1_request_failed', domain: 'gateway', httpStatus: 503, number: 1229, title: 'D1 refused or failed' },
+  { code: 'unknown_right', domain: 'auth', httpStatus: 400, number: 1600, title: 'A right not in the catalog' },
+  {
+    code: 'ip_not_allowed',
+    domain: 'auth',
+    httpStatus: 403,
+    number: 1601,
+    title: 'The IP policy refuses this address',
+  },
+  { code: 'invalid_ip_address', domain: 'auth', httpStatus: 400, number: 1602, title: 'Not an IP address or CIDR' },
   {
     code: 'chat_session_required',
     domain: 'chat',
