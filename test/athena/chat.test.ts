@@ -442,6 +442,12 @@ describe('members, reactions and search', () => {
     expect(inRoom.body.items).toHaveLength(1);
     expectError(await call(b.token, 'POST', '/chat/messages/search', { query: 'zebra', room_id: secret }), 403);
     expectError(await call(b.token, 'POST', '/chat/messages/search', { query: '   ' }), 400);
+    // Offset paging of the rooms list.
+    const first = (await call(a.token, 'GET', '/chat/rooms?limit=1')).body.items;
+    const second = (await call(a.token, 'GET', '/chat/rooms?limit=1&offset=1')).body.items;
+    const third = (await call(a.token, 'GET', '/chat/rooms?limit=1&offset=2')).body.items;
+    expect([first.length, second.length, third.length]).toEqual([1, 1, 0]);
+    expect([first[0].id, second[0].id].sort()).toEqual([shared, secret].sort());
   });
 });
 
