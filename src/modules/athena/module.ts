@@ -1,6 +1,8 @@
 import { defineModule } from '../../core/module.ts';
 import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
+import { AthenaChatService, chatTopics } from './chat/chat.service.ts';
+import { AthenaSessionsService } from './chat/sessions.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaD1Service } from './d1.service.ts';
 import { AthenaDeferredService } from './deferred.service.ts';
@@ -33,6 +35,10 @@ export interface Athena {
   /** Access control (G4): `ath_` keys, rights, the enforcement switch, IP policy. */
   keys: AthenaKeysService;
   enforcement: ApiKeyEnforcement;
+  /** Chat (G3) on each client's database, with its outbox and realtime streams. */
+  chat: AthenaChatService;
+  /** Athena sessions (`aths_…`): who a chat caller is; a credential kind of the authenticator. */
+  sessions: AthenaSessionsService;
 }
 
 declare module '../../core/module.ts' {
@@ -100,19 +106,43 @@ export const athenaModule = defineModule({
     const publicRoutes = new AthenaPublicRoutesService({ prisma: core.prisma, gateway });
     const d1 = new AthenaD1Service({ clients, config, outbound: core.outbound });
     const keys = new AthenaKeysService({ prisma: core.prisma, access: modules.access, enforcement });
-    return { clients, routes, gateway, changes, meta, schema, deferred, publicRoutes, d1, keys, enforcement };
+    const chat = new AthenaChatService({ clients, pubsub: core.pubsub, logger: core.logger });
+    const sessions = new AthenaSessionsService({
+      prisma: core.prisma,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      clients,
+    });
+    return {
+      clients,
+      routes,
+      gateway,
+      changes,
+      meta,
+      schema,
+      deferred,
+      publicRoutes,
+      d1,
+      keys,
+      enforcement,
+      chat,
+      sessions,
+    };
   },
+  credentials: (athena) => [athena.sessions],
   jobs: (athena) => [athena.deferred.jobKind],
   start: async (athena) => {
     await athena.enforcement.start();
     await athena.clients.start();
+    athena.chat.start();
   },
   close: async (athena) => {
+    athena.chat.close();
     athena.meta.close();
     athena.enforcement.close();
     await athena.changes.close();
     await athena.clients.close();
   },
   graphql: () => import('./graphql/index.ts'),
-  topics: athenaTopics,
+  topics: [...athenaTopics, ...chatTopics],
 });

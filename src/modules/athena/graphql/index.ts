@@ -5,3 +5,4 @@ import './clients.ts';
 import './schema.ts';
 import './gateway-routes.ts';
 import './keys.ts';
+import './chat.ts';
