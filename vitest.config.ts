@@ -20,6 +20,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // Builds the embedded-database templates test apps copy instead of running initdb (test/kit/pglite-template.ts).
+    globalSetup: ['test/kit/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -10,9 +10,12 @@
 //   npm run bench:athena                          # 5 rounds x 2 s per scenario and concurrency
 //   BENCH_ROUNDS=3 BENCH_SECONDS=1 npm run bench:athena
 //   BENCH_PLATFORM=pglite npm run bench:athena    # Atrium's platform database (API keys) on PGlite
-//   BENCH_ONLY=rest npm run bench:athena          # only scenarios whose name contains this (plus the peers)
+//   BENCH_ONLY=rest npm run bench:athena          # only scenarios whose name contains this (plus the peers);
+//                                                 # `=name` for exactly one, e.g. BENCH_ONLY='=Atrium rest/v1  by id'
+//   BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench:athena   # profile the servers
 import '../src/node-guard.ts';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { print } from 'graphql';
@@ -36,12 +39,18 @@ interface ServerInfo {
   shape: { authors: number; posts: number; scores: number };
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', new URL('./athena-servers.ts', import.meta.url).pathname], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  // As a deployment runs: NODE_ENV=production changes graphql-js (no dev-mode instanceOf checks) and Prisma (no
-  // call-site capture per query), and both servers get it.
-  env: { ...process.env, NODE_ENV: 'production', GRAPHILE_ENV: 'production' },
-});
+// BENCH_SERVER_NODE_ARGS: extra flags for the servers' node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(
+  process.execPath,
+  [...serverArgs, '--import', 'tsx', new URL('./athena-servers.ts', import.meta.url).pathname],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    // As a deployment runs: NODE_ENV=production changes graphql-js (no dev-mode instanceOf checks) and Prisma (no
+    // call-site capture per query), and both servers get it.
+    env: { ...process.env, NODE_ENV: 'production', GRAPHILE_ENV: 'production' },
+  },
+);
 const info = await new Promise<ServerInfo>((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`bench servers exited (${code})`)));
   createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)));
@@ -318,7 +327,11 @@ const scenarios: Scenario[] = [
 
 const only = process.env.BENCH_ONLY;
 const selected = scenarios.filter(
-  (s) => !only || s.name.includes(only) || s.name.startsWith('raw pg') || s.name.startsWith('PostGraphile'),
+  (s) =>
+    !only ||
+    (only.startsWith('=') ? s.name.trim() === only.slice(1) : s.name.includes(only)) ||
+    s.name.startsWith('raw pg') ||
+    s.name.startsWith('PostGraphile'),
 );
 
 interface Measurement {
@@ -327,12 +340,26 @@ interface Measurement {
   p90: number;
   /** Answers that failed the cheap check (a run with any is reported, and its ratios are not to be trusted). */
   bad: number;
+  /** CPU the servers' process spent per answer, in µs (user + system; NaN where the servers do not serve it). */
+  cpuUs: number;
+}
+
+// The servers' CPU time from /proc (Linux; clock ticks of 10 ms): unlike latency it hardly moves when other work
+// shares the machine, so it is the steadier figure for comparing the cost of one answer (USER_HZ is 100 on Linux).
+function serverCpuMs(): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 let counter = 0;
 async function measure(s: Scenario, concurrency: number, durationMs: number): Promise<Measurement> {
   const latencies: number[] = [];
   let bad = 0;
+  const cpuBefore = serverCpuMs();
   const deadline = performance.now() + durationMs;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -347,7 +374,8 @@ async function measure(s: Scenario, concurrency: number, durationMs: number): Pr
   );
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  return { rps: latencies.length / (durationMs / 1000), p50: q(0.5), p90: q(0.9), bad };
+  const cpuUs = s.name.startsWith('raw pg') ? Number.NaN : ((serverCpuMs() - cpuBefore) * 1000) / latencies.length;
+  return { rps: latencies.length / (durationMs / 1000), p50: q(0.5), p90: q(0.9), bad, cpuUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -379,6 +407,7 @@ try {
           p50: median(ms.map((m) => m.p50)),
           p90: median(ms.map((m) => m.p90)),
           bad: ms.reduce((n, m) => n + m.bad, 0),
+          cpuUs: median(ms.map((m) => m.cpuUs)),
         };
       };
       return [s.name, { kind: s.kind, c1: at(1), c32: at(32) }] as const;
@@ -390,11 +419,11 @@ try {
       `${shape.posts} posts / ${shape.authors} authors; ${rounds} rounds x ${seconds} s per scenario and concurrency (median round)`,
   );
   console.log(
-    `${'scenario'.padEnd(34)} ${'c=1 req/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'c=32 req/s'.padStart(11)}  bad`,
+    `${'scenario'.padEnd(34)} ${'c=1 req/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'c=32 req/s'.padStart(11)} ${'cpu µs/req'.padStart(11)}  bad`,
   );
   for (const [name, s] of summary) {
     console.log(
-      `${name.padEnd(34)} ${s.c1.rps.toFixed(0).padStart(10)} ${s.c1.p50.toFixed(3).padStart(8)} ${s.c1.p90.toFixed(3).padStart(8)} ${s.c32.rps.toFixed(0).padStart(11)}  ${s.c1.bad + s.c32.bad}`,
+      `${name.padEnd(34)} ${s.c1.rps.toFixed(0).padStart(10)} ${s.c1.p50.toFixed(3).padStart(8)} ${s.c1.p90.toFixed(3).padStart(8)} ${s.c32.rps.toFixed(0).padStart(11)} ${(Number.isNaN(s.c32.cpuUs) ? '-' : s.c32.cpuUs.toFixed(0)).padStart(11)}  ${s.c1.bad + s.c32.bad}`,
     );
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -6,7 +7,7 @@ import { createRestShim } from '../rest-shim/engine/shim.ts';
 import { surfaces, validateSurfaceDocuments } from '../rest-shim/surfaces.ts';
 import type { AdminKeySource } from './core/auth/admin-key.ts';
 import { bearerToken } from './core/auth/authenticator.ts';
-import { constantTimeEqual, randomHex } from './core/auth/secrets.ts';
+import { constantTimeEqual } from './core/auth/secrets.ts';
 import type { Config } from './core/config.ts';
 import { createGraphQLServer, graphqlPath } from './core/graphql/server.ts';
 import { readLimited } from './core/http-body.ts';
@@ -28,7 +29,9 @@ export interface App {
 }
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
-const newRequestId = () => `req_${randomHex(6)}`;
+// Request ids only need to be unique and unguessable enough for logs: randomUUID draws from a cached entropy pool,
+// where randomBytes per request is a call into the system's generator each time.
+const newRequestId = () => `req_${randomUUID().slice(24)}`;
 const readinessTimeoutMs = 3000;
 
 /** Builds the whole server from validated config: core services, every module in registry order, GraphQL, REST. */
@@ -66,7 +69,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         {
           requestId,
           method: req.method,
-          url: req.url,
+          url: redactCredentials(req.url),
           status: res.statusCode,
           ms: Math.round((performance.now() - start) * 100) / 100,
         },
@@ -259,4 +262,9 @@ function parsedJsonBody(req: IncomingMessage, body: Buffer): object | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** The request target as logged: credentials some doors accept in the query (`?token=` for GoClaw media) masked. */
+function redactCredentials(url: string | undefined): string | undefined {
+  return url?.replace(/([?&](?:token|access_token|api_key|apikey)=)[^&#]*/gi, '$1***');
 }

@@ -19,6 +19,11 @@ export interface AthenaPolicy extends OperationPolicy {
    * still verified.
    */
   directUri?: boolean;
+  /**
+   * A chat route (`/chat/*`): the caller is an Athena session (`Authorization: Bearer aths_…` or the
+   * `athena-auth.session-token` cookie) bound to the request's `X-Athena-Client`; nothing else is accepted (401).
+   */
+  chat?: boolean;
 }
 
 export const { graphql, direct, group } = operationsFor<AthenaPolicy>();

@@ -184,15 +184,19 @@ function csv(rows: Record<string, unknown>[]): string {
   return [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n');
 }
 
-type Representation = 'json' | 'object' | 'csv' | 'plan';
+type Representation = 'json' | 'object' | 'csv' | 'plan' | 'geojson';
 
-/** The media type asked for: JSON (array), one object, CSV; anything else PostgREST refuses with PGRST107. */
+/**
+ * The media type asked for: JSON (array), one object, CSV, GeoJSON, the plan; anything else PostgREST refuses with
+ * PGRST107.
+ */
 function representation(req: RestRequest): Representation | RestResponse {
   const accept = (first(req.headers.accept) ?? '*/*').toLowerCase();
   const types = accept.split(',').map((t) => t.split(';')[0]?.trim() ?? '');
   for (const t of types) {
     if (t === 'application/vnd.pgrst.object+json' || t === 'application/vnd.pgrst.object') return 'object';
     if (t === 'text/csv') return 'csv';
+    if (t === 'application/geo+json') return 'geojson';
     if (t === 'application/vnd.pgrst.plan+json' || t === 'application/vnd.pgrst.plan') return 'plan';
     if (
       t === 'application/json' ||
@@ -258,6 +262,7 @@ const readDoc = graphql({
       const { schema, table } = target(req, 'accept-profile');
       const offset = q.offset ?? range?.offset;
       const limit = q.limit ?? range?.limit;
+      const rep = representation(req);
       return {
         client: client(req),
         schema,
@@ -268,13 +273,43 @@ const readDoc = graphql({
         first: limit,
         offset,
         count: countVariable(p.count),
-        plan: representation(req) === 'plan',
+        plan: rep === 'plan',
+        geojson: rep === 'geojson',
+        rows: rep !== 'plan' && rep !== 'geojson',
         analyze: /\banalyze\b/i.test(first(req.headers.accept) ?? ''),
       };
     }),
-  respond: ({ athenaRows, athenaExplainRows }, req) => {
+  respond: ({ athenaRows, athenaExplainRows, athenaFeatures }, req) => {
     const rep = representation(req);
     if (typeof rep !== 'string') return rep;
+    if (rep === 'geojson') {
+      const refused = athenaFeatures as Result;
+      // No PostGIS, or no geometry column selected: the media type is not available (406, as for any Accept).
+      if (refused?.code === 'PGRST107') {
+        return failure(
+          406,
+          'PGRST107',
+          refused.message ?? 'Not available',
+          refused.details ?? null,
+          refused.hint ?? null,
+        );
+      }
+      const features = unwrap(refused);
+      if ('error' in features) return features.error;
+      const page = (
+        athenaFeatures as {
+          data: { featureCollection: unknown; pageCount: number; totalCount?: number | null; offset: number };
+        }
+      ).data;
+      return {
+        status: 200,
+        body: page.featureCollection,
+        headers: {
+          'content-range': contentRange(page.offset, page.pageCount, page.totalCount),
+          'content-type': 'application/geo+json; charset=utf-8',
+        },
+      };
+    }
     if (rep === 'plan') {
       const plan = athenaExplainRows as Result & { data?: unknown };
       if (plan && plan.data !== undefined) {

@@ -1,16 +1,20 @@
 import { bearerToken } from '../../src/core/auth/authenticator.ts';
 import { anonymous, type Principal } from '../../src/core/auth/principal.ts';
 import { boundClient, holdsRight, isAthenaAdmin } from '../../src/modules/athena/athena.access.ts';
+import { sessionCookie } from '../../src/modules/athena/chat/sessions.ts';
 import { directUriOf } from '../../src/modules/athena/direct-uri.ts';
 import { d1RequestErrorBody } from '../../src/modules/athena/sql/d1.ts';
 import { refusalResult } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import type { AuthRequest, AuthResult } from '../engine/types.ts';
 import { athenaErrorBody } from './answer.ts';
+import { athenaChatOperations } from './chat.ts';
 import { athenaClientOperations } from './clients.ts';
 import { patchAthenaContract } from './contract-patch.ts';
 import { athenaGatewayOperations } from './gateway.ts';
 import { athenaGatewayQueueGroups } from './gateway-queue.ts';
+import { athenaIpPolicyOperations } from './ip-policy.ts';
+import { athenaKeyOperations } from './keys.ts';
 import { athenaManagementOperations } from './management.ts';
 import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
@@ -53,12 +57,13 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
   defaultPolicy: { auth: 'required' },
   async authenticate(request): Promise<AuthResult> {
     const { policy, services } = request;
-    const credential = athenaCredential(request);
+    const credential = athenaCredential(request) ?? (policy.chat ? sessionCookie(request.headers.cookie) : undefined);
     let principal: Principal = anonymous;
     if (credential !== undefined) {
       const check = await services.authenticator.authenticate(credential, {
         product: 'athena',
         remoteAddress: request.origin.remoteAddress,
+        forwardedFor: first(request.headers['x-forwarded-for']),
       });
       if (!check.ok) {
         if (check.reason === 'refused') return refusalResult(check.refusal);
@@ -66,9 +71,34 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
         return { ok: false, status: 401, code: 'unauthorized', message: `Invalid API key${detail}` };
       }
       principal = check.principal;
-      if (!isAthenaAdmin(principal) && !(principal.kind === 'apiKey' && principal.product === 'athena')) {
+      const session = principal.kind === 'userSession' && principal.product === 'athena';
+      if (session && !policy.chat) {
+        return {
+          ok: false,
+          status: 401,
+          code: 'unauthorized',
+          message: 'A chat session is valid on /chat routes only',
+        };
+      }
+      if (!isAthenaAdmin(principal) && !session && !(principal.kind === 'apiKey' && principal.product === 'athena')) {
         return { ok: false, status: 401, code: 'unauthorized', message: 'This credential is not valid for Athena' };
       }
+    }
+    if (policy.chat) {
+      // Chat identity is the session's, never a header's (docs/athena.md, Chat (G3)).
+      if (principal.kind !== 'userSession') {
+        return { ok: false, status: 401, code: 'chat_session_required', message: 'Missing or invalid chat session' };
+      }
+      const client = first(request.headers['x-athena-client']);
+      if (client !== undefined && client !== principal.tenant) {
+        return {
+          ok: false,
+          status: 403,
+          code: 'forbidden',
+          message: 'The chat session belongs to another X-Athena-Client',
+        };
+      }
+      return { ok: true, principal };
     }
     if (policy.admin) {
       if (principal.kind === 'anonymous') {
@@ -83,7 +113,7 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     const direct = policy.directUri === true && directUriOf(request.headers) !== undefined;
     if (right !== undefined && !direct && !isAthenaAdmin(principal)) {
       if (principal.kind === 'anonymous') {
-        const enforce = services.athena.clients.enforceApiKeys;
+        const enforce = services.athena.clients.enforces(first(request.headers['x-athena-client']));
         if (enforce || !right.startsWith('gateway.')) {
           return { ok: false, status: 401, code: 'unauthorized', message: 'An API key is required (apikey header)' };
         }
@@ -112,5 +142,8 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     athenaSchemaOperations,
     athenaManagementOperations,
     ...athenaGatewayQueueGroups,
+    athenaKeyOperations,
+    athenaIpPolicyOperations,
+    athenaChatOperations,
   ],
 });

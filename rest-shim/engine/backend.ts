@@ -70,8 +70,82 @@ export function validateRouted(
   params: Record<string, string>,
   operation: Operation,
 ): ReturnType<OpenAPIBackend['validateRequest']> {
+  const shape = shapeOf(operation);
+  if (shape.direct && (request.body === undefined || typeof request.body === 'object')) {
+    return validateDirect(api, request, params, operation, shape.arrayQuery);
+  }
   routedParams.set(request, params);
   return api.validateRequest(request, operation);
+}
+
+interface OperationShape {
+  /** No cookie parameters and no query styles that need openapi-backend's own parsing. */
+  direct: boolean;
+  /** Query parameters declared as arrays: a single value is validated as a one-item array. */
+  arrayQuery: Set<string>;
+}
+const shapes = new WeakMap<object, OperationShape>();
+function shapeOf(operation: Operation): OperationShape {
+  let shape = shapes.get(operation);
+  if (shape === undefined) {
+    const parameters = (operation.parameters ?? []) as { in?: string; name?: string; schema?: { type?: unknown } }[];
+    shape = {
+      direct: !needsOperationForQuery(operation) && !parameters.some((p) => p.in === 'cookie'),
+      arrayQuery: new Set(
+        parameters.filter((p) => p.in === 'query' && p.schema?.type === 'array').map((p) => String(p.name)),
+      ),
+    };
+    shapes.set(operation, shape);
+  }
+  return shape;
+}
+
+/**
+ * What `validateRequest` does for an already-parsed request, without its per-request re-parsing (a deep clone of
+ * the query through lodash, the query string rebuilt, headers re-keyed, cookies parsed): the same parameter object
+ * handed to the same compiled validators, so the same errors and the same coercions. Copies are made of what Ajv
+ * coerces in place (query, path, headers), so the caller's parsed request keeps its strings.
+ */
+function validateDirect(
+  api: OpenAPIBackend,
+  request: Request,
+  params: Record<string, string>,
+  operation: Operation,
+  arrayQuery: Set<string>,
+): ReturnType<OpenAPIBackend['validateRequest']> {
+  const query = Object.create(null) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(request.query ?? {})) {
+    query[name] = Array.isArray(value)
+      ? [...value]
+      : typeof value === 'string' && arrayQuery.has(name)
+        ? [value]
+        : value;
+  }
+  const parameters: Record<string, unknown> = {
+    path: { ...params },
+    query,
+    header: { ...request.headers },
+    cookie: {},
+  };
+  const rawType = request.headers['content-type'];
+  const contentType = String((Array.isArray(rawType) ? rawType[0] : rawType) || '')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
+  if (typeof request.body === 'object' || contentType === 'application/json') parameters.requestBody = request.body;
+  const errors: NonNullable<ReturnType<OpenAPIBackend['validateRequest']>['errors']> = [];
+  const coerced: Record<string, unknown> = { ...request };
+  for (const validate of api.validator.getRequestValidatorsForOperation(operation.operationId as string) ?? []) {
+    validate(parameters);
+    if (validate.errors) errors.push(...validate.errors);
+    else {
+      coerced.query = parameters.query;
+      coerced.params = parameters.path;
+    }
+  }
+  return { valid: errors.length === 0, errors: errors.length === 0 ? null : errors, coerced } as ReturnType<
+    OpenAPIBackend['validateRequest']
+  >;
 }
 
 const queryStyleCache = new WeakMap<object, boolean>();

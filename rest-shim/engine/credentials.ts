@@ -17,6 +17,7 @@ export async function authenticateBearer(request: AuthRequest<any>, product: Pro
   const check = await request.services.authenticator.authenticate(token, {
     product,
     remoteAddress: request.origin.remoteAddress,
+    forwardedFor: first(request.headers['x-forwarded-for']),
   });
   if (!check.ok) {
     if (check.reason === 'refused') return refusalResult(check.refusal);
@@ -44,3 +45,5 @@ export function refusalResult(refusal: {
     ...(refusal.retryAfter !== undefined ? { headers: { 'retry-after': String(refusal.retryAfter) } } : {}),
   };
 }
+
+const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v);

@@ -589,7 +589,7 @@ function validate(
   const result = validateRouted(m.api, request, params, op.operation);
   let errors = result.errors ?? [];
   if (bytes) errors = errors.filter((e) => !isBodyError(e));
-  const extra = op.handler?.kind === 'graphql' ? op.handler.extraQuery : undefined;
+  const extra = op.handler?.extraQuery;
   if (extra) errors = errors.filter((e) => !isExtraQuery(e, extra));
   if (errors.length > 0) {
     const first = errors[0] as ErrorObject;

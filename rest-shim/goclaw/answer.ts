@@ -2,9 +2,9 @@ import type { RestResponse } from '../engine/types.ts';
 
 /** The status of each GoClaw failure type (GraphQL result unions) on the REST door. */
 const statusOf: Record<string, number> = {
-  GoClawNotFoundError: 404,
-  GoClawInvalidInputError: 400,
-  GoClawConflictError: 409,
+  GoClawResourceNotFoundError: 404,
+  GoClawBadRequestError: 400,
+  GoClawNameTakenError: 409,
   GoClawForbiddenError: 403,
   GoClawBusyError: 429,
 };

@@ -2,9 +2,15 @@ import { authenticateBearer } from '../engine/credentials.ts';
 import { defineSurface } from '../engine/operation.ts';
 import { goclawAgentOperations } from './agents.ts';
 import { goclawApiKeyOperations } from './api-keys.ts';
+import { goclawChannelOperations } from './channels.ts';
 import { goclawChatOperations, openAiErrorType } from './chat.ts';
+import { goclawMcpServerOperations } from './mcp-servers.ts';
 import { goclawProviderOperations } from './providers.ts';
+import { type GoClawPolicy, withQueryToken } from './query-token.ts';
+import { goclawSkillOperations } from './skills.ts';
+import { goclawToolOperations } from './tools.ts';
 import { goclawTraceOperations } from './traces.ts';
+import { goclawWorkspaceOperations } from './workspace.ts';
 
 /**
  * GoClaw's `Error` schema: `{error: message}`; on the chat completions path OpenAI's `{error: {message, type}}`
@@ -25,20 +31,26 @@ export function goclawErrorBody(
 
 /**
  * GoClaw's door: `Authorization: Bearer <gateway token | API key>`. The Atrium admin key acts as the
- * gateway token (admin); API keys must be GoClaw keys. There is no "auth disabled" mode. Roles (viewer reads,
- * operator writes, admin keys) are checked by the GoClaw service and the access module's GraphQL fields.
+ * gateway token (admin); API keys must be GoClaw keys. There is no "auth disabled" mode. Operations whose policy
+ * says `tokenInQuery` (media) also take the credential as `?token=`. Roles (viewer reads, operator writes, admin
+ * keys) are checked by the services and the access module's GraphQL fields.
  */
-export const goclawSurface = defineSurface({
+export const goclawSurface = defineSurface<GoClawPolicy>({
   product: 'goclaw',
   prefix: '/goclaw',
   contract: { file: 'goclaw.openapi.json' },
   errorBody: goclawErrorBody,
-  authenticate: (request) => authenticateBearer(request, 'goclaw'),
+  authenticate: (request) => authenticateBearer(withQueryToken(request), 'goclaw'),
   groups: [
     goclawApiKeyOperations,
     goclawProviderOperations,
     goclawAgentOperations,
     goclawChatOperations,
     goclawTraceOperations,
+    goclawMcpServerOperations,
+    goclawToolOperations,
+    goclawSkillOperations,
+    goclawChannelOperations,
+    goclawWorkspaceOperations,
   ],
 });

@@ -9,6 +9,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** A closed, initialised PGlite data dir new embedded databases are copied from instead of running initdb. */
+  pgliteTemplateDir: string | undefined;
   /** A real Postgres server; when absent the platform database is embedded PGlite under dataDir. */
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
@@ -210,6 +212,7 @@ export function parseConfig(env: Env, modules: readonly ConfigurableModule[]): C
     host: str('HOST') ?? '127.0.0.1',
     port: int('PORT', 4000, 0, 65535),
     dataDir,
+    pgliteTemplateDir: str('ATRIUM_PGLITE_TEMPLATE_DIR'),
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     pubsubNamespace: str('ATRIUM_PUBSUB_NAMESPACE'),

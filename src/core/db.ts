@@ -1,6 +1,4 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
@@ -9,6 +7,7 @@ import { Prisma, PrismaClient } from '../../prisma/generated/client/client.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { applyMigrations } from './migrations.ts';
+import { openEmbeddedPostgres } from './pglite.ts';
 
 export { Prisma, PrismaClient };
 export type Tx = Prisma.TransactionClient;
@@ -28,7 +27,10 @@ export interface Database {
 const migrationLockId = 7_031_977_214n;
 
 /** Opens the platform database selected by config (DATABASE_URL, else PGlite under the data dir). */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Database> {
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'pgliteTemplateDir'>>,
+  logger: Logger,
+): Promise<Database> {
   if (config.databaseUrl) {
     const connectionString = config.databaseUrl;
     const adapter = new PrismaPg({ connectionString, connectionTimeoutMillis: 10_000, max: 10 });
@@ -44,8 +46,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
     };
   }
   const dir = path.join(config.dataDir, 'pgdata');
-  await mkdir(dir, { recursive: true });
-  const pglite = await PGlite.create(dir);
+  const pglite = await openEmbeddedPostgres(dir, config.pgliteTemplateDir);
   const factory = new PrismaPGlite(pglite);
   const prisma = new PrismaClient({ adapter: factory });
   logger.debug({ dir }, 'embedded PGlite opened');

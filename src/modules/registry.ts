@@ -1,5 +1,6 @@
 import type { AnyModule } from '../core/module.ts';
 import { accessModule } from './access/module.ts';
+import { agentToolsModule } from './agent-tools/module.ts';
 import { athenaModule } from './athena/module.ts';
 import { databasesModule } from './databases/module.ts';
 import { goclawModule } from './goclaw/module.ts';
@@ -22,5 +23,6 @@ export const modules: readonly AnyModule[] = [
   athenaModule,
   snapshotsModule,
   runtimeModule,
+  agentToolsModule,
   goclawModule,
 ];

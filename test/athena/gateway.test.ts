@@ -283,6 +283,18 @@ describe('RPC and counts', () => {
   });
 });
 
+describe('reads after DDL', () => {
+  it('answers with the new column type after the table is altered under a repeated read', async () => {
+    await t.sql(`CREATE TABLE gauges (id int PRIMARY KEY, reading int); INSERT INTO gauges VALUES (1, 7);`);
+    const read = () => athenaRest(t, 'GET', '/rest/v1/gauges?id=eq.1');
+    for (let i = 0; i < 3; i++) expect((await read()).body.data).toEqual([{ id: 1, reading: 7 }]);
+    // On Postgres the read is a prepared statement by now: Postgres must re-plan it against the altered column.
+    await t.sql(`ALTER TABLE gauges ALTER COLUMN reading TYPE text USING reading::text || ' bar';`);
+    t.app.services.athena.gateway.invalidateCatalog(t.client);
+    for (let i = 0; i < 2; i++) expect((await read()).body.data).toEqual([{ id: 1, reading: '7 bar' }]);
+  });
+});
+
 describe('GET /data', () => {
   it('maps the query onto a fetch', async () => {
     const res = await athenaRest(t, 'GET', '/data?view=users&eq_column=username&eq_value=ada&columns=username,image');

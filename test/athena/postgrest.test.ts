@@ -1,5 +1,6 @@
 import { PostgrestClient } from '@supabase/postgrest-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDb } from '../kit/app.ts';
 import { type AthenaTestApp, athenaRest, startAthenaApp } from '../kit/athena.ts';
 import { type ContractExpectations, contractValidator } from '../kit/contract.ts';
 
@@ -116,6 +117,54 @@ describe('PostgREST grammar and preferences', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/vnd.pgrst.plan+json');
     expect(res.body[0]).toHaveProperty('Plan');
+  });
+
+  it('answers GeoJSON (application/geo+json) through PostGIS where the client database has it, else 406', async () => {
+    const geo = { headers: { accept: 'application/geo+json' } };
+    const { db } = await t.app.services.athena.clients.database(t.client);
+    const postgis = await db.query("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'");
+    if (postgis.rows.length === 0) {
+      // CI installs PostGIS for the Postgres pass; PGlite has none.
+      expect(testDb === 'postgres' && process.env.ATRIUM_REQUIRE_SERVICES === '1').toBe(false);
+      const res = await athenaRest(t, 'GET', '/rest/v1/films?select=id', geo);
+      expect(res.status).toBe(406);
+      expect(res.body).toMatchObject({ code: 'PGRST107', hint: 'The client database has no PostGIS extension' });
+      return;
+    }
+    await t.sql(`
+      CREATE EXTENSION IF NOT EXISTS postgis;
+      CREATE TABLE places (id int PRIMARY KEY, name text, geom geometry(Point, 4326));
+      INSERT INTO places VALUES (1, 'Lyon', 'SRID=4326;POINT(4.83 45.76)'), (2, 'Nantes', 'SRID=4326;POINT(-1.55 47.22)');
+    `);
+    t.app.services.athena.gateway.invalidateCatalog(t.client);
+    const res = await athenaRest(t, 'GET', '/rest/v1/places?order=id', geo);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/geo+json');
+    expect(res.headers.get('content-range')).toBe('0-1/*');
+    expect(res.body).toEqual({
+      type: 'FeatureCollection',
+      features: [
+        {
+          type: 'Feature',
+          geometry: { type: 'Point', coordinates: [4.83, 45.76] },
+          properties: { id: 1, name: 'Lyon' },
+        },
+        {
+          type: 'Feature',
+          geometry: { type: 'Point', coordinates: [-1.55, 47.22] },
+          properties: { id: 2, name: 'Nantes' },
+        },
+      ],
+    });
+    const one = await athenaRest(t, 'GET', '/rest/v1/places?select=name,geom&id=eq.2', geo);
+    expect(one.body.features).toEqual([
+      { type: 'Feature', geometry: { type: 'Point', coordinates: [-1.55, 47.22] }, properties: { name: 'Nantes' } },
+    ]);
+    const none = await athenaRest(t, 'GET', '/rest/v1/places?select=id,name', geo);
+    expect(none.status).toBe(406);
+    expect(none.body.code).toBe('PGRST107');
+    const films = await athenaRest(t, 'GET', '/rest/v1/films?select=id', geo);
+    expect(films.status).toBe(406);
   });
 
   it('counts planned and estimated', async () => {

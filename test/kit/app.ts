@@ -7,6 +7,7 @@ import pg from 'pg';
 import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { randomHex } from '../../src/core/auth/secrets.ts';
+import { emptyPgliteTemplate, seedPlatformDatabase } from './pglite-template.ts';
 
 /** Which platform database the suite runs on: `pglite` (default) or `postgres` (ATRIUM_TEST_DB=postgres). */
 export const testDb = process.env.ATRIUM_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
@@ -45,11 +46,13 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'atrium-test-'));
   const database = testDb === 'postgres' ? await createTestDatabase() : undefined;
+  if (!database) await seedPlatformDatabase(dataDir);
   const adminKey = `test-admin-${randomHex(24)}`;
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ATRIUM_DATA_DIR: dataDir,
+    ATRIUM_PGLITE_TEMPLATE_DIR: emptyPgliteTemplate,
     ATRIUM_ADMIN_KEY: adminKey,
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,

@@ -7,6 +7,7 @@ import { type Database, openDatabase, type PrismaClient } from '../../src/core/d
 import type { JobsConfig } from '../../src/core/jobs/config.ts';
 import { type JobKind, JobRunner, type JobView } from '../../src/core/jobs/runner.ts';
 import { createTestDatabase, testDb } from './app.ts';
+import { seedPlatformDatabase } from './pglite-template.ts';
 
 export const silent = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
@@ -33,6 +34,7 @@ export interface JobsTestDb {
 export async function openJobsTestDb(): Promise<JobsTestDb> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'atrium-jobs-'));
   const pgDb = testDb === 'postgres' ? await createTestDatabase() : undefined;
+  if (!pgDb) await seedPlatformDatabase(dataDir);
   const db = await openDatabase({ databaseUrl: pgDb?.url, dataDir }, silent);
   await db.migrate();
   await createJobTestTables(db.prisma);

@@ -21,11 +21,18 @@ export interface GeneratedApiKey {
   raw: string;
   displayPrefix: string;
   hash: string;
+  /** Athena keys read `ath_<public>.<secret>`: the public half (16 hex), stored in clear to name the key. */
+  publicId?: string;
 }
 
-/** Generates a new raw key for a product; only `hash` may be stored. */
+/** Generates a new raw key for a product; only `hash` (and an Athena key's `publicId`) may be stored. */
 export function generateApiKey(product: Product): GeneratedApiKey {
   const format = apiKeyFormats[product];
+  if (product === 'athena') {
+    const publicId = randomHex(8);
+    const raw = `${format.prefix}${publicId}.${randomHex(format.randomBytes)}`;
+    return { raw, displayPrefix: raw.slice(0, displayPrefixLength), hash: sha256Hex(raw), publicId };
+  }
   const raw = `${format.prefix}${randomHex(format.randomBytes)}`;
   return { raw, displayPrefix: raw.slice(0, displayPrefixLength), hash: sha256Hex(raw) };
 }

@@ -1,6 +1,6 @@
 import type { TokenService } from './jwt.ts';
 import { adminPrincipal, type Principal, type Product } from './principal.ts';
-import { constantTimeEqual } from './secrets.ts';
+import { secretMatcher } from './secrets.ts';
 
 /** Why a credential was refused after it was recognised: a key control (IP, rate, quota, inactivity). */
 export interface CredentialRefusal {
@@ -29,8 +29,10 @@ export type CredentialCheck =
 export interface CredentialRequest {
   /** A REST door's product: that product's credentials only. Undefined at the GraphQL door (any product's). */
   product?: Product;
-  /** The socket peer address (proxies are not trusted), for IP rules. */
+  /** The socket peer address, for IP rules. */
   remoteAddress?: string;
+  /** The request's `X-Forwarded-For`, honoured only when the peer is a configured trusted proxy. */
+  forwardedFor?: string;
 }
 
 /**
@@ -53,8 +55,11 @@ const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  */
 export class Authenticator {
   private readonly verifiers: CredentialVerifier[] = [];
+  private readonly isAdminKey: (credential: string) => boolean;
 
-  constructor(private readonly deps: { tokens: TokenService; adminKey: string }) {}
+  constructor(private readonly deps: { tokens: TokenService; adminKey: string }) {
+    this.isAdminKey = secretMatcher(deps.adminKey);
+  }
 
   /** Adds a credential kind; called while modules are created, before the server listens. */
   register(verifier: CredentialVerifier): void {
@@ -68,7 +73,7 @@ export class Authenticator {
   async authenticate(raw: string, request: CredentialRequest = {}): Promise<CredentialCheck> {
     const credential = raw.trim();
     if (credential === '' || credential.length > maxCredentialLength) return { ok: false, reason: 'invalid' };
-    if (constantTimeEqual(credential, this.deps.adminKey)) return { ok: true, principal: adminPrincipal };
+    if (this.isAdminKey(credential)) return { ok: true, principal: adminPrincipal };
     if (jwtShape.test(credential)) return this.checkJwt(credential);
     const verifier = this.verifiers.find((v) => v.claims(credential));
     if (!verifier) return { ok: false, reason: 'invalid' };

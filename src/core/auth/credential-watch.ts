@@ -83,7 +83,7 @@ export function createCredentialWatch(pubsub: AppPubSub) {
     const expMs =
       principal.kind === 'jwt'
         ? Number(principal.claims.exp) * 1000
-        : principal.kind === 'apiKey' && principal.expiresAt
+        : (principal.kind === 'apiKey' || principal.kind === 'userSession') && principal.expiresAt
           ? principal.expiresAt.getTime()
           : Number.NaN;
     if (Number.isFinite(expMs)) {

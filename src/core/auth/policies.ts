@@ -27,5 +27,7 @@ export function canUseProduct(principal: Principal, product: Product): boolean {
       return principal.tokenUse !== 'query' || product === 'deepstore';
     case 'serviceToken':
       return product === 'deepstore';
+    case 'userSession':
+      return product === principal.product;
   }
 }

@@ -31,6 +31,21 @@ export type Principal =
       id: string;
       product: 'deepstore';
       databaseId: string;
+    }
+  | {
+      /**
+       * A product's user session (Athena chat sessions, `aths_…`): an end user of one tenant (an Athena client),
+       * acting in one organization. Issued by the product's module; never derived from a bare header.
+       */
+      kind: 'userSession';
+      id: string;
+      product: Product;
+      /** The tenant the session is bound to (for Athena, the `X-Athena-Client` name). */
+      tenant: string;
+      userId: string;
+      organizationId: string;
+      /** When the session ends: what it opened (subscriptions) ends then. */
+      expiresAt?: Date;
     };
 
 export const anonymous: Principal = { kind: 'anonymous' };
@@ -49,5 +64,7 @@ export function principalId(p: Principal): string {
       return `jwt:${p.id}`;
     case 'serviceToken':
       return `servicetoken:${p.id}`;
+    case 'userSession':
+      return `session:${p.id}`;
   }
 }

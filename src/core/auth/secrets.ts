@@ -15,6 +15,15 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
+/**
+ * `constantTimeEqual(candidate, secret)` for one fixed secret checked on every request (the admin key): its digest
+ * is computed once, so a check hashes only the candidate.
+ */
+export function secretMatcher(secret: string): (candidate: string) => boolean {
+  const expected = createHash('sha256').update(secret, 'utf8').digest();
+  return (candidate) => timingSafeEqual(createHash('sha256').update(candidate, 'utf8').digest(), expected);
+}
+
 /** Cryptographically random lower-case hex of `bytes` bytes. */
 export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');

@@ -52,9 +52,14 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
   // Served by the HTTP layer before yoga: rendered and compressed once, cacheable (graphiql.ts).
   const graphiql = services.config.graphiql ? graphiqlPage(graphiqlOptions) : undefined;
 
-  async function principalFor(credential: string | undefined, remoteAddress: string | undefined): Promise<Principal> {
+  async function principalFor(
+    credential: string | undefined,
+    remoteAddress: string | undefined,
+    forwardedFor?: string | string[],
+  ): Promise<Principal> {
     if (credential === undefined) return anonymous;
-    const check = await authenticator.authenticate(credential, { remoteAddress });
+    const xff = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
+    const check = await authenticator.authenticate(credential, { remoteAddress, forwardedFor: xff });
     if (!check.ok && check.reason === 'refused') {
       // A key control (IP, inactivity, rate, quota): the same refusal as at the REST doors, with its own code.
       const { refusal } = check;
@@ -105,8 +110,9 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
       const credential = initial.connectionParams
         ? connectionCredential(initial.connectionParams)
         : bearerToken(initial.request.headers.get('authorization'));
-      const remoteAddress = (initial as { req?: IncomingMessage }).req?.socket?.remoteAddress;
-      return { principal: await principalFor(credential, remoteAddress), services, requestId: initial.requestId };
+      const req = (initial as { req?: IncomingMessage }).req;
+      const principal = await principalFor(credential, req?.socket?.remoteAddress, req?.headers['x-forwarded-for']);
+      return { principal, services, requestId: initial.requestId };
     },
     plugins: [
       ...protectionPlugins(services.config.graphql, trusted),
@@ -152,6 +158,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
             const principal = await principalFor(
               connectionCredential(ctx.connectionParams ?? {}),
               ctx.extra.request.socket.remoteAddress,
+              ctx.extra.request.headers['x-forwarded-for'],
             );
             // The connection lives as long as its credential: revoked 4403, expired 4401 (credential-end.ts).
             const endWatch = credentials.watch(principal, (end) =>
@@ -171,7 +178,11 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services) {
           const perOperation = operationCredential(payload.extensions);
           if (perOperation !== undefined) {
             try {
-              principal = await principalFor(perOperation, ctx.extra.request.socket.remoteAddress);
+              principal = await principalFor(
+                perOperation,
+                ctx.extra.request.socket.remoteAddress,
+                ctx.extra.request.headers['x-forwarded-for'],
+              );
             } catch (e) {
               return [e as GraphQLError];
             }

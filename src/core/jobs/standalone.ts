@@ -33,7 +33,11 @@ if (problems.length > 0) {
 const logger = createLogger({ logLevel: process.env.LOG_LEVEL ?? 'info' });
 const instanceId = process.env.ATRIUM_INSTANCE_ID ?? `${hostname()}:${process.pid}`;
 const db = await openDatabase(
-  { databaseUrl: process.env.DATABASE_URL, dataDir: path.resolve(process.env.ATRIUM_DATA_DIR ?? '.atrium') },
+  {
+    databaseUrl: process.env.DATABASE_URL,
+    dataDir: path.resolve(process.env.ATRIUM_DATA_DIR ?? '.atrium'),
+    pgliteTemplateDir: process.env.ATRIUM_PGLITE_TEMPLATE_DIR,
+  },
   logger,
 );
 const runner = new JobRunner({ prisma: db.prisma, logger, instanceId, config });

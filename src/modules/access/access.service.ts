@@ -7,6 +7,8 @@ import { sha256Hex } from '../../core/auth/secrets.ts';
 import { AuthorizationError } from '../../core/errors.ts';
 import type { CoreServices } from '../../core/services.ts';
 import { ApiKeyNotFoundError, InvalidApiKeyInputError } from './access.errors.ts';
+import { CidrSet, clientAddress } from './ip-address.ts';
+import { IpPolicyService, type VirginInput } from './ip-policy.ts';
 import { defaultKeyControls, type KeyControlService, type KeyControls, type KeyControlsInput } from './key-controls.ts';
 
 export interface CreateApiKeyInput {
@@ -15,6 +17,38 @@ export interface CreateApiKeyInput {
   scopes: readonly string[];
   /** Seconds until expiry; undefined, null or 0 means never. */
   expiresInSeconds?: number | null;
+  /** An absolute expiry instead of `expiresInSeconds` (must be in the future). */
+  expiresAt?: Date | null;
+  description?: string | null;
+  /** The key's IP policy at creation (virgin mode, initial lists); Athena keys always get a policy row. */
+  ipPolicy?: VirginInput;
+}
+
+export interface UpdateApiKeyInput {
+  name?: string;
+  description?: string | null;
+  /** Replaces the scopes. */
+  scopes?: readonly string[];
+  expiresAt?: Date | null;
+  isActive?: boolean;
+}
+
+/** The key's columns as the IP-policy and Athena views read them. */
+export interface ApiKeyRow {
+  id: string;
+  product: Product;
+  name: string;
+  prefix: string;
+  publicId: string | null;
+  description: string | null;
+  scopes: string[];
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  isActive: boolean;
+  deletedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 export interface RevokeApiKeyInput {
@@ -38,7 +72,14 @@ const verifiedKeyMemoryMax = 10_000;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => uuidPattern.test(s);
 
-type AccessDeps = Pick<CoreServices, 'prisma' | 'pubsub' | 'logger'> & { keyControls: KeyControlService };
+type AccessDeps = Pick<CoreServices, 'prisma' | 'pubsub' | 'logger'> & {
+  keyControls: KeyControlService;
+  /** Proxies whose X-Forwarded-For is believed (normalised CIDRs). */
+  trustedProxies?: string[];
+};
+
+/** Products whose keys the IP policy (global and per-key rules, virgin mode) applies to: Athena's contract. */
+const ipPolicyProducts: readonly Product[] = ['athena'];
 
 /** API keys of every product (hashed, shown once, prefixed, last-used) and the audit trail of their changes. */
 export class AccessService {
@@ -48,8 +89,18 @@ export class AccessService {
   /** Keys verified recently, by the hash of the raw key (the raw key itself is never kept). */
   private readonly verified = new Map<string, { row: VerifiedKeyRow; at: number }>();
   private readonly stopWatch: () => void;
+  private readonly trusted: CidrSet;
+  /** Per-key and global IP rules, seen addresses, virgin keys. */
+  readonly ip: IpPolicyService;
 
   constructor(private readonly deps: AccessDeps) {
+    this.trusted = new CidrSet(deps.trustedProxies ?? []);
+    this.ip = new IpPolicyService({
+      prisma: deps.prisma,
+      pubsub: deps.pubsub,
+      logger: deps.logger,
+      changed: (id) => this.forget([id]),
+    });
     const revocations = deps.pubsub.subscribe('credential.revoked')[Symbol.asyncIterator]();
     let stopped = false;
     this.stopWatch = () => {
@@ -90,6 +141,8 @@ export class AccessService {
     if (!Number.isInteger(ttl) || ttl < 0 || ttl > maxExpirySeconds) {
       throw new InvalidApiKeyInputError(`expires_in must be an integer between 0 and ${maxExpirySeconds} seconds`);
     }
+    checkExpiry(input.expiresAt);
+    const description = checkDescription(input.description);
     const key = generateApiKey(input.product);
     const actor = principalId(principal);
     const [created, audit] = await this.deps.prisma.$transaction(async (tx) => {
@@ -99,12 +152,17 @@ export class AccessService {
           name,
           prefix: key.displayPrefix,
           keyHash: key.hash,
+          publicId: key.publicId ?? null,
+          description,
           scopes,
-          expiresAt: ttl > 0 ? new Date(Date.now() + ttl * 1000) : null,
+          expiresAt: input.expiresAt ?? (ttl > 0 ? new Date(Date.now() + ttl * 1000) : null),
           createdBy: actor,
         },
         select: { id: true },
       });
+      if (input.ipPolicy || ipPolicyProducts.includes(input.product)) {
+        await this.ip.createPolicy(tx, apiKey.id, input.ipPolicy ?? {});
+      }
       const event = await tx.auditEvent.create({
         data: {
           action: 'apiKey.created',
@@ -118,6 +176,120 @@ export class AccessService {
     });
     this.deps.pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
     return { apiKeyId: created.id, rawKey: key.raw };
+  }
+
+  /** A key's row (any product the principal manages; deleted keys included); others ApiKeyNotFoundError. */
+  async apiKeyRow(principal: Principal, id: string, product?: Product): Promise<ApiKeyRow> {
+    const key = isUuid(id) ? await this.deps.prisma.apiKey.findUnique({ where: { id }, select: rowSelect }) : null;
+    if (!key || (product && key.product !== product) || !canManageApiKeys(principal, key.product)) {
+      throw new ApiKeyNotFoundError(id);
+    }
+    return key;
+  }
+
+  /** Live (not deleted) keys of a product, newest first. */
+  async listApiKeys(
+    principal: Principal,
+    product: Product,
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: ApiKeyRow[]; total: number }> {
+    if (!canManageApiKeys(principal, product))
+      throw new AuthorizationError('Not allowed to manage these API keys', principal);
+    const where = { product, deletedAt: null };
+    const [rows, total] = await Promise.all([
+      this.deps.prisma.apiKey.findMany({
+        where,
+        select: rowSelect,
+        orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+        take: page.limit,
+        skip: page.offset,
+      }),
+      this.deps.prisma.apiKey.count({ where }),
+    ]);
+    return { rows, total };
+  }
+
+  /**
+   * Changes a key (not a deleted one: ApiKeyNotFoundError). A change of what the key may do (scopes, activity,
+   * expiry) takes effect on the next request everywhere and ends its open subscriptions.
+   */
+  async updateApiKey(
+    principal: Principal,
+    id: string,
+    input: UpdateApiKeyInput,
+    product?: Product,
+  ): Promise<ApiKeyRow> {
+    const existing = await this.apiKeyRow(principal, id, product);
+    if (existing.deletedAt) throw new ApiKeyNotFoundError(id);
+    const name = input.name?.trim();
+    if (name !== undefined && (name.length === 0 || name.length > 200)) {
+      throw new InvalidApiKeyInputError('name must be 1 to 200 characters');
+    }
+    let scopes: string[] | undefined;
+    if (input.scopes !== undefined) {
+      scopes = [...new Set(input.scopes)];
+      if (scopes.length > 50) throw new InvalidApiKeyInputError('at most 50 scopes');
+      const bad = invalidScopes(existing.product, scopes);
+      if (bad.length > 0) {
+        throw new InvalidApiKeyInputError(`unknown scope(s) for ${existing.product}: ${bad.join(', ')}`);
+      }
+    }
+    if (input.expiresAt !== undefined) checkExpiry(input.expiresAt);
+    const description = input.description === undefined ? undefined : checkDescription(input.description);
+    const actor = principalId(principal);
+    const [row, audit] = await this.deps.prisma.$transaction(async (tx) => {
+      const updated = await tx.apiKey.update({
+        where: { id: existing.id },
+        data: {
+          ...(name !== undefined ? { name } : {}),
+          ...(description !== undefined ? { description } : {}),
+          ...(scopes !== undefined ? { scopes } : {}),
+          ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+          ...(input.isActive !== undefined ? { isActive: input.isActive } : {}),
+        },
+        select: rowSelect,
+      });
+      const event = await tx.auditEvent.create({
+        data: {
+          action: 'apiKey.updated',
+          actorId: actor,
+          subjectId: existing.id,
+          data: JSON.parse(JSON.stringify({ product: existing.product, ...input })),
+        },
+        select: { id: true },
+      });
+      return [updated, event] as const;
+    });
+    this.deps.pubsub.publish('access.auditEventRecorded', { auditEventId: audit.id });
+    if (scopes !== undefined || input.isActive !== undefined || input.expiresAt !== undefined) {
+      this.keysChanged([existing.id], existing.product);
+    }
+    return row;
+  }
+
+  /** Soft delete: the key is revoked (next request refused, subscriptions end) and hidden from lists. */
+  async deleteApiKey(principal: Principal, id: string, product?: Product): Promise<ApiKeyRow> {
+    const existing = await this.apiKeyRow(principal, id, product);
+    if (existing.deletedAt) throw new ApiKeyNotFoundError(id);
+    await this.revokeApiKey(principal, { id, product: product ?? null });
+    return this.deps.prisma.apiKey.update({
+      where: { id: existing.id },
+      data: { deletedAt: new Date(), isActive: false },
+      select: rowSelect,
+    });
+  }
+
+  /**
+   * What some keys may do changed outside their row's control (a right renamed, IP rules, …): every instance
+   * re-reads them on their next request, and their open subscriptions end (they reconnect under the new rules).
+   */
+  keysChanged(apiKeyIds: string[], product: Product): void {
+    if (apiKeyIds.length === 0) return;
+    this.forget(apiKeyIds);
+    publishCredentialRevoked(
+      this.deps.pubsub,
+      apiKeyIds.map((id) => principalId({ kind: 'apiKey', id, product, name: '', scopes: [] })),
+    );
   }
 
   /**
@@ -163,10 +335,33 @@ export class AccessService {
     const hash = sha256Hex(raw);
     const key = await this.keyRow(hash);
     if (!key) return { ok: false, reason: 'invalid' };
-    if (key.revokedAt) return { ok: false, reason: 'revoked' };
+    if (key.revokedAt || !key.isActive) return { ok: false, reason: 'revoked' };
     const now = Date.now();
     if (key.expiresAt && key.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
     if (productMismatch(request, key.product)) return { ok: false, reason: 'wrong_product' };
+    const address = clientAddress(request.remoteAddress, request.forwardedFor, this.trusted);
+    let learning: boolean | undefined;
+    if (ipPolicyProducts.includes(key.product)) {
+      const decision = await this.ip.decide(
+        {
+          id: key.id,
+          clientName: key.scopes.find((s) => s.startsWith('client:'))?.slice(7),
+          virginMode: key.virginMode === true,
+          virginResolved: key.virginResolved === true,
+          whitelist: key.whitelist ?? [],
+          blacklist: key.blacklist ?? [],
+        },
+        address,
+      );
+      if (!decision.allowed) {
+        return {
+          ok: false,
+          reason: 'refused',
+          refusal: { status: 403, code: 'ip_not_allowed', message: decision.reason, graphqlCode: 'FORBIDDEN' },
+        };
+      }
+      learning = decision.learning;
+    }
     // The controls see the use before this one; a refused request is not a use (else retrying would defeat the
     // inactivity expiry).
     const previousUse = key.lastUsedAt ?? key.createdAt;
@@ -178,8 +373,10 @@ export class AccessService {
           inactiveTtlDays: key.inactiveTtlDays,
         }
       : defaultKeyControls(key.product);
-    const refusal = await this.deps.keyControls.check(key, previousUse, request.remoteAddress, new Date(now), controls);
+    const refusal = await this.deps.keyControls.check(key, previousUse, address, new Date(now), controls);
     if (refusal) return { ok: false, reason: 'refused', refusal };
+    // Seen addresses and virgin counters are written off the response path (coalesced).
+    if (learning !== undefined) this.ip.observe(key.id, address, learning);
     if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > lastUsedResolutionMs) {
       key.lastUsedAt = new Date(now);
       prisma.apiKey
@@ -236,9 +433,10 @@ export class AccessService {
     return key;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.stopWatch();
-    return this.deps.keyControls.close();
+    await this.ip.close();
+    await this.deps.keyControls.close();
   }
 
   /**
@@ -255,8 +453,16 @@ export class AccessService {
              k.revoked_at AS "revokedAt", k.last_used_at AS "lastUsedAt", k.created_at AS "createdAt",
              c.api_key_id IS NOT NULL AS "hasControls", c.requests_per_minute AS "requestsPerMinute",
              c.monthly_quota AS "monthlyQuota", c.allowed_ip_list AS "allowedIpList",
-             c.inactive_ttl_days AS "inactiveTtlDays"
+             c.inactive_ttl_days AS "inactiveTtlDays", k.is_active AS "isActive",
+             p.virgin_mode AS "virginMode", p.virgin_resolved AS "virginResolved",
+             CASE WHEN p.api_key_id IS NOT NULL THEN ARRAY(
+               SELECT r.addr FROM api_key_ip_rules r WHERE r.api_key_id = k.id AND r.kind = 'whitelist') END
+               AS whitelist,
+             CASE WHEN p.api_key_id IS NOT NULL THEN ARRAY(
+               SELECT r.addr FROM api_key_ip_rules r WHERE r.api_key_id = k.id AND r.kind = 'blacklist') END
+               AS blacklist
         FROM api_keys k LEFT JOIN api_key_controls c ON c.api_key_id = k.id
+             LEFT JOIN api_key_ip_policies p ON p.api_key_id = k.id
        WHERE k.key_hash = ${hash}`;
     if (!row) {
       this.verified.delete(hash);
@@ -271,8 +477,8 @@ export class AccessService {
     return row;
   }
 
-  /** Drops remembered keys (revoked, controls changed). */
-  private forget(apiKeyIds: string[]): void {
+  /** Drops remembered keys (revoked, controls or IP rules changed) on this instance. */
+  forget(apiKeyIds: string[]): void {
     if (apiKeyIds.length === 0) return;
     const ids = new Set(apiKeyIds);
     for (const [hash, entry] of this.verified) if (ids.has(entry.row.id)) this.verified.delete(hash);
@@ -294,4 +500,41 @@ interface VerifiedKeyRow {
   monthlyQuota: number | null;
   allowedIpList: string[] | null;
   inactiveTtlDays: number | null;
+  isActive: boolean;
+  virginMode: boolean | null;
+  virginResolved: boolean | null;
+  whitelist: string[] | null;
+  blacklist: string[] | null;
+}
+
+const rowSelect = {
+  id: true,
+  product: true,
+  name: true,
+  prefix: true,
+  publicId: true,
+  description: true,
+  scopes: true,
+  expiresAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+  isActive: true,
+  deletedAt: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+function checkExpiry(at: Date | null | undefined): void {
+  if (at === undefined || at === null) return;
+  if (Number.isNaN(at.getTime())) throw new InvalidApiKeyInputError('expires_at is not a date-time');
+  if (at.getTime() <= Date.now()) throw new InvalidApiKeyInputError('expires_at must be in the future');
+  if (at.getTime() > Date.now() + maxExpirySeconds * 1000) {
+    throw new InvalidApiKeyInputError('expires_at is more than ten years away');
+  }
+}
+
+function checkDescription(d: string | null | undefined): string | null {
+  if (d === undefined || d === null) return null;
+  if (d.length > 2000) throw new InvalidApiKeyInputError('description must be at most 2000 characters');
+  return d;
 }

@@ -34,6 +34,8 @@ export const athenaRights = [
   'management.functions.write',
   'management.functions.drop',
   'management.extensions.write',
+  /** Issue and revoke chat sessions of the key's client (`createAthenaChatSession`). */
+  'chat.sessions.issue',
 ] as const;
 export type AthenaRight = (typeof athenaRights)[number];
 

@@ -3,6 +3,8 @@ declare module '../../core/pubsub.ts' {
   interface TopicMap {
     /** A client's catalog row changed (created, updated, frozen, deleted): every instance drops its cached copy. */
     'athena.clientChanged': [payload: { clientName: string }];
+    /** The API-key enforcement switch (global or a client's) changed: every instance reloads it. */
+    'athena.apiKeyConfigChanged': [payload: Record<string, never>];
     /** Rows of a client table changed through the gateway or (Postgres) a trigger: subscriptions re-read. */
     'athena.rowsChanged': [
       channel: string,
@@ -11,4 +13,4 @@ declare module '../../core/pubsub.ts' {
   }
 }
 
-export const athenaTopics = ['athena.clientChanged', 'athena.rowsChanged'] as const;
+export const athenaTopics = ['athena.clientChanged', 'athena.apiKeyConfigChanged', 'athena.rowsChanged'] as const;

@@ -21,6 +21,7 @@ import {
   UnknownClientError,
 } from './athena.errors.ts';
 import { checkDirectUri, type DirectUriPolicy } from './direct-uri.ts';
+import type { ApiKeyEnforcement } from './enforcement.ts';
 import { OpenedSecrets } from './opened-secrets.ts';
 import { type ClientDatabase, ClientPools, type ClientTarget, DirectPools, type PoolStats } from './pools.ts';
 
@@ -205,12 +206,16 @@ export class AthenaClientsService {
 
   constructor(
     private readonly deps: {
+      /** The API-key enforcement switch (G4); without it, the configured default. */
+      enforcement?: ApiKeyEnforcement;
       prisma: PrismaClient;
       box: SecretBox;
       logger: Logger;
       pubsub: AppPubSub;
       config: AthenaConfig;
       dataDir: string;
+      /** Where new embedded client databases are copied from (core config `pgliteTemplateDir`). */
+      pgliteTemplateDir?: string;
       databases: DatabasesService;
       /** Polykomos' databases, for linking one as a client (one credential, two products). */
       polykomos?: PolykomosService;
@@ -225,6 +230,7 @@ export class AthenaClientsService {
       logger: deps.logger,
       poolMax: deps.config.poolMax,
       statementTimeoutMs: deps.config.statementTimeoutMs,
+      pgliteTemplateDir: deps.pgliteTemplateDir,
     });
     this.directPools = new DirectPools({
       logger: deps.logger,
@@ -276,9 +282,12 @@ export class AthenaClientsService {
     }
   }
 
-  /** Whether gateway routes require a key (ATRIUM_ATHENA_ENFORCE_API_KEYS). */
-  get enforceApiKeys(): boolean {
-    return this.deps.config.enforceApiKeys;
+  /**
+   * Whether requests for a client must carry a key: its per-client override, else the global switch (else
+   * ATRIUM_ATHENA_ENFORCE_API_KEYS). Read in memory (enforcement.ts).
+   */
+  enforces(clientName?: string): boolean {
+    return this.deps.enforcement?.enforces(clientName) ?? this.deps.config.enforceApiKeys;
   }
 
   async start(): Promise<void> {
@@ -404,7 +413,23 @@ export class AthenaClientsService {
   }
 
   private target(client: AthenaClient): ClientTarget | undefined {
-    if (client.pgUriEnc) return { kind: 'uri', uri: this.uris.get(client.pgUriEnc) };
+    if (client.pgUriEnc) {
+      try {
+        return { kind: 'uri', uri: this.uris.get(client.pgUriEnc) };
+      } catch (err) {
+        // Sealed under another ATRIUM_SECRET_KEY (instances that do not share it) or damaged: an operator's problem,
+        // said as such — the client is unusable here, not the request malformed.
+        this.deps.logger.error(
+          { client: client.clientName, err: (err as Error).message },
+          'athena client URI cannot be opened with this secret key',
+        );
+        throw new AthenaError(
+          'client_unreachable',
+          503,
+          `The connection URI of client '${client.clientName}' cannot be opened on this server (its secret key differs)`,
+        );
+      }
+    }
     if (client.pgUriEnvVar) {
       const raw = process.env[client.pgUriEnvVar];
       const uri = raw ? normalisePostgresUri(raw) : undefined;

@@ -40,7 +40,7 @@ export class AthenaD1Service {
     principal: Principal,
     input: { client: string | undefined; body: unknown },
   ): Promise<D1MigrationResult> {
-    if (principal.kind === 'anonymous' && this.deps.config.enforceApiKeys) {
+    if (principal.kind === 'anonymous' && this.deps.clients.enforces(input.client)) {
       throw new AuthorizationError('an API key is required (apikey header)', principal);
     }
     let outcome: D1MigrationOutcome;
@@ -50,7 +50,12 @@ export class AthenaD1Service {
         // A named client is checked even for a preview: the caller says it works on that client.
         const client = await this.deps.clients.find(input.client);
         if (!client) throw new UnknownClientError(input.client);
-        requireClientRight(principal, client.clientName, 'gateway.sql.execute', this.deps.config.enforceApiKeys);
+        requireClientRight(
+          principal,
+          client.clientName,
+          'gateway.sql.execute',
+          this.deps.clients.enforces(client.clientName),
+        );
       }
       // Built only when statements are to be applied: a preview or a strict rejection needs no D1 at all.
       const executor: D1Executor = {

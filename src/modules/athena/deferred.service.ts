@@ -119,7 +119,12 @@ export class AthenaDeferredService {
     if (!input.client) throw new UnknownClientError(undefined);
     const client = await this.deps.clients.find(input.client);
     if (!client) throw new UnknownClientError(input.client);
-    requireClientRight(principal, client.clientName, rightOf[input.route], this.deps.config.enforceApiKeys);
+    requireClientRight(
+      principal,
+      client.clientName,
+      rightOf[input.route],
+      this.deps.clients.enforces(client.clientName),
+    );
     const requestId = randomUUID();
     const payload: StoredRequest = { body: input.body ?? null, headers };
     const row = await this.deps.prisma.$transaction(async (tx) => {

@@ -6,7 +6,7 @@
 
 export interface AthenaErrorEntry {
   code: string;
-  domain: 'auth' | 'client' | 'gateway' | 'schema' | 'management' | 'meta' | 'platform';
+  domain: 'auth' | 'client' | 'gateway' | 'schema' | 'management' | 'meta' | 'platform' | 'chat';
   httpStatus: number;
   number: number;
   title: string;
@@ -172,6 +172,61 @@ export const athenaErrorCatalog: readonly AthenaErrorEntry[] = [
     title: 'Invalid D1 migration request',
   },
   { code: 'd1_request_failed', domain: 'gateway', httpStatus: 503, number: 1229, title: 'D1 refused or failed' },
+  { code: 'unknown_right', domain: 'auth', httpStatus: 400, number: 1600, title: 'A right not in the catalog' },
+  {
+    code: 'ip_not_allowed',
+    domain: 'auth',
+    httpStatus: 403,
+    number: 1601,
+    title: 'The IP policy refuses this address',
+  },
+  { code: 'invalid_ip_address', domain: 'auth', httpStatus: 400, number: 1602, title: 'Not an IP address or CIDR' },
+  {
+    code: 'chat_session_required',
+    domain: 'chat',
+    httpStatus: 401,
+    number: 1700,
+    title: 'Missing or invalid chat session',
+  },
+  {
+    code: 'chat_not_found',
+    domain: 'chat',
+    httpStatus: 404,
+    number: 1701,
+    title: 'No such room, message, member or reaction',
+  },
+  {
+    code: 'chat_forbidden',
+    domain: 'chat',
+    httpStatus: 403,
+    number: 1702,
+    title: 'The session may not do this in the room',
+  },
+  { code: 'chat_room_archived', domain: 'chat', httpStatus: 409, number: 1703, title: 'The room is archived' },
+  {
+    code: 'chat_duplicate_direct_room',
+    domain: 'chat',
+    httpStatus: 409,
+    number: 1704,
+    title: 'A direct room for the pair exists',
+  },
+  {
+    code: 'chat_idempotency_conflict',
+    domain: 'chat',
+    httpStatus: 409,
+    number: 1705,
+    title: 'client_message_id reused with another payload',
+  },
+  { code: 'chat_message_deleted', domain: 'chat', httpStatus: 409, number: 1706, title: 'The message is deleted' },
+  {
+    code: 'chat_attachment_not_found',
+    domain: 'chat',
+    httpStatus: 404,
+    number: 1707,
+    title: 'Attachment file not found',
+  },
+  { code: 'chat_invalid_request', domain: 'chat', httpStatus: 400, number: 1708, title: 'Invalid chat payload' },
+  { code: 'chat_unavailable', domain: 'chat', httpStatus: 503, number: 1709, title: 'Chat runtime unavailable' },
 ];
 
 const byCode = new Map(athenaErrorCatalog.map((e) => [e.code, e]));

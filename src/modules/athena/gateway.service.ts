@@ -203,7 +203,7 @@ export class AthenaGatewayService {
     }
     const { client, db } = await this.deps.clients.database(target.client);
     if (!options.authorized) {
-      requireClientRight(principal, client.clientName, right, this.deps.config.enforceApiKeys);
+      requireClientRight(principal, client.clientName, right, this.deps.clients.enforces(client.clientName));
     }
     return { name: client.clientName, db, direct: false };
   }
@@ -223,10 +223,28 @@ export class AthenaGatewayService {
 
   async read(
     principal: Principal,
-    input: GatewayTarget & { query: ReadQuery },
+    input: GatewayTarget & {
+      query: ReadQuery;
+      /** `geojson`: the page as one FeatureCollection in `body` (PostGIS on the client database). */
+      format?: 'rows' | 'geojson';
+    },
     options: { authorized?: boolean } = {},
   ): Promise<RowsResult> {
     const { db, catalog } = await this.open(principal, input, 'fetch', options);
+    let geojson: { postgisSchema: string } | undefined;
+    if (input.format === 'geojson') {
+      const postgis = catalog.extensions.find((e) => e.name === 'postgis');
+      if (!postgis) {
+        throw new GatewayError(
+          406,
+          'PGRST107',
+          'None of these media types are available: application/geo+json',
+          null,
+          'The client database has no PostGIS extension',
+        );
+      }
+      geojson = { postgisSchema: postgis.schema };
+    }
     let query = input.query;
     let planned: number | null = null;
     if (query.count === 'planned' || query.count === 'estimated') {
@@ -240,7 +258,7 @@ export class AthenaGatewayService {
       query = { ...query, count: exact ? 'exact' : undefined };
       if (exact) planned = null;
     }
-    const statement = this.compile(() => compileRead(catalog, query, this.compileOptions()));
+    const statement = this.compile(() => compileRead(catalog, query, { ...this.compileOptions(), geojson }));
     const row = await this.one(db, statement.text, statement.values);
     const out = this.rows(row, input.query.offset ?? 0);
     return planned === null ? out : { ...out, total: planned };
@@ -522,8 +540,14 @@ export class AthenaGatewayService {
     return { body, pageTotal: Number(row.page_total ?? 0), total, offset };
   }
 
-  private async one(db: Queryable, text: string, values: unknown[]): Promise<Record<string, unknown>> {
-    return this.oneOn(db, { text, values });
+  /** A read outside a transaction: prepared on Postgres (the gateway's texts repeat; values are always bound). */
+  private async one(db: ClientDatabase, text: string, values: unknown[]): Promise<Record<string, unknown>> {
+    try {
+      const r = await db.queryCompiled<Record<string, unknown>>(text, values);
+      return r.rows[0] ?? {};
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
 
   private async oneOn(q: Queryable, statement: { text: string; values: unknown[] }) {

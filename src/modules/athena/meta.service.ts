@@ -303,7 +303,7 @@ export class AthenaMetaService {
     const poolOf = new Map(pools.map((p) => [p.clientName, p]));
     return {
       generatedAt: new Date(),
-      enforceApiKeys: this.deps.config.enforceApiKeys,
+      enforceApiKeys: this.deps.clients.enforces(),
       directUriHostCount: this.deps.config.directUriHosts.length,
       authStore: store.state,
       clients: clients.map((c) => ({

@@ -1,10 +1,14 @@
 import { defineModule } from '../../core/module.ts';
 import { parseAthenaConfig } from './athena.config.ts';
 import { athenaTopics } from './athena.topics.ts';
+import { AthenaChatService, chatTopics } from './chat/chat.service.ts';
+import { AthenaSessionsService } from './chat/sessions.ts';
 import { AthenaClientsService } from './clients.service.ts';
 import { AthenaD1Service } from './d1.service.ts';
 import { AthenaDeferredService } from './deferred.service.ts';
+import { ApiKeyEnforcement } from './enforcement.ts';
 import { AthenaGatewayService } from './gateway.service.ts';
+import { AthenaKeysService } from './keys.service.ts';
 import { AthenaMetaService } from './meta.service.ts';
 import { AthenaPublicRoutesService } from './public-routes.service.ts';
 import { AthenaRoutesService } from './routes.service.ts';
@@ -28,6 +32,13 @@ export interface Athena {
   publicRoutes: AthenaPublicRoutesService;
   /** PostgreSQL → D1 migrations. */
   d1: AthenaD1Service;
+  /** Access control (G4): `ath_` keys, rights, the enforcement switch, IP policy. */
+  keys: AthenaKeysService;
+  enforcement: ApiKeyEnforcement;
+  /** Chat (G3) on each client's database, with its outbox and realtime streams. */
+  chat: AthenaChatService;
+  /** Athena sessions (`aths_…`): who a chat caller is; a credential kind of the authenticator. */
+  sessions: AthenaSessionsService;
 }
 
 declare module '../../core/module.ts' {
@@ -42,13 +53,21 @@ export const athenaModule = defineModule({
   needs: ['access', 'databases', 'polykomos'],
   config: parseAthenaConfig,
   create: ({ core, config, modules }): Athena => {
+    const enforcement = new ApiKeyEnforcement({
+      prisma: core.prisma,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      defaultEnforce: config.enforceApiKeys,
+    });
     const clients = new AthenaClientsService({
+      enforcement,
       prisma: core.prisma,
       box: core.secrets,
       logger: core.logger,
       pubsub: core.pubsub,
       config,
       dataDir: core.config.dataDir,
+      pgliteTemplateDir: core.config.pgliteTemplateDir,
       databases: modules.databases,
       polykomos: modules.polykomos.databases,
       allowPrivateOutbound: core.outbound.allowPrivate,
@@ -86,15 +105,44 @@ export const athenaModule = defineModule({
     });
     const publicRoutes = new AthenaPublicRoutesService({ prisma: core.prisma, gateway });
     const d1 = new AthenaD1Service({ clients, config, outbound: core.outbound });
-    return { clients, routes, gateway, changes, meta, schema, deferred, publicRoutes, d1 };
+    const keys = new AthenaKeysService({ prisma: core.prisma, access: modules.access, enforcement });
+    const chat = new AthenaChatService({ clients, pubsub: core.pubsub, logger: core.logger });
+    const sessions = new AthenaSessionsService({
+      prisma: core.prisma,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      clients,
+    });
+    return {
+      clients,
+      routes,
+      gateway,
+      changes,
+      meta,
+      schema,
+      deferred,
+      publicRoutes,
+      d1,
+      keys,
+      enforcement,
+      chat,
+      sessions,
+    };
   },
+  credentials: (athena) => [athena.sessions],
   jobs: (athena) => [athena.deferred.jobKind],
-  start: (athena) => athena.clients.start(),
+  start: async (athena) => {
+    await athena.enforcement.start();
+    await athena.clients.start();
+    athena.chat.start();
+  },
   close: async (athena) => {
+    athena.chat.close();
     athena.meta.close();
+    athena.enforcement.close();
     await athena.changes.close();
     await athena.clients.close();
   },
   graphql: () => import('./graphql/index.ts'),
-  topics: athenaTopics,
+  topics: [...athenaTopics, ...chatTopics],
 });

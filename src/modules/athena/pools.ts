@@ -1,7 +1,8 @@
-import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import { createHash } from 'node:crypto';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from '../../core/logger.ts';
+import { openEmbeddedPostgres } from '../../core/pglite.ts';
 import type { Queryable } from './gateway/catalog-types.ts';
 
 /** Pool statistics of one client (`GET /admin/pools`). */
@@ -28,6 +29,14 @@ export interface TransactionOptions {
 /** One client database's connections: a bounded pg pool, or one embedded PGlite. */
 export interface ClientDatabase extends Queryable {
   readonly engine: 'postgres' | 'pglite';
+  /**
+   * Runs a statement the gateway compiled (never caller text) as a prepared statement where the engine has them:
+   * the server parses and plans each distinct text once per connection instead of on every request.
+   */
+  queryCompiled<R = Record<string, unknown>>(
+    text: string,
+    values: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null; fields: { name: string; dataTypeID: number }[] }>;
   /** Runs `fn` in one transaction with the client's statement timeout. */
   transaction<T>(options: TransactionOptions, fn: (q: Queryable) => Promise<T>): Promise<T>;
   /**
@@ -45,6 +54,16 @@ export interface ClientDatabase extends Queryable {
 }
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * Distinct compiled statements one client database prepares (each on every pooled connection that runs it); past
+ * this, texts run unnamed. The gateway's statements come in a handful of shapes per table, so this bounds server
+ * memory against callers who vary their queries without slowing the ones who repeat them.
+ */
+const maxPreparedStatements = 500;
+/** `cached plan must not change result type`: DDL changed a prepared statement's columns under it. */
+const isStalePreparedPlan = (err: unknown) =>
+  (err as { code?: string }).code === '0A000' && /cached plan/.test((err as Error).message ?? '');
 
 // int8 and numeric as JSON numbers when exact, else strings (docs/athena.md); timestamps stay Postgres text so no
 // precision or zone is lost on the way to JSON.
@@ -91,6 +110,28 @@ class PostgresClientDatabase implements ClientDatabase {
     this.lastUsed = new Date();
     const r = await this.pool.query(text, values as unknown[]);
     return { rows: r.rows as R[], rowCount: r.rowCount, fields: r.fields };
+  }
+
+  /** Statement names by text (`null`: runs unnamed from now on, after its plan went stale under DDL). */
+  private readonly prepared = new Map<string, string | null>();
+
+  async queryCompiled<R>(text: string, values: unknown[]) {
+    let name = this.prepared.get(text);
+    if (name === undefined && this.prepared.size < maxPreparedStatements) {
+      // The name is a digest of the text: pg skips the parse when a connection has already prepared that name.
+      name = `atrium_${createHash('sha256').update(text).digest('base64url').slice(0, 40)}`;
+      this.prepared.set(text, name);
+    }
+    if (!name) return this.query<R>(text, values);
+    this.lastUsed = new Date();
+    try {
+      const r = await this.pool.query({ name, text, values });
+      return { rows: r.rows as R[], rowCount: r.rowCount, fields: r.fields };
+    } catch (err) {
+      if (!isStalePreparedPlan(err)) throw err;
+      this.prepared.set(text, null);
+      return this.query<R>(text, values);
+    }
   }
 
   async transaction<T>(options: TransactionOptions, fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -215,6 +256,11 @@ class PgliteClientDatabase implements ClientDatabase {
     }
   }
 
+  /** PGlite is one in-process connection: its statements are cheap to parse, so they run as they come. */
+  queryCompiled<R>(text: string, values: unknown[]) {
+    return this.query<R>(text, values);
+  }
+
   async transaction<T>(options: TransactionOptions, fn: (q: Queryable) => Promise<T>): Promise<T> {
     this.lastUsed = new Date();
     this.active++;
@@ -278,7 +324,15 @@ export type ClientTarget = { kind: 'uri'; uri: string } | { kind: 'embedded'; di
 export class ClientPools {
   private readonly entries = new Map<string, { key: string; db: Promise<ClientDatabase> }>();
 
-  constructor(private readonly deps: { logger: Logger; poolMax: number; statementTimeoutMs: number }) {}
+  constructor(
+    private readonly deps: {
+      logger: Logger;
+      poolMax: number;
+      statementTimeoutMs: number;
+      /** Where new embedded client databases are copied from (core config `pgliteTemplateDir`). */
+      pgliteTemplateDir?: string;
+    },
+  ) {}
 
   get(clientName: string, target: ClientTarget): Promise<ClientDatabase> {
     const key = target.kind === 'uri' ? `uri:${target.uri}` : `dir:${target.dir}`;
@@ -329,8 +383,7 @@ export class ClientPools {
         this.deps.logger,
       );
     }
-    await mkdir(target.dir, { recursive: true });
-    const db = await PGlite.create(target.dir);
+    const db = await openEmbeddedPostgres(target.dir, this.deps.pgliteTemplateDir);
     return new PgliteClientDatabase(clientName, db);
   }
 }

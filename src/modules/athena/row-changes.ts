@@ -95,7 +95,12 @@ export class RowChangeHub {
     input: { client: string; schema: string; table: string; filter?: Filter; select?: SelectItem[] },
   ): Promise<AsyncIterableIterator<RowsChange>> {
     const { client, db } = await this.deps.clients.database(input.client);
-    requireClientRight(principal, client.clientName, 'gateway.fetch.execute', this.deps.config.enforceApiKeys);
+    requireClientRight(
+      principal,
+      client.clientName,
+      'gateway.fetch.execute',
+      this.deps.clients.enforces(client.clientName),
+    );
     const catalog = await this.deps.gateway.catalog(client.clientName, db);
     const relation = catalog.relations.get(`${input.schema}.${input.table}`);
     if (relation?.kind !== 'table') {

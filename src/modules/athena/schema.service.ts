@@ -1012,7 +1012,7 @@ export class AthenaSchemaService {
     const name = client.clientName;
     if (!isAthenaAdmin(principal)) {
       if (principal.kind === 'anonymous') {
-        if (this.deps.config.enforceApiKeys) {
+        if (this.deps.clients.enforces(name)) {
           throw new AuthorizationError('an API key is required (apikey header)', principal);
         }
       } else {

@@ -10,6 +10,7 @@ const PrincipalKind = builder.enumType('PrincipalKind', {
     apiKey: { description: 'An API key of one product (or a platform `atr_` key).' },
     jwt: { description: 'A platform-issued JWT (EdDSA).' },
     serviceToken: { description: 'A DeepStore service token (`dss_`).' },
+    userSession: { description: 'A product user session (an Athena chat session, `aths_`).' },
   } as const,
 });
 

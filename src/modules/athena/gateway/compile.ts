@@ -81,6 +81,11 @@ export interface ReadOptions {
   maxRows: number;
   /** Default 8. */
   maxDepth?: number;
+  /**
+   * The page as one GeoJSON FeatureCollection (PostgREST's `application/geo+json`): each row a Feature through
+   * PostGIS' `ST_AsGeoJSON(record)`, its geometry column the geometry and the other columns the properties.
+   */
+  geojson?: { postgisSchema: string };
 }
 
 /** How to read an RPC statement's `body`: PostgREST returns the bare value for scalar and single-row functions. */
@@ -277,7 +282,8 @@ function lookupRelation(catalog: Catalog, schema: string, table: string): Catalo
 
 function checkPage(value: number | undefined, what: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 0) throw requestError(`${what} must be a non-negative integer`);
+  // Safe integers only: pages are written into the statement as literals (below).
+  if (!Number.isSafeInteger(value) || value < 0) throw requestError(`${what} must be a non-negative integer`);
   return value;
 }
 
@@ -761,7 +767,9 @@ class Compiler {
             }
             if (!hidden) names.push(...childLevel.names);
           } else if (rel.toOne) {
-            const lateral = `LATERAL (SELECT row_to_json(_e.*) AS body FROM (${childSql}) _e) ${j}`;
+            // To-one: at most one row by the foreign key. `LIMIT 1` keeps the lateral a per-row index lookup; without
+            // it Postgres flattens it into a join and hashes the whole related table for a page of a few rows.
+            const lateral = `LATERAL (SELECT row_to_json(_e.*) AS body FROM (${childSql}) _e LIMIT 1) ${j}`;
             (item.inner ? innerJoins : joins).push(
               item.inner ? `CROSS JOIN ${lateral}` : `LEFT JOIN ${lateral} ON TRUE`,
             );
@@ -808,8 +816,10 @@ class Compiler {
     const groupSql = aggregates && groupBy.length > 0 ? ` GROUP BY ${groupBy.join(', ')}` : '';
     let sql = `SELECT ${selectList.join(', ')} FROM ${from}${whereSql}${groupSql}`;
     if (orderBy.length > 0) sql += ` ORDER BY ${orderBy.join(', ')}`;
-    if (cappedLimit !== undefined) sql += ` LIMIT ${this.params.add(String(cappedLimit))}`;
-    if (offset !== undefined && offset > 0) sql += ` OFFSET ${this.params.add(String(offset))}`;
+    // Literals, not parameters (checkPage made them safe integers): a prepared statement's generic plan knows its
+    // page size then, where `LIMIT $n` makes Postgres plan for an unknown one (a slower plan for small pages).
+    if (cappedLimit !== undefined) sql += ` LIMIT ${cappedLimit}`;
+    if (offset !== undefined && offset > 0) sql += ` OFFSET ${offset}`;
     // Counts ignore the page and the non-inner embeds; an aggregate without GROUP BY is one row.
     const countCore =
       aggregates && groupBy.length === 0 ? 'SELECT 1' : `SELECT 1 FROM ${countFrom}${whereSql}${groupSql}`;
@@ -864,8 +874,41 @@ function readLevel(c: Compiler, q: ReadQuery): LevelSql {
 /** A read (PostgREST GET on a table or view). See the module comment for the result row. */
 export function compileRead(catalog: Catalog, q: ReadQuery, opts: ReadOptions): CompiledStatement {
   const c = new Compiler(catalog, opts.maxRows, opts.maxDepth ?? defaultMaxDepth);
-  const text = c.result(readLevel(c, q), q.count);
+  const body = opts.geojson ? featureCollectionBody(catalog, q, opts.geojson.postgisSchema) : undefined;
+  const text = c.result(readLevel(c, q), q.count, body);
   return { text, values: c.params.values };
+}
+
+/**
+ * The FeatureCollection of the page. `ST_AsGeoJSON(record)` needs a geometry column among the selected ones (it
+ * fails inside PostGIS otherwise), so the selection is checked here first: `*` of a table that has one, or a plain
+ * column of type geometry.
+ */
+function featureCollectionBody(catalog: Catalog, q: ReadQuery, postgisSchema: string): string {
+  const relation = lookupRelation(catalog, q.schema, q.table);
+  const geometric = new Set(
+    relation.columns.filter((col) => col.typeName === 'geometry' && !col.isArray).map((col) => col.name),
+  );
+  const hasGeometry = q.select.some(
+    (item) =>
+      (item.kind === 'star' && geometric.size > 0) ||
+      (item.kind === 'column' &&
+        !item.column.json &&
+        !item.cast &&
+        !item.aggregate &&
+        geometric.has(item.column.column)),
+  );
+  if (!hasGeometry) {
+    throw new GatewayError(
+      406,
+      'PGRST107',
+      'None of these media types are available: application/geo+json',
+      null,
+      `The selection of '${relation.schema}.${relation.name}' has no geometry column`,
+    );
+  }
+  const asGeoJson = `${quoteIdent(postgisSchema)}.st_asgeojson(_s.*)::json`;
+  return `json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(${asGeoJson}), '[]'::json))::text`;
 }
 
 /** `EXPLAIN (FORMAT JSON)` of the read's unpaged query: its "Plan Rows" is PostgREST's planned count. */

@@ -274,33 +274,79 @@ function readQueryOf(a: {
   };
 }
 
+/** Where a gateway operation runs: the client (or an allowlisted direct URI) and the table. */
+const targetArgs = builder.args((t) => ({
+  directUri: t.string({
+    required: false,
+    description:
+      'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
+      'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
+  }),
+  client: t.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
+  table: t.string({ required: true, description: 'The table or view.' }),
+  schema: t.string({ required: false, description: 'Its schema (default public).' }),
+}));
+
+/** The arguments of a read (`athenaRows`, `athenaFeatures`). */
+const readArgs = builder.args((t) => ({
+  ...targetArgs,
+  select: t.field({ type: [AthenaSelectInput], required: false, description: 'What to read (default `*`).' }),
+  filter: t.field({ type: AthenaFilterInput, required: false, description: 'Which rows.' }),
+  orderBy: t.field({ type: [AthenaOrderInput], required: false, description: 'Their order.' }),
+  first: t.int({ required: false, description: 'At most this many rows (capped by the server).' }),
+  offset: t.int({ required: false, description: 'Skip this many rows.' }),
+  count: t.field({ type: AthenaCountModeEnum, required: false, description: 'Also count every matching row.' }),
+}));
+
 builder.queryField('athenaRows', (t) =>
   t.field({
     type: AthenaRowsRef,
     description: 'Reads rows of a client table: filtered, ordered, paged, with related rows embedded.',
     errors: gatewayErrors,
-    args: {
-      directUri: t.arg.string({
-        required: false,
-        description:
-          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
-          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
-      }),
-      client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
-      table: t.arg.string({ required: true, description: 'The table or view.' }),
-      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
-      select: t.arg({ type: [AthenaSelectInput], required: false, description: 'What to read (default `*`).' }),
-      filter: t.arg({ type: AthenaFilterInput, required: false, description: 'Which rows.' }),
-      orderBy: t.arg({ type: [AthenaOrderInput], required: false, description: 'Their order.' }),
-      first: t.arg.int({ required: false, description: 'At most this many rows (capped by the server).' }),
-      offset: t.arg.int({ required: false, description: 'Skip this many rows.' }),
-      count: t.arg({ type: AthenaCountModeEnum, required: false, description: 'Also count every matching row.' }),
-    },
+    args: readArgs,
     resolve: (_root, a, ctx) =>
       ctx.services.athena.gateway.read(ctx.principal, {
         client: a.client,
         ...(a.directUri ? { directUri: a.directUri } : {}),
         query: inputs(() => readQueryOf(a)),
+      }),
+  }),
+);
+
+export const AthenaFeatureCollectionRef = builder.objectRef<RowsResult>('AthenaFeatureCollection').implement({
+  description: 'A page of rows as one GeoJSON FeatureCollection (RFC 7946), built by PostGIS on the client database.',
+  fields: (t) => ({
+    featureCollection: t.field({
+      type: 'JSON',
+      description:
+        '`{type: "FeatureCollection", features: [...]}`: each row a Feature, its geometry column the geometry and ' +
+        'its other selected columns the properties.',
+      resolve: (r) => (r.body === null ? { type: 'FeatureCollection', features: [] } : JSON.parse(r.body)),
+    }),
+    pageCount: t.exposeInt('pageTotal', { description: 'Features in this page.' }),
+    totalCount: t.int({
+      nullable: true,
+      description: 'Every matching row, when a count was asked for.',
+      resolve: (r) => r.total,
+    }),
+    offset: t.exposeInt('offset', { description: 'Rows skipped before this page.' }),
+  }),
+});
+
+builder.queryField('athenaFeatures', (t) =>
+  t.field({
+    type: AthenaFeatureCollectionRef,
+    description:
+      'Reads rows of a client table with a PostGIS geometry column as a GeoJSON FeatureCollection (REST: ' +
+      '`Accept: application/geo+json`); the same filters, ordering, paging and embedding as `athenaRows`.',
+    errors: gatewayErrors,
+    args: readArgs,
+    resolve: (_root, a, ctx) =>
+      ctx.services.athena.gateway.read(ctx.principal, {
+        client: a.client,
+        ...(a.directUri ? { directUri: a.directUri } : {}),
+        query: inputs(() => readQueryOf(a)),
+        format: 'geojson',
       }),
   }),
 );
@@ -336,15 +382,7 @@ builder.mutationField('athenaInsertRows', (t) =>
     description: 'Inserts rows (an upsert with `onConflict`); a key missing from a row takes the column default.',
     errors: gatewayErrors,
     args: {
-      directUri: t.arg.string({
-        required: false,
-        description:
-          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
-          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
-      }),
-      client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
-      table: t.arg.string({ required: true, description: 'The table or view.' }),
-      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
+      ...targetArgs,
       rows: t.arg({ type: ['JSON'], required: true, description: 'The rows, JSON objects keyed by column.' }),
       columns: t.arg.stringList({ required: false, description: 'Only these keys are inserted.' }),
       missingAsNull: t.arg.boolean({ required: false, description: 'A missing key is NULL instead of DEFAULT.' }),
@@ -401,15 +439,7 @@ builder.mutationField('athenaUpdateRows', (t) =>
     description: 'Updates the rows a filter matches (the filter is required: no whole-table updates).',
     errors: gatewayErrors,
     args: {
-      directUri: t.arg.string({
-        required: false,
-        description:
-          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
-          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
-      }),
-      client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
-      table: t.arg.string({ required: true, description: 'The table or view.' }),
-      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
+      ...targetArgs,
       set: t.arg({ type: 'JSON', required: true, description: 'Column → new value.' }),
       filter: t.arg({ type: AthenaFilterInput, required: true, description: 'Which rows.' }),
       rollback: t.arg.boolean({
@@ -454,15 +484,7 @@ builder.mutationField('athenaDeleteRows', (t) =>
     description: 'Deletes the rows a filter matches, or the row with a primary key (one of them is required).',
     errors: gatewayErrors,
     args: {
-      directUri: t.arg.string({
-        required: false,
-        description:
-          'A direct PostgreSQL URI (`postgres://user:password@host/db`; REST `x-pg-uri`) to run on instead of the ' +
-          'client: only hosts the operator allowlisted, its own credentials authorize, `client` is then ignored.',
-      }),
-      client: t.arg.string({ required: true, description: 'The Athena client (X-Athena-Client).' }),
-      table: t.arg.string({ required: true, description: 'The table or view.' }),
-      schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
+      ...targetArgs,
       filter: t.arg({ type: AthenaFilterInput, required: false, description: 'Which rows.' }),
       primaryKey: t.arg.string({
         required: false,

@@ -409,6 +409,7 @@ const ErrorDomainEnum = builder.enumType('AthenaErrorDomain', {
     management: { description: 'Management DDL.' },
     meta: { description: 'Meta routes.' },
     platform: { description: 'Generic request handling.' },
+    chat: { description: 'Chat rooms, messages and sessions.' },
   } as const,
 });
 

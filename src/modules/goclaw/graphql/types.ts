@@ -15,17 +15,17 @@ builder.objectType(GoClawError, {
   interfaces: [ErrorInterface],
 });
 builder.objectType(GoClawNotFoundError, {
-  name: 'GoClawNotFoundError',
+  name: 'GoClawResourceNotFoundError',
   description: 'The agent, provider, run or trace does not exist. Code NOT_FOUND.',
   interfaces: [ErrorInterface],
 });
 builder.objectType(GoClawInvalidInputError, {
-  name: 'GoClawInvalidInputError',
+  name: 'GoClawBadRequestError',
   description: 'A malformed or missing argument, or a provider that refused or failed. Code INVALID_REQUEST.',
   interfaces: [ErrorInterface],
 });
 builder.objectType(GoClawConflictError, {
-  name: 'GoClawConflictError',
+  name: 'GoClawNameTakenError',
   description: 'The name (slug) is taken. Code ALREADY_EXISTS.',
   interfaces: [ErrorInterface],
 });
