@@ -245,4 +245,27 @@ describe('GoClaw agents', () => {
     expect(result).toMatchObject({ status: 'completed', output: 'hi from the sandbox\n' });
     expect(String(result.result)).toContain('42');
   });
+
+  it('offers the agentTools module’s custom tools (global or the agent’s own) to runs', async () => {
+    const tool = await call('POST', '/v1/tools/custom', {
+      body: {
+        name: 'multiply',
+        description: 'Multiplies two numbers.',
+        parameters: {
+          type: 'object',
+          properties: { a: { type: 'number' }, b: { type: 'number' } },
+          required: ['a', 'b'],
+        },
+        command: 'return args.a * args.b;',
+      },
+    });
+    expect(tool.status).toBe(201);
+    llm.script({ toolCalls: [{ name: 'multiply', arguments: { a: 6, b: 7 } }] }, { text: 'It is 42.' });
+    const before = llm.requests.length;
+    const woke = await call('POST', '/v1/agents/calc-openai/wake', { body: { message: '6 times 7?' } });
+    expect(woke.status).toBe(200);
+    const [first, second] = llm.requests.slice(before);
+    expect(first?.body.tools.map((x: any) => x.function.name)).toContain('multiply');
+    expect(second?.body.messages.at(-1)).toMatchObject({ role: 'tool', content: '42' });
+  });
 });

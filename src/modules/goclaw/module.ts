@@ -1,4 +1,5 @@
 import { defineModule } from '../../core/module.ts';
+import { customToolSource } from './agent-tools.source.ts';
 import { parseGoClawConfig } from './goclaw.config.ts';
 import { GoClawService } from './goclaw.service.ts';
 import { runJsToolSource } from './run-js.tool.ts';
@@ -12,7 +13,7 @@ declare module '../../core/module.ts' {
 export const goclawModule = defineModule({
   name: 'goclaw',
   description: 'GoClaw: LLM providers (real adapters), agents, the agent run loop and its traces and usage',
-  needs: ['runtime'],
+  needs: ['runtime', 'agenttools'],
   config: parseGoClawConfig,
   create: ({ core, config, modules }) => {
     const goclaw = new GoClawService({
@@ -23,6 +24,7 @@ export const goclawModule = defineModule({
       config,
     });
     goclaw.tools.add(runJsToolSource(modules.runtime, core.pubsub));
+    goclaw.tools.add(customToolSource(modules.agenttools));
     return goclaw;
   },
   close: (goclaw) => goclaw.close(),
