@@ -246,6 +246,16 @@ describe('GoClaw agents', () => {
     expect(String(result.result)).toContain('42');
   });
 
+  it('offers run_js only while the built-in tool is enabled (its settings in /v1/tools/builtin/run_js)', async () => {
+    const off = await call('PUT', '/v1/tools/builtin/run_js', { body: { enabled: false } });
+    expect(off.status).toBe(200);
+    llm.script({ text: 'no tools needed' });
+    const before = llm.requests.length;
+    expect((await call('POST', '/v1/agents/no-math/wake', { body: { message: 'hi' } })).status).toBe(200);
+    expect(llm.requests.slice(before)[0]?.body.tools ?? []).toEqual([]);
+    expect((await call('PUT', '/v1/tools/builtin/run_js', { body: { enabled: true } })).status).toBe(200);
+  });
+
   it('offers the agentTools module’s custom tools (global or the agent’s own) to runs', async () => {
     const tool = await call('POST', '/v1/tools/custom', {
       body: {

@@ -23,7 +23,7 @@ export const goclawModule = defineModule({
       outbound: core.outbound,
       config,
     });
-    goclaw.tools.add(runJsToolSource(modules.runtime, core.pubsub));
+    goclaw.tools.add(runJsToolSource(modules.runtime, core.pubsub, modules.agenttools));
     goclaw.tools.add(customToolSource(modules.agenttools));
     return goclaw;
   },

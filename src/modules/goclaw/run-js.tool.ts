@@ -1,4 +1,5 @@
 import type { AppPubSub } from '../../core/pubsub.ts';
+import type { AgentTools } from '../agent-tools/module.ts';
 import type { RuntimeService } from '../runtime/runtime.service.ts';
 import type { GoClawTool, ToolSource } from './tools.ts';
 
@@ -6,13 +7,15 @@ import type { GoClawTool, ToolSource } from './tools.ts';
  * `run_js`: the platform's JavaScript executor (the mcp-v8 runtime: isolated-vm in the sandbox worker pool, with
  * its limits) offered to agents as a tool. The execution runs as the run's principal; the tool waits for its
  * terminal status (subscribed before re-reading, so the event cannot be missed), then returns the status, the
- * result and the console output. Aborting the agent run cancels the execution.
+ * result and the console output. Aborting the agent run cancels the execution. Whether it is offered, and its
+ * limits, are the built-in tool's settings in agenttools (`PUT /v1/tools/builtin/run_js`): one place for both the
+ * agent loop and the direct `runGoClawJs` call.
  */
 
 const maxOutputBytes = 16 * 1024;
 
-export function runJsToolSource(runtime: RuntimeService, pubsub: AppPubSub): ToolSource {
-  const tool: GoClawTool = {
+export function runJsToolSource(runtime: RuntimeService, pubsub: AppPubSub, agentTools: AgentTools): ToolSource {
+  const tool = (maxTimeout: number): GoClawTool => ({
     name: 'run_js',
     description:
       'Runs JavaScript or TypeScript in an isolated sandbox (no network, no host access) and returns its status, ' +
@@ -21,13 +24,20 @@ export function runJsToolSource(runtime: RuntimeService, pubsub: AppPubSub): Too
       type: 'object',
       properties: {
         code: { type: 'string', description: 'The script.' },
-        timeout_secs: { type: 'integer', minimum: 1, maximum: 60, description: 'Wall-clock limit (default 10).' },
+        timeout_secs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: maxTimeout,
+          description: `Wall-clock limit (default ${Math.min(10, maxTimeout)}).`,
+        },
       },
       required: ['code'],
     },
     async execute(args, ctx) {
       if (typeof args.code !== 'string' || args.code.trim() === '') throw new Error('code must be a non-empty string');
-      const timeout = Number.isInteger(args.timeout_secs) ? Math.min(60, Math.max(1, args.timeout_secs as number)) : 10;
+      const timeout = Number.isInteger(args.timeout_secs)
+        ? Math.min(maxTimeout, Math.max(1, args.timeout_secs as number))
+        : Math.min(10, maxTimeout);
       let execution = await runtime.submit(ctx.principal, { code: args.code, executionTimeoutSecs: timeout });
       if (execution.status === 'running') {
         const events = pubsub.subscribe('runtime.executionStatusChanged', execution.id)[Symbol.asyncIterator]();
@@ -57,6 +67,18 @@ export function runJsToolSource(runtime: RuntimeService, pubsub: AppPubSub): Too
         ...(page.hasMore ? { output_truncated: true } : {}),
       });
     },
+  });
+  return {
+    name: 'runtime',
+    tools: async ({ principal }) => {
+      const settings = await agentTools.tools.getBuiltin(principal, 'run_js').catch(() => undefined);
+      if (!settings?.enabled) return [];
+      const configured = settings.settings.timeout_seconds;
+      const maxTimeout =
+        typeof configured === 'number' && Number.isInteger(configured) && configured > 0
+          ? Math.min(configured, 60)
+          : 60;
+      return [tool(maxTimeout)];
+    },
   };
-  return { name: 'runtime', tools: () => [tool] };
 }
