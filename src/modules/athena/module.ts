@@ -13,6 +13,7 @@ import { AthenaMetaService } from './meta.service.ts';
 import { AthenaPublicRoutesService } from './public-routes.service.ts';
 import { AthenaRoutesService } from './routes.service.ts';
 import { RowChangeHub } from './row-changes.ts';
+import { AthenaS3CatalogsService } from './s3-catalogs.service.ts';
 import { AthenaSchemaService } from './schema.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
@@ -39,6 +40,8 @@ export interface Athena {
   chat: AthenaChatService;
   /** Athena sessions (`aths_…`): who a chat caller is; a credential kind of the authenticator. */
   sessions: AthenaSessionsService;
+  /** S3 catalogs and credentials per client (G11), secrets sealed. */
+  s3Catalogs: AthenaS3CatalogsService;
 }
 
 declare module '../../core/module.ts' {
@@ -113,7 +116,9 @@ export const athenaModule = defineModule({
       logger: core.logger,
       clients,
     });
+    const s3Catalogs = new AthenaS3CatalogsService({ prisma: core.prisma, box: core.secrets, clients });
     return {
+      s3Catalogs,
       clients,
       routes,
       gateway,

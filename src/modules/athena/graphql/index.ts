@@ -6,3 +6,4 @@ import './schema.ts';
 import './gateway-routes.ts';
 import './keys.ts';
 import './chat.ts';
+import './s3.ts';
