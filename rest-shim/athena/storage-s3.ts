@@ -10,6 +10,7 @@ import {
 import { iso } from './answer.ts';
 import { answer, bodyOf, bool, nullableStr, required, str } from './keys.ts';
 import { graphql, group } from './policy.ts';
+import { athenaRawS3Operations } from './storage-s3-raw.ts';
 
 /*
  * G11 — S3 catalogs and credentials (docs/athena.md, Raw S3 and catalogs (G11)). Bodies follow the contract
@@ -141,4 +142,5 @@ export const athenaS3CatalogOperations = group('storage-s3', 'test/athena/storag
   post_storage_catalogs,
   patch_storage_catalogs_by_id,
   delete_storage_catalogs_by_id,
+  ...athenaRawS3Operations,
 });

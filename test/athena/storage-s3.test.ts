@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql } from '../kit/app.ts';
 import { type AthenaTestApp, athenaRest, startAthenaApp } from '../kit/athena.ts';
@@ -10,14 +14,26 @@ import { type ContractExpectations, contractValidator } from '../kit/contract.ts
 
 let t: AthenaTestApp;
 let contract: ContractExpectations;
+/** A second S3 server on loopback (s3rver, the embedded server's implementation) that raw operations target. */
+let s3: { close(): Promise<void> } | undefined;
+let s3Endpoint = '';
+let s3Dir = '';
 
 beforeAll(async () => {
-  t = await startAthenaApp();
+  s3Dir = await mkdtemp(path.join(tmpdir(), 'ath-s3-'));
+  const S3rver = createRequire(import.meta.url)('s3rver');
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir, vhostBuckets: false });
+  const address = await server.run();
+  s3 = server;
+  s3Endpoint = `http://127.0.0.1:${address.port}`;
+  t = await startAthenaApp({ ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true' });
   contract = await contractValidator('athena');
 });
 
 afterAll(async () => {
   await t?.close();
+  await s3?.close();
+  if (s3Dir) await rm(s3Dir, { recursive: true, force: true });
 });
 
 const catalogBody = {
@@ -168,5 +184,198 @@ describe('S3 catalogs and credentials', () => {
       t.adminKey,
     );
     expect(credNode.body.data.node).toEqual({ __typename: 'AthenaS3Credential', accessKey: 'AKIAGQL' });
+  });
+});
+
+describe('raw S3 objects and buckets', () => {
+  let catalog = '';
+  const raw = (op: string, body: Record<string, unknown>) =>
+    athenaRest(t, 'POST', `/storage/${op}`, { body: { catalog, ...body } });
+  const ok = async (op: string, body: Record<string, unknown>) => {
+    const res = await raw(op, body);
+    expect(res.status, `${op}: ${res.text}`).toBe(200);
+    expect(res.body.status).toBe('success');
+    return res.body.data;
+  };
+
+  beforeAll(async () => {
+    const made = await athenaRest(t, 'POST', '/storage/catalogs', {
+      body: {
+        name: 'loopback',
+        endpoint: s3Endpoint,
+        region: 'us-east-1',
+        bucket: 'raw-bucket',
+        access_key_id: 'S3RVER',
+        secret_key: 'S3RVER',
+      },
+    });
+    expect(made.status, made.text).toBe(200);
+    catalog = made.body.name;
+  });
+
+  it('inline endpoints are off by default; a catalog is used instead', async () => {
+    const inline = await athenaRest(t, 'POST', '/storage/buckets/list', {
+      body: { endpoint: s3Endpoint, region: 'us-east-1', access_key_id: 'S3RVER', secret_key: 'S3RVER' },
+    });
+    expect(inline.status).toBe(400);
+    expect(inline.body).toMatchObject({ status: 'error', code: 's3_inline_endpoint_disabled', error_number: 1800 });
+    const anon = await athenaRest(t, 'POST', '/storage/buckets/list', { key: null, body: { catalog } });
+    expect(anon.status).toBe(401);
+    const unknown = await athenaRest(t, 'POST', '/storage/buckets/list', { body: { catalog: 'nope' } });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('buckets, folders, objects through presigned URLs, metadata, copy, listing pages, rename, delete', async () => {
+    expect(await ok('buckets/create', {})).toMatchObject({ bucket: 'raw-bucket', created: true });
+    const buckets = await ok('buckets/list', {});
+    expect(buckets.buckets.map((b: { name: string }) => b.name)).toContain('raw-bucket');
+    const dup = await raw('buckets/create', {});
+    expect(dup.status).toBe(409);
+
+    const up = await ok('objects/upload-url', { key: 'docs/a b.txt', content_type: 'text/plain', expires_in: 600 });
+    expect(up.method).toBe('PUT');
+    const put = await fetch(up.url, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'hello raw' });
+    expect(put.status, await put.text()).toBe(200);
+    const down = await ok('objects/url', { key: 'docs/a b.txt' });
+    const got = await fetch(down.url);
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe('hello raw');
+    // s3rver does not check query signatures; the signer is checked against AWS's example in s3-raw.service.test.ts.
+
+    const head = await ok('objects/head', { key: 'docs/a b.txt' });
+    expect(head).toMatchObject({ size: 9, content_type: 'text/plain' });
+    const updated = await ok('objects/update', {
+      key: 'docs/a b.txt',
+      content_type: 'text/markdown',
+      cache_control: 'max-age=60',
+      metadata: { owner: 'ops' },
+    });
+    expect(updated.metadata_updated).toBe(true);
+    const head2 = await ok('objects/head', { key: 'docs/a b.txt' });
+    expect(head2).toMatchObject({
+      content_type: 'text/markdown',
+      cache_control: 'max-age=60',
+      metadata: { owner: 'ops' },
+    });
+    const badAcl = await raw('objects/update', { key: 'docs/a b.txt', acl: 'everyone' });
+    expect(badAcl.status).toBe(400);
+
+    expect(await ok('objects/exists', { key: 'docs/a b.txt' })).toMatchObject({ exists: true, size: 9 });
+    expect(await ok('objects/exists', { key: 'docs/none' })).toMatchObject({ exists: false });
+    const valid = await ok('objects/validate', { key: 'docs/a b.txt', expected_size: 9 });
+    expect(valid).toMatchObject({ valid: true, problems: [] });
+    const invalid = await ok('objects/validate', { key: 'docs/a b.txt', expected_size: 10 });
+    expect(invalid.valid).toBe(false);
+    const pub = await ok('objects/public-url', { key: 'docs/a b.txt' });
+    expect(pub.url).toBe(`${s3Endpoint}/raw-bucket/docs/a%20b.txt`);
+
+    expect(await ok('objects/copy', { source_key: 'docs/a b.txt', destination_key: 'docs/copy.txt' })).toMatchObject({
+      copied: true,
+    });
+    expect(await ok('objects/folder', { prefix: 'docs/sub' })).toMatchObject({ prefix: 'docs/sub/' });
+    for (const n of [1, 2, 3]) {
+      const u = await ok('objects/upload-url', { key: `docs/sub/f${n}.txt` });
+      expect((await fetch(u.url, { method: 'PUT', body: `f${n}` })).status).toBe(200);
+    }
+
+    // Pages of 2 with an opaque continuation token until the listing ends.
+    const seen: string[] = [];
+    let token: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const page: any = await ok('objects', { prefix: 'docs/', max_keys: 2, continuation_token: token });
+      seen.push(...page.objects.map((o: { key: string }) => o.key));
+      token = page.next_continuation_token;
+      if (!page.is_truncated) break;
+      expect(token).toBeTruthy();
+    }
+    expect(seen).toEqual([
+      'docs/a b.txt',
+      'docs/copy.txt',
+      'docs/sub/',
+      'docs/sub/f1.txt',
+      'docs/sub/f2.txt',
+      'docs/sub/f3.txt',
+    ]);
+    const grouped = await ok('objects', { prefix: 'docs/', delimiter: '/' });
+    expect(grouped.common_prefixes).toEqual(['docs/sub/']);
+
+    const renamed = await ok('objects/folder/rename', { from_prefix: 'docs/sub', to_prefix: 'moved' });
+    expect(renamed).toMatchObject({ total: 4, moved: 4, failed: 0, complete: true, failures: [] });
+    const moved = await ok('objects', { prefix: 'moved/' });
+    expect(moved.objects.map((o: { key: string }) => o.key)).toEqual([
+      'moved/',
+      'moved/f1.txt',
+      'moved/f2.txt',
+      'moved/f3.txt',
+    ]);
+    const notEmpty = await raw('buckets/delete', {});
+    expect(notEmpty.status).toBe(409);
+    const folderGone = await ok('objects/folder/delete', { prefix: 'moved' });
+    expect(folderGone).toMatchObject({ deleted: 4, failed: 0 });
+    expect(await ok('objects/delete', { key: 'docs/copy.txt' })).toMatchObject({ deleted: true });
+    const missingHead = await raw('objects/head', { key: 'docs/copy.txt' });
+    expect(missingHead.status).toBe(404);
+    await ok('objects/delete', { key: 'docs/a b.txt' });
+    expect(await ok('buckets/delete', {})).toMatchObject({ deleted: true });
+  });
+
+  it('CORS get/set/delete; versions and lifecycle answer 501 naming the backend', async () => {
+    await ok('buckets/create', { bucket: 'cors-bucket' });
+    expect(await ok('buckets/cors', { bucket: 'cors-bucket' })).toEqual({ bucket: 'cors-bucket', rules: [] });
+    const rules = [
+      {
+        allowed_origins: ['https://app.example'],
+        allowed_methods: ['GET', 'PUT'],
+        allowed_headers: ['*'],
+        expose_headers: ['ETag'],
+        max_age_seconds: 300,
+      },
+    ];
+    expect(await ok('buckets/cors/set', { bucket: 'cors-bucket', rules })).toMatchObject({ applied: true });
+    const read = await ok('buckets/cors', { bucket: 'cors-bucket' });
+    expect(read.rules).toEqual(rules);
+    await ok('buckets/cors/delete', { bucket: 'cors-bucket' });
+    expect((await ok('buckets/cors', { bucket: 'cors-bucket' })).rules).toEqual([]);
+    const badRules = await raw('buckets/cors/set', { bucket: 'cors-bucket', rules: [{ allowed_origins: ['*'] }] });
+    expect(badRules.status).toBe(400);
+
+    const host = new URL(s3Endpoint).host;
+    for (const [op, body] of [
+      ['objects/versions', { key: 'k' }],
+      ['objects/versions/restore', { key: 'k', version_id: 'v1' }],
+      ['objects/versions/delete', { key: 'k', version_id: 'v1' }],
+      ['buckets/lifecycle', {}],
+      ['buckets/lifecycle/set', { rules: [{ id: 'expire', expiration_days: 30 }] }],
+      ['buckets/lifecycle/delete', {}],
+    ] as const) {
+      const res = await raw(op, { bucket: 'cors-bucket', ...body });
+      expect(res.status, `${op}: ${res.text}`).toBe(501);
+      expect(res.body).toMatchObject({ status: 'error', code: 's3_feature_unavailable' });
+      expect(res.body.message).toContain(host);
+    }
+    await ok('buckets/delete', { bucket: 'cors-bucket' });
+  });
+
+  it('inline endpoints, when enabled, pass the outbound guard', async () => {
+    // One app per file: the switch is flipped on the running service's config for this case only.
+    const config = (t.app.services.athena.s3Raw as unknown as { deps: { config: { s3InlineEndpoints: boolean } } }).deps
+      .config;
+    config.s3InlineEndpoints = true;
+    try {
+      const inline = { region: 'us-east-1', access_key_id: 'S3RVER', secret_key: 'S3RVER' };
+      const listed = await athenaRest(t, 'POST', '/storage/buckets/list', {
+        body: { endpoint: s3Endpoint, ...inline },
+      });
+      expect(listed.status, listed.text).toBe(200);
+      const metadata = await athenaRest(t, 'POST', '/storage/buckets/list', {
+        body: { endpoint: 'http://169.254.169.254', ...inline },
+      });
+      expect(metadata.status).toBe(400);
+      expect(metadata.body.code).toBe('s3_endpoint_refused');
+      const partial = await athenaRest(t, 'POST', '/storage/buckets/list', { body: { endpoint: s3Endpoint } });
+      expect(partial.status).toBe(400);
+    } finally {
+      config.s3InlineEndpoints = false;
+    }
   });
 });

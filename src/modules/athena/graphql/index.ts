@@ -7,3 +7,4 @@ import './gateway-routes.ts';
 import './keys.ts';
 import './chat.ts';
 import './s3.ts';
+import './s3-raw.ts';
