@@ -356,6 +356,58 @@ describe('raw S3 objects and buckets', () => {
     await ok('buckets/delete', { bucket: 'cors-bucket' });
   });
 
+  it('serves the raw operations on GraphQL with the same results', async () => {
+    const target = { client: t.client, catalog, bucket: 'gql-bucket' };
+    const made = await gql(
+      t.baseUrl,
+      `mutation($t: AthenaS3TargetInput!) { createAthenaS3Bucket(target: $t) {
+        __typename ... on MutationCreateAthenaS3BucketSuccess { data } } }`,
+      { t: target },
+      t.adminKey,
+    );
+    expect(made.body.data.createAthenaS3Bucket).toEqual({
+      __typename: 'MutationCreateAthenaS3BucketSuccess',
+      data: { bucket: 'gql-bucket', created: true },
+    });
+    const listed = await gql(
+      t.baseUrl,
+      `query($t: AthenaS3TargetInput!) { athenaS3Objects(target: $t, maxKeys: 10) {
+        __typename ... on QueryAthenaS3ObjectsSuccess { data } ... on AthenaError { code } } }`,
+      { t: target },
+      t.adminKey,
+    );
+    expect(listed.body.data.athenaS3Objects.data).toMatchObject({
+      bucket: 'gql-bucket',
+      objects: [],
+      is_truncated: false,
+    });
+    const refused = await gql(
+      t.baseUrl,
+      `query($t: AthenaS3TargetInput!) { athenaS3Buckets(target: $t) {
+        __typename ... on AthenaError { code message } } }`,
+      { t: { endpoint: s3Endpoint, region: 'us-east-1', accessKeyId: 'S3RVER', secretKey: 'S3RVER' } },
+      t.adminKey,
+    );
+    expect(refused.body.data.athenaS3Buckets).toMatchObject({
+      __typename: 'AthenaError',
+      code: 's3_inline_endpoint_disabled',
+    });
+    const anonymous = await gql(
+      t.baseUrl,
+      `query($t: AthenaS3TargetInput!) { athenaS3Buckets(target: $t) { __typename } }`,
+      {
+        t: target,
+      },
+    );
+    expect(anonymous.body.errors?.[0]?.extensions?.code).toBeDefined();
+    await gql(
+      t.baseUrl,
+      `mutation($t: AthenaS3TargetInput!) { deleteAthenaS3Bucket(target: $t) { __typename } }`,
+      { t: target },
+      t.adminKey,
+    );
+  });
+
   it('inline endpoints, when enabled, pass the outbound guard', async () => {
     // One app per file: the switch is flipped on the running service's config for this case only.
     const config = (t.app.services.athena.s3Raw as unknown as { deps: { config: { s3InlineEndpoints: boolean } } }).deps
