@@ -426,6 +426,12 @@ describe('raw S3 objects and buckets', () => {
       expect(metadata.body.code).toBe('s3_endpoint_refused');
       const partial = await athenaRest(t, 'POST', '/storage/buckets/list', { body: { endpoint: s3Endpoint } });
       expect(partial.status).toBe(400);
+      const closed = await athenaRest(t, 'POST', '/storage/buckets/list', {
+        body: { endpoint: 'http://127.0.0.1:1', ...inline },
+      });
+      expect(closed.status).toBe(503);
+      expect(closed.body.code).toBe('s3_backend_unavailable');
+      // (s3rver checks no signatures, so refused keys — 400 s3_credentials_refused — are not exercised here.)
     } finally {
       config.s3InlineEndpoints = false;
     }
