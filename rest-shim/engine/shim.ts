@@ -200,7 +200,12 @@ export function createRestShim(options: RestShimOptions): RestShim {
         'not_implemented',
       );
     }
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const restRequest: RestRequest = {
+      signal: gone.signal,
       method,
       path: relative,
       operationId: op.operationId,
@@ -677,6 +682,10 @@ function send(res: ServerResponse, response: RestResponse, head: boolean): numbe
       res.end();
     } else {
       body.on('error', () => res.destroy());
+      // A client that goes away ends the stream's producer too (pipe only unpipes).
+      res.once('close', () => {
+        if (!body.readableEnded) body.destroy();
+      });
       body.pipe(res);
     }
     return status;

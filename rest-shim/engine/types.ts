@@ -29,6 +29,8 @@ export interface RestRequest {
   body: unknown;
   requestId: string;
   principal: Principal;
+  /** Aborted when the client goes away before the response has been sent in full (long runs, streams). */
+  signal?: AbortSignal;
 }
 
 export interface RestResponse {

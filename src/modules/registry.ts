@@ -3,6 +3,7 @@ import { accessModule } from './access/module.ts';
 import { agentToolsModule } from './agent-tools/module.ts';
 import { athenaModule } from './athena/module.ts';
 import { databasesModule } from './databases/module.ts';
+import { goclawModule } from './goclaw/module.ts';
 import { logstoreModule } from './logstore/module.ts';
 import { polykomosModule } from './polykomos/module.ts';
 import { runtimeModule } from './runtime/module.ts';
@@ -23,4 +24,5 @@ export const modules: readonly AnyModule[] = [
   snapshotsModule,
   runtimeModule,
   agentToolsModule,
+  goclawModule,
 ];

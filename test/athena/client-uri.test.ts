@@ -60,4 +60,24 @@ describe.skipIf(!postgresUp)('Athena client URI changes (Postgres)', () => {
     await clients.update(adminPrincipal, 'moving', { pgUri: first });
     expect(await label()).toBe('first');
   });
+
+  it('answers 503 with the reason when the sealed URI cannot be opened by this server (another secret key)', async () => {
+    const url = await seeded('sealed');
+    await t.app.services.athena.clients.create(adminPrincipal, { clientName: 'foreign', pgUri: url });
+    // What a row sealed by an instance with a different ATRIUM_SECRET_KEY looks like from here.
+    await t.app.services.prisma
+      .$executeRaw`UPDATE athena_clients SET pg_uri_enc = ${'v1.AAAA.BBBB.CCCC'} WHERE client_name = 'foreign'`;
+    t.app.services.pubsub.publish('athena.clientChanged', { clientName: 'foreign' });
+    let res: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      res = await fetch(`${t.baseUrl}/athena/rest/v1/things?id=eq.1`, {
+        headers: { apikey: t.adminKey, 'x-athena-client': 'foreign' },
+      });
+      if (res.status !== 200) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(res?.status).toBe(503);
+    const body = (await (res as Response).json()) as { message: string };
+    expect(body.message).toMatch(/cannot be opened on this server/);
+  });
 });

@@ -61,3 +61,52 @@ export async function goclawKey(t: TestApp, scopes: string[]): Promise<string> {
   if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.key as string;
 }
+
+/**
+ * Checks GoClaw bodies against the contract where it declares a JSON schema for the status (most GoClaw
+ * responses have only a description; those are checked by the tests' own assertions).
+ */
+export async function goclawContract() {
+  const validator = await createContractValidator(goclawSurface.contract);
+  return {
+    check(method: string, path: string, status: number, body: unknown): void {
+      if (!validator.definesResponse(method, path, status)) return;
+      const errors = validator.responseErrors(method, path, status, body);
+      if (errors !== null) {
+        throw new Error(`${method} ${path} ${status} breaks the goclaw contract: ${errors}\n${JSON.stringify(body)}`);
+      }
+    },
+  };
+}
+type ContractCheck = Awaited<ReturnType<typeof goclawContract>>;
+
+export interface GoClawAnswer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One request to the GoClaw surface; with `contract`, the body is checked against the contract's schema. */
+export function goclawClient(t: TestApp, contract?: ContractCheck) {
+  return async (method: string, path: string, opts: CallOptions = {}): Promise<GoClawAnswer> => {
+    const res = await fetch(`${t.baseUrl}/goclaw${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${opts.token ?? t.adminKey}`,
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    const body = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+    contract?.check(method, path.split('?')[0] as string, res.status, body);
+    return { status: res.status, headers: res.headers, body };
+  };
+}

@@ -413,7 +413,23 @@ export class AthenaClientsService {
   }
 
   private target(client: AthenaClient): ClientTarget | undefined {
-    if (client.pgUriEnc) return { kind: 'uri', uri: this.uris.get(client.pgUriEnc) };
+    if (client.pgUriEnc) {
+      try {
+        return { kind: 'uri', uri: this.uris.get(client.pgUriEnc) };
+      } catch (err) {
+        // Sealed under another ATRIUM_SECRET_KEY (instances that do not share it) or damaged: an operator's problem,
+        // said as such — the client is unusable here, not the request malformed.
+        this.deps.logger.error(
+          { client: client.clientName, err: (err as Error).message },
+          'athena client URI cannot be opened with this secret key',
+        );
+        throw new AthenaError(
+          'client_unreachable',
+          503,
+          `The connection URI of client '${client.clientName}' cannot be opened on this server (its secret key differs)`,
+        );
+      }
+    }
     if (client.pgUriEnvVar) {
       const raw = process.env[client.pgUriEnvVar];
       const uri = raw ? normalisePostgresUri(raw) : undefined;

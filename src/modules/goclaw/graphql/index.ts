@@ -1,0 +1,4 @@
+import './types.ts';
+import './providers.ts';
+import './agents.ts';
+import './traces.ts';

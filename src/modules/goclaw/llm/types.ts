@@ -1,0 +1,74 @@
+/*
+ * The provider-neutral shapes the run loop speaks; each adapter translates them to and from one wire format
+ * (OpenAI chat completions, Anthropic Messages, Gemini generateContent).
+ */
+
+export interface LlmToolCall {
+  /** The provider's call id (Gemini has none: the adapter makes one). */
+  id: string;
+  name: string;
+  /** The arguments as a JSON object text. */
+  arguments: string;
+}
+
+export type LlmMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: LlmToolCall[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string };
+
+export interface LlmToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+export interface LlmRequest {
+  model: string;
+  messages: LlmMessage[];
+  tools?: LlmToolSpec[];
+  maxTokens?: number;
+  temperature?: number;
+}
+
+export interface LlmUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** USD as the provider reported it (OpenRouter's `usage.cost`); undefined when it reports none. */
+  cost?: number;
+}
+
+export interface LlmResult {
+  content: string;
+  toolCalls: LlmToolCall[];
+  /** stop | tool_calls | length | … as the provider said, normalised to OpenAI's words where they map. */
+  finishReason: string;
+  usage: LlmUsage;
+}
+
+export interface LlmModel {
+  id: string;
+  name?: string;
+}
+
+/** Streamed text as it arrives (the adapter calls it per provider chunk; nothing is buffered). */
+export type OnDelta = (text: string) => void;
+
+export interface LlmAdapter {
+  /** One model call; streamed (SSE) when `onDelta` is given, else one JSON response. */
+  complete(request: LlmRequest, options: { signal?: AbortSignal; onDelta?: OnDelta }): Promise<LlmResult>;
+  /** The provider's model list. */
+  models(options: { signal?: AbortSignal }): Promise<LlmModel[]>;
+}
+
+/** The provider answered with an error status or an unreadable body (safe to show the caller). */
+export class LlmProviderError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'LlmProviderError';
+  }
+}

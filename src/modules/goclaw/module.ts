@@ -1,0 +1,32 @@
+import { defineModule } from '../../core/module.ts';
+import { customToolSource } from './agent-tools.source.ts';
+import { parseGoClawConfig } from './goclaw.config.ts';
+import { GoClawService } from './goclaw.service.ts';
+import { runJsToolSource } from './run-js.tool.ts';
+
+declare module '../../core/module.ts' {
+  interface ModuleServices {
+    goclaw: GoClawService;
+  }
+}
+
+export const goclawModule = defineModule({
+  name: 'goclaw',
+  description: 'GoClaw: LLM providers (real adapters), agents, the agent run loop and its traces and usage',
+  needs: ['runtime', 'agenttools'],
+  config: parseGoClawConfig,
+  create: ({ core, config, modules }) => {
+    const goclaw = new GoClawService({
+      prisma: core.prisma,
+      logger: core.logger.child({ module: 'goclaw' }),
+      box: core.secrets,
+      outbound: core.outbound,
+      config,
+    });
+    goclaw.tools.add(runJsToolSource(modules.runtime, core.pubsub, modules.agenttools));
+    goclaw.tools.add(customToolSource(modules.agenttools));
+    return goclaw;
+  },
+  close: (goclaw) => goclaw.close(),
+  graphql: () => import('./graphql/index.ts'),
+});
