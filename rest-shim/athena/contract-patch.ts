@@ -78,6 +78,35 @@ export function patchAthenaContract(document: OpenApiDocument, patches: SpecPatc
   );
   const d1 = findD1MigrationResponse(document);
   replaceOneOf(document, d1, 4, patches);
+  relaxS3Connection(document, patches);
+}
+
+/**
+ * Raw S3 bodies may name a stored catalog (`catalog`, with X-Athena-Client) instead of inline endpoint and keys
+ * (docs/athena.md, Raw S3 and catalogs (G11)): the connection fields and `bucket` become optional in the routing
+ * copy; the service requires the full inline set when no catalog is named.
+ */
+function relaxS3Connection(document: OpenApiDocument, patches: SpecPatch[]): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, any>;
+  const connection = schemas.StorageS3Connection;
+  const credentials = schemas.StorageS3Credentials?.allOf?.[1];
+  if (!Array.isArray(connection?.required) || !Array.isArray(credentials?.required)) {
+    throw new Error('athena: StorageS3Connection / StorageS3Credentials have changed');
+  }
+  connection.required = [];
+  connection.properties.catalog = {
+    type: 'string',
+    description: 'Added by Atrium: a stored S3 catalog of X-Athena-Client (uuid or name) instead of inline keys.',
+  };
+  credentials.required = [];
+  patches.push(
+    {
+      kind: 'component',
+      at: '#/components/schemas/StorageS3Connection',
+      detail: 'endpoint, region, access_key_id, secret_key: required → optional; `catalog` added',
+    },
+    { kind: 'component', at: '#/components/schemas/StorageS3Credentials', detail: 'bucket: required → optional' },
+  );
 }
 
 function findD1MigrationResponse(document: OpenApiDocument): string[] {

@@ -32,6 +32,11 @@ export interface AthenaConfig {
   countCacheTtlMs: number;
   /** Cloudflare D1 API base URL and credentials for `/gateway/sql/d1/migrate` execution. */
   d1: { baseUrl: string; accountId: string | undefined; apiToken: string | undefined };
+  /**
+   * Whether raw S3 routes accept an inline endpoint with keys in the body (`ATRIUM_ATHENA_S3_INLINE_ENDPOINTS`,
+   * default off): off, a request must name a stored catalog. On, the endpoint still passes the outbound guard.
+   */
+  s3InlineEndpoints: boolean;
 }
 
 const list = (raw: string | undefined) =>
@@ -76,5 +81,6 @@ export function parseAthenaConfig(env: EnvReader): AthenaConfig {
       accountId: env.str('ATRIUM_ATHENA_D1_ACCOUNT_ID'),
       apiToken: env.str('ATRIUM_ATHENA_D1_API_TOKEN'),
     },
+    s3InlineEndpoints: env.bool('ATRIUM_ATHENA_S3_INLINE_ENDPOINTS', false),
   };
 }

@@ -6,7 +6,7 @@
 
 export interface AthenaErrorEntry {
   code: string;
-  domain: 'auth' | 'client' | 'gateway' | 'schema' | 'management' | 'meta' | 'platform' | 'chat';
+  domain: 'auth' | 'client' | 'gateway' | 'schema' | 'management' | 'meta' | 'platform' | 'chat' | 'storage';
   httpStatus: number;
   number: number;
   title: string;
@@ -227,6 +227,27 @@ export const athenaErrorCatalog: readonly AthenaErrorEntry[] = [
   },
   { code: 'chat_invalid_request', domain: 'chat', httpStatus: 400, number: 1708, title: 'Invalid chat payload' },
   { code: 'chat_unavailable', domain: 'chat', httpStatus: 503, number: 1709, title: 'Chat runtime unavailable' },
+  {
+    code: 's3_inline_endpoint_disabled',
+    domain: 'storage',
+    httpStatus: 400,
+    number: 1800,
+    title: 'Inline S3 endpoints are off; name a catalog',
+  },
+  { code: 's3_endpoint_refused', domain: 'storage', httpStatus: 400, number: 1801, title: 'S3 endpoint not allowed' },
+  { code: 's3_object_not_found', domain: 'storage', httpStatus: 404, number: 1802, title: 'No such object or bucket' },
+  { code: 's3_bucket_not_empty', domain: 'storage', httpStatus: 409, number: 1803, title: 'The bucket is not empty' },
+  { code: 's3_credentials_refused', domain: 'storage', httpStatus: 400, number: 1804, title: 'S3 refused the keys' },
+  {
+    code: 's3_feature_unavailable',
+    domain: 'storage',
+    httpStatus: 501,
+    number: 1805,
+    title: 'Storage feature not available on this Athena runtime',
+  },
+  { code: 's3_backend_error', domain: 'storage', httpStatus: 502, number: 1806, title: 'The S3 backend failed' },
+  { code: 's3_backend_unavailable', domain: 'storage', httpStatus: 503, number: 1807, title: 'S3 unreachable' },
+  { code: 's3_conflict', domain: 'storage', httpStatus: 409, number: 1808, title: 'The bucket already exists' },
 ];
 
 const byCode = new Map(athenaErrorCatalog.map((e) => [e.code, e]));

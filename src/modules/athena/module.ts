@@ -13,6 +13,8 @@ import { AthenaMetaService } from './meta.service.ts';
 import { AthenaPublicRoutesService } from './public-routes.service.ts';
 import { AthenaRoutesService } from './routes.service.ts';
 import { RowChangeHub } from './row-changes.ts';
+import { AthenaS3CatalogsService } from './s3-catalogs.service.ts';
+import { AthenaRawS3Service } from './s3-raw.service.ts';
 import { AthenaSchemaService } from './schema.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
@@ -39,6 +41,10 @@ export interface Athena {
   chat: AthenaChatService;
   /** Athena sessions (`aths_…`): who a chat caller is; a credential kind of the authenticator. */
   sessions: AthenaSessionsService;
+  /** S3 catalogs and credentials per client (G11), secrets sealed. */
+  s3Catalogs: AthenaS3CatalogsService;
+  /** Raw S3 object and bucket operations (G11) against a catalog or, when configured, an inline endpoint. */
+  s3Raw: AthenaRawS3Service;
 }
 
 declare module '../../core/module.ts' {
@@ -113,7 +119,11 @@ export const athenaModule = defineModule({
       logger: core.logger,
       clients,
     });
+    const s3Catalogs = new AthenaS3CatalogsService({ prisma: core.prisma, box: core.secrets, clients });
+    const s3Raw = new AthenaRawS3Service({ catalogs: s3Catalogs, outbound: core.outbound, config });
     return {
+      s3Catalogs,
+      s3Raw,
       clients,
       routes,
       gateway,

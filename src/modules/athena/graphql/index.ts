@@ -6,3 +6,5 @@ import './schema.ts';
 import './gateway-routes.ts';
 import './keys.ts';
 import './chat.ts';
+import './s3.ts';
+import './s3-raw.ts';

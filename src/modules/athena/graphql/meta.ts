@@ -410,6 +410,7 @@ const ErrorDomainEnum = builder.enumType('AthenaErrorDomain', {
     meta: { description: 'Meta routes.' },
     platform: { description: 'Generic request handling.' },
     chat: { description: 'Chat rooms, messages and sessions.' },
+    storage: { description: 'Raw S3 objects and buckets, S3 catalogs and credentials.' },
   } as const,
 });
 
