@@ -240,7 +240,7 @@ describe('raw S3 objects and buckets', () => {
     const got = await fetch(down.url);
     expect(got.status).toBe(200);
     expect(await got.text()).toBe('hello raw');
-    // s3rver does not check query signatures; the signer is checked against AWS's example in s3-raw.service.test.ts.
+    // s3rver does not check query signatures (the URLs are signed by @aws-sdk/s3-request-presigner).
 
     const head = await ok('objects/head', { key: 'docs/a b.txt' });
     expect(head).toMatchObject({ size: 9, content_type: 'text/plain' });

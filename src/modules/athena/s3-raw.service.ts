@@ -1,4 +1,3 @@
-import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -13,6 +12,7 @@ import {
   type DeleteObjectsCommandOutput,
   GetBucketCorsCommand,
   GetBucketLifecycleConfigurationCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
   ListBucketsCommand,
@@ -26,6 +26,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Principal } from '../../core/auth/principal.ts';
 import { OutboundBlockedError, type OutboundPolicy, validateOutboundUrl } from '../../core/net/outbound.ts';
 import { requireAdmin } from './athena.access.ts';
@@ -119,62 +120,6 @@ function checkPrefix(prefix: string | undefined | null, field = 'prefix'): strin
 function encode(value: string, keepSlash = false): string {
   const e = encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return keepSlash ? e.replace(/%2F/g, '/') : e;
-}
-
-const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-
-/**
- * AWS Signature V4 query-string presigning for S3 (UNSIGNED-PAYLOAD; `host`, and `content-type` when given, signed):
- * the query string of the URL, signature last. Checked against AWS's published example (s3-raw.service.test.ts).
- */
-export function presignV4(o: {
-  method: string;
-  host: string;
-  /** Already URI-encoded path. */
-  path: string;
-  region: string;
-  accessKeyId: string;
-  secretKey: string;
-  sessionToken?: string | null;
-  expiresIn: number;
-  now: Date;
-  contentType?: string | null;
-}): string {
-  const amzDate = o.now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-  const day = amzDate.slice(0, 8);
-  const scope = `${day}/${o.region}/s3/aws4_request`;
-  const headers: [string, string][] = [['host', o.host]];
-  if (o.contentType) headers.push(['content-type', o.contentType]);
-  headers.sort(([a], [b]) => (a < b ? -1 : 1));
-  const signedHeaders = headers.map(([h]) => h).join(';');
-  const query: [string, string][] = [
-    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
-    ['X-Amz-Credential', `${o.accessKeyId}/${scope}`],
-    ['X-Amz-Date', amzDate],
-    ['X-Amz-Expires', String(o.expiresIn)],
-    ['X-Amz-SignedHeaders', signedHeaders],
-  ];
-  if (o.sessionToken) query.push(['X-Amz-Security-Token', o.sessionToken]);
-  const canonicalQuery = query
-    .map(([k, v]) => [encode(k), encode(v)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-  const canonical = [
-    o.method,
-    o.path,
-    canonicalQuery,
-    headers.map(([h, v]) => `${h}:${v.trim()}\n`).join(''),
-    signedHeaders,
-    'UNSIGNED-PAYLOAD',
-  ].join('\n');
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${o.secretKey}`, day), o.region), 's3'), 'aws4_request');
-  const signature = createHmac('sha256', signingKey).update(toSign).digest('hex');
-  return `${canonicalQuery}&X-Amz-Signature=${signature}`;
 }
 
 export class AthenaRawS3Service {
@@ -320,8 +265,11 @@ export class AthenaRawS3Service {
     );
   }
 
-  /** A presigned path-style URL on the endpoint as configured. */
-  private presign(
+  /**
+   * A presigned path-style URL on the endpoint as configured (the SDK's presigner over this connection's client:
+   * its endpoint, region and credentials). A PUT with a content type signs that header, so the upload must send it.
+   */
+  private async presign(
     c: Connection & { bucket: string },
     method: 'GET' | 'PUT',
     key: string,
@@ -329,21 +277,17 @@ export class AthenaRawS3Service {
     contentType?: string | null,
   ) {
     const now = new Date();
-    const path = `/${encode(c.bucket)}/${encode(key, true)}`;
-    const query = presignV4({
-      method,
-      host: c.endpoint.host,
-      path,
-      region: c.region,
-      accessKeyId: c.accessKeyId,
-      secretKey: c.secretKey,
-      sessionToken: c.sessionToken,
+    const command =
+      method === 'GET'
+        ? new GetObjectCommand({ Bucket: c.bucket, Key: key })
+        : new PutObjectCommand({ Bucket: c.bucket, Key: key, ...(contentType ? { ContentType: contentType } : {}) });
+    const url = await getSignedUrl(c.s3, command, {
       expiresIn,
-      now,
-      contentType,
+      signingDate: now,
+      ...(method === 'PUT' && contentType ? { signableHeaders: new Set(['content-type']) } : {}),
     });
     return {
-      url: `${c.endpoint.origin}${path}?${query}`,
+      url,
       method,
       expires_in: expiresIn,
       expires_at: new Date(now.getTime() + expiresIn * 1000).toISOString(),
@@ -441,7 +385,7 @@ export class AthenaRawS3Service {
     return this.run(p, target, true, 'presign GET', async (c) => ({
       bucket: c.bucket,
       key,
-      ...this.presign(c, 'GET', key, e),
+      ...(await this.presign(c, 'GET', key, e)),
     }));
   }
 
@@ -456,7 +400,7 @@ export class AthenaRawS3Service {
       key,
       content_type: contentType ?? null,
       headers: contentType ? { 'Content-Type': contentType } : {},
-      ...this.presign(c, 'PUT', key, e, contentType),
+      ...(await this.presign(c, 'PUT', key, e, contentType)),
     }));
   }
 
