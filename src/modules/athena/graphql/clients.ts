@@ -7,14 +7,13 @@ import type {
   AthenaTenantHostname,
 } from '../../../../prisma/generated/client/client.ts';
 import { builder } from '../../../core/builder.ts';
-import type { Context } from '../../../core/context.ts';
 import { AuthorizationError } from '../../../core/errors.ts';
 import { ForbiddenError } from '../../../core/graphql/graphql-errors.ts';
-import { isAthenaAdmin } from '../athena.access.ts';
 import { AthenaInvalidInputError } from '../athena.errors.ts';
 import type { SeedResult } from '../clients.service.ts';
 import type { PoolStats } from '../pools.ts';
 import { type PublicRouteOp, publicRouteOps, type TenantHostnameResult } from '../routes.service.ts';
+import { adminField, adminOnly, withTotalCount } from './admin.ts';
 import { athenaErrors } from './types.ts';
 
 /*
@@ -23,21 +22,6 @@ import { athenaErrors } from './types.ts';
  * `route_key`, … through plain fields. Everything is the admin's (the admin key, or a platform key with the admin
  * scope); the one exception is linkPolykomosDatabaseToAthena, which a database's owner may call.
  */
-
-const adminOnly = (_parent: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
-/** Root fields: the admin, checked by scope-auth so that others get FORBIDDEN/UNAUTHENTICATED, not a masked error. */
-const adminField = (_parent: unknown, _args: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
-
-// The connection builder's type is internal to Pothos' relay plugin, hence `any` for its one parameter.
-const withTotalCount = {
-  description: 'A page of results, with the total.',
-  fields: (c: any) => ({
-    totalCount: c.int({
-      description: 'All items of the list, across pages (not only this page).',
-      resolve: (conn: { totalCount?: number }) => conn.totalCount ?? 0,
-    }),
-  }),
-};
 
 /**
  * A whole list as a Relay connection with its total; cursors are offsets. Catalog lists are small (clients,

@@ -7,11 +7,11 @@ import type {
   GlobalIpRule,
 } from '../../../../prisma/generated/client/client.ts';
 import { builder } from '../../../core/builder.ts';
-import type { Context } from '../../../core/context.ts';
 import type { IpPolicyView } from '../../access/ip-policy.ts';
 import { isAthenaAdmin } from '../athena.access.ts';
 import { AthenaInvalidInputError } from '../athena.errors.ts';
 import type { AthenaKeyView, RightsCatalogEntry } from '../keys.service.ts';
+import { adminField, adminOnly, page, pageConnection, withTotalCount } from './admin.ts';
 import { athenaErrors } from './types.ts';
 
 /*
@@ -19,34 +19,6 @@ import { athenaErrors } from './types.ts';
  * IP rules are Nodes; lists are connections with totalCount; every REST operation has its field. The admin's only
  * (the admin key, or a platform key with the admin scope). Failures are AthenaError with the catalog's code.
  */
-
-const adminOnly = (_parent: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
-const adminField = (_parent: unknown, _args: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
-
-const withTotalCount = {
-  description: 'A page of results, with the total.',
-  fields: (c: any) => ({
-    totalCount: c.int({
-      description: 'All items of the list, across pages (not only this page).',
-      resolve: (conn: { totalCount?: number }) => conn.totalCount ?? 0,
-    }),
-  }),
-};
-
-function page(args: { first?: number | null; offset?: number | null }) {
-  const limit = args.first ?? 100;
-  const offset = args.offset ?? 0;
-  if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw new AthenaInvalidInputError('first: 0..1000');
-  if (!Number.isInteger(offset) || offset < 0) throw new AthenaInvalidInputError('offset must be >= 0');
-  return { limit, offset };
-}
-
-/** One page already read with its total, as a connection (cursors count within the page). */
-function pageConnection<T>(items: T[], total: number) {
-  return Object.assign(resolveArrayConnection({ args: {}, defaultSize: 1000, maxSize: 1000 }, items), {
-    totalCount: total,
-  });
-}
 
 function arrayConnection<T>(args: { first?: number | null; after?: string | null }, all: T[]) {
   if ((args.first ?? 0) < 0) throw new AthenaInvalidInputError('first must be >= 0');

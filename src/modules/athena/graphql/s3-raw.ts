@@ -1,15 +1,13 @@
 import { builder } from '../../../core/builder.ts';
 import type { Context } from '../../../core/context.ts';
-import { isAthenaAdmin } from '../athena.access.ts';
 import type { S3CorsRuleInput, S3LifecycleRuleInput, S3ObjectUpdateInput, S3TargetInput } from '../s3-raw.service.ts';
+import { adminField } from './admin.ts';
 import { athenaErrors } from './types.ts';
 
 /*
  * Raw S3 operations (G11) in GraphQL: reads are queries, changes mutations, each answering the operation's JSON
  * result (the REST body's `data`). Bytes never pass here: presigned URLs carry them. Admin only.
  */
-
-const adminField = (_parent: unknown, _args: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
 
 const AthenaS3TargetInputRef = builder.inputType('AthenaS3TargetInput', {
   description:

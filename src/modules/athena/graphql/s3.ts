@@ -1,7 +1,5 @@
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { builder } from '../../../core/builder.ts';
-import type { Context } from '../../../core/context.ts';
-import { isAthenaAdmin } from '../athena.access.ts';
 import { AthenaInvalidInputError } from '../athena.errors.ts';
 import type {
   CatalogWithCredential,
@@ -9,6 +7,7 @@ import type {
   CredentialWithCatalog,
   UpdateS3CatalogInput,
 } from '../s3-catalogs.service.ts';
+import { adminField, adminOnly, withTotalCount } from './admin.ts';
 import { athenaErrors } from './types.ts';
 
 /*
@@ -17,21 +16,8 @@ import { athenaErrors } from './types.ts';
  * The admin's only.
  */
 
-const adminOnly = (_parent: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
-const adminField = (_parent: unknown, _args: unknown, ctx: Context) => isAthenaAdmin(ctx.principal);
-
 const has = (v: unknown, ...keys: string[]) =>
   typeof v === 'object' && v !== null && keys.every((k) => k in (v as object));
-
-const withTotalCount = {
-  description: 'A page of results, with the total.',
-  fields: (c: any) => ({
-    totalCount: c.int({
-      description: 'All items of the list, across pages (not only this page).',
-      resolve: (conn: { totalCount?: number }) => conn.totalCount ?? 0,
-    }),
-  }),
-};
 
 function arrayConnection<T>(args: { first?: number | null; after?: string | null }, all: T[]) {
   if ((args.first ?? 0) < 0) throw new AthenaInvalidInputError('first must be >= 0');
