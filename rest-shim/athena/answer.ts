@@ -21,19 +21,22 @@ export function statusOfCode(code: string | undefined): number {
   return (code ? errorEntry(code)?.httpStatus : undefined) ?? 400;
 }
 
-/** Maps a union result: errors to the envelope with their catalog status, success through `map`. */
+/**
+ * Maps a union result: errors to the envelope with their catalog status, success through `map`. The errors
+ * plugin's default `BaseError` member (any DomainError a union also holds) is answered like an AthenaError.
+ */
 export function answer<T extends { __typename: string }>(
   r: T | null | undefined,
   _req: RestRequest,
-  map: (data: Exclude<T, { __typename: 'AthenaError' }>) => RestResponse,
+  map: (data: Exclude<T, { __typename: 'AthenaError' | 'BaseError' }>) => RestResponse,
 ): RestResponse {
   if (!r) throw new Error('Athena: GraphQL result without data');
-  if (r.__typename === 'AthenaError') {
+  if (r.__typename === 'AthenaError' || r.__typename === 'BaseError') {
     const e = r as unknown as { code: string; message: string };
     const status = statusOfCode(e.code);
     return { status, body: athenaErrorBody(status, e.message, e.code) };
   }
-  return map(r as Exclude<T, { __typename: 'AthenaError' }>);
+  return map(r as Exclude<T, { __typename: 'AthenaError' | 'BaseError' }>);
 }
 
 export const iso = (v: string | Date | null | undefined) =>

@@ -1,6 +1,6 @@
 import { AthenaInvalidInputError } from '../../src/modules/athena/athena.errors.ts';
 import { checkOps, type PublicRouteOp } from '../../src/modules/athena/routes.service.ts';
-import type { RestRequest, RestResponse } from '../engine/types.ts';
+import type { RestRequest } from '../engine/types.ts';
 import {
   type AthenaClientConfigFieldsFragment,
   type AthenaClientRecordFieldsFragment,
@@ -27,7 +27,8 @@ import {
   AthenaUpsertClientConfigDocument,
   AthenaUpsertTenantHostnameDocument,
 } from '../generated/graphql.ts';
-import { answer as answerAthena, iso } from './answer.ts';
+import { answer, iso } from './answer.ts';
+import { type Body, bodyOf, bool, nullableStr, object, required, str } from './body.ts';
 import { graphql, group } from './policy.ts';
 
 /*
@@ -38,62 +39,6 @@ import { graphql, group } from './policy.ts';
 
 const admin = { admin: true } as const;
 
-/**
- * `answer` for these results, whose unions also hold the errors plugin's default `BaseError` (any DomainError):
- * it is answered like an AthenaError (the envelope, the catalog's status for its code) instead of as a success.
- */
-function answer<T extends { __typename: string }>(
-  r: T | null | undefined,
-  req: RestRequest,
-  map: (data: Exclude<T, { __typename: 'AthenaError' | 'BaseError' }>) => RestResponse,
-): RestResponse {
-  if (r?.__typename === 'BaseError') {
-    return answerAthena({ ...r, __typename: 'AthenaError' as const }, req, () => {
-      throw new Error('unreachable');
-    });
-  }
-  return answerAthena(r, req, (data) => map(data as Exclude<T, { __typename: 'AthenaError' | 'BaseError' }>));
-}
-
-type Body = Record<string, unknown>;
-
-/** The JSON object body (validation has checked declared schemas; undeclared bodies are checked here). */
-function bodyOf(req: RestRequest): Body {
-  const b = req.body;
-  if (b === undefined) return {};
-  if (b === null || typeof b !== 'object' || Array.isArray(b) || Buffer.isBuffer(b)) {
-    throw new AthenaInvalidInputError('the body must be a JSON object');
-  }
-  return b as Body;
-}
-
-function str(b: Body, field: string): string | undefined {
-  const v = b[field];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new AthenaInvalidInputError(`${field} must be a string`);
-  return v;
-}
-
-function nullableStr(b: Body, field: string): string | null | undefined {
-  return b[field] === null ? null : str(b, field);
-}
-
-function bool(b: Body, field: string): boolean | undefined {
-  const v = b[field];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw new AthenaInvalidInputError(`${field} must be a boolean`);
-  return v;
-}
-
-function object(b: Body, field: string): Record<string, unknown> | undefined {
-  const v = b[field];
-  if (v === undefined) return undefined;
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new AthenaInvalidInputError(`${field} must be a JSON object`);
-  }
-  return v as Record<string, unknown>;
-}
-
 /** `allowed_ops` as strings from the closed list (a 400 naming the offender, before GraphQL's enum coercion). */
 function ops(b: Body, field = 'allowed_ops'): PublicRouteOp[] | undefined {
   const v = b[field];
@@ -102,11 +47,6 @@ function ops(b: Body, field = 'allowed_ops'): PublicRouteOp[] | undefined {
     throw new AthenaInvalidInputError(`${field} must be an array of strings`);
   }
   return checkOps(v as string[]);
-}
-
-function required<T>(value: T | undefined, field: string): T {
-  if (value === undefined) throw new AthenaInvalidInputError(`${field} is required`, 'missing_required_field');
-  return value;
 }
 
 const reveal = (req: RestRequest) => {

@@ -14,8 +14,8 @@ import {
   AthenaResetVirginApiKeyDocument,
   AthenaUpsertGlobalIpRuleDocument,
 } from '../generated/graphql.ts';
-import { iso } from './answer.ts';
-import { answer, bodyOf, bool, nullableStr, queryInt, required, str, strings } from './keys.ts';
+import { answer, iso } from './answer.ts';
+import { bodyOf, bool, nullableStr, queryInt, required, str, strings } from './body.ts';
 import { graphql, group } from './policy.ts';
 
 /*

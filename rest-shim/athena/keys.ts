@@ -1,5 +1,5 @@
 import { AthenaInvalidInputError } from '../../src/modules/athena/athena.errors.ts';
-import type { RestRequest, RestResponse } from '../engine/types.ts';
+import type { RestRequest } from '../engine/types.ts';
 import {
   AthenaApiKeyEnforcementDocument,
   type AthenaApiKeyEnforcementFieldsFragment,
@@ -19,7 +19,8 @@ import {
   AthenaUpdateApiKeyDocument,
   AthenaUpdateApiKeyRightDocument,
 } from '../generated/graphql.ts';
-import { answer as answerAthena, iso } from './answer.ts';
+import { answer, iso } from './answer.ts';
+import { type Body, bodyOf, bool, nullableStr, queryInt, required, str, strings } from './body.ts';
 import { graphql, group } from './policy.ts';
 
 /*
@@ -30,49 +31,6 @@ import { graphql, group } from './policy.ts';
 
 const admin = { admin: true } as const;
 
-/** `answer` that also maps the errors plugin's `BaseError` member like an AthenaError. */
-export function answer<T extends { __typename: string }>(
-  r: T | null | undefined,
-  req: RestRequest,
-  map: (data: Exclude<T, { __typename: 'AthenaError' | 'BaseError' }>) => RestResponse,
-): RestResponse {
-  if (r?.__typename === 'BaseError') {
-    return answerAthena({ ...r, __typename: 'AthenaError' as const }, req, () => {
-      throw new Error('unreachable');
-    });
-  }
-  return answerAthena(r, req, (data) => map(data as Exclude<T, { __typename: 'AthenaError' | 'BaseError' }>));
-}
-
-export type Body = Record<string, unknown>;
-
-export function bodyOf(req: RestRequest): Body {
-  const b = req.body;
-  if (b === undefined) return {};
-  if (b === null || typeof b !== 'object' || Array.isArray(b) || Buffer.isBuffer(b)) {
-    throw new AthenaInvalidInputError('the body must be a JSON object');
-  }
-  return b as Body;
-}
-
-export function str(b: Body, field: string): string | undefined {
-  const v = b[field];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new AthenaInvalidInputError(`${field} must be a string`);
-  return v;
-}
-
-export function nullableStr(b: Body, field: string): string | null | undefined {
-  return b[field] === null ? null : str(b, field);
-}
-
-export function bool(b: Body, field: string): boolean | undefined {
-  const v = b[field];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw new AthenaInvalidInputError(`${field} must be a boolean`);
-  return v;
-}
-
 function int(b: Body, field: string): number | undefined {
   const v = b[field];
   if (v === undefined || v === null) return undefined;
@@ -82,37 +40,11 @@ function int(b: Body, field: string): number | undefined {
   return v;
 }
 
-export function strings(b: Body, field: string): string[] | undefined {
-  const v = b[field];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
-    throw new AthenaInvalidInputError(`${field} must be an array of strings`);
-  }
-  if (v.length > 1000) throw new AthenaInvalidInputError(`${field}: at most 1000 entries`);
-  return v as string[];
-}
-
 function date(b: Body, field: string): string | null | undefined {
   const v = nullableStr(b, field);
   if (v === undefined || v === null) return v;
   if (Number.isNaN(Date.parse(v))) throw new AthenaInvalidInputError(`${field} must be a date-time`);
   return new Date(v).toISOString();
-}
-
-export function required<T>(value: T | undefined, field: string): T {
-  if (value === undefined) throw new AthenaInvalidInputError(`${field} is required`, 'missing_required_field');
-  return value;
-}
-
-/** A non-negative integer query parameter. */
-export function queryInt(req: RestRequest, name: string, fallback: number, max: number): number {
-  const raw = req.query[name];
-  const v = Array.isArray(raw) ? raw[0] : raw;
-  if (v === undefined || v === '') return fallback;
-  if (!/^\d{1,7}$/.test(v) || Number(v) > max) {
-    throw new AthenaInvalidInputError(`${name} must be an integer from 0 to ${max}`, 'invalid_parameter');
-  }
-  return Number(v);
 }
 
 const success = (message: string, data: Record<string, unknown>) => ({ status: 'success', message, data });

@@ -1,7 +1,8 @@
 import { AthenaInvalidInputError } from '../../src/modules/athena/athena.errors.ts';
 import type { RestRequest } from '../engine/types.ts';
 import * as D from '../generated/graphql.ts';
-import { answer, type Body, bodyOf, bool, nullableStr, required, str, strings } from './keys.ts';
+import { answer } from './answer.ts';
+import { type Body, bodyOf, bool, nullableStr, required, str, strings } from './body.ts';
 import { graphql } from './policy.ts';
 
 /*

@@ -7,8 +7,8 @@ import {
   AthenaS3CredentialsDocument,
   AthenaUpdateS3CatalogDocument,
 } from '../generated/graphql.ts';
-import { iso } from './answer.ts';
-import { answer, bodyOf, bool, nullableStr, required, str } from './keys.ts';
+import { answer, iso } from './answer.ts';
+import { bodyOf, bool, nullableStr, required, str } from './body.ts';
 import { graphql, group } from './policy.ts';
 import { athenaRawS3Operations } from './storage-s3-raw.ts';
 
