@@ -5,8 +5,14 @@ import type { PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { AgentRow } from './agents.service.ts';
 import { GoClawError } from './goclaw.errors.ts';
-import { parseArgs } from './llm/anthropic.ts';
-import { type LlmAdapter, type LlmMessage, LlmProviderError, type LlmToolCall, type LlmUsage } from './llm/types.ts';
+import {
+  type LlmAdapter,
+  type LlmMessage,
+  LlmProviderError,
+  type LlmToolCall,
+  type LlmUsage,
+  parseArgs,
+} from './llm/types.ts';
 import type { ProviderRow } from './providers.service.ts';
 import type { ToolRegistry } from './tools.ts';
 

@@ -7,6 +7,9 @@ import {
   type LlmRequest,
   type LlmResult,
   type OnDelta,
+  parseArgs,
+  systemPrompt,
+  turnCollector,
 } from './types.ts';
 
 /*
@@ -28,16 +31,8 @@ export function toAnthropic(messages: LlmMessage[]): {
   system: string;
   messages: { role: string; content: Block[] }[];
 } {
-  const system = messages
-    .filter((m) => m.role === 'system')
-    .map((m) => m.content)
-    .join('\n\n');
-  const out: { role: string; content: Block[] }[] = [];
-  const push = (role: string, block: Block) => {
-    const last = out.at(-1);
-    if (last && last.role === role) last.content.push(block);
-    else out.push({ role, content: [block] });
-  };
+  const system = systemPrompt(messages);
+  const { push, turns } = turnCollector<Block>();
   for (const m of messages) {
     if (m.role === 'system') continue;
     if (m.role === 'tool') push('user', { type: 'tool_result', tool_use_id: m.toolCallId, content: m.content });
@@ -47,16 +42,7 @@ export function toAnthropic(messages: LlmMessage[]): {
         push('assistant', { type: 'tool_use', id: c.id, name: c.name, input: parseArgs(c.arguments) });
     } else push('user', { type: 'text', text: m.content });
   }
-  return { system, messages: out };
-}
-
-export function parseArgs(text: string): unknown {
-  try {
-    const parsed = JSON.parse(text || '{}') as unknown;
-    return parsed !== null && typeof parsed === 'object' ? parsed : {};
-  } catch {
-    return {};
-  }
+  return { system, messages: turns.map((t) => ({ role: t.role, content: t.pieces })) };
 }
 
 const finish = (stop: string | undefined) =>

@@ -1,4 +1,3 @@
-import { parseArgs } from './anthropic.ts';
 import type { LlmHttp } from './http.ts';
 import {
   type LlmAdapter,
@@ -9,6 +8,9 @@ import {
   type LlmResult,
   type LlmToolCall,
   type OnDelta,
+  parseArgs,
+  systemPrompt,
+  turnCollector,
 } from './types.ts';
 
 /*
@@ -30,16 +32,8 @@ interface GenerateResponse {
 }
 
 export function toGemini(messages: LlmMessage[]) {
-  const system = messages
-    .filter((m) => m.role === 'system')
-    .map((m) => m.content)
-    .join('\n\n');
-  const contents: { role: string; parts: Part[] }[] = [];
-  const push = (role: string, part: Part) => {
-    const last = contents.at(-1);
-    if (last && last.role === role) last.parts.push(part);
-    else contents.push({ role, parts: [part] });
-  };
+  const system = systemPrompt(messages);
+  const { push, turns } = turnCollector<Part>();
   for (const m of messages) {
     if (m.role === 'system') continue;
     if (m.role === 'tool') {
@@ -64,7 +58,7 @@ export function toGemini(messages: LlmMessage[]) {
         push('model', { functionCall: { name: c.name, args: parseArgs(c.arguments) } });
     } else push('user', { text: m.content });
   }
-  return { system, contents };
+  return { system, contents: turns.map((t) => ({ role: t.role, parts: t.pieces })) };
 }
 
 const finish = (reason: string | undefined, calls: number) =>

@@ -72,3 +72,37 @@ export class LlmProviderError extends Error {
     this.name = 'LlmProviderError';
   }
 }
+
+/** The system messages of a conversation as one prompt (Anthropic's `system`, Gemini's `systemInstruction`). */
+export function systemPrompt(messages: LlmMessage[]): string {
+  return messages
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .join('\n\n');
+}
+
+/**
+ * Collects one wire format's turns: consecutive pieces of the same role go into one turn, as Anthropic and Gemini
+ * require alternating roles (a tool result and the next user text share the user turn).
+ */
+export function turnCollector<T>(): { push(role: string, piece: T): void; turns: { role: string; pieces: T[] }[] } {
+  const turns: { role: string; pieces: T[] }[] = [];
+  return {
+    turns,
+    push(role, piece) {
+      const last = turns.at(-1);
+      if (last && last.role === role) last.pieces.push(piece);
+      else turns.push({ role, pieces: [piece] });
+    },
+  };
+}
+
+/** A tool call's JSON arguments as an object (`{}` when they are empty, not JSON or not an object). */
+export function parseArgs(text: string): unknown {
+  try {
+    const parsed = JSON.parse(text || '{}') as unknown;
+    return parsed !== null && typeof parsed === 'object' ? parsed : {};
+  } catch {
+    return {};
+  }
+}
