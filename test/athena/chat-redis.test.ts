@@ -1,8 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
@@ -12,6 +8,7 @@ import { randomHex } from '../../src/core/auth/secrets.ts';
 import { AthenaTestChatCreateSessionDocument } from '../generated/athena.ts';
 import { createTestDatabase } from '../kit/app.ts';
 import { reachable } from '../kit/reachable.ts';
+import { type ServerProcess, startServerProcess, stopServerProcess } from '../kit/server-process.ts';
 
 /*
  * Chat across two server processes on one platform Postgres and one Redis (docs/athena.md, "Chat (G3)"): messages
@@ -26,11 +23,7 @@ if (!servicesUp && process.env.ATRIUM_REQUIRE_SERVICES === '1') {
   throw new Error('Redis or PostgreSQL is not reachable but ATRIUM_REQUIRE_SERVICES=1');
 }
 
-interface Node {
-  proc: ChildProcess;
-  baseUrl: string;
-  dataDir: string;
-}
+type Node = ServerProcess;
 const nodes: Node[] = [];
 const databases: Awaited<ReturnType<typeof createTestDatabase>>[] = [];
 const adminKey = `test-admin-${randomHex(24)}`;
@@ -40,45 +33,15 @@ let redis: Redis | undefined;
 const namespace = `chat-redis-${randomHex(6)}`;
 
 async function startNode(databaseUrl: string): Promise<Node> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'atrium-chat-node-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    cwd: path.resolve(import.meta.dirname, '../..'),
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      PORT: '0',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      // One namespace for both servers (one deployment), none shared with other test files.
-      ATRIUM_PUBSUB_NAMESPACE: namespace,
-      ATRIUM_DATA_DIR: dataDir,
-      ATRIUM_ADMIN_KEY: adminKey,
-      // One secret box for both: the client's URI is sealed by one server and opened by the other.
-      ATRIUM_SECRET_KEY: secretKey,
-      ATRIUM_POLYKOMOS_POSTGRES_URL: '',
-      ATRIUM_POLYKOMOS_MYSQL_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const node = await startServerProcess({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    // One namespace for both servers (one deployment), none shared with other test files.
+    ATRIUM_PUBSUB_NAMESPACE: namespace,
+    ATRIUM_ADMIN_KEY: adminKey,
+    // One secret box for both: the client's URI is sealed by one server and opened by the other.
+    ATRIUM_SECRET_KEY: secretKey,
   });
-  let output = '';
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    if (process.env.DEBUG_NODES) proc.stderr?.on('data', (c: Buffer) => process.stderr.write(c));
-    if (process.env.DEBUG_NODES) proc.stdout?.on('data', (c: Buffer) => process.stderr.write(c));
-    proc.on('exit', (code) => reject(new Error(`node exited with ${code}:\n${output}`)));
-  });
-  const node = { proc, baseUrl, dataDir };
   nodes.push(node);
   return node;
 }
@@ -101,12 +64,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const n of nodes) {
-    const exited = new Promise((r) => n.proc.once('exit', r));
-    n.proc.kill('SIGTERM');
-    await exited;
-    await rm(n.dataDir, { recursive: true, force: true });
-  }
+  for (const n of nodes) await stopServerProcess(n);
   redis?.disconnect();
   for (const d of databases) await d.drop();
 });

@@ -1,7 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { type FormattedExecutionResult, print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -15,6 +11,7 @@ import { createTestDatabase } from '../kit/app.ts';
 import { graphqlAs, keyWithControls, restAs } from '../kit/key-controls.ts';
 import { createApiKey } from '../kit/platform.ts';
 import { reachable } from '../kit/reachable.ts';
+import { type ServerProcess, startServerProcess, stopServerProcess } from '../kit/server-process.ts';
 
 /*
  * Two real server processes share one Postgres and one Redis. An audit event committed through one
@@ -31,49 +28,17 @@ const servicesUp =
   (await reachable(redisUrl)) && (await reachable(process.env.ATRIUM_TEST_PG_URL ?? 'postgresql://127.0.0.1:5432'));
 if (!servicesUp && required) throw new Error('Redis or PostgreSQL is not reachable but ATRIUM_REQUIRE_SERVICES=1');
 
-interface Node {
-  proc: ChildProcess;
-  baseUrl: string;
-  dataDir: string;
-}
+type Node = ServerProcess;
 const nodes: Node[] = [];
 let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
 const adminKey = `test-admin-${randomHex(24)}`;
 
 async function startNode(databaseUrl: string): Promise<Node> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'atrium-node-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    cwd: path.resolve(import.meta.dirname, '../..'),
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      PORT: '0',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      ATRIUM_DATA_DIR: dataDir,
-      ATRIUM_ADMIN_KEY: adminKey,
-      ATRIUM_POLYKOMOS_POSTGRES_URL: '',
-      ATRIUM_POLYKOMOS_MYSQL_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const node = await startServerProcess({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    ATRIUM_ADMIN_KEY: adminKey,
   });
-  let output = '';
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`node exited with ${code}:\n${output}`)));
-  });
-  const node = { proc, baseUrl, dataDir };
   nodes.push(node);
   return node;
 }
@@ -87,12 +52,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const n of nodes) {
-    const exited = new Promise((r) => n.proc.once('exit', r));
-    n.proc.kill('SIGTERM');
-    await exited;
-    await rm(n.dataDir, { recursive: true, force: true });
-  }
+  for (const n of nodes) await stopServerProcess(n);
   await database?.drop();
 });
 
@@ -153,10 +113,5 @@ it.skipIf(!servicesUp)('both servers report ready and shut down cleanly on SIGTE
     expect(ready.status).toBe(200);
   }
   const last = nodes.pop() as Node;
-  const code = await new Promise<number | null>((resolve) => {
-    last.proc.once('exit', resolve);
-    last.proc.kill('SIGTERM');
-  });
-  expect(code).toBe(0);
-  await rm(last.dataDir, { recursive: true, force: true });
+  expect(await stopServerProcess(last)).toBe(0);
 });
