@@ -3,12 +3,13 @@ import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { OutboundPolicy } from '../../core/net/outbound.ts';
+import type { AppPubSub } from '../../core/pubsub.ts';
 import { type AgentRow, AgentService, externalUser } from './agents.service.ts';
 import type { GoClawConfig } from './goclaw.config.ts';
 import { GoClawInvalidInputError, GoClawNotFoundError } from './goclaw.errors.ts';
 import { LlmHttp } from './llm/http.ts';
 import type { LlmMessage } from './llm/types.ts';
-import { type ProviderRow, ProviderService } from './providers.service.ts';
+import { isUuid, type ProviderRow, ProviderService } from './providers.service.ts';
 import { requireRole } from './roles.ts';
 import { type LiveRun, type RunEvent, type RunOutcome, RunService, TraceWriter } from './runs.service.ts';
 import { ToolRegistry } from './tools.ts';
@@ -54,15 +55,17 @@ export class GoClawService {
       box: SecretBox;
       outbound: OutboundPolicy;
       config: GoClawConfig;
+      /** Run events cross instances here (Redis when configured); without it, runs are followed where they run. */
+      pubsub?: AppPubSub;
     },
   ) {
-    const { prisma, logger, box, outbound, config } = deps;
+    const { prisma, logger, box, outbound, config, pubsub } = deps;
     this.http = new LlmHttp({
       policy: outbound,
       idleTimeoutMs: config.llmIdleTimeoutMs,
       maxJsonBytes: config.llmMaxResponseBytes,
     });
-    this.writer = new TraceWriter(prisma, logger);
+    this.writer = new TraceWriter(prisma, logger, 200, pubsub);
     this.providers = new ProviderService({ prisma, box, http: this.http });
     this.agents = new AgentService({ prisma });
     this.runs = new RunService({
@@ -71,6 +74,7 @@ export class GoClawService {
       tools: this.tools,
       writer: this.writer,
       maxConcurrentRuns: config.maxConcurrentRuns,
+      ...(pubsub ? { pubsub } : {}),
     });
     this.traces = new TraceService({ prisma, writer: this.writer });
   }
@@ -182,8 +186,11 @@ export class GoClawService {
   }
 
   /**
-   * A run's events after `after` (a seq): from memory while the run is live (then live ones until it ends), else
-   * from its stored log. Only the principal that started it, or an admin, may follow it.
+   * A run's events after `after` (a seq), then live ones until its terminal event. A run in this instance's memory
+   * is followed there; any other (running on another instance, or finished) from its stored log and the
+   * `goclaw.runEvents` channel (`RunService.followStored`), so a late subscriber on any instance misses nothing.
+   * A run that started a moment ago may not be stored yet: its trace is looked for a little longer (the writer's
+   * batch window) before the answer is "not found". Only the principal that started it, or an admin, may follow it.
    */
   async runEvents(
     principal: Principal,
@@ -198,24 +205,16 @@ export class GoClawService {
       if (role !== 'admin' && live.createdBy !== me) throw new GoClawNotFoundError(`run ${runId} not found`);
       return live.follow(after, signal);
     }
-    const trace = await this.traces.get(principal, runId).catch(() => undefined);
+    if (!isUuid(runId)) throw new GoClawNotFoundError(`run ${runId} not found`);
+    let trace: Awaited<ReturnType<TraceService['get']>> | undefined;
+    for (let attempt = 0; attempt < 8 && !trace; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 150));
+      trace = await this.traces.get(principal, runId).catch(() => undefined);
+    }
     if (!trace || trace.runId !== runId.toLowerCase() || (role !== 'admin' && trace.createdBy !== me)) {
       throw new GoClawNotFoundError(`run ${runId} not found`);
     }
-    const rows = await this.deps.prisma.goclawRunEvent.findMany({
-      where: { runId: trace.runId, seq: { gt: after } },
-      orderBy: { seq: 'asc' },
-    });
-    return (async function* () {
-      for (const r of rows) {
-        yield {
-          seq: r.seq,
-          type: r.type as RunEvent['type'],
-          payload: r.payload as Record<string, unknown>,
-          at: r.at.toISOString(),
-        };
-      }
-    })();
+    return this.runs.followStored(trace.runId, after, signal);
   }
 
   async close(): Promise<void> {

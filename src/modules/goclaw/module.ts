@@ -2,6 +2,7 @@ import { defineModule } from '../../core/module.ts';
 import { customToolSource } from './agent-tools.source.ts';
 import { parseGoClawConfig } from './goclaw.config.ts';
 import { GoClawService } from './goclaw.service.ts';
+import { goclawTopics } from './goclaw.topics.ts';
 import { runJsToolSource } from './run-js.tool.ts';
 
 declare module '../../core/module.ts' {
@@ -14,6 +15,7 @@ export const goclawModule = defineModule({
   name: 'goclaw',
   description: 'GoClaw: LLM providers (real adapters), agents, the agent run loop and its traces and usage',
   needs: ['runtime', 'agenttools'],
+  topics: goclawTopics,
   config: parseGoClawConfig,
   create: ({ core, config, modules }) => {
     const goclaw = new GoClawService({
@@ -22,6 +24,7 @@ export const goclawModule = defineModule({
       box: core.secrets,
       outbound: core.outbound,
       config,
+      pubsub: core.pubsub,
     });
     goclaw.tools.add(runJsToolSource(modules.runtime, core.pubsub, modules.agenttools));
     goclaw.tools.add(customToolSource(modules.agenttools));

@@ -3,6 +3,7 @@ import type { Prisma } from '../../../prisma/generated/client/client.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { AppPubSub } from '../../core/pubsub.ts';
 import type { AgentRow } from './agents.service.ts';
 import { GoClawError } from './goclaw.errors.ts';
 import {
@@ -21,7 +22,9 @@ import type { ToolRegistry } from './tools.ts';
  * caller streams), runs the tool calls it asks for, feeds the results back, and stops at a plain answer, the
  * iteration cap, an error or an abort. Every view — the OpenAI SSE response, the JSON response, wake, the GraphQL
  * subscription — reads the same LiveRun's events. The trace, its spans and the event log are written by the
- * TraceWriter off the response path: queued when the run starts and ends, never awaited by it.
+ * TraceWriter off the response path: the trace queued when the run starts and ends, each event as it happens,
+ * never awaited by the run. Once a batch of events is stored it is published on `goclaw.runEvents:<runId>`, which
+ * is how a follower on another instance sees the run live (`followStored`).
  */
 
 export type RunEventType =
@@ -84,11 +87,14 @@ export class LiveRun {
     readonly runId: string,
     readonly traceId: string,
     readonly createdBy: string,
+    /** Called with every event as it is emitted (the run service queues it for storage and publication). */
+    private readonly sink?: (event: RunEvent) => void,
   ) {}
 
   emit(type: RunEventType, payload: Record<string, unknown>): RunEvent {
     const event = { seq: this.events.length + 1, type, payload, at: new Date().toISOString() };
     this.events.push(event);
+    this.sink?.(event);
     if (terminal.has(type)) this.finished = true;
     const waiters = this.waiters;
     this.waiters = [];
@@ -141,21 +147,24 @@ interface SpanRecord {
 type TraceCreate = Prisma.GoclawTraceUncheckedCreateInput;
 type TraceUpdate = Prisma.GoclawTraceUncheckedUpdateInput;
 type SpanCreate = Prisma.GoclawSpanCreateManyInput;
-type EventCreate = Prisma.GoclawRunEventCreateManyInput;
 
 interface PendingTrace {
+  runId: string;
   /** Not in the database yet: inserted whole (with its final state when the run ended meanwhile). */
   create?: TraceCreate;
   /** Already inserted (running): its final state. */
   update?: TraceUpdate;
   spans: SpanCreate[];
-  events: EventCreate[];
+  /** Events emitted since the last batch, in seq order. */
+  events: RunEvent[];
 }
 
 /**
  * Trace writes off the response path, batched: runs that start and end within one batch window are inserted once
  * with their final state; a batch is one transaction (traces, updates, spans, events) every `delayMs`, or at once
- * when a reader flushes. Writes are chained, so an update never precedes its insert. A failed batch is logged.
+ * when a reader flushes. Writes are chained, so an update never precedes its insert. After a batch commits, each
+ * run's new events are published (one message per run and batch) on `goclaw.runEvents:<runId>`: a published event
+ * is always already stored. A failed batch is logged, and its events are still published (live followers go on).
  */
 export class TraceWriter {
   private pending = new Map<string, PendingTrace>();
@@ -166,22 +175,34 @@ export class TraceWriter {
     private readonly prisma: PrismaClient,
     private readonly logger: Logger,
     private readonly delayMs = 200,
+    private readonly pubsub?: AppPubSub,
   ) {}
 
+  private entry(traceId: string, runId: string): PendingTrace {
+    let entry = this.pending.get(traceId);
+    if (!entry) {
+      entry = { runId, spans: [], events: [] };
+      this.pending.set(traceId, entry);
+    }
+    return entry;
+  }
+
   started(trace: TraceCreate): void {
-    this.pending.set(trace.id as string, { create: trace, spans: [], events: [] });
+    this.entry(trace.id as string, trace.runId).create = trace;
     this.schedule();
   }
 
-  finished(traceId: string, update: TraceUpdate, spans: SpanCreate[], events: EventCreate[]): void {
-    const entry = this.pending.get(traceId);
-    if (entry?.create) {
-      Object.assign(entry.create, update);
-      entry.spans.push(...spans);
-      entry.events.push(...events);
-    } else {
-      this.pending.set(traceId, { update, spans, events });
-    }
+  /** Queues one event of a running run (stored, then published, with the next batch). */
+  event(traceId: string, runId: string, event: RunEvent): void {
+    this.entry(traceId, runId).events.push(event);
+    this.schedule();
+  }
+
+  finished(traceId: string, runId: string, update: TraceUpdate, spans: SpanCreate[]): void {
+    const entry = this.entry(traceId, runId);
+    if (entry.create) Object.assign(entry.create, update);
+    else entry.update = update;
+    entry.spans.push(...spans);
     this.schedule();
   }
 
@@ -191,7 +212,7 @@ export class TraceWriter {
     this.timer.unref();
   }
 
-  /** Writes what is pending now; resolves when it (and every earlier batch) is written. */
+  /** Writes what is pending now; resolves when it (and every earlier batch) is written and published. */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -202,15 +223,36 @@ export class TraceWriter {
       .then(() => this.write(batch))
       .catch((err: unknown) => {
         this.logger.error({ err, traces: batch.length }, 'goclaw trace batch write failed');
-      });
+      })
+      .then(() => this.publish(batch));
     return this.tail;
+  }
+
+  private publish(batch: [string, PendingTrace][]): void {
+    if (!this.pubsub) return;
+    for (const [, p] of batch) {
+      if (p.events.length === 0) continue;
+      try {
+        this.pubsub.publish('goclaw.runEvents', p.runId, { events: p.events });
+      } catch (err) {
+        this.logger.error({ err, runId: p.runId }, 'goclaw run events publish failed');
+      }
+    }
   }
 
   private async write(batch: [string, PendingTrace][]): Promise<void> {
     const creates = batch.flatMap(([, p]) => (p.create ? [p.create as Prisma.GoclawTraceCreateManyInput] : []));
     const updates = batch.flatMap(([id, p]) => (p.update ? [{ id, data: p.update }] : []));
     const spans = batch.flatMap(([, p]) => p.spans);
-    const events = batch.flatMap(([, p]) => p.events);
+    const events = batch.flatMap(([, p]) =>
+      p.events.map((e) => ({
+        runId: p.runId,
+        seq: e.seq,
+        type: e.type,
+        payload: e.payload as object,
+        at: new Date(e.at),
+      })),
+    );
     await this.prisma.$transaction([
       ...(creates.length ? [this.prisma.goclawTrace.createMany({ data: creates })] : []),
       ...updates.map((u) => this.prisma.goclawTrace.update({ where: { id: u.id }, data: u.data })),
@@ -258,8 +300,108 @@ export class RunService {
       tools: ToolRegistry;
       writer: TraceWriter;
       maxConcurrentRuns: number;
+      /** Where stored events are announced (`goclaw.runEvents`); followers on other instances listen there. */
+      pubsub?: AppPubSub;
+      /** How long a follower of a run on another instance waits without news before re-reading the table. */
+      followIdleMs?: number;
     },
   ) {}
+
+  /** The stored events of a run after `after`, in order. */
+  async storedEvents(runId: string, after: number): Promise<RunEvent[]> {
+    const rows = await this.deps.prisma.goclawRunEvent.findMany({
+      where: { runId, seq: { gt: after } },
+      orderBy: { seq: 'asc' },
+    });
+    return rows.map((r) => ({
+      seq: r.seq,
+      type: r.type as RunEventType,
+      payload: r.payload as Record<string, unknown>,
+      at: r.at.toISOString(),
+    }));
+  }
+
+  /**
+   * Follows a run from its stored log and the `goclaw.runEvents` channel: for a run that lives on another instance
+   * (or none: a finished run). Subscribes first, then reads the table after `after`, then yields published events
+   * in seq order, each once. An event is published only after it is stored, so one published before the
+   * subscription took hold is in the table: a gap in the published seqs, or a quiet spell of `followIdleMs`,
+   * re-reads the table. Ends after the terminal event (or when `signal` aborts).
+   */
+  async *followStored(runId: string, after = 0, signal?: AbortSignal): AsyncGenerator<RunEvent> {
+    const idleMs = this.deps.followIdleMs ?? 2_000;
+    const queue: RunEvent[] = [];
+    let wake: (() => void) | undefined;
+    const iterator = this.deps.pubsub?.subscribe('goclaw.runEvents', runId)[Symbol.asyncIterator]();
+    let pumpFailed = false;
+    const pump = iterator
+      ? (async () => {
+          for (;;) {
+            const n = await iterator.next();
+            if (n.done) return;
+            queue.push(...n.value.events);
+            wake?.();
+          }
+        })().catch((err: unknown) => {
+          pumpFailed = true;
+          this.deps.logger.warn({ err, runId }, 'goclaw run events subscription failed');
+          wake?.();
+        })
+      : undefined;
+    let last = Math.max(0, after);
+    /** The published seq that last sent us back to the table for a gap before it. */
+    let gapAt = 0;
+    try {
+      for (;;) {
+        for (const e of await this.storedEvents(runId, last)) {
+          if (e.seq !== last + 1) break;
+          last = e.seq;
+          yield e;
+          if (terminal.has(e.type)) return;
+        }
+        // Published events, in order, until a gap or a quiet spell sends us back to the table.
+        for (;;) {
+          if (signal?.aborted) return;
+          while (queue.length > 0 && (queue[0] as RunEvent).seq <= last) queue.shift();
+          const head = queue[0];
+          if (head && head.seq === last + 1) {
+            queue.shift();
+            last = head.seq;
+            yield head;
+            if (terminal.has(head.type)) return;
+            continue;
+          }
+          if (head && gapAt !== head.seq) {
+            gapAt = head.seq;
+            break;
+          }
+          if (head) {
+            // Still a gap after re-reading the table: those events were never stored (a failed batch). Go on.
+            queue.shift();
+            last = head.seq;
+            yield head;
+            if (terminal.has(head.type)) return;
+            continue;
+          }
+          const quiet = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(true), pumpFailed || !iterator ? Math.min(idleMs, 500) : idleMs);
+            timer.unref();
+            const done = () => {
+              clearTimeout(timer);
+              resolve(false);
+            };
+            wake = done;
+            signal?.addEventListener('abort', done, { once: true });
+          });
+          wake = undefined;
+          if (quiet) break;
+        }
+      }
+    } finally {
+      await iterator?.return?.();
+      await pump;
+    }
+  }
 
   /** A run by id while it is in memory (running, or finished within the last minute). */
   liveRun(runId: string): LiveRun | undefined {
@@ -273,7 +415,11 @@ export class RunService {
       throw new GoClawBusyError(`too many runs in flight (${this.deps.maxConcurrentRuns}); retry shortly`);
     }
     this.inFlight++;
-    const run = new LiveRun(randomUUID(), randomUUID(), principalId(spec.principal));
+    const runId = randomUUID();
+    const traceId = randomUUID();
+    const run = new LiveRun(runId, traceId, principalId(spec.principal), (event) =>
+      this.deps.writer.event(traceId, runId, event),
+    );
     this.live.set(run.runId, run);
     const startTime = new Date();
     const lastUser = [...spec.messages].reverse().find((m) => m.role === 'user');
@@ -395,9 +541,9 @@ export class RunService {
     else if (status === 'cancelled') run.emit('run.cancelled', { error, usage: usageBody });
     else run.emit('run.failed', { error, usage: usageBody });
     const endTime = new Date();
-    const events = run.events;
     this.deps.writer.finished(
       run.traceId,
+      run.runId,
       {
         status,
         error: error ?? null,
@@ -417,13 +563,6 @@ export class RunService {
         traceId: run.traceId,
         error: s.error ?? null,
         durationMs: s.endTime.getTime() - s.startTime.getTime(),
-      })),
-      events.map((e) => ({
-        runId: run.runId,
-        seq: e.seq,
-        type: e.type,
-        payload: e.payload as object,
-        at: new Date(e.at),
       })),
     );
     return { runId: run.runId, traceId: run.traceId, status, content, usage, ...(error ? { error } : {}) };
