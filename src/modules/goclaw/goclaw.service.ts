@@ -48,17 +48,15 @@ export class GoClawService {
   private readonly http: LlmHttp;
   private readonly writer: TraceWriter;
 
-  constructor(
-    private readonly deps: {
-      prisma: PrismaClient;
-      logger: Logger;
-      box: SecretBox;
-      outbound: OutboundPolicy;
-      config: GoClawConfig;
-      /** Run events cross instances here (Redis when configured); without it, runs are followed where they run. */
-      pubsub?: AppPubSub;
-    },
-  ) {
+  constructor(deps: {
+    prisma: PrismaClient;
+    logger: Logger;
+    box: SecretBox;
+    outbound: OutboundPolicy;
+    config: GoClawConfig;
+    /** Run events cross instances here (Redis when configured); without it, runs are followed where they run. */
+    pubsub?: AppPubSub;
+  }) {
     const { prisma, logger, box, outbound, config, pubsub } = deps;
     this.http = new LlmHttp({
       policy: outbound,
