@@ -82,7 +82,12 @@ describe('GoClaw /v1/mcp/servers', () => {
     expect(created.body.env).toEqual({ MCP_EXTRA_TOOL: '***' });
     const tools = await call('GET', `/v1/mcp/servers/${created.body.id}/tools`, { token: viewer });
     expect(tools.status).toBe(200);
-    expect(tools.body.tools.map((x: { name: string }) => x.name)).toEqual(['add', 'echo', 'from_env']);
+    // No tool_prefix: upstream's derived one, mcp_<server>__ (what agent runs offer).
+    expect(tools.body.tools.map((x: { name: string }) => x.name)).toEqual([
+      'mcp_calc_stdio__add',
+      'mcp_calc_stdio__echo',
+      'mcp_calc_stdio__from_env',
+    ]);
 
     // "***" keeps the stored value; a new value replaces it.
     const kept = await call('PUT', `/v1/mcp/servers/${created.body.id}`, {
@@ -91,13 +96,13 @@ describe('GoClaw /v1/mcp/servers', () => {
     });
     expect(kept).toMatchObject({ status: 200, body: { status: 'updated' } });
     const again = await goclawCall(t, 'GET', `/v1/mcp/servers/${created.body.id}/tools`, { token: viewer });
-    expect(again.body.tools.map((x: { name: string }) => x.name)).toContain('from_env');
+    expect(again.body.tools.map((x: { name: string }) => x.name)).toContain('mcp_calc_stdio__from_env');
     await call('PUT', `/v1/mcp/servers/${created.body.id}`, {
       token: operator,
       body: { env: { MCP_EXTRA_TOOL: 'renamed' } },
     });
     const renamed = await goclawCall(t, 'GET', `/v1/mcp/servers/${created.body.id}/tools`, { token: viewer });
-    expect(renamed.body.tools.map((x: { name: string }) => x.name)).toContain('renamed');
+    expect(renamed.body.tools.map((x: { name: string }) => x.name)).toContain('mcp_calc_stdio__renamed');
 
     const shell = await call('POST', '/v1/mcp/servers', {
       token: operator,

@@ -14,6 +14,8 @@ export interface AgentToolsConfig {
   /** The directory `GET /v1/storage/files` lists (ATRIUM_GOCLAW_WORKSPACE; default `<data dir>/goclaw-workspace`). */
   workspaceDir: string | undefined;
   telegram: TelegramAdapterConfig;
+  /** The bubblewrap executable the `exec` tool sandboxes commands with (ATRIUM_GOCLAW_BWRAP; default `bwrap`). */
+  bwrap: string;
 }
 
 export function parseAgentToolsConfig(env: EnvReader): AgentToolsConfig {
@@ -35,6 +37,7 @@ export function parseAgentToolsConfig(env: EnvReader): AgentToolsConfig {
       1024 * 1024 * 1024,
     ),
     workspaceDir: env.str('ATRIUM_GOCLAW_WORKSPACE') || undefined,
+    bwrap: env.str('ATRIUM_GOCLAW_BWRAP') || 'bwrap',
     telegram: {
       apiBase: env.url('ATRIUM_GOCLAW_TELEGRAM_API_BASE', ['http:', 'https:']) ?? 'https://api.telegram.org',
       pollTimeoutSecs: env.int('ATRIUM_GOCLAW_TELEGRAM_POLL_TIMEOUT_SECS', 25, 0, 50),

@@ -58,7 +58,7 @@ export const builtinTools: readonly BuiltinToolDefinition[] = [
     category: 'runtime',
     enabledByDefault: false,
     requires: ['sandbox:bubblewrap'],
-    defaultSettings: { timeout_seconds: 60 },
+    defaultSettings: { timeout_seconds: 60, max_output_bytes: 65536 },
   },
   {
     name: 'run_js',

@@ -28,34 +28,35 @@ const maxTools = 1000;
 
 /**
  * Connects to the server (a child process without a shell, or HTTP through the outbound guard: the address is
- * validated and pinned once, every request must stay on that origin, no redirects), pages through `tools/list`
- * and closes. Everything is bounded by `timeoutMs`.
+ * validated and pinned once, every request must stay on that origin, no redirects), runs `work` with the connected
+ * SDK client and closes. Everything is bounded by `timeoutMs`, and by `signal` when given.
  */
-export async function listMcpTools(target: McpTarget, policy: OutboundPolicy, timeoutMs: number): Promise<McpTool[]> {
+async function withMcpClient<T>(
+  target: McpTarget,
+  policy: OutboundPolicy,
+  timeoutMs: number,
+  work: (client: Client) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  if (signal?.aborted) throw new GoClawMcpUnavailableError('aborted');
   const { transport, close } = await openTransport(target, policy, timeoutMs);
   const client = new Client({ name: 'atrium-goclaw', version: '1.0.0' });
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new GoClawMcpUnavailableError(`MCP server did not answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
+    onAbort = () => reject(new GoClawMcpUnavailableError('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    const work = (async () => {
+    const run = (async () => {
       await client.connect(transport, { timeout: timeoutMs });
-      const tools: McpTool[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: timeoutMs });
-        for (const t of page.tools) {
-          tools.push({ name: t.name, description: t.description ?? null, inputSchema: t.inputSchema });
-        }
-        cursor = page.nextCursor;
-      } while (cursor && tools.length < maxTools);
-      return tools.slice(0, maxTools);
+      return work(client);
     })();
-    return await Promise.race([work, deadline]);
+    return await Promise.race([run, deadline]);
   } catch (err) {
     if (err instanceof GoClawMcpUnavailableError) throw err;
     if (err instanceof OutboundBlockedError)
@@ -63,9 +64,61 @@ export async function listMcpTools(target: McpTarget, policy: OutboundPolicy, ti
     throw new GoClawMcpUnavailableError(`MCP server failed: ${describe(err)}`);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
     await client.close().catch(() => {});
     await close();
   }
+}
+
+/** What the server's `tools/list` answers, following its cursor (at most 1000 tools). */
+export function listMcpTools(target: McpTarget, policy: OutboundPolicy, timeoutMs: number): Promise<McpTool[]> {
+  return withMcpClient(target, policy, timeoutMs, async (client) => {
+    const tools: McpTool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: timeoutMs });
+      for (const t of page.tools) {
+        tools.push({ name: t.name, description: t.description ?? null, inputSchema: t.inputSchema });
+      }
+      cursor = page.nextCursor;
+    } while (cursor && tools.length < maxTools);
+    return tools.slice(0, maxTools);
+  });
+}
+
+/** One `tools/call` answer: its text content (other content kinds summarised) and whether the server flagged it. */
+export interface McpCallResult {
+  text: string;
+  isError: boolean;
+}
+
+/** Calls one tool (`tools/call`) with its own, unprefixed name. */
+export function callMcpTool(
+  target: McpTarget,
+  policy: OutboundPolicy,
+  timeoutMs: number,
+  call: { name: string; arguments: Record<string, unknown> },
+  signal?: AbortSignal,
+): Promise<McpCallResult> {
+  return withMcpClient(
+    target,
+    policy,
+    timeoutMs,
+    async (client) => {
+      const res = await client.callTool({ name: call.name, arguments: call.arguments }, undefined, {
+        timeout: timeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+      const parts: string[] = [];
+      for (const c of (res.content ?? []) as { type: string; text?: string; mimeType?: string }[]) {
+        if (c.type === 'text' && typeof c.text === 'string') parts.push(c.text);
+        else parts.push(`[${c.type}${c.mimeType ? ` ${c.mimeType}` : ''} content]`);
+      }
+      if (parts.length === 0 && res.structuredContent !== undefined) parts.push(JSON.stringify(res.structuredContent));
+      return { text: parts.join('\n'), isError: res.isError === true };
+    },
+    signal,
+  );
 }
 
 async function openTransport(

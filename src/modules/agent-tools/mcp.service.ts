@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { GoClawMcpServer } from '../../../prisma/generated/client/client.ts';
+import type { GoClawMcpAgentGrant, GoClawMcpServer } from '../../../prisma/generated/client/client.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
@@ -7,10 +7,51 @@ import type { OutboundPolicy } from '../../core/net/outbound.ts';
 import type { ActivityLog } from './activity.ts';
 import type { AgentToolsConfig } from './agent-tools.config.ts';
 import { GoClawConflictError, GoClawInvalidInputError, GoClawNotFoundError } from './agent-tools.errors.ts';
-import { listMcpTools, type McpTarget, type McpTool } from './mcp-client.ts';
+import { callMcpTool, listMcpTools, type McpCallResult, type McpTarget, type McpTool } from './mcp-client.ts';
 import { requireRole } from './roles.ts';
 import { masked, mergeMap, openMap, sealMap, stringMap } from './secrets.ts';
-import { intIn, isUuid, jsonObject, slug, text } from './validate.ts';
+import { grantAgentId, intIn, isUuid, jsonObject, slug, text } from './validate.ts';
+
+/** A grant of a server to an agent; on update, absent fields keep their values. */
+export interface McpGrantInput {
+  agentId: string;
+  enabled?: boolean | null;
+  /** The server's own tool names the agent may use (empty or absent: all). */
+  toolAllow?: string[] | null;
+  /** The server's own tool names the agent may not use. */
+  toolDeny?: string[] | null;
+}
+
+/** One MCP tool as an agent run offers it. */
+export interface AgentMcpTool {
+  /** The name the model sees (`mcpToolName`). */
+  name: string;
+  server: string;
+  /** The server's own name for it (what `tools/call` gets). */
+  toolName: string;
+  description: string | null;
+  inputSchema: unknown;
+  call(args: Record<string, unknown>, signal?: AbortSignal): Promise<McpCallResult>;
+}
+
+/**
+ * The name agents see for a server's tool: the server's `tool_prefix` and the tool's name; with no prefix, upstream
+ * GoClaw's derived one, `mcp_<server name, "-" as "_">__`, so an MCP tool never shadows a built-in or custom tool.
+ * Characters providers refuse become "_"; at most 64 characters.
+ */
+export function mcpToolName(server: Pick<GoClawMcpServer, 'name' | 'toolPrefix'>, tool: string): string {
+  const prefix = server.toolPrefix ? server.toolPrefix : `mcp_${server.name.replaceAll('-', '_')}__`;
+  return `${prefix}${tool}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
+}
+
+const maxListedNames = 500;
+function toolNames(field: string, v: string[] | null | undefined): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length > maxListedNames || v.some((n) => typeof n !== 'string' || n.length > 200)) {
+    throw new GoClawInvalidInputError(`${field}: at most ${maxListedNames} tool names of up to 200 characters`);
+  }
+  return [...new Set(v)];
+}
 
 export const mcpTransports = ['stdio', 'sse', 'streamable-http'] as const;
 export type McpTransport = (typeof mcpTransports)[number];
@@ -152,8 +193,102 @@ export class McpServerService {
     const server = await this.find(id);
     if (!server.enabled) throw new GoClawInvalidInputError(`MCP server "${server.name}" is disabled`);
     const tools = await listMcpTools(this.target(server), this.deps.outbound, server.timeoutSec * 1000);
-    const prefix = server.toolPrefix ?? '';
-    return { server, tools: tools.map((t) => ({ ...t, name: `${prefix}${t.name}` })) };
+    return { server, tools: tools.map((t) => ({ ...t, name: mcpToolName(server, t.name) })) };
+  }
+
+  /** Grants the server to an agent, or changes the grant (GoClaw operators and up). */
+  async grant(principal: Principal, serverId: string, input: McpGrantInput): Promise<GoClawMcpAgentGrant> {
+    requireRole(principal, 'operator');
+    const server = await this.find(serverId);
+    const agentId = grantAgentId(input.agentId);
+    const toolAllow = toolNames('tool_allow', input.toolAllow);
+    const toolDeny = toolNames('tool_deny', input.toolDeny);
+    const row = await this.deps.prisma.goClawMcpAgentGrant.upsert({
+      where: { serverId_agentId: { serverId: server.id, agentId } },
+      create: {
+        serverId: server.id,
+        agentId,
+        enabled: input.enabled ?? true,
+        toolAllow: toolAllow ?? [],
+        toolDeny: toolDeny ?? [],
+        createdBy: principalId(principal),
+      },
+      update: {
+        ...(input.enabled !== undefined && input.enabled !== null ? { enabled: input.enabled } : {}),
+        ...(toolAllow ? { toolAllow } : {}),
+        ...(toolDeny ? { toolDeny } : {}),
+      },
+    });
+    await this.deps.activity.record(principal, {
+      action: 'mcp_server.grant',
+      entityType: 'mcp_server',
+      entityId: server.id,
+      details: { agent_id: agentId },
+    });
+    return row;
+  }
+
+  /** Removes an agent's grant of the server. */
+  async revoke(principal: Principal, serverId: string, agentId: string): Promise<{ id: string }> {
+    requireRole(principal, 'operator');
+    const server = await this.find(serverId);
+    const agent = grantAgentId(agentId);
+    const row = await this.deps.prisma.goClawMcpAgentGrant.findUnique({
+      where: { serverId_agentId: { serverId: server.id, agentId: agent } },
+    });
+    if (!row) throw new GoClawNotFoundError('MCP server grant', `${server.name}/${agent}`);
+    await this.deps.prisma.goClawMcpAgentGrant.delete({ where: { id: row.id } });
+    await this.deps.activity.record(principal, {
+      action: 'mcp_server.revoke',
+      entityType: 'mcp_server',
+      entityId: server.id,
+      details: { agent_id: agent },
+    });
+    return { id: row.id };
+  }
+
+  /**
+   * The MCP tools an agent's run offers: for each enabled grant of an enabled server, what `tools/list` answers now,
+   * filtered by the grant's allow/deny lists, each calling `tools/call` on its server. A server that cannot be
+   * listed offers nothing this run and is reported in `unavailable` (the run goes on without it).
+   */
+  async agentTools(
+    principal: Principal,
+    agentId: string,
+  ): Promise<{ tools: AgentMcpTool[]; unavailable: { server: string; error: string }[] }> {
+    requireRole(principal, 'viewer');
+    const grants = await this.deps.prisma.goClawMcpAgentGrant.findMany({
+      where: { agentId, enabled: true, server: { enabled: true } },
+      include: { server: true },
+      orderBy: { createdAt: 'asc' },
+    });
+    const unavailable: { server: string; error: string }[] = [];
+    const lists = await Promise.all(
+      grants.map(async (g) => {
+        const target = this.target(g.server);
+        const timeoutMs = g.server.timeoutSec * 1000;
+        try {
+          const listed = await listMcpTools(target, this.deps.outbound, timeoutMs);
+          return listed
+            .filter((t) => (g.toolAllow.length === 0 || g.toolAllow.includes(t.name)) && !g.toolDeny.includes(t.name))
+            .map(
+              (t): AgentMcpTool => ({
+                name: mcpToolName(g.server, t.name),
+                server: g.server.name,
+                toolName: t.name,
+                description: t.description,
+                inputSchema: t.inputSchema,
+                call: (args, signal) =>
+                  callMcpTool(target, this.deps.outbound, timeoutMs, { name: t.name, arguments: args }, signal),
+              }),
+            );
+        } catch (err) {
+          unavailable.push({ server: g.server.name, error: (err as Error).message });
+          return [];
+        }
+      }),
+    );
+    return { tools: lists.flat(), unavailable };
   }
 
   private target(server: GoClawMcpServer): McpTarget {

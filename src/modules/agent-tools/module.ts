@@ -4,6 +4,7 @@ import { ActivityLog, ActivityReader } from './activity.ts';
 import { parseAgentToolsConfig } from './agent-tools.config.ts';
 import { ChannelService } from './channels.service.ts';
 import { McpServerService } from './mcp.service.ts';
+import { ShellSandbox } from './shell-sandbox.ts';
 import { SkillService } from './skills.service.ts';
 import { TelegramAdapter } from './telegram.ts';
 import { ToolService } from './tools.service.ts';
@@ -19,6 +20,8 @@ export interface AgentTools {
   activity: ActivityLog;
   reader: ActivityReader;
   telegram: TelegramAdapter;
+  /** The `exec` tool's bubblewrap sandbox (detected at start; refuses every command when unavailable). */
+  sandbox: ShellSandbox;
 }
 
 declare module '../../core/module.ts' {
@@ -59,9 +62,13 @@ export const agentToolsModule = defineModule({
         instanceId: core.config.instanceId,
         config: config.telegram,
       }),
+      sandbox: new ShellSandbox(config.bwrap, core.logger.child({ component: 'goclaw-exec-sandbox' })),
     };
   },
-  start: (tools) => tools.telegram.start(),
+  start: async (tools) => {
+    await tools.sandbox.detect();
+    await tools.telegram.start();
+  },
   close: (tools) => tools.telegram.close(),
   graphql: () => import('./graphql/index.ts'),
 });

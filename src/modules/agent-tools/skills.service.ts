@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { GoClawSkill } from '../../../prisma/generated/client/client.ts';
+import type { GoClawSkill, GoClawSkillGrant } from '../../../prisma/generated/client/client.ts';
 import type { Principal } from '../../core/auth/principal.ts';
 import { principalId } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
@@ -9,7 +9,7 @@ import type { AgentToolsConfig } from './agent-tools.config.ts';
 import { GoClawConflictError, GoClawInvalidInputError, GoClawNotFoundError } from './agent-tools.errors.ts';
 import { goclawRole, requireRole } from './roles.ts';
 import { parseFrontMatter, readSkillZip } from './skill-zip.ts';
-import { isUuid, text } from './validate.ts';
+import { grantAgentId, isUuid, text } from './validate.ts';
 
 export const skillVisibilities = ['private', 'public'] as const;
 export const skillStatuses = ['active', 'disabled'] as const;
@@ -122,6 +122,71 @@ export class SkillService {
     await this.deps.objectStore.deleteObject(row.filePath);
     await this.deps.activity.record(principal, { action: 'skill.delete', entityType: 'skill', entityId: row.id });
     return { id: row.id };
+  }
+
+  /** Grants a skill to an agent (idempotent; GoClaw operators and up). */
+  async grant(principal: Principal, idOrSlug: string, agentId: string): Promise<GoClawSkillGrant> {
+    requireRole(principal, 'operator');
+    const skill = await this.find(idOrSlug);
+    const agent = grantAgentId(agentId);
+    const row = await this.deps.prisma.goClawSkillGrant.upsert({
+      where: { skillId_agentId: { skillId: skill.id, agentId: agent } },
+      create: { skillId: skill.id, agentId: agent, createdBy: principalId(principal) },
+      update: {},
+    });
+    await this.deps.activity.record(principal, {
+      action: 'skill.grant',
+      entityType: 'skill',
+      entityId: skill.id,
+      details: { agent_id: agent },
+    });
+    return row;
+  }
+
+  /** Removes an agent's grant of a skill. */
+  async revoke(principal: Principal, idOrSlug: string, agentId: string): Promise<{ id: string }> {
+    requireRole(principal, 'operator');
+    const skill = await this.find(idOrSlug);
+    const agent = grantAgentId(agentId);
+    const row = await this.deps.prisma.goClawSkillGrant.findUnique({
+      where: { skillId_agentId: { skillId: skill.id, agentId: agent } },
+    });
+    if (!row) throw new GoClawNotFoundError('Skill grant', `${skill.slug}/${agent}`);
+    await this.deps.prisma.goClawSkillGrant.delete({ where: { id: row.id } });
+    await this.deps.activity.record(principal, {
+      action: 'skill.revoke',
+      entityType: 'skill',
+      entityId: skill.id,
+      details: { agent_id: agent },
+    });
+    return { id: row.id };
+  }
+
+  /** The active skills granted to an agent, by slug. */
+  async agentSkills(principal: Principal, agentId: string): Promise<GoClawSkill[]> {
+    requireRole(principal, 'viewer');
+    return this.deps.prisma.goClawSkill.findMany({
+      where: { status: 'active', agentGrants: { some: { agentId: agentId.toLowerCase() } } },
+      orderBy: { slug: 'asc' },
+      take: 200,
+    });
+  }
+
+  /** The SKILL.md of an active skill granted to the agent (read from its stored ZIP); not found otherwise. */
+  async agentSkillMd(principal: Principal, agentId: string, slug: string): Promise<{ skill: GoClawSkill; md: string }> {
+    requireRole(principal, 'viewer');
+    const skill = await this.deps.prisma.goClawSkill.findFirst({
+      where: {
+        slug: slug.slice(0, 200),
+        status: 'active',
+        agentGrants: { some: { agentId: agentId.toLowerCase() } },
+      },
+    });
+    if (!skill) throw new GoClawNotFoundError('Skill granted to this agent', slug.slice(0, 200));
+    const stored = await this.deps.objectStore.getObject(skill.filePath);
+    if (!stored) throw new GoClawNotFoundError('Skill archive', skill.slug);
+    const archive = readSkillZip(stored.body, this.deps.config.maxSkillUnzippedBytes);
+    return { skill, md: archive.skillMd };
   }
 
   /** A skill by uuid or slug. */

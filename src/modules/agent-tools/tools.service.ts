@@ -43,6 +43,32 @@ export interface CustomToolRun {
   result: unknown;
 }
 
+/** One sandboxed JavaScript execution (`ToolService.runInSandbox`). */
+export interface SandboxRun {
+  /** Names the caller in error messages (`run_js`, `custom tool "x"`). */
+  label: string;
+  code: string;
+  timeoutSecs: number;
+  /** The heap cap in MiB; the runtime's default when absent or null. */
+  heapMb?: number | null;
+  /** Aborting it cancels the execution. */
+  signal?: AbortSignal;
+  /** How much console output to return (bytes); none when absent. */
+  outputBytes?: number;
+}
+
+/** The terminal state of a sandboxed execution. */
+export interface SandboxOutcome {
+  executionId: string;
+  /** completed | failed | cancelled | timed_out */
+  status: string;
+  /** The value as JSON text (completed runs), else null. */
+  result: string | null;
+  error: string | null;
+  output: string;
+  outputTruncated: boolean;
+}
+
 /** A built-in tool with its stored settings applied. */
 export interface BuiltinTool extends BuiltinToolDefinition {
   enabled: boolean;
@@ -175,7 +201,10 @@ export class ToolService {
    * caller's runtime tenant, with the tool's timeout. Resolves with the body's value; a throw, a timeout or a
    * non-JSON value is a GoClawToolRunError.
    */
-  async runCustomTool(principal: Principal, input: { id: string; args: unknown }): Promise<CustomToolRun> {
+  async runCustomTool(
+    principal: Principal,
+    input: { id: string; args: unknown; signal?: AbortSignal },
+  ): Promise<CustomToolRun> {
     requireRole(principal, 'operator');
     const tool = await this.findCustom(input.id);
     if (!tool.enabled) throw new GoClawToolRunError(`custom tool "${tool.name}" is disabled`);
@@ -185,7 +214,7 @@ export class ToolService {
       throw new GoClawToolRunError(`arguments do not match the parameters: ${problems.join('; ')}`);
     const env = openMap(this.deps.box, tool.envEnc);
     const code = `(async (args, env) => {\n${tool.command}\n})(${JSON.stringify(args)}, ${JSON.stringify(env)})`;
-    return this.runInSandbox(principal, `custom tool "${tool.name}"`, code, tool.timeoutSeconds, null);
+    return this.sandboxValue(principal, `custom tool "${tool.name}"`, code, tool.timeoutSeconds, null, input.signal);
   }
 
   /**
@@ -202,7 +231,7 @@ export class ToolService {
       const v = tool.settings[key];
       return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback;
     };
-    return this.runInSandbox(
+    return this.sandboxValue(
       principal,
       'run_js',
       input.code,
@@ -211,24 +240,26 @@ export class ToolService {
     );
   }
 
-  /** Submits code to the mcp-v8 runtime as the caller and waits for its terminal status. */
-  private async runInSandbox(
-    principal: Principal,
-    label: string,
-    code: string,
-    timeoutSecs: number,
-    heapMb: number | null,
-  ): Promise<CustomToolRun> {
+  /**
+   * The one way GoClaw runs JavaScript: submits `code` to the mcp-v8 runtime as the caller (its worker pool, limits
+   * and isolation) and waits for the terminal status — on a status event, or a periodic re-read in case the event
+   * was published before the subscription. Aborting `signal` cancels the execution. Resolves with the terminal
+   * status, the result (JSON text, as the runtime stores it), the error and up to `outputBytes` of console output
+   * (none unless asked). The sandbox's own refusals (busy tenant, code that does not parse, limits) are a
+   * GoClawToolRunError; so is an execution that does not end within its timeout plus 30 s.
+   */
+  async runInSandbox(principal: Principal, input: SandboxRun): Promise<SandboxOutcome> {
     const { runtime, pubsub } = this.deps;
+    const { label, code, timeoutSecs, heapMb, signal } = input;
+    if (signal?.aborted) throw new GoClawToolRunError(`${label}: aborted`);
     let submitted: Awaited<ReturnType<RuntimeService['submit']>>;
     try {
       submitted = await runtime.submit(principal, {
         code,
         executionTimeoutSecs: timeoutSecs,
-        ...(heapMb !== null ? { heapMemoryMaxMb: heapMb } : {}),
+        ...(heapMb ? { heapMemoryMaxMb: heapMb } : {}),
       });
     } catch (err) {
-      // The sandbox's own refusals (busy tenant, code that does not parse, limits) are this run's failure.
       if (err instanceof DomainError) throw new GoClawToolRunError(`${label}: ${err.message}`);
       throw err;
     }
@@ -236,24 +267,63 @@ export class ToolService {
     if (!terminalStatuses.has(row.status)) {
       const events = pubsub.subscribe('runtime.executionStatusChanged', submitted.id)[Symbol.asyncIterator]();
       const deadline = Date.now() + (timeoutSecs + 30) * 1000;
+      let wake: (() => void) | undefined;
+      const cancel = () => {
+        void runtime.cancel(principal, submitted.id).catch(() => {});
+        wake?.();
+      };
+      signal?.addEventListener('abort', cancel, { once: true });
       try {
         for (;;) {
           const current = await runtime.get(principal, submitted.id);
-          if (!current) throw new Error(`execution ${submitted.id} disappeared`);
+          if (!current) throw new GoClawToolRunError(`${label}: execution ${submitted.id} disappeared`);
           row = current;
           if (terminalStatuses.has(row.status)) break;
           if (Date.now() > deadline) throw new GoClawToolRunError(`${label}: the run did not finish in time`);
-          // A status event, or a periodic re-read in case the event was published before this subscription.
-          await Promise.race([events.next(), new Promise((r) => setTimeout(r, 500).unref())]);
+          await Promise.race([
+            events.next(),
+            new Promise<void>((r) => {
+              wake = r;
+              setTimeout(r, 500).unref();
+            }),
+          ]);
         }
       } finally {
+        signal?.removeEventListener('abort', cancel);
         await events.return?.();
       }
     }
+    let output = '';
+    let outputTruncated = false;
+    if (input.outputBytes && input.outputBytes > 0) {
+      const { page } = await runtime.output(principal, { id: row.id, byteLimit: input.outputBytes });
+      output = page.data;
+      outputTruncated = page.hasMore;
+    }
+    return {
+      executionId: row.id,
+      status: row.status,
+      result: row.result ?? null,
+      error: row.error ?? null,
+      output,
+      outputTruncated,
+    };
+  }
+
+  /** `runInSandbox` for the tools whose only answer is their value: anything but `completed` is an error. */
+  private async sandboxValue(
+    principal: Principal,
+    label: string,
+    code: string,
+    timeoutSecs: number,
+    heapMb: number | null,
+    signal?: AbortSignal,
+  ): Promise<CustomToolRun> {
+    const row = await this.runInSandbox(principal, { label, code, timeoutSecs, heapMb, ...(signal ? { signal } : {}) });
     if (row.status !== 'completed') {
       throw new GoClawToolRunError(`${label} ${row.status.replace('_', ' ')}: ${row.error ?? 'no detail'}`);
     }
-    return { executionId: row.id, result: row.result === null ? null : (JSON.parse(row.result) as unknown) };
+    return { executionId: row.executionId, result: row.result === null ? null : (JSON.parse(row.result) as unknown) };
   }
 
   builtin(): BuiltinToolDefinition[] {

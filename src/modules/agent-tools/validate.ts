@@ -47,3 +47,10 @@ export function agentRef(field: string, value: string | null | undefined): strin
 }
 
 export const isUuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+
+/** The agent a grant names: its id (a UUID, what runs match on), lower-cased. */
+export function grantAgentId(value: string | null | undefined): string {
+  if (!value) throw new GoClawInvalidInputError('agent_id is required');
+  if (!isUuid(value)) throw new GoClawInvalidInputError("agent_id must be the agent's id (a UUID)");
+  return value.toLowerCase();
+}

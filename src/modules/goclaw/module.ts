@@ -1,5 +1,6 @@
 import { defineModule } from '../../core/module.ts';
-import { customToolSource } from './agent-tools.source.ts';
+import { customToolSource, mcpToolSource, skillToolSource } from './agent-tools.source.ts';
+import { execToolSource } from './exec.tool.ts';
 import { parseGoClawConfig } from './goclaw.config.ts';
 import { GoClawService } from './goclaw.service.ts';
 import { goclawTopics } from './goclaw.topics.ts';
@@ -26,8 +27,11 @@ export const goclawModule = defineModule({
       config,
       pubsub: core.pubsub,
     });
-    goclaw.tools.add(runJsToolSource(modules.runtime, core.pubsub, modules.agenttools));
+    goclaw.tools.add(runJsToolSource(modules.agenttools));
+    goclaw.tools.add(execToolSource(modules.agenttools));
     goclaw.tools.add(customToolSource(modules.agenttools));
+    goclaw.tools.add(mcpToolSource(modules.agenttools));
+    goclaw.tools.add(skillToolSource(modules.agenttools));
     return goclaw;
   },
   close: (goclaw) => goclaw.close(),

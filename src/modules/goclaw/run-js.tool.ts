@@ -1,21 +1,25 @@
-import type { AppPubSub } from '../../core/pubsub.ts';
 import type { AgentTools } from '../agent-tools/module.ts';
-import type { RuntimeService } from '../runtime/runtime.service.ts';
 import type { GoClawTool, ToolSource } from './tools.ts';
 
 /*
  * `run_js`: the platform's JavaScript executor (the mcp-v8 runtime: isolated-vm in the sandbox worker pool, with
- * its limits) offered to agents as a tool. The execution runs as the run's principal; the tool waits for its
- * terminal status (subscribed before re-reading, so the event cannot be missed), then returns the status, the
- * result and the console output. Aborting the agent run cancels the execution. Whether it is offered, and its
- * limits, are the built-in tool's settings in agenttools (`PUT /v1/tools/builtin/run_js`): one place for both the
- * agent loop and the direct `runGoClawJs` call.
+ * its limits) offered to agents as a tool. It runs through agenttools' `ToolService.runInSandbox` — the one
+ * sandbox call GoClaw has, shared with custom tools and the direct `runGoClawJs` — as the run's principal;
+ * aborting the agent run cancels the execution. The model gets the status, the result and the console output.
+ * Whether it is offered, and its limits (`timeout_seconds`, `heap_memory_max_mb`), are the built-in tool's
+ * settings (`PUT /v1/tools/builtin/run_js`). A failure to read those settings fails the run (never a silent
+ * "not offered").
  */
 
 const maxOutputBytes = 16 * 1024;
+/** The most a run may ask for, whatever the setting says. */
+const ceilingSecs = 60;
 
-export function runJsToolSource(runtime: RuntimeService, pubsub: AppPubSub, agentTools: AgentTools): ToolSource {
-  const tool = (maxTimeout: number): GoClawTool => ({
+const positiveInt = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+
+export function runJsToolSource(agentTools: AgentTools): ToolSource {
+  const tool = (maxTimeout: number, heapMb: number | undefined): GoClawTool => ({
     name: 'run_js',
     description:
       'Runs JavaScript or TypeScript in an isolated sandbox (no network, no host access) and returns its status, ' +
@@ -38,47 +42,35 @@ export function runJsToolSource(runtime: RuntimeService, pubsub: AppPubSub, agen
       const timeout = Number.isInteger(args.timeout_secs)
         ? Math.min(maxTimeout, Math.max(1, args.timeout_secs as number))
         : Math.min(10, maxTimeout);
-      let execution = await runtime.submit(ctx.principal, { code: args.code, executionTimeoutSecs: timeout });
-      if (execution.status === 'running') {
-        const events = pubsub.subscribe('runtime.executionStatusChanged', execution.id)[Symbol.asyncIterator]();
-        const next = events.next();
-        const cancel = () => void runtime.cancel(ctx.principal, execution.id).catch(() => {});
-        ctx.signal.addEventListener('abort', cancel, { once: true });
-        try {
-          let current = await runtime.get(ctx.principal, execution.id);
-          let pending = next;
-          while (current && current.status === 'running') {
-            await pending;
-            pending = events.next();
-            current = await runtime.get(ctx.principal, execution.id);
-          }
-          if (current) execution = current;
-        } finally {
-          ctx.signal.removeEventListener('abort', cancel);
-          await events.return?.();
-        }
-      }
-      const { page } = await runtime.output(ctx.principal, { id: execution.id, byteLimit: maxOutputBytes });
+      const run = await agentTools.tools.runInSandbox(ctx.principal, {
+        label: 'run_js',
+        code: args.code,
+        timeoutSecs: timeout,
+        heapMb: heapMb ?? null,
+        signal: ctx.signal,
+        outputBytes: maxOutputBytes,
+      });
       return JSON.stringify({
-        status: execution.status,
-        result: execution.result ?? null,
-        error: execution.error ?? null,
-        output: page.data,
-        ...(page.hasMore ? { output_truncated: true } : {}),
+        status: run.status,
+        result: run.result,
+        error: run.error,
+        output: run.output,
+        ...(run.outputTruncated ? { output_truncated: true } : {}),
       });
     },
   });
   return {
     name: 'runtime',
     tools: async ({ principal }) => {
-      const settings = await agentTools.tools.getBuiltin(principal, 'run_js').catch(() => undefined);
-      if (!settings?.enabled) return [];
-      const configured = settings.settings.timeout_seconds;
-      const maxTimeout =
-        typeof configured === 'number' && Number.isInteger(configured) && configured > 0
-          ? Math.min(configured, 60)
-          : 60;
-      return [tool(maxTimeout)];
+      const settings = await agentTools.tools.getBuiltin(principal, 'run_js');
+      if (!settings.enabled) return [];
+      const configured = positiveInt(settings.settings.timeout_seconds);
+      return [
+        tool(
+          configured ? Math.min(configured, ceilingSecs) : ceilingSecs,
+          positiveInt(settings.settings.heap_memory_max_mb),
+        ),
+      ];
     },
   };
 }

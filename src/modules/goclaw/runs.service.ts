@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../../../prisma/generated/client/client.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { PrismaClient } from '../../core/db.ts';
+import { DomainError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
 import type { AgentRow } from './agents.service.ts';
@@ -15,7 +16,7 @@ import {
   parseArgs,
 } from './llm/types.ts';
 import type { ProviderRow } from './providers.service.ts';
-import type { ToolRegistry } from './tools.ts';
+import { type ToolRegistry, ToolSourceError } from './tools.ts';
 
 /*
  * The agent run: one event stream per run (docs/goclaw.md "Runs"). The loop calls the provider (streamed when the
@@ -468,6 +469,12 @@ export class RunService {
         { principal: spec.principal, agentId: spec.agent?.id ?? null },
         (spec.agent?.toolsConfig as { allow?: string[]; deny?: string[] } | undefined) ?? {},
       );
+      // Instructions of the offered tools (the skills section) follow the leading system messages.
+      const instructions = [...tools.values()].flatMap((t) => (t.instructions ? [t.instructions] : []));
+      if (instructions.length > 0) {
+        const at = messages.findIndex((m) => m.role !== 'system');
+        messages.splice(at === -1 ? messages.length : at, 0, { role: 'system', content: instructions.join('\n\n') });
+      }
       const toolSpecs = [...tools.values()].map((t) => ({
         name: t.name,
         description: t.description,
@@ -524,6 +531,13 @@ export class RunService {
       } else if (err instanceof LlmProviderError) {
         status = 'error';
         error = err.message;
+      } else if (err instanceof ToolSourceError) {
+        // The run's tools could not be assembled (a settings read, a grant lookup, …): the run fails, saying which.
+        if (!(err.cause instanceof DomainError)) {
+          this.deps.logger.error({ err: err.cause, runId: run.runId, source: err.source }, 'goclaw tool source failed');
+        }
+        status = 'error';
+        error = `the run's tools are unavailable (${err.source}): ${err.cause instanceof DomainError ? err.cause.message : 'internal error'}`;
       } else {
         this.deps.logger.error({ err, runId: run.runId }, 'goclaw run failed');
         status = 'error';

@@ -19,6 +19,11 @@ export interface GoClawTool {
   description: string;
   /** JSON Schema of the arguments object. */
   parameters: Record<string, unknown>;
+  /**
+   * Text the run adds to its system prompt while this tool is offered (skills list themselves this way), after
+   * the agent's own prompt.
+   */
+  instructions?: string;
   /** Runs the tool; the text goes back to the model. Throwing reports an error result (the run goes on). */
   execute(args: Record<string, unknown>, ctx: ToolContext): Promise<string>;
 }
@@ -29,6 +34,17 @@ export interface ToolSource {
 }
 
 const toolName = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** A tool source failed while a run assembled its tools. */
+export class ToolSourceError extends Error {
+  constructor(
+    readonly source: string,
+    override readonly cause: unknown,
+  ) {
+    super(`the tool source "${source}" failed`);
+    this.name = 'ToolSourceError';
+  }
+}
 
 export class ToolRegistry {
   private readonly sources: ToolSource[] = [];
@@ -42,14 +58,23 @@ export class ToolRegistry {
     };
   }
 
-  /** The tools a run offers: every source's, valid names only, first name wins, then allow/deny. */
+  /**
+   * The tools a run offers: every source's, valid names only, first name wins, then allow/deny. A source that
+   * fails fails the run's tool set (ToolSourceError naming it): a run never silently runs without its tools.
+   */
   async forRun(
     ctx: { principal: Principal; agentId: string | null },
     config: { allow?: string[]; deny?: string[] },
   ): Promise<Map<string, GoClawTool>> {
     const out = new Map<string, GoClawTool>();
     for (const source of this.sources) {
-      for (const tool of await source.tools(ctx)) {
+      let offered: GoClawTool[];
+      try {
+        offered = await source.tools(ctx);
+      } catch (err) {
+        throw new ToolSourceError(source.name, err);
+      }
+      for (const tool of offered) {
         if (!toolName.test(tool.name) || out.has(tool.name)) continue;
         if (config.allow && config.allow.length > 0 && !config.allow.includes(tool.name)) continue;
         if (config.deny?.includes(tool.name)) continue;

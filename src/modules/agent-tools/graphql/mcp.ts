@@ -191,3 +191,73 @@ builder.mutationField('deleteGoClawMcpServer', (t) =>
     resolve: (_root, { id }, ctx) => ctx.services.agenttools.mcp.delete(ctx.principal, id.id),
   }),
 );
+
+export const GoClawMcpAgentGrantRef = builder.prismaNode('GoClawMcpAgentGrant', {
+  id: { field: 'id' },
+  description:
+    'An MCP server granted to an agent: its runs offer the server’s tools (`tools/list` at run start), filtered ' +
+    'by `toolAllow` (empty: all) and `toolDeny` on the tools’ own names.',
+  authScopes: { product: 'goclaw' },
+  fields: (t) => ({
+    uuid: t.exposeString('id', { description: 'The grant id as a plain UUID.' }),
+    server: t.relation('server', { description: 'The server.' }),
+    agentId: t.exposeString('agentId', { description: 'The agent’s id (a UUID).' }),
+    enabled: t.exposeBoolean('enabled', { description: 'Whether runs use it.' }),
+    toolAllow: t.exposeStringList('toolAllow', { description: 'The only tools offered (empty: all).' }),
+    toolDeny: t.exposeStringList('toolDeny', { description: 'Tools never offered.' }),
+    createdBy: t.exposeString('createdBy', { description: 'Who granted it.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was granted.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+  }),
+});
+
+builder.prismaObjectField('GoClawMcpServer', 'agentGrants', (t) =>
+  t.relatedConnection('agentGrants', {
+    cursor: 'id',
+    description: 'The agents it is granted to, oldest grant first.',
+    query: () => ({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+    totalCount: true,
+  }),
+);
+
+const GrantGoClawMcpServerInput = builder.inputType('GrantGoClawMcpServerInput', {
+  description: 'A grant of an MCP server to an agent; on a change, absent fields keep their values.',
+  fields: (t) => ({
+    agentId: t.string({ required: true, description: 'The agent’s id (a UUID).' }),
+    enabled: t.boolean({ required: false, description: 'Whether runs use it (default true).' }),
+    toolAllow: t.stringList({ required: false, description: 'The only tools offered, by their own names.' }),
+    toolDeny: t.stringList({ required: false, description: 'Tools never offered, by their own names.' }),
+  }),
+});
+
+builder.mutationField('grantGoClawMcpServer', (t) =>
+  t.prismaField({
+    type: 'GoClawMcpAgentGrant',
+    description: 'Grants an MCP server to an agent, or changes the grant (GoClaw operators and up).',
+    errors: { types: [GoClawNotFoundError, GoClawInvalidInputError] },
+    authScopes: { product: 'goclaw' },
+    args: {
+      serverId: t.arg.globalID({ required: true, for: GoClawMcpServerRef, description: 'The server.' }),
+      input: t.arg({ type: GrantGoClawMcpServerInput, required: true, description: 'The grant.' }),
+    },
+    resolve: async (query, _root, { serverId, input }, ctx) => {
+      const { id } = await ctx.services.agenttools.mcp.grant(ctx.principal, serverId.id, input);
+      return ctx.services.prisma.goClawMcpAgentGrant.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+);
+
+builder.mutationField('revokeGoClawMcpServerGrant', (t) =>
+  t.field({
+    type: DeletedGoClawObjectRef,
+    description: 'Removes an agent’s grant of an MCP server (GoClaw operators and up).',
+    errors: { types: [GoClawNotFoundError, GoClawInvalidInputError] },
+    authScopes: { product: 'goclaw' },
+    args: {
+      serverId: t.arg.globalID({ required: true, for: GoClawMcpServerRef, description: 'The server.' }),
+      agentId: t.arg.string({ required: true, description: 'The agent’s id (a UUID).' }),
+    },
+    resolve: (_root, { serverId, agentId }, ctx) =>
+      ctx.services.agenttools.mcp.revoke(ctx.principal, serverId.id, agentId),
+  }),
+);

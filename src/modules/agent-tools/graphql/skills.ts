@@ -142,3 +142,59 @@ builder.mutationField('deleteGoClawSkill', (t) =>
     resolve: (_root, { idOrSlug }, ctx) => ctx.services.agenttools.skills.delete(ctx.principal, idOrSlug),
   }),
 );
+
+export const GoClawSkillGrantRef = builder.prismaNode('GoClawSkillGrant', {
+  id: { field: 'id' },
+  description:
+    'A skill granted to an agent: its runs list the skill in the system prompt and may read its SKILL.md ' +
+    '(`read_skill`).',
+  authScopes: { product: 'goclaw' },
+  fields: (t) => ({
+    uuid: t.exposeString('id', { description: 'The grant id as a plain UUID.' }),
+    skill: t.relation('skill', { description: 'The skill.' }),
+    agentId: t.exposeString('agentId', { description: 'The agent’s id (a UUID).' }),
+    createdBy: t.exposeString('createdBy', { description: 'Who granted it.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was granted.' }),
+  }),
+});
+
+builder.prismaObjectField('GoClawSkill', 'agentGrants', (t) =>
+  t.relatedConnection('agentGrants', {
+    cursor: 'id',
+    description: 'The agents it is granted to, oldest grant first.',
+    query: () => ({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+    totalCount: true,
+  }),
+);
+
+builder.mutationField('grantGoClawSkill', (t) =>
+  t.prismaField({
+    type: 'GoClawSkillGrant',
+    description: 'Grants a skill to an agent; granting it again changes nothing (GoClaw operators and up).',
+    errors: { types: [GoClawNotFoundError, GoClawInvalidInputError] },
+    authScopes: { product: 'goclaw' },
+    args: {
+      idOrSlug: t.arg.string({ required: true, description: 'The skill’s UUID or slug.' }),
+      agentId: t.arg.string({ required: true, description: 'The agent’s id (a UUID).' }),
+    },
+    resolve: async (query, _root, { idOrSlug, agentId }, ctx) => {
+      const { id } = await ctx.services.agenttools.skills.grant(ctx.principal, idOrSlug, agentId);
+      return ctx.services.prisma.goClawSkillGrant.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+);
+
+builder.mutationField('revokeGoClawSkillGrant', (t) =>
+  t.field({
+    type: DeletedGoClawObjectRef,
+    description: 'Removes an agent’s grant of a skill (GoClaw operators and up).',
+    errors: { types: [GoClawNotFoundError, GoClawInvalidInputError] },
+    authScopes: { product: 'goclaw' },
+    args: {
+      idOrSlug: t.arg.string({ required: true, description: 'The skill’s UUID or slug.' }),
+      agentId: t.arg.string({ required: true, description: 'The agent’s id (a UUID).' }),
+    },
+    resolve: (_root, { idOrSlug, agentId }, ctx) =>
+      ctx.services.agenttools.skills.revoke(ctx.principal, idOrSlug, agentId),
+  }),
+);
