@@ -3,8 +3,8 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { randomHex } from '../../src/core/auth/secrets.ts';
-import { GoClawTestRunEventsDocument } from '../generated/goclaw.ts';
-import { createTestDatabase } from '../kit/app.ts';
+import { GoClawTestAbortRunDocument, GoClawTestRunEventsDocument } from '../generated/goclaw.ts';
+import { createTestDatabase, gql } from '../kit/app.ts';
 import { type LlmStandin, startLlmStandin } from '../kit/llm-standin.ts';
 import { reachable } from '../kit/reachable.ts';
 import { type ServerProcess, startServerProcess, stopServerProcess } from '../kit/server-process.ts';
@@ -207,4 +207,39 @@ it.skipIf(!servicesUp)('a follower on B that joins right after the run starts on
     expect(events[0]?.type).toBe('run_started');
     expect(events.at(-1)).toMatchObject({ type: 'run_completed', payload: { content: `quick answer ${round}` } });
   }
+});
+
+it.skipIf(!servicesUp)('a run on A is aborted from B: it ends as run_cancelled for every follower', async () => {
+  const [a, b] = nodes as [ServerProcess, ServerProcess];
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  llm.script({ text: 'never finished text', gate });
+  const res = await fetch(`${a.baseUrl}/goclaw/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'agent:relay', messages: [{ role: 'user', content: 'go' }], stream: true }),
+  });
+  const runId = res.headers.get('x-goclaw-run-id') as string;
+  const reader = sseData(res);
+  for (let n = await reader.next(); !n.done; n = await reader.next()) if (n.value.includes('"never "')) break;
+  const following = follow(b.baseUrl, owner, runId);
+  await new Promise((r) => setTimeout(r, 500));
+  const abort = (token: string) => gql(b.baseUrl, GoClawTestAbortRunDocument, { runId }, token);
+  expect((await abort(stranger)).body.data?.abortAgentRun.__typename).toBe('GoClawResourceNotFoundError');
+  expect((await abort(owner)).body.data?.abortAgentRun).toMatchObject({
+    __typename: 'MutationAbortAgentRunSuccess',
+    data: { runId, outcome: 'requested' },
+  });
+  const events = await following;
+  release();
+  expect(events.at(-1)).toMatchObject({ type: 'run_cancelled', payload: { error: 'aborted by request' } });
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  for (let n = await reader.next(); !n.done; n = await reader.next()) {
+    /* drain: the SSE response ends too */
+  }
+  const trace = await rest(a.baseUrl, 'GET', `/v1/traces/${runId}`);
+  expect(trace.body.trace.status).toBe('cancelled');
+  expect((await abort(owner)).body.data?.abortAgentRun).toMatchObject({ data: { outcome: 'finished' } });
 });

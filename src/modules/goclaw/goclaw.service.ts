@@ -215,6 +215,32 @@ export class GoClawService {
     return this.runs.followStored(trace.runId, after, signal);
   }
 
+  /**
+   * Aborts a run on whichever instance runs it (operator role; the principal that started it, or an admin).
+   * `aborted`: it ran here and is cancelled now; `requested`: another instance was asked to (its followers see
+   * `run.cancelled`); `finished`: it had already ended.
+   */
+  async abortRun(
+    principal: Principal,
+    runId: string,
+  ): Promise<{ runId: string; outcome: 'aborted' | 'requested' | 'finished' }> {
+    const role = requireRole(principal, 'operator');
+    const me = principalId(principal);
+    const reason = 'aborted by request';
+    const live = this.runs.liveRun(runId);
+    if (live) {
+      if (role !== 'admin' && live.createdBy !== me) throw new GoClawNotFoundError(`run ${runId} not found`);
+      return { runId: live.runId, outcome: this.runs.requestAbort(live.runId, reason) };
+    }
+    if (!isUuid(runId)) throw new GoClawNotFoundError(`run ${runId} not found`);
+    const trace = await this.traces.get(principal, runId).catch(() => undefined);
+    if (!trace || trace.runId !== runId.toLowerCase() || (role !== 'admin' && trace.createdBy !== me)) {
+      throw new GoClawNotFoundError(`run ${runId} not found`);
+    }
+    if (trace.status !== 'running') return { runId: trace.runId, outcome: 'finished' };
+    return { runId: trace.runId, outcome: this.runs.requestAbort(trace.runId, reason) };
+  }
+
   async close(): Promise<void> {
     await this.runs.close();
     await this.http.close();

@@ -7,7 +7,9 @@ declare module '../../core/pubsub.ts' {
      * `goclaw_run_events` (so a follower on another instance that misses one finds it in the table).
      */
     'goclaw.runEvents': [runId: string, payload: { events: RunEvent[] }];
+    /** Abort a run wherever it runs (every instance checks its own runs; requests are rare). */
+    'goclaw.runAbortRequested': [payload: { runId: string; reason: string }];
   }
 }
 
-export const goclawTopics = ['goclaw.runEvents'] as const;
+export const goclawTopics = ['goclaw.runEvents', 'goclaw.runAbortRequested'] as const;

@@ -293,6 +293,7 @@ export class RunService {
   private readonly live = new Map<string, LiveRun>();
   private inFlight = 0;
   private closed = false;
+  private abortRequests: AsyncIterator<{ runId: string; reason: string }> | undefined;
 
   constructor(
     private readonly deps: {
@@ -306,7 +307,38 @@ export class RunService {
       /** How long a follower of a run on another instance waits without news before re-reading the table. */
       followIdleMs?: number;
     },
-  ) {}
+  ) {
+    if (deps.pubsub) this.listenForAborts(deps.pubsub);
+  }
+
+  /** Aborts this instance's copy of a run when any instance asks (`requestAbort`). */
+  private listenForAborts(pubsub: AppPubSub): void {
+    const iterator = pubsub.subscribe('goclaw.runAbortRequested')[Symbol.asyncIterator]();
+    this.abortRequests = iterator;
+    void (async () => {
+      for (;;) {
+        const n = await iterator.next();
+        if (n.done) return;
+        this.live.get(n.value.runId)?.abort(n.value.reason);
+      }
+    })().catch((err: unknown) => this.deps.logger.error({ err }, 'goclaw run abort subscription failed'));
+  }
+
+  /**
+   * Aborts a run: at once when it runs here, else asks every instance (`goclaw.runAbortRequested`); the one
+   * running it ends it as `run.cancelled` with `reason`. Callers check who may abort it.
+   */
+  requestAbort(runId: string, reason: string): 'aborted' | 'requested' | 'finished' {
+    const local = this.live.get(runId);
+    if (local) {
+      if (local.finished) return 'finished';
+      local.abort(reason);
+      return 'aborted';
+    }
+    if (!this.deps.pubsub) return 'finished';
+    this.deps.pubsub.publish('goclaw.runAbortRequested', { runId, reason });
+    return 'requested';
+  }
 
   /** The stored events of a run after `after`, in order. */
   async storedEvents(runId: string, after: number): Promise<RunEvent[]> {
@@ -636,6 +668,7 @@ export class RunService {
     const runs = [...this.live.values()];
     for (const r of runs) r.abort('server shutting down');
     await Promise.allSettled(runs.map((r) => r.outcome));
+    await this.abortRequests?.return?.();
     await this.deps.writer.flush();
   }
 }

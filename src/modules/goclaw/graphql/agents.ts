@@ -198,3 +198,35 @@ builder.mutationField('wakeGoClawAgent', (t) =>
     resolve: (_r, { id, input }, ctx) => ctx.services.goclaw.wake(ctx.principal, id, input),
   }),
 );
+
+const AbortOutcomeEnum = builder.enumType('GoClawRunAbortOutcome', {
+  description: 'What an abort request did.',
+  values: {
+    aborted: { description: 'The run was running on the instance that answered and is cancelled now.' },
+    requested: { description: 'Another instance runs it and was asked to cancel it (followers see run_cancelled).' },
+    finished: { description: 'The run had already ended; nothing changed.' },
+  } as const,
+});
+
+const AbortResultRef = builder
+  .objectRef<{ runId: string; outcome: 'aborted' | 'requested' | 'finished' }>('GoClawRunAbortResult')
+  .implement({
+    description: 'The answer to an abort request.',
+    fields: (t) => ({
+      runId: t.exposeString('runId', { description: 'The run.' }),
+      outcome: t.field({ type: AbortOutcomeEnum, description: 'What happened.', resolve: (r) => r.outcome }),
+    }),
+  });
+
+builder.mutationField('abortAgentRun', (t) =>
+  t.field({
+    type: AbortResultRef,
+    description:
+      'Aborts a run on whichever instance runs it; it ends as run_cancelled. Operator role; the principal that ' +
+      'started it, or an admin.',
+    authScopes: { product: 'goclaw' },
+    errors: errorsOf(NotFound),
+    args: { runId: t.arg.string({ required: true, description: 'The run’s id.' }) },
+    resolve: (_r, { runId }, ctx) => ctx.services.goclaw.abortRun(ctx.principal, runId),
+  }),
+);
