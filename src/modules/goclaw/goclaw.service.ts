@@ -182,6 +182,62 @@ export class GoClawService {
   }
 
   /**
+   * Answers a message a channel adapter received (Telegram, Slack): when its instance routes to an agent, and it is
+   * a direct message or mentions the bot in a group, the agent runs on it as that channel user (session
+   * `<channel>:<chat>`) and the answer goes back through `reply`. Anything else was only recorded.
+   */
+  async answerChannelMessage(
+    message: {
+      channel: string;
+      agentId: string | null;
+      chatId: string;
+      senderId: string;
+      text: string;
+      group: boolean;
+      mentioned: boolean;
+    },
+    reply: (text: string) => Promise<void>,
+  ): Promise<RunOutcome | undefined> {
+    if (!message.agentId || message.text.trim() === '' || (message.group && !message.mentioned)) return undefined;
+    const agent = await this.agents.find(message.agentId);
+    if (!agent) {
+      this.deps.logger.warn(
+        { channel: message.channel, agentId: message.agentId },
+        'channel routes to an unknown agent',
+      );
+      return undefined;
+    }
+    const provider = await this.providerOf(agent);
+    const principal: Principal = {
+      kind: 'userSession',
+      id: `${message.channel}:${message.senderId}`.slice(0, 255),
+      product: 'goclaw',
+      tenant: message.channel,
+      userId: message.senderId,
+      organizationId: message.channel,
+    };
+    const run = this.runs.start({
+      principal,
+      agent,
+      provider,
+      adapter: this.providers.adapter(provider),
+      model: agent.model,
+      messages: [
+        ...(agent.systemPrompt ? [{ role: 'system' as const, content: agent.systemPrompt }] : []),
+        { role: 'user', content: message.text.slice(0, 100_000) },
+      ],
+      userId: message.senderId.slice(0, 255),
+      channel: 'channel',
+      sessionKey: `${message.channel}:${message.chatId}`.slice(0, 255),
+      stream: false,
+      name: `${message.channel} ${agent.agentKey}`,
+    });
+    const outcome = await run.outcome;
+    if (outcome.content) await reply(outcome.content);
+    return outcome;
+  }
+
+  /**
    * A run's events after `after` (a seq): from memory while the run is live (then live ones until it ends), else
    * from its stored log. Only the principal that started it, or an admin, may follow it.
    */

@@ -25,6 +25,10 @@ export const goclawModule = defineModule({
     });
     goclaw.tools.add(runJsToolSource(modules.runtime, core.pubsub, modules.agenttools));
     goclaw.tools.add(customToolSource(modules.agenttools));
+    const { adapters } = modules.agenttools;
+    adapters.onInbound(async (message) => {
+      await goclaw.answerChannelMessage(message, (text) => adapters.reply(message, text));
+    });
     return goclaw;
   },
   close: (goclaw) => goclaw.close(),

@@ -229,7 +229,8 @@ export interface RunSpec {
   /** System prompt (if any) first, then history, the last user turn at the end. */
   messages: LlmMessage[];
   userId: string;
-  channel: 'http' | 'wake' | 'graphql';
+  /** Where the run came from; `channel`: a message a channel adapter (Telegram, Slack) received. */
+  channel: 'http' | 'wake' | 'graphql' | 'channel';
   sessionKey?: string;
   /** Call the provider streamed and emit its deltas as they arrive. */
   stream: boolean;
