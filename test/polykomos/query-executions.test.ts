@@ -257,6 +257,7 @@ for (const { engine, url } of engines) {
       const r = await ask(db.uuid, 'Wait a while');
       expect(r.status).toBe(500);
       expect(r.body.error.code).toBe('query_execution_failed');
+      expect(r.body.error.message).toMatch(/statement timeout|max_statement_time|maximum statement execution time/i);
       expect(Date.now() - started).toBeLessThan(8000);
     });
 

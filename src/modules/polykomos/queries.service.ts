@@ -309,16 +309,19 @@ export class QueryService {
       });
     }
     return this.withMysql(db, async (c) => {
-      const [cols] = await c.query(
-        `SELECT table_name AS t, column_name AS c, column_type AS ty, is_nullable AS n, column_key AS ck
+      const timeout = this.deps.config.statementTimeoutMs + 5_000;
+      const [cols] = await c.query({
+        timeout,
+        sql: `SELECT table_name AS t, column_name AS c, column_type AS ty, is_nullable AS n, column_key AS ck
            FROM information_schema.columns WHERE table_schema = DATABASE()
           ORDER BY table_name, ordinal_position LIMIT 3000`,
-      );
-      const [refs] = await c.query(
-        `SELECT table_name AS t, column_name AS c, referenced_table_name AS ft, referenced_column_name AS fc
+      });
+      const [refs] = await c.query({
+        timeout,
+        sql: `SELECT table_name AS t, column_name AS c, referenced_table_name AS ft, referenced_column_name AS fc
            FROM information_schema.key_column_usage
           WHERE table_schema = DATABASE() AND referenced_table_name IS NOT NULL LIMIT 3000`,
-      );
+      });
       const columns = cols as { t: string; c: string; ty: string; n: string; ck: string }[];
       const keys: SchemaKey[] = [
         ...columns.filter((r) => r.ck === 'PRI').map((r) => keyOf('primary', '', r.t, r.c)),
