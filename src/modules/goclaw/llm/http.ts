@@ -162,6 +162,8 @@ export function retryAfter(headers: Record<string, string | string[] | undefined
   const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
   if (!value) return undefined;
   if (/^\d{1,9}$/.test(value)) return Number(value);
+  // An HTTP date names its weekday or month; anything else (negative or fractional numbers) is unreadable.
+  if (!/[A-Za-z]/.test(value)) return undefined;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
