@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
@@ -5,12 +6,12 @@ import type { Logger } from '../../core/logger.ts';
 import type { OutboundPolicy } from '../../core/net/outbound.ts';
 import { type AgentRow, AgentService, externalUser } from './agents.service.ts';
 import type { GoClawConfig } from './goclaw.config.ts';
-import { GoClawInvalidInputError, GoClawNotFoundError } from './goclaw.errors.ts';
+import { GoClawInvalidInputError, GoClawNotFoundError, GoClawProviderUnavailableError } from './goclaw.errors.ts';
 import { LlmHttp } from './llm/http.ts';
-import type { LlmMessage } from './llm/types.ts';
+import { type LlmMessage, LlmProviderError, type LlmUsage } from './llm/types.ts';
 import { type ProviderRow, ProviderService } from './providers.service.ts';
 import { requireRole } from './roles.ts';
-import { type LiveRun, type RunEvent, type RunOutcome, RunService, TraceWriter } from './runs.service.ts';
+import { costOf, type LiveRun, type RunEvent, type RunOutcome, RunService, TraceWriter } from './runs.service.ts';
 import { ToolRegistry } from './tools.ts';
 import { TraceService } from './traces.service.ts';
 
@@ -35,6 +36,34 @@ export interface WakeInput {
   userId?: string | null;
   sessionKey?: string | null;
 }
+
+/** One model call another module makes through GoClaw's providers (see `GoClawService.completeOnce`). */
+export interface OneShotCompletion {
+  /** The provider's name (slug); it must exist and be enabled. */
+  provider: string;
+  model: string;
+  messages: LlmMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  /** The trace's name and channel (e.g. `polykomos nl-query`, `polykomos`). */
+  name: string;
+  channel: string;
+  /** Who the call is for (`principalId` of the caller the other module authorised): the trace's creator. */
+  createdBy: string;
+  /** The external user recorded on the trace (usage analytics count unique users by it). */
+  userId?: string;
+  signal?: AbortSignal;
+}
+
+export interface OneShotResult {
+  content: string;
+  usage: LlmUsage;
+  /** USD (the provider's reported cost, else its configured pricing, else 0). */
+  cost: number;
+  traceId: string;
+}
+
+const previewOf = (s: string) => (s.length > 500 ? `${s.slice(0, 500)}…` : s);
 
 /** GoClaw's one public service: providers, agents, runs and their traces. */
 export class GoClawService {
@@ -272,6 +301,109 @@ export class GoClawService {
         };
       }
     })();
+  }
+
+  /**
+   * One model call on behalf of another module (Polykomos' natural-language queries), with no tools and no agent:
+   * the named provider (enabled) and model, through the same adapters and outbound guard as runs, recorded as a
+   * GoClaw trace with one llm_call span (so costs and usage cover it), success or failure. The calling module
+   * authorises its own caller; no GoClaw role is checked here. A missing or disabled provider is
+   * GoClawProviderUnavailableError (nothing is recorded); a provider failure is the adapter's LlmProviderError
+   * (recorded as an error trace), with the provider's status and Retry-After.
+   */
+  async completeOnce(spec: OneShotCompletion): Promise<OneShotResult> {
+    const provider = await this.providers.byName(spec.provider);
+    if (!provider) throw new GoClawProviderUnavailableError(`provider "${spec.provider}" does not exist`);
+    if (!provider.enabled) throw new GoClawProviderUnavailableError(`provider "${spec.provider}" is disabled`);
+    const traceId = randomUUID();
+    const startTime = new Date();
+    const input = [...spec.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    this.writer.started({
+      id: traceId,
+      runId: randomUUID(),
+      agentId: null,
+      userId: spec.userId ?? '',
+      sessionKey: '',
+      name: spec.name.slice(0, 200),
+      channel: spec.channel,
+      provider: provider.name,
+      model: spec.model,
+      inputPreview: previewOf(input),
+      status: 'running',
+      startTime,
+      createdBy: spec.createdBy,
+    });
+    let content = '';
+    let usage: LlmUsage = { inputTokens: 0, outputTokens: 0 };
+    let finishReason = '';
+    let error: string | undefined;
+    try {
+      const res = await this.providers.adapter(provider).complete(
+        {
+          model: spec.model,
+          messages: spec.messages,
+          ...(spec.maxTokens ? { maxTokens: spec.maxTokens } : {}),
+          ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
+        },
+        spec.signal ? { signal: spec.signal } : {},
+      );
+      content = res.content;
+      usage = res.usage;
+      finishReason = res.finishReason;
+      return { content, usage, cost: costOf(provider, spec.model, usage), traceId };
+    } catch (err) {
+      error = err instanceof LlmProviderError ? err.message : 'internal error';
+      if (!(err instanceof LlmProviderError)) this.deps.logger.error({ err, traceId }, 'goclaw one-shot call failed');
+      throw err;
+    } finally {
+      const endTime = new Date();
+      const cost = costOf(provider, spec.model, usage);
+      const durationMs = endTime.getTime() - startTime.getTime();
+      this.writer.finished(
+        traceId,
+        {
+          status: error ? 'error' : 'completed',
+          error: error ?? null,
+          endTime,
+          durationMs,
+          outputPreview: previewOf(content),
+          inputTokens: usage.inputTokens,
+          outputTokens: usage.outputTokens,
+          totalCost: cost,
+          spanCount: 1,
+          llmCallCount: 1,
+          toolCallCount: 0,
+        },
+        [
+          {
+            id: randomUUID(),
+            seq: 1,
+            traceId,
+            spanType: 'llm_call',
+            name: `${provider.name}/${spec.model}`,
+            model: spec.model,
+            provider: provider.name,
+            inputTokens: usage.inputTokens,
+            outputTokens: usage.outputTokens,
+            cost,
+            finishReason,
+            inputPreview: previewOf(input),
+            outputPreview: previewOf(content),
+            status: error ? 'error' : 'completed',
+            error: error ?? null,
+            startTime,
+            endTime,
+            durationMs,
+          },
+        ],
+        [],
+      );
+    }
+  }
+
+  /** Writes queued traces now (readers outside GoClaw that must see a just-finished call's trace). */
+  flushTraces(): Promise<void> {
+    return this.writer.flush();
   }
 
   async close(): Promise<void> {

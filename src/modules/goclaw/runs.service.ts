@@ -237,7 +237,8 @@ export interface RunSpec {
   name: string;
 }
 
-function costOf(provider: ProviderRow, model: string, usage: LlmUsage): number {
+/** USD of one call: the provider's reported cost, else the provider's configured pricing for the model, else 0. */
+export function costOf(provider: ProviderRow, model: string, usage: LlmUsage): number {
   if (typeof usage.cost === 'number' && Number.isFinite(usage.cost)) return usage.cost;
   const pricing = (
     provider.settings as { pricing?: Record<string, { input_per_mtok?: unknown; output_per_mtok?: unknown }> }
