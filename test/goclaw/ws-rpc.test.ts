@@ -3,8 +3,15 @@ import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { GoClawTestRunEventsDocument } from '../generated/goclaw.ts';
-import { startTestApp, type TestApp } from '../kit/app.ts';
+import {
+  GoClawTestAbortRunsDocument,
+  GoClawTestRunEventsDocument,
+  GoClawTestSendMessageDocument,
+  GoClawTestSessionDocument,
+  GoClawTestSessionNodeDocument,
+  GoClawTestSessionsDocument,
+} from '../generated/goclaw.ts';
+import { gql, startTestApp, type TestApp } from '../kit/app.ts';
 import { goclawCall, goclawClient, goclawKey } from '../kit/goclaw.ts';
 import { type LlmStandin, startLlmStandin } from '../kit/llm-standin.ts';
 
@@ -604,5 +611,62 @@ describe('chat over the RPC', () => {
     expect((await stranger.request('agent', { agentId: 'helper' })).error).toMatchObject({ code: 'UNAUTHORIZED' });
     expect((await stranger.request('agents.list')).payload.agents).toEqual([]);
     stranger.close();
+  });
+});
+
+describe('the same sessions through GraphQL', () => {
+  it('sends into a session (history first), lists and loads it, and aborts by session', async () => {
+    const sessionKey = 'agent:helper:gql-1';
+    llm.script({ text: 'GraphQL answer' });
+    const rpc = await Rpc.connected(operator);
+    expect((await rpc.request('chat.send', { message: 'Over the socket', sessionKey })).ok).toBe(true);
+    rpc.close();
+    let release!: () => void;
+    llm.script({ text: 'held answer', gate: new Promise<void>((r) => (release = r)) });
+    const sent = await gql(
+      t.baseUrl,
+      GoClawTestSendMessageDocument,
+      { input: { message: 'Over GraphQL', sessionKey, stream: true } },
+      operator,
+    );
+    const started = sent.body.data?.sendGoClawMessage;
+    if (started?.__typename !== 'MutationSendGoClawMessageSuccess') throw new Error(JSON.stringify(sent.body));
+    expect(started.data).toMatchObject({ agentKey: 'helper', sessionKey });
+    // The socket turn is the GraphQL run's history.
+    const run = t.app.services.goclaw.runs.liveRun(started.data.runId);
+    await rpc.until(() => (run?.events.length ?? 0) >= 2, 'the first chunk');
+    expect(llm.requests.at(-1)?.body.messages).toEqual([
+      { role: 'system', content: 'You are helper.' },
+      { role: 'user', content: 'Over the socket' },
+      { role: 'assistant', content: 'GraphQL answer' },
+      { role: 'user', content: 'Over GraphQL' },
+    ]);
+    const viewerAbort = await gql(t.baseUrl, GoClawTestAbortRunsDocument, { sessionKey }, viewer);
+    expect(viewerAbort.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const aborted = await gql(t.baseUrl, GoClawTestAbortRunsDocument, { sessionKey }, operator);
+    expect(aborted.body.data?.abortGoClawRuns).toEqual({
+      __typename: 'MutationAbortGoClawRunsSuccess',
+      data: [started.data.runId],
+    });
+    expect((await run?.outcome)?.status).toBe('cancelled');
+    release();
+    const listed = await gql(t.baseUrl, GoClawTestSessionsDocument, {}, operator);
+    const page = listed.body.data?.goclawSessions;
+    if (page?.__typename !== 'QueryGoclawSessionsSuccess') throw new Error(JSON.stringify(listed.body));
+    const node = page.data.edges.find((e) => e?.node?.key === sessionKey)?.node;
+    expect(node).toMatchObject({ runs: 2 });
+    // Only completed runs are the conversation.
+    expect(node?.messages.map((m) => m.content)).toEqual(['Over the socket', 'GraphQL answer']);
+    const byNode = await gql(t.baseUrl, GoClawTestSessionNodeDocument, { id: node?.id as string }, operator);
+    expect(byNode.body.data?.node).toEqual({ __typename: 'GoClawSession', key: sessionKey, runs: 2 });
+    expect(
+      (await gql(t.baseUrl, GoClawTestSessionNodeDocument, { id: node?.id as string }, viewer)).body.data?.node,
+    ).toBeNull();
+    const one = await gql(t.baseUrl, GoClawTestSessionDocument, { key: 'agent:helper:nobody' }, operator);
+    expect(one.body.data?.goclawSession?.__typename).toBe('GoClawResourceNotFoundError');
+    const bad = await gql(t.baseUrl, GoClawTestSessionDocument, { key: '' }, operator);
+    expect(bad.body.data?.goclawSession?.__typename).toBe('GoClawBadRequestError');
+    const trace = await goclawCall(t, 'GET', `/v1/traces/${started.data.runId}`, { token: t.adminKey });
+    expect(trace.body.trace).toMatchObject({ channel: 'graphql', session_key: sessionKey, status: 'cancelled' });
   });
 });

@@ -47,6 +47,8 @@ export interface SendInput {
   userId?: string | null;
   /** Call the provider streamed (deltas become `chunk` events as they arrive). */
   stream?: boolean | null;
+  /** Where the message came from, recorded on the trace (default `ws`). */
+  channel?: 'ws' | 'graphql';
 }
 
 /** GoClaw's one public service: providers, agents, runs and their traces. */
@@ -231,7 +233,7 @@ export class GoClawService {
         { role: 'user', content: input.message },
       ],
       userId: externalUser(input.userId) ?? '',
-      channel: 'ws',
+      channel: input.channel ?? 'ws',
       sessionKey,
       stream: input.stream === true,
       name: `chat ${agent.agentKey}`,

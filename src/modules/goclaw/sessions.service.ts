@@ -102,6 +102,32 @@ export class SessionService {
     };
   }
 
+  /** One of the caller's sessions by key; undefined when the caller has no run under it. */
+  async get(principal: Principal, sessionKey: string): Promise<SessionSummary | undefined> {
+    const owner = this.owner(principal);
+    const key = checkSessionKey(sessionKey);
+    await this.deps.writer.flush();
+    const where = { ...owner, sessionKey: key };
+    const [totals, latest] = await Promise.all([
+      this.deps.prisma.goclawTrace.aggregate({
+        where,
+        _count: { _all: true },
+        _sum: { inputTokens: true, outputTokens: true },
+        _max: { startTime: true },
+      }),
+      this.deps.prisma.goclawTrace.findFirst({ where, orderBy: { startTime: 'desc' }, select: { agentId: true } }),
+    ]);
+    if (!latest) return undefined;
+    return {
+      key,
+      agentId: latest.agentId,
+      runs: totals._count._all,
+      inputTokens: totals._sum.inputTokens ?? 0,
+      outputTokens: totals._sum.outputTokens ?? 0,
+      lastActivity: totals._max.startTime ?? new Date(0),
+    };
+  }
+
   /** The session's conversation, oldest first: its latest completed runs' user messages and answers. */
   async history(principal: Principal, sessionKey: string): Promise<SessionMessage[]> {
     const owner = this.owner(principal);
