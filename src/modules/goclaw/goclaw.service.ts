@@ -12,6 +12,7 @@ import { type LlmMessage, LlmProviderError, type LlmUsage } from './llm/types.ts
 import { type ProviderRow, ProviderService } from './providers.service.ts';
 import { requireRole } from './roles.ts';
 import { costOf, type LiveRun, type RunEvent, type RunOutcome, RunService, TraceWriter } from './runs.service.ts';
+import { checkSessionKey, SessionService } from './sessions.service.ts';
 import { ToolRegistry } from './tools.ts';
 import { TraceService } from './traces.service.ts';
 
@@ -65,12 +66,28 @@ export interface OneShotResult {
 
 const previewOf = (s: string) => (s.length > 500 ? `${s.slice(0, 500)}…` : s);
 
+/** One message to an agent in a session (the WebSocket RPC's `chat.send`). */
+export interface SendInput {
+  message: string;
+  /** The agent's uuid or slug; else the one the session key names (`agent:<slug>:…`); else `default`. */
+  agentId?: string | null;
+  /** The session: its earlier completed turns (this principal's) are the run's history. */
+  sessionKey: string;
+  userId?: string | null;
+  /** Call the provider streamed (deltas become `chunk` events as they arrive). */
+  stream?: boolean | null;
+  /** Where the message came from, recorded on the trace (default `ws`). */
+  channel?: 'ws' | 'graphql';
+}
+
 /** GoClaw's one public service: providers, agents, runs and their traces. */
 export class GoClawService {
   readonly providers: ProviderService;
   readonly agents: AgentService;
   readonly runs: RunService;
   readonly traces: TraceService;
+  /** Sessions: the runs recorded under one session key, and their history. */
+  readonly sessions: SessionService;
   /** Where tools for agent runs come from (the agentTools module adds its sources here). */
   readonly tools = new ToolRegistry();
   private readonly http: LlmHttp;
@@ -102,6 +119,12 @@ export class GoClawService {
       maxConcurrentRuns: config.maxConcurrentRuns,
     });
     this.traces = new TraceService({ prisma, writer: this.writer });
+    this.sessions = new SessionService({ prisma, writer: this.writer });
+  }
+
+  /** The module's configuration (the WebSocket RPC reads its keepalive and rate limits here). */
+  get config(): GoClawConfig {
+    return this.deps.config;
   }
 
   /** The agent's provider, enabled; 400 when the agent names none that is usable. */
@@ -264,6 +287,64 @@ export class GoClawService {
     const outcome = await run.outcome;
     if (outcome.content) await reply(outcome.content);
     return outcome;
+  }
+
+  /**
+   * Runs an agent on one message of a session: the agent's system prompt, the session's earlier completed turns
+   * (this principal's, the latest 50 completed runs), then the message. Returns the live run at once.
+   */
+  async send(principal: Principal, input: SendInput): Promise<{ run: LiveRun; agent: AgentRow }> {
+    requireRole(principal, 'operator');
+    if (typeof input.message !== 'string' || input.message.trim() === '')
+      throw new GoClawInvalidInputError('message is required');
+    if (input.message.length > 1_000_000)
+      throw new GoClawInvalidInputError('message is longer than 1,000,000 characters');
+    const sessionKey = checkSessionKey(input.sessionKey);
+    const named = /^agent:([^:]+):/.exec(sessionKey)?.[1];
+    const ref = input.agentId || named || 'default';
+    const agent = await this.agents.find(ref);
+    if (!agent) throw new GoClawNotFoundError(`agent ${ref} not found`);
+    const provider = await this.providerOf(agent);
+    const history = await this.sessions.history(principal, sessionKey);
+    const run = this.runs.start({
+      principal,
+      agent,
+      provider,
+      adapter: this.providers.adapter(provider),
+      model: agent.model,
+      messages: [
+        ...(agent.systemPrompt ? [{ role: 'system' as const, content: agent.systemPrompt }] : []),
+        ...history.map((m) => ({ role: m.role, content: m.content })),
+        { role: 'user', content: input.message },
+      ],
+      userId: externalUser(input.userId) ?? '',
+      channel: input.channel ?? 'ws',
+      sessionKey,
+      stream: input.stream === true,
+      name: `chat ${agent.agentKey}`,
+    });
+    return { run, agent };
+  }
+
+  /**
+   * Aborts runs on this instance: one by id, or every running run of a session. Only the principal that started
+   * a run (or an admin) may abort it; others' runs are not found. Returns the ids of the runs aborted.
+   */
+  abortRuns(principal: Principal, input: { runId?: string | null; sessionKey?: string | null }): string[] {
+    const role = requireRole(principal, 'operator');
+    if (!input.runId && !input.sessionKey) throw new GoClawInvalidInputError('sessionKey or runId is required');
+    const me = principalId(principal);
+    const mine = (r: LiveRun) => role === 'admin' || r.createdBy === me;
+    let runs: LiveRun[];
+    if (input.runId) {
+      const run = this.runs.liveRun(input.runId);
+      runs =
+        run && !run.finished && mine(run) && (!input.sessionKey || run.sessionKey === input.sessionKey) ? [run] : [];
+    } else {
+      runs = this.runs.runningInSession(checkSessionKey(input.sessionKey)).filter(mine);
+    }
+    for (const r of runs) r.abort('aborted by the client');
+    return runs.map((r) => r.runId);
   }
 
   /**
