@@ -32,7 +32,8 @@ beforeAll(async () => {
   t = await startTestApp({
     ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true',
     ATRIUM_GOCLAW_WS_PING_MS: '100',
-    ATRIUM_GOCLAW_WS_IDLE_TIMEOUT_MS: '1500',
+    // Long enough that a client paused on purpose (the send-buffer test) is not first dropped as silent.
+    ATRIUM_GOCLAW_WS_IDLE_TIMEOUT_MS: '5000',
     ATRIUM_GOCLAW_WS_RATE_PER_SECOND: '5',
     ATRIUM_GOCLAW_WS_BURST: '30',
     ATRIUM_GOCLAW_WS_MAX_BUFFERED_BYTES: String(256 * 1024),
@@ -210,7 +211,7 @@ describe('the endpoint and the handshake', () => {
     const rpc = await Rpc.open();
     const started = Date.now();
     expect((await rpc.closed).code).toBe(4408);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4900);
   });
 
   it('pings, and drops a peer that stops answering', async () => {
@@ -245,7 +246,7 @@ describe('the endpoint and the handshake', () => {
     const started = Date.now();
     await new Promise<void>((resolve) => socket.once('close', () => resolve()));
     expect(received).toContain('"ok":true');
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 
