@@ -209,37 +209,42 @@ it.skipIf(!servicesUp)('a follower on B that joins right after the run starts on
   }
 });
 
-it.skipIf(!servicesUp)('a run on A is aborted from B: it ends as run_cancelled for every follower', async () => {
-  const [a, b] = nodes as [ServerProcess, ServerProcess];
-  let release = () => {};
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  llm.script({ text: 'never finished text', gate });
-  const res = await fetch(`${a.baseUrl}/goclaw/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'agent:relay', messages: [{ role: 'user', content: 'go' }], stream: true }),
-  });
-  const runId = res.headers.get('x-goclaw-run-id') as string;
-  const reader = sseData(res);
-  for (let n = await reader.next(); !n.done; n = await reader.next()) if (n.value.includes('"never "')) break;
-  const following = follow(b.baseUrl, owner, runId);
-  await new Promise((r) => setTimeout(r, 500));
-  const abort = (token: string) => gql(b.baseUrl, GoClawTestAbortRunDocument, { runId }, token);
-  expect((await abort(stranger)).body.data?.abortAgentRun.__typename).toBe('GoClawResourceNotFoundError');
-  expect((await abort(owner)).body.data?.abortAgentRun).toMatchObject({
-    __typename: 'MutationAbortAgentRunSuccess',
-    data: { runId, outcome: 'requested' },
-  });
-  const events = await following;
-  release();
-  expect(events.at(-1)).toMatchObject({ type: 'run_cancelled', payload: { error: 'aborted by request' } });
-  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-  for (let n = await reader.next(); !n.done; n = await reader.next()) {
-    /* drain: the SSE response ends too */
-  }
-  const trace = await rest(a.baseUrl, 'GET', `/v1/traces/${runId}`);
-  expect(trace.body.trace.status).toBe('cancelled');
-  expect((await abort(owner)).body.data?.abortAgentRun).toMatchObject({ data: { outcome: 'finished' } });
-});
+it.skipIf(!servicesUp)(
+  'a run on A is aborted from B: it ends as run_cancelled for every follower',
+  async () => {
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    llm.script({ text: 'never finished text', gate });
+    const res = await fetch(`${a.baseUrl}/goclaw/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'agent:relay', messages: [{ role: 'user', content: 'go' }], stream: true }),
+    });
+    const runId = res.headers.get('x-goclaw-run-id') as string;
+    const reader = sseData(res);
+    for (let n = await reader.next(); !n.done; n = await reader.next()) if (n.value.includes('"never "')) break;
+    const following = follow(b.baseUrl, owner, runId);
+    await new Promise((r) => setTimeout(r, 500));
+    const abort = (token: string) => gql(b.baseUrl, GoClawTestAbortRunDocument, { runId }, token);
+    expect((await abort(stranger)).body.data?.abortAgentRun.__typename).toBe('GoClawResourceNotFoundError');
+    expect((await abort(owner)).body.data?.abortAgentRun).toMatchObject({
+      __typename: 'MutationAbortAgentRunSuccess',
+      data: { runId, outcome: 'requested' },
+    });
+    const events = await following;
+    release();
+    expect(events.at(-1)).toMatchObject({ type: 'run_cancelled', payload: { error: 'aborted by request' } });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    // The SSE response on A ends too: the abort's error frame, then [DONE].
+    const frames: string[] = [];
+    for (let n = await reader.next(); !n.done; n = await reader.next()) frames.push(n.value);
+    expect(frames).toEqual([JSON.stringify({ error: { message: 'aborted by request', type: 'api_error' } }), '[DONE]']);
+    const trace = await rest(a.baseUrl, 'GET', `/v1/traces/${runId}`);
+    expect(trace.body.trace.status).toBe('cancelled');
+    expect((await abort(owner)).body.data?.abortAgentRun).toMatchObject({ data: { outcome: 'finished' } });
+  },
+  60_000,
+);

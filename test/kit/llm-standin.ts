@@ -22,6 +22,8 @@ export interface ScriptedTurn {
   /** Answer this status with a provider-shaped error body instead. */
   status?: number;
   error?: string;
+  /** With `status`: a `Retry-After` header (seconds) on the error answer. */
+  retryAfter?: number;
   /** Streamed turns: after the first text chunk, wait for this before sending the rest. */
   gate?: Promise<void>;
 }
@@ -87,9 +89,13 @@ export async function startLlmStandin(): Promise<LlmStandin> {
     return { ...scripted, text, toolCalls, usage };
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   };
   const sse = (res: ServerResponse) => {
@@ -118,7 +124,12 @@ export async function startLlmStandin(): Promise<LlmStandin> {
       return send(res, 404, { error: { message: 'not found' } });
     const turn = nextTurn('openai', body);
     if (turn.status)
-      return send(res, turn.status, { error: { message: turn.error ?? 'scripted failure', type: 'server_error' } });
+      return send(
+        res,
+        turn.status,
+        { error: { message: turn.error ?? 'scripted failure', type: 'server_error' } },
+        turn.retryAfter !== undefined ? { 'retry-after': String(turn.retryAfter) } : {},
+      );
     const id = `chatcmpl-standin-${requests.length}`;
     const finish = turn.toolCalls.length ? 'tool_calls' : 'stop';
     const usage = {

@@ -2,10 +2,12 @@ import path from 'node:path';
 import { defineModule } from '../../core/module.ts';
 import { ActivityLog, ActivityReader } from './activity.ts';
 import { parseAgentToolsConfig } from './agent-tools.config.ts';
+import { ChannelAdapters } from './channel-adapter.ts';
 import { ChannelService } from './channels.service.ts';
 import { McpServerService } from './mcp.service.ts';
 import { ShellSandbox } from './shell-sandbox.ts';
 import { SkillService } from './skills.service.ts';
+import { SlackAdapter } from './slack.ts';
 import { TelegramAdapter } from './telegram.ts';
 import { ToolService } from './tools.service.ts';
 import { WorkspaceService } from './workspace.service.ts';
@@ -19,7 +21,8 @@ export interface AgentTools {
   workspace: WorkspaceService;
   activity: ActivityLog;
   reader: ActivityReader;
-  telegram: TelegramAdapter;
+  /** The Telegram and Slack adapters (channel instances served for real). */
+  adapters: ChannelAdapters;
   /** The `exec` tool's bubblewrap sandbox (detected at start; refuses every command when unavailable). */
   sandbox: ShellSandbox;
 }
@@ -39,6 +42,14 @@ export const agentToolsModule = defineModule({
   create: ({ core, config, modules }): AgentTools => {
     const { prisma, db, secrets: box, outbound, objectStore, pubsub } = core;
     const activity = new ActivityLog(prisma);
+    const adapterDeps = {
+      prisma,
+      box,
+      outbound,
+      logger: core.logger,
+      instanceId: core.config.instanceId,
+      enabled: config.channelAdapters,
+    };
     return {
       mcp: new McpServerService({ prisma, box, outbound, config, activity }),
       tools: new ToolService({ prisma, box, pubsub, runtime: modules.runtime, activity }),
@@ -54,21 +65,17 @@ export const agentToolsModule = defineModule({
       }),
       activity,
       reader: new ActivityReader(prisma),
-      telegram: new TelegramAdapter({
-        prisma,
-        box,
-        outbound,
-        logger: core.logger,
-        instanceId: core.config.instanceId,
-        config: config.telegram,
+      adapters: new ChannelAdapters({
+        telegram: new TelegramAdapter(adapterDeps, config.telegram),
+        slack: new SlackAdapter(adapterDeps, config.slack),
       }),
       sandbox: new ShellSandbox(config.bwrap, core.logger.child({ component: 'goclaw-exec-sandbox' })),
     };
   },
   start: async (tools) => {
     await tools.sandbox.detect();
-    await tools.telegram.start();
+    await tools.adapters.start();
   },
-  close: (tools) => tools.telegram.close(),
+  close: (tools) => tools.adapters.close(),
   graphql: () => import('./graphql/index.ts'),
 });

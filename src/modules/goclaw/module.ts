@@ -32,6 +32,10 @@ export const goclawModule = defineModule({
     goclaw.tools.add(customToolSource(modules.agenttools));
     goclaw.tools.add(mcpToolSource(modules.agenttools));
     goclaw.tools.add(skillToolSource(modules.agenttools));
+    const { adapters } = modules.agenttools;
+    adapters.onInbound(async (message) => {
+      await goclaw.answerChannelMessage(message, (text) => adapters.reply(message, text));
+    });
     return goclaw;
   },
   close: (goclaw) => goclaw.close(),

@@ -2,3 +2,4 @@ import './types.ts';
 import './providers.ts';
 import './agents.ts';
 import './traces.ts';
+import './sessions.ts';

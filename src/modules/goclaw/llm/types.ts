@@ -67,6 +67,8 @@ export class LlmProviderError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** The provider's `Retry-After`, in seconds, when it sent one (rate limits). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'LlmProviderError';
