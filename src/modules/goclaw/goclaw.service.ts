@@ -380,6 +380,13 @@ export class GoClawService {
     if (!trace || trace.runId !== runId.toLowerCase() || (role !== 'admin' && trace.createdBy !== me)) {
       throw new GoClawNotFoundError(`run ${runId} not found`);
     }
+    if (trace.status !== 'running') {
+      // Ended: its terminal event was stored in the same transaction as this status, so the table has them all.
+      const stored = await this.runs.storedEvents(trace.runId, Math.max(0, after));
+      return (async function* () {
+        yield* stored;
+      })();
+    }
     return this.runs.followStored(trace.runId, after, signal);
   }
 

@@ -274,8 +274,9 @@ builder.subscriptionField('agentRunEvents', (t) =>
   t.field({
     type: RunEventRef,
     description:
-      'A run’s events after `after` (default 0: from the start), then live ones until its last event; a finished ' +
-      'run replays from its stored log. The principal that started the run, or an admin.',
+      'A run’s events after `after` (default 0: from the start), then live ones until its last event, on any ' +
+      'instance (a run on another instance is followed through its stored log and the platform pub/sub); a ' +
+      'finished run replays from its stored log. The principal that started the run, or an admin.',
     authScopes: { product: 'goclaw' },
     args: {
       runId: t.arg.string({ required: true, description: 'The run’s id.' }),
