@@ -3,7 +3,12 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { randomHex } from '../../src/core/auth/secrets.ts';
-import { GoClawTestAbortRunDocument, GoClawTestRunEventsDocument } from '../generated/goclaw.ts';
+import {
+  GoClawTestAbortRunDocument,
+  GoClawTestAbortRunsDocument,
+  GoClawTestRunEventsDocument,
+  GoClawTestSendMessageDocument,
+} from '../generated/goclaw.ts';
 import { createTestDatabase, gql } from '../kit/app.ts';
 import { type LlmStandin, startLlmStandin } from '../kit/llm-standin.ts';
 import { reachable } from '../kit/reachable.ts';
@@ -245,6 +250,48 @@ it.skipIf(!servicesUp)(
     const trace = await rest(a.baseUrl, 'GET', `/v1/traces/${runId}`);
     expect(trace.body.trace.status).toBe('cancelled');
     expect((await abort(owner)).body.data?.abortAgentRun).toMatchObject({ data: { outcome: 'finished' } });
+  },
+  60_000,
+);
+
+it.skipIf(!servicesUp)(
+  'abortGoClawRuns by session on B aborts the session’s run on A (the caller’s own only)',
+  async () => {
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    llm.script({ text: 'held in session', gate });
+    const sessionKey = 'agent:relay:cross-instance';
+    const sent = await gql(
+      a.baseUrl,
+      GoClawTestSendMessageDocument,
+      { input: { sessionKey, message: 'go', agentId: 'relay', stream: true } },
+      owner,
+    );
+    expect(sent.body.data?.sendGoClawMessage.__typename).toBe('MutationSendGoClawMessageSuccess');
+    const runId = (sent.body.data as { sendGoClawMessage: { data: { runId: string } } }).sendGoClawMessage.data.runId;
+    const events: Ev[] = [];
+    let sawChunk: () => void = () => {};
+    const chunked = new Promise<void>((resolve) => {
+      sawChunk = resolve;
+    });
+    const following = follow(b.baseUrl, owner, runId, 0, (e) => {
+      events.push(e);
+      if (e.type === 'chunk') sawChunk();
+    });
+    await chunked;
+    const abortRuns = (token: string) => gql(b.baseUrl, GoClawTestAbortRunsDocument, { sessionKey }, token);
+    // The stranger's request reaches A too, and A leaves the run alone (not the stranger's).
+    expect((await abortRuns(stranger)).body.data?.abortGoClawRuns).toMatchObject({ data: [] });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(events.at(-1)?.type).toBe('chunk');
+    // The owner's: B runs none of the session's runs (answers []), A aborts its one.
+    expect((await abortRuns(owner)).body.data?.abortGoClawRuns).toMatchObject({ data: [] });
+    await following;
+    release();
+    expect(events.at(-1)).toMatchObject({ type: 'run_cancelled', payload: { error: 'aborted by the client' } });
   },
   60_000,
 );

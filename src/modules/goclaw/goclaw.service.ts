@@ -331,23 +331,23 @@ export class GoClawService {
   }
 
   /**
-   * Aborts runs on this instance: one by id, or every running run of a session. Only the principal that started
-   * a run (or an admin) may abort it; others' runs are not found. Returns the ids of the runs aborted.
+   * Aborts runs: one by id, or every running run of a session, on every instance. Only the principal that
+   * started a run (or an admin) may abort it; others' runs are left alone. This instance's matching runs are
+   * aborted at once and their ids returned; other instances are asked (`goclaw.runAbortRequested`) and abort
+   * theirs as the request reaches them (their followers see `run.cancelled`).
    */
   abortRuns(principal: Principal, input: { runId?: string | null; sessionKey?: string | null }): string[] {
     const role = requireRole(principal, 'operator');
     if (!input.runId && !input.sessionKey) throw new GoClawInvalidInputError('sessionKey or runId is required');
-    const me = principalId(principal);
-    const mine = (r: LiveRun) => role === 'admin' || r.createdBy === me;
-    let runs: LiveRun[];
-    if (input.runId) {
-      const run = this.runs.liveRun(input.runId);
-      runs =
-        run && !run.finished && mine(run) && (!input.sessionKey || run.sessionKey === input.sessionKey) ? [run] : [];
-    } else {
-      runs = this.runs.runningInSession(checkSessionKey(input.sessionKey)).filter(mine);
-    }
-    for (const r of runs) r.abort('aborted by the client');
+    const sessionKey = input.sessionKey ? checkSessionKey(input.sessionKey) : undefined;
+    if (input.runId && !isUuid(input.runId) && !this.runs.liveRun(input.runId)) return [];
+    const runs = this.runs.requestAbort({
+      ...(input.runId ? { runId: input.runId.toLowerCase() } : {}),
+      ...(sessionKey ? { sessionKey } : {}),
+      by: principalId(principal),
+      admin: role === 'admin',
+      reason: 'aborted by the client',
+    });
     return runs.map((r) => r.runId);
   }
 
@@ -402,10 +402,13 @@ export class GoClawService {
     const role = requireRole(principal, 'operator');
     const me = principalId(principal);
     const reason = 'aborted by request';
+    const req = { by: me, admin: role === 'admin', reason };
     const live = this.runs.liveRun(runId);
     if (live) {
       if (role !== 'admin' && live.createdBy !== me) throw new GoClawNotFoundError(`run ${runId} not found`);
-      return { runId: live.runId, outcome: this.runs.requestAbort(live.runId, reason) };
+      if (live.finished) return { runId: live.runId, outcome: 'finished' };
+      this.runs.requestAbort({ ...req, runId: live.runId });
+      return { runId: live.runId, outcome: 'aborted' };
     }
     if (!isUuid(runId)) throw new GoClawNotFoundError(`run ${runId} not found`);
     const trace = await this.traces.get(principal, runId).catch(() => undefined);
@@ -413,7 +416,8 @@ export class GoClawService {
       throw new GoClawNotFoundError(`run ${runId} not found`);
     }
     if (trace.status !== 'running') return { runId: trace.runId, outcome: 'finished' };
-    return { runId: trace.runId, outcome: this.runs.requestAbort(trace.runId, reason) };
+    this.runs.requestAbort({ ...req, runId: trace.runId });
+    return { runId: trace.runId, outcome: 'requested' };
   }
 
   /**

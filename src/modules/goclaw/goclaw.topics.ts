@@ -1,4 +1,4 @@
-import type { RunEvent } from './runs.service.ts';
+import type { RunAbortRequest, RunEvent } from './runs.service.ts';
 
 declare module '../../core/pubsub.ts' {
   interface TopicMap {
@@ -7,8 +7,11 @@ declare module '../../core/pubsub.ts' {
      * `goclaw_run_events` (so a follower on another instance that misses one finds it in the table).
      */
     'goclaw.runEvents': [runId: string, payload: { events: RunEvent[] }];
-    /** Abort a run wherever it runs (every instance checks its own runs; requests are rare). */
-    'goclaw.runAbortRequested': [payload: { runId: string; reason: string }];
+    /**
+     * Abort a run (by id) or a session's running runs wherever they run: every instance checks its own runs, and
+     * aborts those the requester may (`by` started them, or `admin`). Requests are rare: one broadcast topic.
+     */
+    'goclaw.runAbortRequested': [payload: RunAbortRequest];
   }
 }
 

@@ -68,6 +68,17 @@ const maxToolResult = 64 * 1024;
 /** How long a finished run stays in memory for late subscribers (then its events are read from the database). */
 const retainMs = 60_000;
 
+/** An abort request crossing instances (`goclaw.runAbortRequested`). */
+export interface RunAbortRequest {
+  runId?: string;
+  sessionKey?: string;
+  /** The requester's principal id: runs it started may be aborted. */
+  by: string;
+  /** An admin may abort any run. */
+  admin: boolean;
+  reason: string;
+}
+
 /** The run is refused before it starts (too many in flight). REST 429. */
 export class GoClawBusyError extends GoClawError {
   constructor(message: string) {
@@ -297,7 +308,7 @@ export class RunService {
   private readonly live = new Map<string, LiveRun>();
   private inFlight = 0;
   private closed = false;
-  private abortRequests: AsyncIterator<{ runId: string; reason: string }> | undefined;
+  private abortRequests: AsyncIterator<RunAbortRequest> | undefined;
 
   constructor(
     private readonly deps: {
@@ -323,25 +334,32 @@ export class RunService {
       for (;;) {
         const n = await iterator.next();
         if (n.done) return;
-        this.live.get(n.value.runId)?.abort(n.value.reason);
+        for (const run of this.matching(n.value)) run.abort(n.value.reason);
       }
     })().catch((err: unknown) => this.deps.logger.error({ err }, 'goclaw run abort subscription failed'));
   }
 
-  /**
-   * Aborts a run: at once when it runs here, else asks every instance (`goclaw.runAbortRequested`); the one
-   * running it ends it as `run.cancelled` with `reason`. Callers check who may abort it.
-   */
-  requestAbort(runId: string, reason: string): 'aborted' | 'requested' | 'finished' {
-    const local = this.live.get(runId);
-    if (local) {
-      if (local.finished) return 'finished';
-      local.abort(reason);
-      return 'aborted';
+  /** This instance's unfinished runs an abort request names and its requester may abort. */
+  matching(req: RunAbortRequest): LiveRun[] {
+    const mayAbort = (r: LiveRun) => !r.finished && (req.admin || r.createdBy === req.by);
+    if (req.runId) {
+      const run = this.live.get(req.runId);
+      return run && mayAbort(run) && (!req.sessionKey || run.sessionKey === req.sessionKey) ? [run] : [];
     }
-    if (!this.deps.pubsub) return 'finished';
-    this.deps.pubsub.publish('goclaw.runAbortRequested', { runId, reason });
-    return 'requested';
+    return req.sessionKey ? this.runningInSession(req.sessionKey).filter(mayAbort) : [];
+  }
+
+  /**
+   * Aborts the runs a request names: this instance's at once (returned), and, unless the run asked for by id is
+   * here, asks every other instance to abort theirs (`goclaw.runAbortRequested`; each checks the requester
+   * against its own runs). Callers check roles.
+   */
+  requestAbort(req: RunAbortRequest): LiveRun[] {
+    const here = this.matching(req);
+    for (const r of here) r.abort(req.reason);
+    const onlyHere = req.runId !== undefined && this.live.has(req.runId);
+    if (this.deps.pubsub && !onlyHere) this.deps.pubsub.publish('goclaw.runAbortRequested', req);
+    return here;
   }
 
   /** The stored events of a run after `after`, in order. */

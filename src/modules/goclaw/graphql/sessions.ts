@@ -147,8 +147,9 @@ builder.mutationField('abortGoClawRuns', (t) =>
   t.field({
     type: ['String'],
     description:
-      'Aborts runs on this instance: one by id, or every running run of a session; only the caller’s own (an ' +
-      'admin: any). Answers the ids aborted. Operator role.',
+      'Aborts runs on every instance: one by id, or every running run of a session; only the caller’s own (an ' +
+      'admin: any). Answers the ids aborted on the answering instance (other instances abort theirs as the ' +
+      'request reaches them). Operator role.',
     authScopes: { product: 'goclaw' },
     errors: errorsOf(InvalidInput),
     args: {
