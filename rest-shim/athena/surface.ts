@@ -20,6 +20,7 @@ import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
 import { athenaPostgrestOperations } from './postgrest.ts';
 import { athenaSchemaOperations } from './schema.ts';
+import { athenaStorageFileOperations } from './storage-files.ts';
 import { athenaS3CatalogOperations } from './storage-s3.ts';
 
 export { athenaErrorBody };
@@ -173,5 +174,6 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     athenaIpPolicyOperations,
     athenaChatOperations,
     athenaS3CatalogOperations,
+    athenaStorageFileOperations,
   ],
 });

@@ -59,7 +59,11 @@ export class StorageSessionRequiredError extends StorageError {
 /** The client's database cannot hold managed-storage metadata now (down, frozen, or its schema failed). */
 export class StorageUnavailableError extends StorageError {
   constructor(clientName: string, reason: string) {
-    super('storage_unavailable', 503, `Managed storage metadata unavailable for Athena client "${clientName}": ${reason}`);
+    super(
+      'storage_unavailable',
+      503,
+      `Managed storage metadata unavailable for Athena client "${clientName}": ${reason}`,
+    );
     this.name = 'StorageUnavailableError';
   }
 }

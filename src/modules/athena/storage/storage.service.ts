@@ -346,7 +346,8 @@ function checkFileId(v: unknown, field = 'file_id'): string {
     throw new StorageInvalidInputError(`${field} must be a string of 1 to 512 characters`);
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new StorageInvalidInputError(`${field} must not contain control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(v))
+    throw new StorageInvalidInputError(`${field} must not contain control characters`);
   return v;
 }
 
@@ -359,7 +360,8 @@ function checkStorageKey(v: unknown, field = 'storage_key'): string {
   if (typeof v !== 'string' || v === '') throw new StorageInvalidInputError(`${field} is required`);
   if (Buffer.byteLength(v) > 1024) throw new StorageInvalidInputError(`${field}: at most 1024 bytes`);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new StorageInvalidInputError(`${field} must not contain control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(v))
+    throw new StorageInvalidInputError(`${field} must not contain control characters`);
   if (v.startsWith('/') || v.split('/').some((s) => s === '..' || s === '.')) {
     throw new StorageInvalidInputError(`${field} must be a relative key without . or .. segments`);
   }
@@ -391,7 +393,8 @@ function checkText(v: string | null | undefined, field: string, max: number): st
     throw new StorageInvalidInputError(`${field} must be a string of at most ${max} characters`);
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new StorageInvalidInputError(`${field} must not contain control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(v))
+    throw new StorageInvalidInputError(`${field} must not contain control characters`);
   return v;
 }
 
@@ -436,7 +439,8 @@ function bounded(v: number | null | undefined, fallback: number, min: number, ma
 }
 
 function batchOf<T>(items: T[] | null | undefined, field: string): T[] {
-  if (!Array.isArray(items) || items.length === 0) throw new StorageInvalidInputError(`${field} must be a non-empty array`);
+  if (!Array.isArray(items) || items.length === 0)
+    throw new StorageInvalidInputError(`${field} must be a non-empty array`);
   if (items.length > maxBatch) throw new StorageInvalidInputError(`${field}: at most ${maxBatch} entries`);
   return items;
 }
@@ -445,7 +449,12 @@ const baseName = (key: string) => key.slice(key.lastIndexOf('/') + 1);
 const prefixOf = (key: string) => (key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '');
 function extensionOf(name: string): string | null {
   const i = name.lastIndexOf('.');
-  return i > 0 && i < name.length - 1 ? name.slice(i + 1).toLowerCase().slice(0, 32) : null;
+  return i > 0 && i < name.length - 1
+    ? name
+        .slice(i + 1)
+        .toLowerCase()
+        .slice(0, 32)
+    : null;
 }
 
 /** RFC 3986 encoding as SigV4 wants it (`/` kept in paths). */
@@ -461,7 +470,8 @@ export function contentDisposition(kind: 'inline' | 'attachment', name: string):
 }
 
 const isS3Error = (err: unknown, ...names: string[]) =>
-  err instanceof S3ServiceException && (names.includes(err.name) || names.includes(String(err.$metadata?.httpStatusCode)));
+  err instanceof S3ServiceException &&
+  (names.includes(err.name) || names.includes(String(err.$metadata?.httpStatusCode)));
 
 export class AthenaStorageService {
   private readonly ready = new Map<string, Promise<void>>();
@@ -472,6 +482,8 @@ export class AthenaStorageService {
   private sweeper: NodeJS.Timeout | undefined;
   /** Event rows this process published (tests, metrics). */
   published = 0;
+  /** `storageFileEvents` streams open on this process (tests, metrics). */
+  openStreams = 0;
 
   constructor(
     private readonly deps: {
@@ -788,7 +800,8 @@ export class AthenaStorageService {
     }
     const db = await this.db(actor.client);
     const { file } = await this.load(db, actor.client, actor, input.fileId, 'write');
-    const contentType = file.mimeType ?? checkMime(input.contentType ?? null, 'content-type') ?? 'application/octet-stream';
+    const contentType =
+      file.mimeType ?? checkMime(input.contentType ?? null, 'content-type') ?? 'application/octet-stream';
     const size = await this.withS3(actor.client, file, 'PutObject', async (c) => {
       if (input.contentLength !== null) {
         await c.s3.send(
@@ -905,7 +918,12 @@ export class AthenaStorageService {
       throw new StorageInvalidInputError('a file_id appears twice in the batch');
     }
     const db = await this.db(actor.client);
-    const files = await this.loadMany(db, actor, plans.map((p) => p.fileId), 'write');
+    const files = await this.loadMany(
+      db,
+      actor,
+      plans.map((p) => p.fileId),
+      'write',
+    );
     const moved: StorageFileView[] = [];
     const failures: { file_id: string; error: string; code: string }[] = [];
     for (const plan of plans) {
@@ -1088,12 +1106,21 @@ export class AthenaStorageService {
   /** Copies a readable file to a new key as a new file owned by the caller. */
   async copyFile(
     principal: Principal,
-    input: { fileId: string; storageKey: string; bucket?: string | null; newFileId?: string | null; name?: string | null },
+    input: {
+      fileId: string;
+      storageKey: string;
+      bucket?: string | null;
+      newFileId?: string | null;
+      name?: string | null;
+    },
   ): Promise<StorageFileView> {
     const actor = actorOf(principal);
     const storageKey = checkStorageKey(input.storageKey);
     const bucket = checkBucket(input.bucket);
-    const newId = input.newFileId === undefined || input.newFileId === null ? randomUUID() : checkFileId(input.newFileId, 'new_file_id');
+    const newId =
+      input.newFileId === undefined || input.newFileId === null
+        ? randomUUID()
+        : checkFileId(input.newFileId, 'new_file_id');
     const name = checkText(input.name, 'name', 512) ?? baseName(storageKey);
     const db = await this.db(actor.client);
     const { file } = await this.load(db, actor.client, actor, input.fileId, 'read');
@@ -1103,10 +1130,15 @@ export class AthenaStorageService {
       `SELECT id FROM athena.files WHERE id = $1 OR (s3_id = $2 AND bucket = $3 AND storage_key = $4 AND deleted_at IS NULL)`,
       [newId, file.s3Id, dest, storageKey],
     );
-    if (taken.rows[0]) throw new StorageConflictError(`The new file id or key is already taken ("${taken.rows[0].id}")`);
+    if (taken.rows[0])
+      throw new StorageConflictError(`The new file id or key is already taken ("${taken.rows[0].id}")`);
     await this.withS3(actor.client, file, 'CopyObject', (c) =>
       c.s3.send(
-        new CopyObjectCommand({ Bucket: dest, Key: storageKey, CopySource: `${c.bucket}/${encode(file.storageKey, true)}` }),
+        new CopyObjectCommand({
+          Bucket: dest,
+          Key: storageKey,
+          CopySource: `${c.bucket}/${encode(file.storageKey, true)}`,
+        }),
       ),
     );
     try {
@@ -1117,7 +1149,17 @@ export class AthenaStorageService {
            SELECT $1, $2, s.original_name, $3, s.s3_id, $4, s.size_bytes, s.mime_type, s.resource_id, s.metadata, $5,
              $6, false, $7, $8, 'uploaded' FROM athena.files s WHERE s.id = $9
            RETURNING ${fileCols()}`,
-          [newId, name, dest, prefixOf(storageKey) || null, storageKey, extensionOf(name), actor.organizationId, actor.userId, file.id],
+          [
+            newId,
+            name,
+            dest,
+            prefixOf(storageKey) || null,
+            storageKey,
+            extensionOf(name),
+            actor.organizationId,
+            actor.userId,
+            file.id,
+          ],
         );
         const f = toFile(actor.client, r.rows[0] as Row);
         await q.query(
@@ -1185,7 +1227,13 @@ export class AthenaStorageService {
       hit.expiresAtMs - now > (this.deps.urlTtlSeconds * 1000) / 2
     ) {
       const expiresIn = Math.floor((hit.expiresAtMs - now) / 1000);
-      return this.urlView(file, purpose, { url: hit.url, expires_in: expiresIn, expires_at: new Date(hit.expiresAtMs).toISOString(), method: 'GET' }, true, 'memory');
+      return this.urlView(
+        file,
+        purpose,
+        { url: hit.url, expires_in: expiresIn, expires_at: new Date(hit.expiresAtMs).toISOString(), method: 'GET' },
+        true,
+        'memory',
+      );
     }
     const signed = await this.withS3(client, file, 'presign GET', async (c) => {
       const signingDate = new Date();
@@ -1386,7 +1434,8 @@ export class AthenaStorageService {
     if (!(input.retainUntil instanceof Date) || Number.isNaN(input.retainUntil.getTime())) {
       throw new StorageInvalidInputError('retain_until must be a date-time');
     }
-    if (input.retainUntil.getTime() <= Date.now()) throw new StorageInvalidInputError('retain_until must be in the future');
+    if (input.retainUntil.getTime() <= Date.now())
+      throw new StorageInvalidInputError('retain_until must be in the future');
     const db = await this.db(actor.client);
     const { file } = await this.load(db, actor.client, actor, input.fileId, 'manage');
     await this.withS3(actor.client, file, 'PutObjectRetention', async (c) => {
@@ -1412,7 +1461,10 @@ export class AthenaStorageService {
         new PutObjectRetentionCommand({
           Bucket: c.bucket,
           Key: file.storageKey,
-          Retention: { Mode: input.mode === 'governance' ? 'GOVERNANCE' : 'COMPLIANCE', RetainUntilDate: input.retainUntil },
+          Retention: {
+            Mode: input.mode === 'governance' ? 'GOVERNANCE' : 'COMPLIANCE',
+            RetainUntilDate: input.retainUntil,
+          },
         }),
       );
       if (input.legalHold !== undefined && input.legalHold !== null) {
@@ -1550,7 +1602,9 @@ export class AthenaStorageService {
     if (r.rows.length === 0) throw new StorageNotFoundError(`No tracked files under "${prefix}"`);
     const denied = r.rows.find((x) => Number(x.rank) < rankOf[need]);
     if (denied) {
-      throw new StorageForbiddenError(`${need} permission is needed on every file under "${prefix}" (not "${String(denied.id)}")`);
+      throw new StorageForbiddenError(
+        `${need} permission is needed on every file under "${prefix}" (not "${String(denied.id)}")`,
+      );
     }
     return r.rows.map((x) => toFile(actor.client, x));
   }
@@ -1644,7 +1698,8 @@ export class AthenaStorageService {
       const { file } = await this.load(db, actor.client, actor, input.fileId, need);
       target = { fileId: file.id, s3Id: null, prefix: null };
     } else {
-      if (input.s3Id === undefined || input.s3Id === null) throw new StorageInvalidInputError('give file_id, or s3_id and prefix');
+      if (input.s3Id === undefined || input.s3Id === null)
+        throw new StorageInvalidInputError('give file_id, or s3_id and prefix');
       const s3Id = checkS3Id(input.s3Id);
       const prefix = checkPrefix(input.prefix, 'prefix', false);
       await this.folderFiles(db, actor, s3Id, prefix, need);
@@ -1700,10 +1755,14 @@ export class AthenaStorageService {
       if (rows.length === 0) throw new StorageNotFoundError(`Permission "${input.permissionId}" not found`);
     } else {
       const who = checkPrincipal(input.principalType, input.principalId);
-      const permission = input.permission === undefined || input.permission === null ? null : checkPermission(input.permission);
+      const permission =
+        input.permission === undefined || input.permission === null ? null : checkPermission(input.permission);
       const all = await this.listPermissions(principal, input);
       rows = all.filter(
-        (p) => p.principalType === who.type && p.principalId === who.id && (permission === null || p.permission === permission),
+        (p) =>
+          p.principalType === who.type &&
+          p.principalId === who.id &&
+          (permission === null || p.permission === permission),
       );
       if (rows.length === 0) throw new StorageNotFoundError('No such permission');
     }
@@ -1741,17 +1800,23 @@ export class AthenaStorageService {
   /** Whether a principal (default: the caller) holds `permission` on a file (a higher grant counts). */
   async check(
     principal: Principal,
-    input: { fileId: string; permission: StoragePermission; principalType?: StoragePrincipalType | null; principalId?: string | null },
+    input: {
+      fileId: string;
+      permission: StoragePermission;
+      principalType?: StoragePrincipalType | null;
+      principalId?: string | null;
+    },
   ) {
     const actor = actorOf(principal);
     const permission = checkPermission(input.permission);
     const db = await this.db(actor.client);
     const fileId = checkFileId(input.fileId);
     const self = input.principalId === undefined || input.principalId === null;
-    const file = await db.query<Row>(
-      `SELECT ${fileCols()}, ${rankSql()} AS rank FROM athena.files f WHERE f.id = $1`,
-      [fileId, actor.userId, actor.organizationId],
-    );
+    const file = await db.query<Row>(`SELECT ${fileCols()}, ${rankSql()} AS rank FROM athena.files f WHERE f.id = $1`, [
+      fileId,
+      actor.userId,
+      actor.organizationId,
+    ]);
     const row = file.rows[0];
     if (!row || (row.organization_id !== actor.organizationId && row.is_public !== true)) {
       throw new StorageNotFoundError(`File "${fileId}" not found`);
@@ -1818,7 +1883,15 @@ export class AthenaStorageService {
           [id, file.id, uploadId, c.bucket, file.storageKey, actor.userId],
         );
         await this.log(q, actor, file.id, 'multipart.created', file, { upload_id: id });
-        return { upload_id: id, s3_upload_id: uploadId, file_id: file.id, bucket: c.bucket, storage_key: file.storageKey, status: 'open', file };
+        return {
+          upload_id: id,
+          s3_upload_id: uploadId,
+          file_id: file.id,
+          bucket: c.bucket,
+          storage_key: file.storageKey,
+          status: 'open',
+          file,
+        };
       });
     } finally {
       c.s3.destroy();
@@ -1828,7 +1901,8 @@ export class AthenaStorageService {
 
   /** An open upload of a file the caller may write. */
   private async upload(db: ClientDatabase, actor: Actor, uploadId: string) {
-    if (typeof uploadId !== 'string' || !uuidPattern.test(uploadId)) throw new StorageInvalidInputError('upload_id must be a uuid');
+    if (typeof uploadId !== 'string' || !uuidPattern.test(uploadId))
+      throw new StorageInvalidInputError('upload_id must be a uuid');
     const r = await db.query<Row>('SELECT * FROM athena.file_multipart_uploads WHERE id = $1', [uploadId]);
     const u = r.rows[0];
     if (!u) throw new StorageNotFoundError(`Multipart upload "${uploadId}" not found`);
@@ -1885,19 +1959,33 @@ export class AthenaStorageService {
     const db = await this.db(actor.client);
     const u = await this.upload(db, actor, input.uploadId);
     if (u.status !== 'open') throw new StorageConflictError(`Multipart upload "${u.id}" is ${u.status}`);
-    const head = await this.withS3(actor.client, { ...u.file, bucket: u.bucket }, 'CompleteMultipartUpload', async (c) => {
-      await c.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: c.bucket,
-          Key: u.storageKey,
-          UploadId: u.s3UploadId,
-          MultipartUpload: { Parts: parts },
-        }),
-      );
-      return c.s3.send(new HeadObjectCommand({ Bucket: c.bucket, Key: u.storageKey }));
-    });
-    await db.query(`UPDATE athena.file_multipart_uploads SET status = 'completed', updated_at = now() WHERE id = $1`, [u.id]);
-    return this.markUploaded(db, actor, u.file, head.ContentLength ?? 0, head.ContentType ?? null, 'multipart.completed');
+    const head = await this.withS3(
+      actor.client,
+      { ...u.file, bucket: u.bucket },
+      'CompleteMultipartUpload',
+      async (c) => {
+        await c.s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: c.bucket,
+            Key: u.storageKey,
+            UploadId: u.s3UploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        );
+        return c.s3.send(new HeadObjectCommand({ Bucket: c.bucket, Key: u.storageKey }));
+      },
+    );
+    await db.query(`UPDATE athena.file_multipart_uploads SET status = 'completed', updated_at = now() WHERE id = $1`, [
+      u.id,
+    ]);
+    return this.markUploaded(
+      db,
+      actor,
+      u.file,
+      head.ContentLength ?? 0,
+      head.ContentType ?? null,
+      'multipart.completed',
+    );
   }
 
   async abortMultipart(principal: Principal, uploadId: string) {
@@ -1910,7 +1998,9 @@ export class AthenaStorageService {
         c.s3.send(new AbortMultipartUploadCommand({ Bucket: c.bucket, Key: u.storageKey, UploadId: u.s3UploadId })),
       );
       await db.transaction({}, async (q) => {
-        await q.query(`UPDATE athena.file_multipart_uploads SET status = 'aborted', updated_at = now() WHERE id = $1`, [u.id]);
+        await q.query(`UPDATE athena.file_multipart_uploads SET status = 'aborted', updated_at = now() WHERE id = $1`, [
+          u.id,
+        ]);
         await this.log(q, actor, u.fileId, 'multipart.aborted', u.file, { upload_id: u.id });
       });
       await this.afterCommit(actor.client);
@@ -1980,7 +2070,8 @@ export class AthenaStorageService {
       throw new StorageForbiddenError('The session belongs to another X-Athena-Client');
     }
     const prefix = input.prefix ?? '';
-    if (typeof prefix !== 'string' || prefix.length > 1024) throw new StorageInvalidInputError('prefix: at most 1024 characters');
+    if (typeof prefix !== 'string' || prefix.length > 1024)
+      throw new StorageInvalidInputError('prefix: at most 1024 characters');
     const db = await this.db(actor.client);
     const source: EventSource<StorageFileEventPayload> = (push) => {
       const iterator = this.deps.pubsub
@@ -1996,49 +2087,60 @@ export class AthenaStorageService {
       return () => void Promise.resolve(iterator.return?.()).catch(() => {});
     };
     const seen = new Set<number>();
-    return new EventStream<StorageFileEventPayload, StorageFileEventView>([source], async (e) => {
-      if (seen.has(e.eventId)) return [];
-      seen.add(e.eventId);
-      if (seen.size > 10_000) seen.clear();
-      if (e.storageKey !== null && !e.storageKey.startsWith(prefix)) return [];
-      if (e.storageKey === null && prefix !== '') return [];
-      let file: StorageFileView | null = null;
-      if (e.fileId !== null) {
-        const r = await db.query<Row>(`SELECT ${fileCols()}, ${rankSql()} AS rank FROM athena.files f WHERE f.id = $1`, [
-          e.fileId,
-          actor.userId,
-          actor.organizationId,
-        ]);
-        const row = r.rows[0];
-        if (row) {
-          if (Number(row.rank) < 1 && row.is_public !== true) return [];
-          file = toFile(actor.client, row);
-        } else {
-          const readers = (e.details.readers ?? {}) as { public?: boolean; users?: string[]; organizations?: string[] };
-          const could =
-            readers.public === true ||
-            readers.users?.includes(actor.userId) === true ||
-            readers.organizations?.includes(actor.organizationId) === true;
-          if (!could) return [];
+    this.openStreams++;
+    return new EventStream<StorageFileEventPayload, StorageFileEventView>(
+      [source],
+      async (e) => {
+        if (seen.has(e.eventId)) return [];
+        seen.add(e.eventId);
+        if (seen.size > 10_000) seen.clear();
+        if (e.storageKey !== null && !e.storageKey.startsWith(prefix)) return [];
+        if (e.storageKey === null && prefix !== '') return [];
+        let file: StorageFileView | null = null;
+        if (e.fileId !== null) {
+          const r = await db.query<Row>(
+            `SELECT ${fileCols()}, ${rankSql()} AS rank FROM athena.files f WHERE f.id = $1`,
+            [e.fileId, actor.userId, actor.organizationId],
+          );
+          const row = r.rows[0];
+          if (row) {
+            if (Number(row.rank) < 1 && row.is_public !== true) return [];
+            file = toFile(actor.client, row);
+          } else {
+            const readers = (e.details.readers ?? {}) as {
+              public?: boolean;
+              users?: string[];
+              organizations?: string[];
+            };
+            const could =
+              readers.public === true ||
+              readers.users?.includes(actor.userId) === true ||
+              readers.organizations?.includes(actor.organizationId) === true;
+            if (!could) return [];
+          }
+        } else if (e.actorUserId !== actor.userId) {
+          return [];
         }
-      } else if (e.actorUserId !== actor.userId) {
-        return [];
-      }
-      const { readers: _readers, ...details } = e.details;
-      return [
-        {
-          client: e.client,
-          id: e.eventId,
-          fileId: e.fileId,
-          organizationId: e.organizationId,
-          actorUserId: e.actorUserId,
-          action: e.action,
-          details,
-          createdAt: new Date(e.createdAt),
-          file,
-        },
-      ];
-    });
+        const { readers: _readers, ...details } = e.details;
+        return [
+          {
+            client: e.client,
+            id: e.eventId,
+            fileId: e.fileId,
+            organizationId: e.organizationId,
+            actorUserId: e.actorUserId,
+            action: e.action,
+            details,
+            createdAt: new Date(e.createdAt),
+            file,
+          },
+        ];
+      },
+      undefined,
+      () => {
+        this.openStreams--;
+      },
+    );
   }
 
   /** One audit row and one event row, in the mutation's transaction. */
@@ -2116,7 +2218,13 @@ export class AthenaStorageService {
   private urlView(
     file: StorageFileView,
     purpose: string,
-    signed: { url: string; expires_in: number; expires_at: string; method: 'GET' | 'PUT'; headers?: Record<string, string> },
+    signed: {
+      url: string;
+      expires_in: number;
+      expires_at: string;
+      method: 'GET' | 'PUT';
+      headers?: Record<string, string>;
+    },
     cacheHit: boolean,
     cacheLayer: string,
   ): StoragePresignedUrlView {
@@ -2198,9 +2306,11 @@ export class AthenaStorageService {
     const out = new Map<string, StorageFileView>();
     for (const id of ids) {
       const row = found.get(id);
-      if (!row || row.organization_id !== actor.organizationId) throw new StorageNotFoundError(`File "${id}" not found`);
+      if (!row || row.organization_id !== actor.organizationId)
+        throw new StorageNotFoundError(`File "${id}" not found`);
       const rank = Math.max(Number(row.rank), row.is_public === true ? rankOf.read : 0);
-      if (rank < rankOf[need]) throw new StorageForbiddenError(`This operation needs ${need} permission on file "${id}"`);
+      if (rank < rankOf[need])
+        throw new StorageForbiddenError(`This operation needs ${need} permission on file "${id}"`);
       out.set(id, toFile(actor.client, row));
     }
     return out;
@@ -2241,11 +2351,13 @@ export class AthenaStorageService {
     }
     let ready = this.ready.get(client);
     if (!ready) {
-      ready = migrateClientSchema(db, { schema: storageSchema, ledger: storageLedger, migrations: storageMigrations }).then(
-        (applied) => {
-          if (applied.length > 0) this.deps.logger.info({ client, applied }, 'athena storage schema migrated');
-        },
-      );
+      ready = migrateClientSchema(db, {
+        schema: storageSchema,
+        ledger: storageLedger,
+        migrations: storageMigrations,
+      }).then((applied) => {
+        if (applied.length > 0) this.deps.logger.info({ client, applied }, 'athena storage schema migrated');
+      });
       this.ready.set(client, ready);
       ready.catch(() => this.ready.delete(client));
     }
