@@ -1,0 +1,364 @@
+// The multipart half of the S3 protocol that s3rver (the embedded object store) lacks or gets unsafe:
+// ListParts and AbortMultipartUpload are answered here, CompleteMultipartUpload is checked and answered here,
+// UploadPart is checked and then handed to s3rver. Everything else passes through untouched.
+//
+// This is a Koa middleware placed in s3rver's own chain just before its router, so requests still arrive over
+// HTTP on loopback, are signature-checked by s3rver's own authentication middleware, and errors come back in
+// s3rver's XML error shape. State is s3rver's filesystem store: an upload is the directory
+// `<bucket>/._S3rver_uploads/<uploadId>/` holding `key`, `metadata`, and per part `<n>` plus `<n>.md5`.
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+// Minimal typing of the s3rver internals used here (CommonJS, no declarations).
+interface S3rverStore {
+  getBucket(bucket: string): Promise<unknown | null>;
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  putObjectMultipart(
+    bucket: string,
+    uploadId: string,
+    parts: { number: number; etag: string }[],
+  ): Promise<{ md5: string; size: number }>;
+}
+type S3ErrorConstructor = new (code: string, message?: string, detail?: Record<string, unknown>) => Error;
+interface XmlParser {
+  validate(xml: string): true | unknown;
+  parse(xml: string, options?: Record<string, unknown>): unknown;
+}
+interface KoaContext {
+  method: string;
+  path: string;
+  href: string;
+  query: Record<string, string | string[] | undefined>;
+  params?: Record<string, string>;
+  req: NodeJS.ReadableStream & { headers: Record<string, string | string[] | undefined> };
+  status: number;
+  body: unknown;
+  type: string;
+  mountPath?: string;
+}
+type Next = () => Promise<unknown>;
+export type KoaMiddleware = (ctx: KoaContext, next: Next) => Promise<unknown>;
+
+const s3rverRequire = createRequire(createRequire(import.meta.url).resolve('s3rver'));
+const S3Error = s3rverRequire('./models/error') as S3ErrorConstructor;
+const authentication = (s3rverRequire('./middleware/authentication') as () => KoaMiddleware)();
+const { DUMMY_ACCOUNT } = s3rverRequire('./models/account') as { DUMMY_ACCOUNT: { id: number; displayName: string } };
+// The XML parser s3rver itself depends on, resolved from s3rver's location.
+const xmlParser = s3rverRequire('fast-xml-parser') as XmlParser;
+const he = s3rverRequire('he') as { decode(text: string): string };
+
+const xmlns = 'http://s3.amazonaws.com/doc/2006-03-01/';
+/** s3rver's upload ids: 16 random bytes in hex. Anything else cannot name an upload (and must not reach a path). */
+const uploadIdPattern = /^[0-9a-f]{32}$/;
+const maxPartNumber = 10_000;
+const maxListParts = 1000;
+/** CompleteMultipartUpload bodies: 10 000 parts at well under 200 bytes each. */
+const maxCompleteBodyBytes = 2 * 1024 * 1024;
+
+const noSuchUpload = (uploadId: string) =>
+  new S3Error(
+    'NoSuchUpload',
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    { UploadId: uploadId },
+  );
+
+function singleQuery(ctx: KoaContext, name: string): string | undefined {
+  const value = ctx.query[name];
+  if (Array.isArray(value)) {
+    throw new S3Error('InvalidArgument', `Query parameter ${name} was given more than once`, { ArgumentName: name });
+  }
+  return value;
+}
+
+/** A canonical decimal integer within [min, max], or an InvalidArgument error naming the parameter. */
+function integerArgument(value: string, name: string, min: number, max: number, message?: string): number {
+  const n = /^(0|[1-9]\d{0,8})$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) {
+    throw new S3Error('InvalidArgument', message ?? `Argument ${name} must be an integer between ${min} and ${max}`, {
+      ArgumentName: name,
+      ArgumentValue: value,
+    });
+  }
+  return n;
+}
+
+/** Splits `/<bucket>/<key>` the way s3rver's router does (each part percent-decoded); undefined when not an object path. */
+function objectPath(ctx: KoaContext): { bucket: string; key: string } | undefined {
+  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+  if (!match) return undefined;
+  try {
+    return { bucket: decodeURIComponent(match[1] as string), key: decodeURIComponent(match[2] as string) };
+  } catch {
+    throw new S3Error('InvalidURI', "Couldn't parse the specified URI.");
+  }
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+interface StoredPart {
+  number: number;
+  md5: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** The finished parts of an upload, ascending. A part still being written has no `.md5` file yet and is left out. */
+async function listStoredParts(uploadDir: string): Promise<StoredPart[]> {
+  const names = await readdir(uploadDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  const present = new Set(names);
+  const numbers = names
+    .filter((n) => /^[1-9]\d{0,4}$/.test(n) && Number(n) <= maxPartNumber && present.has(`${n}.md5`))
+    .map(Number)
+    .sort((a, b) => a - b);
+  const parts = await Promise.all(
+    numbers.map(async (number): Promise<StoredPart | undefined> => {
+      const file = path.join(uploadDir, String(number));
+      const [md5, info] = await Promise.all([
+        readOptional(`${file}.md5`),
+        stat(file).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return undefined;
+          throw err;
+        }),
+      ]);
+      return md5 === undefined || info === undefined
+        ? undefined
+        : { number, md5: md5.trim(), size: info.size, lastModified: info.mtime };
+    }),
+  );
+  return parts.filter((p): p is StoredPart => p !== undefined);
+}
+
+function readBody(ctx: KoaContext, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const req = ctx.req;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeListener('data', onData);
+        req.resume();
+        reject(new S3Error('MaxMessageLengthExceeded', 'Your request was too big.'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
+}
+
+interface RequestedPart {
+  number: number;
+  etag: string;
+}
+
+function parseCompleteBody(xml: string): RequestedPart[] {
+  const malformed = () =>
+    new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema.',
+    );
+  if (xml.trim() === '' || xmlParser.validate(xml) !== true) throw malformed();
+  // Values stay strings: a PartNumber must be canonical decimal and an ETag is opaque text.
+  const doc = xmlParser.parse(xml, {
+    parseNodeValue: false,
+    ignoreAttributes: true,
+    tagValueProcessor: (value: string) => he.decode(value),
+  }) as {
+    CompleteMultipartUpload?: { Part?: unknown };
+  };
+  const root = doc.CompleteMultipartUpload;
+  if (!root || typeof root !== 'object' || root.Part === undefined) throw malformed();
+  const parts = ([] as unknown[]).concat(root.Part);
+  return parts.map((p) => {
+    if (!p || typeof p !== 'object') throw malformed();
+    const { PartNumber, ETag } = p as { PartNumber?: unknown; ETag?: unknown };
+    if (typeof PartNumber !== 'string' || typeof ETag !== 'string') throw malformed();
+    return {
+      number: integerArgument(
+        PartNumber.trim(),
+        'PartNumber',
+        1,
+        maxPartNumber,
+        'Part number must be an integer between 1 and 10000, inclusive',
+      ),
+      // S3 compares ETags without their quotes.
+      etag: ETag.replace(/"/g, '').trim(),
+    };
+  });
+}
+
+/**
+ * Koa middleware for s3rver's chain. `store` is s3rver's FilesystemStore (`server.store`).
+ * Operations on one upload id run one at a time, so an abort cannot pull parts from under a running complete.
+ */
+export function s3rverMultipartMiddleware(store: S3rverStore): KoaMiddleware {
+  const queues = new Map<string, Promise<unknown>>();
+
+  function serialized<T>(uploadId: string, run: () => Promise<T>): Promise<T> {
+    const previous = queues.get(uploadId) ?? Promise.resolve();
+    const current = previous.then(run, run);
+    const settled = current.then(
+      () => {},
+      () => {},
+    );
+    queues.set(uploadId, settled);
+    void settled.then(() => {
+      if (queues.get(uploadId) === settled) queues.delete(uploadId);
+    });
+    return current;
+  }
+
+  /** The upload's directory after checking that the id names an open upload of this very key. */
+  async function openUpload(bucket: string, key: string, uploadId: string): Promise<string> {
+    if (!(await store.getBucket(bucket))) {
+      throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+    }
+    if (!uploadIdPattern.test(uploadId)) throw noSuchUpload(uploadId);
+    const uploadDir = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+    const storedKey = await readOptional(path.join(uploadDir, 'key'));
+    if (storedKey !== key) throw noSuchUpload(uploadId);
+    return uploadDir;
+  }
+
+  async function listParts(ctx: KoaContext, bucket: string, key: string, uploadId: string) {
+    const maxPartsArg = singleQuery(ctx, 'max-parts');
+    const markerArg = singleQuery(ctx, 'part-number-marker');
+    const maxParts = maxPartsArg === undefined ? maxListParts : integerArgument(maxPartsArg, 'max-parts', 0, 2 ** 31);
+    const marker =
+      markerArg === undefined || markerArg === ''
+        ? 0
+        : integerArgument(markerArg, 'part-number-marker', 0, 2 ** 31 - 1);
+    const pageSize = Math.min(maxParts, maxListParts);
+    const uploadDir = await openUpload(bucket, key, uploadId);
+    const after = (await listStoredParts(uploadDir)).filter((p) => p.number > marker);
+    const page = after.slice(0, pageSize);
+    const truncated = after.length > page.length;
+    const owner = { ID: DUMMY_ACCOUNT.id, DisplayName: DUMMY_ACCOUNT.displayName };
+    ctx.body = {
+      ListPartsResult: {
+        '@': { xmlns },
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        Initiator: owner,
+        Owner: owner,
+        StorageClass: 'STANDARD',
+        PartNumberMarker: marker,
+        ...(page.length > 0 ? { NextPartNumberMarker: (page.at(-1) as StoredPart).number } : {}),
+        MaxParts: pageSize,
+        IsTruncated: truncated,
+        ...(page.length > 0
+          ? {
+              Part: page.map((p) => ({
+                PartNumber: p.number,
+                LastModified: p.lastModified.toISOString(),
+                ETag: JSON.stringify(p.md5),
+                Size: p.size,
+              })),
+            }
+          : {}),
+      },
+    };
+  }
+
+  async function abort(ctx: KoaContext, bucket: string, key: string, uploadId: string) {
+    const uploadDir = await openUpload(bucket, key, uploadId);
+    // The key file goes first: from then on the upload is gone for every other request, even if removing
+    // the parts fails half-way.
+    await rm(path.join(uploadDir, 'key'), { force: true });
+    await rm(uploadDir, { recursive: true, force: true });
+    ctx.status = 204;
+    ctx.body = null;
+  }
+
+  async function complete(ctx: KoaContext, bucket: string, key: string, uploadId: string, body: string) {
+    const requested = parseCompleteBody(body);
+    const uploadDir = await openUpload(bucket, key, uploadId);
+    for (let i = 1; i < requested.length; i++) {
+      if ((requested[i] as RequestedPart).number <= (requested[i - 1] as RequestedPart).number) {
+        throw new S3Error(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. Parts must be ordered by part number.',
+          {
+            UploadId: uploadId,
+          },
+        );
+      }
+    }
+    const stored = new Map((await listStoredParts(uploadDir)).map((p) => [p.number, p]));
+    for (const part of requested) {
+      if (stored.get(part.number)?.md5 !== part.etag) {
+        throw new S3Error(
+          'InvalidPart',
+          "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
+          { UploadId: uploadId, PartNumber: part.number, ETag: part.etag },
+        );
+      }
+    }
+    const { md5 } = await store.putObjectMultipart(bucket, uploadId, requested);
+    ctx.body = {
+      CompleteMultipartUploadResult: {
+        '@': { xmlns },
+        Location: ctx.href.split('?')[0],
+        Bucket: bucket,
+        Key: key,
+        ETag: JSON.stringify(md5),
+      },
+    };
+  }
+
+  return async function multipart(ctx, next) {
+    if (!('uploadId' in ctx.query)) return next();
+    const target = objectPath(ctx);
+    if (!target) return next();
+    const { bucket, key } = target;
+    const uploadId = singleQuery(ctx, 'uploadId') ?? '';
+    // s3rver's authentication middleware reads the router's params; it runs again inside the router for
+    // requests passed on, which is harmless (it only verifies).
+    ctx.params = { ...ctx.params, bucket, key };
+    return authentication(ctx, async () => {
+      switch (ctx.method) {
+        case 'GET':
+          return serialized(uploadId, () => listParts(ctx, bucket, key, uploadId));
+        case 'DELETE':
+          return serialized(uploadId, () => abort(ctx, bucket, key, uploadId));
+        case 'POST': {
+          // Read the body before queueing: a slow client must not hold up other requests on this upload.
+          const body = await readBody(ctx, maxCompleteBodyBytes);
+          return serialized(uploadId, () => complete(ctx, bucket, key, uploadId, body));
+        }
+        case 'PUT': {
+          if ('x-amz-copy-source' in ctx.req.headers) return next(); // s3rver answers NotImplemented
+          // s3rver takes partNumber as a file name and creates the upload directory on demand.
+          integerArgument(
+            singleQuery(ctx, 'partNumber') ?? '',
+            'partNumber',
+            1,
+            maxPartNumber,
+            'Part number must be an integer between 1 and 10000, inclusive',
+          );
+          await openUpload(bucket, key, uploadId);
+          return next();
+        }
+        default:
+          return next();
+      }
+    });
+  };
+}
