@@ -1,4 +1,4 @@
-// Multipart uploads against the embedded S3 server (s3rver plus src/core/s3rver-multipart.ts), spoken to over
+// Multipart uploads against the embedded S3 server (s3rver plus src/core/s3rver-extension.ts), spoken to over
 // HTTP on loopback with @aws-sdk/client-s3 and, for what the SDK refuses to send, raw requests.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';

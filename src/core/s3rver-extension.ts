@@ -1,18 +1,31 @@
-// The multipart half of the S3 protocol that s3rver (the embedded object store) lacks or gets unsafe:
-// ListParts and AbortMultipartUpload are answered here, CompleteMultipartUpload is checked and answered here,
-// UploadPart is checked and then handed to s3rver. Everything else passes through untouched.
+// What s3rver (the embedded object store) lacks or gets unsafe, answered in front of its router:
+//   - ListParts and AbortMultipartUpload (s3rver has neither);
+//   - CompleteMultipartUpload, checked (ids, part numbers, ETags) before s3rver's store assembles the parts;
+//   - UploadPart, checked and then handed to s3rver;
+//   - PutObject, streamed to a staging file and renamed into place only once the whole body arrived (s3rver writes
+//     into the object's own file, so a cut-off upload truncated the existing object, and it answered before its
+//     file write had finished).
+// Everything else passes through untouched.
 //
-// This is a Koa middleware placed in s3rver's own chain just before its router, so requests still arrive over
-// HTTP on loopback, are signature-checked by s3rver's own authentication middleware, and errors come back in
-// s3rver's XML error shape. State is s3rver's filesystem store: an upload is the directory
-// `<bucket>/._S3rver_uploads/<uploadId>/` holding `key`, `metadata`, and per part `<n>` plus `<n>.md5`.
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+// This is a Koa middleware placed in s3rver's own chain just before its router; the requests it answers go
+// through s3rver's own CORS, website and authentication middlewares first, as the router would run them, so they
+// still arrive over HTTP on loopback, and errors come back in s3rver's XML error shape. State is s3rver's
+// filesystem store: an upload is the directory `<bucket>/._S3rver_uploads/<uploadId>/` holding `key`,
+// `metadata`, and per part `<n>` plus `<n>.md5`; staged PUT bodies live in `<bucket>/._S3rver_staging/`.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 // Minimal typing of the s3rver internals used here (CommonJS, no declarations).
 interface S3rverStore {
+  rootDirectory: string;
   getBucket(bucket: string): Promise<unknown | null>;
+  getBucketPath(bucket: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, unknown>, md5: string): Promise<void>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putObjectMultipart(
     bucket: string,
@@ -27,6 +40,7 @@ interface XmlParser {
 }
 interface KoaContext {
   method: string;
+  set(field: string, value: string): void;
   path: string;
   href: string;
   query: Record<string, string | string[] | undefined>;
@@ -42,7 +56,24 @@ export type KoaMiddleware = (ctx: KoaContext, next: Next) => Promise<unknown>;
 
 const s3rverRequire = createRequire(createRequire(import.meta.url).resolve('s3rver'));
 const S3Error = s3rverRequire('./models/error') as S3ErrorConstructor;
-const authentication = (s3rverRequire('./middleware/authentication') as () => KoaMiddleware)();
+// The middlewares s3rver's router runs for every object request, in its order.
+const frontChain = [
+  (s3rverRequire('./middleware/cors') as () => KoaMiddleware)(),
+  (s3rverRequire('./middleware/website') as () => KoaMiddleware)(),
+  (s3rverRequire('./middleware/authentication') as () => KoaMiddleware)(),
+];
+// The query parameters s3rver's router reads as a sub-resource (`?tagging`, `?uploadId`, …): a PUT without any of
+// them is PutObject, whatever else the query holds (SDKs add `x-id`, presigned URLs `X-Amz-*`).
+const subresources = new Set<string>([
+  ...(s3rverRequire('./controllers/bucket') as { METHODS: string[] }).METHODS,
+  ...(s3rverRequire('./controllers/object') as { METHODS: string[] }).METHODS,
+]);
+const S3Object = s3rverRequire('./models/object') as new (
+  bucket: string,
+  key: string,
+  content: null,
+  headers: Record<string, unknown>,
+) => { metadata: Record<string, unknown> };
 const { DUMMY_ACCOUNT } = s3rverRequire('./models/account') as { DUMMY_ACCOUNT: { id: number; displayName: string } };
 // The XML parser s3rver itself depends on, resolved from s3rver's location.
 const xmlParser = s3rverRequire('fast-xml-parser') as XmlParser;
@@ -52,6 +83,7 @@ const xmlns = 'http://s3.amazonaws.com/doc/2006-03-01/';
 /** s3rver's upload ids: 16 random bytes in hex. Anything else cannot name an upload (and must not reach a path). */
 const uploadIdPattern = /^[0-9a-f]{32}$/;
 const maxPartNumber = 10_000;
+const stagingDirName = '._S3rver_staging';
 const maxListParts = 1000;
 /** CompleteMultipartUpload bodies: 10 000 parts at well under 200 bytes each. */
 const maxCompleteBodyBytes = 2 * 1024 * 1024;
@@ -91,6 +123,25 @@ function objectPath(ctx: KoaContext): { bucket: string; key: string } | undefine
     return { bucket: decodeURIComponent(match[1] as string), key: decodeURIComponent(match[2] as string) };
   } catch {
     throw new S3Error('InvalidURI', "Couldn't parse the specified URI.");
+  }
+}
+
+/** Runs s3rver's per-object middlewares (CORS, website, authentication), then `handler`. */
+function throughFrontChain(ctx: KoaContext, handler: Next): Promise<unknown> {
+  const step = (i: number): Promise<unknown> =>
+    i === frontChain.length ? handler() : (frontChain[i] as KoaMiddleware)(ctx, () => step(i + 1));
+  return step(0);
+}
+
+/** Bodies in SigV4 streaming (aws-chunked) framing: s3rver would store the chunk signatures as data. */
+function refuseChunkedSigning(ctx: KoaContext): void {
+  const sha = ctx.req.headers['x-amz-content-sha256'];
+  const encoding = ctx.req.headers['content-encoding'];
+  if (
+    (typeof sha === 'string' && sha.startsWith('STREAMING-')) ||
+    (typeof encoding === 'string' && /aws-chunked/i.test(encoding))
+  ) {
+    throw new S3Error('NotImplemented', 'aws-chunked (streaming SigV4) request bodies are not supported');
   }
 }
 
@@ -203,11 +254,18 @@ function parseCompleteBody(xml: string): RequestedPart[] {
   });
 }
 
+async function clearStaging(root: string): Promise<void> {
+  const buckets = await readdir(root).catch(() => [] as string[]);
+  await Promise.all(buckets.map((b) => rm(path.join(root, b, stagingDirName), { recursive: true, force: true })));
+}
+
 /**
  * Koa middleware for s3rver's chain. `store` is s3rver's FilesystemStore (`server.store`).
  * Operations on one upload id run one at a time, so an abort cannot pull parts from under a running complete.
  */
-export function s3rverMultipartMiddleware(store: S3rverStore): KoaMiddleware {
+export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware> {
+  // Staged bodies left by a crash are garbage: nothing refers to them. Cleared before the server listens.
+  await clearStaging(store.rootDirectory);
   const queues = new Map<string, Promise<unknown>>();
 
   function serialized<T>(uploadId: string, run: () => Promise<T>): Promise<T> {
@@ -323,16 +381,69 @@ export function s3rverMultipartMiddleware(store: S3rverStore): KoaMiddleware {
     };
   }
 
+  async function putObject(ctx: KoaContext, bucket: string, key: string) {
+    if (!(await store.getBucket(bucket))) {
+      throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+    }
+    refuseChunkedSigning(ctx);
+    // s3rver's model: keeps the storable headers, rejects an unknown storage class.
+    const { metadata } = new S3Object(bucket, key, null, ctx.req.headers);
+    const staging = path.join(store.getBucketPath(bucket), stagingDirName);
+    await mkdir(staging, { recursive: true });
+    const temp = path.join(staging, randomBytes(16).toString('hex'));
+    const md5 = createHash('md5');
+    try {
+      await pipeline(
+        ctx.req,
+        new Transform({
+          transform(chunk: Buffer, _encoding: BufferEncoding, callback: (err: null, data: Buffer) => void) {
+            md5.update(chunk);
+            callback(null, chunk);
+          },
+        }),
+        createWriteStream(temp),
+      );
+      const digest = md5.digest();
+      const contentMd5 = ctx.req.headers['content-md5'];
+      if (typeof contentMd5 === 'string' && contentMd5 !== digest.toString('base64')) {
+        throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+      }
+      const objectFile = store.getResourcePath(bucket, key, 'object');
+      // s3rver prunes empty directories when it deletes an object, which can remove ours between mkdir and
+      // rename: retry the pair a few times.
+      for (let attempt = 1; ; attempt++) {
+        await mkdir(path.dirname(objectFile), { recursive: true });
+        try {
+          await rename(temp, objectFile);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw err;
+        }
+      }
+      const hex = digest.toString('hex');
+      await store.putMetadata(bucket, key, metadata, hex);
+      ctx.set('ETag', JSON.stringify(hex));
+      ctx.body = '';
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
   return async function multipart(ctx, next) {
-    if (!('uploadId' in ctx.query)) return next();
     const target = objectPath(ctx);
     if (!target) return next();
     const { bucket, key } = target;
-    const uploadId = singleQuery(ctx, 'uploadId') ?? '';
-    // s3rver's authentication middleware reads the router's params; it runs again inside the router for
-    // requests passed on, which is harmless (it only verifies).
+    const isPlainPut =
+      ctx.method === 'PUT' &&
+      !('x-amz-copy-source' in ctx.req.headers) &&
+      !Object.keys(ctx.query).some((q) => subresources.has(q));
+    if (!isPlainPut && !('uploadId' in ctx.query)) return next();
+    // s3rver's middlewares read the router's params; for requests passed on they run again inside the router,
+    // which is harmless (they only check and set headers).
     ctx.params = { ...ctx.params, bucket, key };
-    return authentication(ctx, async () => {
+    if (isPlainPut) return throughFrontChain(ctx, () => putObject(ctx, bucket, key));
+    const uploadId = singleQuery(ctx, 'uploadId') ?? '';
+    return throughFrontChain(ctx, async () => {
       switch (ctx.method) {
         case 'GET':
           return serialized(uploadId, () => listParts(ctx, bucket, key, uploadId));
@@ -345,6 +456,7 @@ export function s3rverMultipartMiddleware(store: S3rverStore): KoaMiddleware {
         }
         case 'PUT': {
           if ('x-amz-copy-source' in ctx.req.headers) return next(); // s3rver answers NotImplemented
+          refuseChunkedSigning(ctx);
           // s3rver takes partNumber as a file name and creates the upload directory on demand.
           integerArgument(
             singleQuery(ctx, 'partNumber') ?? '',
