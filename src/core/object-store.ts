@@ -19,6 +19,7 @@ import {
 import type { Config } from './config.ts';
 import { DomainError, InvalidInputError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import type { s3rverExtension } from './s3rver-extension.ts';
 
 /** Metadata of a stored object. `etag` is passed through as the backend returns it (usually quoted). */
 export interface ObjectInfo {
@@ -164,6 +165,9 @@ interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   httpServer?: Server;
+  /** Koa's middleware list, composed when run() starts listening; s3rver's router is the last entry. */
+  middleware: ((...args: never[]) => unknown)[];
+  store: Parameters<typeof s3rverExtension>[0];
 }
 type S3rverConstructor = new (options: {
   address: string;
@@ -187,6 +191,14 @@ async function startEmbeddedServer(directory: string): Promise<{ server: S3rverI
     // Path-style only: a vhost guess from the Host header would misroute requests.
     vhostBuckets: false,
   });
+  // ListParts, AbortMultipartUpload, checked CompleteMultipartUpload/UploadPart and a staged PutObject, in
+  // s3rver's own chain just before its router (src/core/s3rver-extension.ts).
+  const routerIndex = server.middleware.findIndex((m) => m.name === 'dispatch');
+  if (routerIndex !== server.middleware.length - 1) {
+    throw new Error('unexpected s3rver middleware chain: cannot install src/core/s3rver-extension.ts');
+  }
+  const { s3rverExtension: extension } = await import('./s3rver-extension.ts');
+  server.middleware.splice(routerIndex, 0, await extension(server.store));
   const address = await server.run();
   return { server, endpoint: `http://127.0.0.1:${address.port}` };
 }
