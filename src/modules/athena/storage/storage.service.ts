@@ -1284,7 +1284,15 @@ export class AthenaStorageService {
     const { file } = await this.load(db, client, actor, input.fileId, 'read');
     if (file.status !== 'uploaded') throw new StorageConflictError(`File "${file.id}" has no uploaded bytes yet`);
     // One range of the RFC 9110 form; anything else is ignored (the whole object), as servers may.
-    const range = input.range && /^bytes=(\d+-\d*|-\d+)$/.test(input.range.trim()) ? input.range.trim() : undefined;
+    let range = input.range && /^bytes=(\d+-\d*|-\d+)$/.test(input.range.trim()) ? input.range.trim() : undefined;
+    // A suffix range (`bytes=-N`) is sent as the explicit range it means: not every backend implements suffixes.
+    const suffix = range ? /^bytes=-(\d+)$/.exec(range) : null;
+    if (suffix && file.sizeBytes !== null) {
+      const n = Math.min(Number(suffix[1]), file.sizeBytes);
+      range = n === 0 ? 'bytes=0-0' : `bytes=${file.sizeBytes - n}-${file.sizeBytes - 1}`;
+      if (n === 0)
+        throw new AthenaError('range_not_satisfiable', 416, 'An empty suffix range', { size: file.sizeBytes });
+    }
     const c = await this.connect(client, file.s3Id, file.bucket);
     try {
       const r = await c.s3.send(new GetObjectCommand({ Bucket: c.bucket, Key: file.storageKey, Range: range }));
