@@ -748,6 +748,47 @@ describe('multipart, versions, retention, audit', () => {
   });
 });
 
+describe('chat attachments', () => {
+  it('attach uploaded files the sender can read; anything else is chat_attachment_not_found', async () => {
+    const f = await uploaded('alice', 'chat/photo.txt', Buffer.from('photo'));
+    const room = await fetch(`${t.baseUrl}/athena/chat/rooms`, {
+      method: 'POST',
+      headers: {
+        'x-athena-client': t.client,
+        authorization: `Bearer ${tokens.alice}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ kind: 'group', member_user_ids: ['bob'] }),
+    });
+    expect(room.status).toBe(201);
+    const roomId = ((await room.json()) as any).data.id as string;
+    const sent = await fetch(`${t.baseUrl}/athena/chat/rooms/${roomId}/messages`, {
+      method: 'POST',
+      headers: {
+        'x-athena-client': t.client,
+        authorization: `Bearer ${tokens.alice}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ body_text: 'look', attachments: [{ file_id: f.id, ordinal: 0 }] }),
+    });
+    const body = (await sent.json()) as any;
+    expect(sent.status, JSON.stringify(body)).toBe(201);
+    expect(body.data.attachments.map((a: { file_id: string }) => a.file_id)).toEqual([f.id]);
+    // Bob is in the room but cannot read the file: he cannot attach it.
+    const bobSends = await fetch(`${t.baseUrl}/athena/chat/rooms/${roomId}/messages`, {
+      method: 'POST',
+      headers: {
+        'x-athena-client': t.client,
+        authorization: `Bearer ${tokens.bob}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ body_text: 'mine', attachments: [{ file_id: f.id, ordinal: 0 }] }),
+    });
+    expect(bobSends.status).toBe(404);
+    expect(((await bobSends.json()) as any).code).toBe('chat_attachment_not_found');
+  });
+});
+
 describe('storageFileEvents', () => {
   it('delivers committed events under a prefix to subscribers who can read the file', async () => {
     const open = () => t.app.services.athena.storage.openStreams;

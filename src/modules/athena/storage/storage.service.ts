@@ -519,6 +519,20 @@ export class AthenaStorageService {
     return file;
   }
 
+  /** Which of `fileIds` the session may read: live, uploaded files of its organization (chat attachments). */
+  async readableFileIds(principal: Principal, fileIds: string[]): Promise<Set<string>> {
+    const actor = actorOf(principal);
+    const ids = fileIds.filter((id) => typeof id === 'string' && id.length > 0 && id.length <= 512);
+    if (ids.length === 0) return new Set();
+    const db = await this.db(actor.client);
+    const r = await db.query<{ id: string }>(
+      `SELECT f.id FROM athena.files f WHERE f.id = ANY($1::text[]) AND f.organization_id = $3
+         AND f.deleted_at IS NULL AND f.status = 'uploaded' AND (f.is_public OR ${rankSql()} >= 1)`,
+      [ids, actor.userId, actor.organizationId],
+    );
+    return new Set(r.rows.map((x) => x.id));
+  }
+
   /** Readable live files under `prefix` of a catalog, in key order, with the total. */
   async listFiles(
     principal: Principal,
