@@ -21,9 +21,13 @@ const sockets: Client[] = [];
 const org = `org_${randomUUID().slice(0, 8)}`;
 const otherOrg = `org_${randomUUID().slice(0, 8)}`;
 const tokens: Record<string, string> = {};
+const maxUpload = 12 * 1024 * 1024;
 
 beforeAll(async () => {
-  t = await startAthenaApp({ ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true' });
+  t = await startAthenaApp({
+    ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true',
+    ATRIUM_ATHENA_STORAGE_MAX_UPLOAD_BYTES: String(maxUpload),
+  });
   contract = await contractValidator('athena');
   const { athena, objectStore } = t.app.services;
   const catalog = await athena.s3Catalogs.create(adminPrincipal, t.client, {
@@ -177,7 +181,7 @@ describe('the storage door', () => {
     const unknownCatalog = await call('alice', 'POST', '/storage/files/upload-url', {
       body: { s3_id: randomUUID(), storage_key: 'x.txt' },
     });
-    expect(unknownCatalog.status).toBe(404);
+    expect(unknownCatalog.status).toBe(400);
     const json = await call('alice', 'POST', '/storage/files/search', {
       raw: '{"oops',
       headers: { 'content-type': 'application/json' },
@@ -189,6 +193,49 @@ describe('the storage door', () => {
     expect(badMime.status).toBe(400);
     const badPurpose = await call('alice', 'GET', `${fileUrl('whatever', '/url')}?purpose=shout`);
     expect(badPurpose.status).toBe(400);
+  });
+});
+
+describe('limits and availability', () => {
+  it('refuses uploads above the limit (413), declared or streamed', async () => {
+    const u = await call('alice', 'POST', '/storage/files/upload-url', {
+      body: { s3_id: s3Id, storage_key: 'limit/too-big.bin' },
+    });
+    const id = u.body.data.file.id as string;
+    const declared = await call('alice', 'PUT', fileUrl(id, '/upload'), {
+      raw: new Uint8Array(maxUpload + 1),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(declared.status).toBe(413);
+    expect(declared.body.code).toBe('storage_payload_too_large');
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(controller) {
+        if (sent > maxUpload) return controller.close();
+        const piece = new Uint8Array(1024 * 1024);
+        sent += piece.length;
+        controller.enqueue(piece);
+      },
+    });
+    const streamed = await call('alice', 'PUT', fileUrl(id, '/upload'), {
+      raw: stream,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(streamed.status).toBe(413);
+    const after = await call('alice', 'GET', fileUrl(id));
+    expect(after.body.data.file.status).toBe('pending_upload');
+  });
+
+  it('answers 503 storage_unavailable while the client is frozen', async () => {
+    const { clients } = t.app.services.athena;
+    await clients.freeze(adminPrincipal, t.client, true);
+    try {
+      const r = await call('alice', 'POST', '/storage/files/list', { body: { s3_id: s3Id, prefix: '' } });
+      expect(r.status).toBe(503);
+      expect(r.body.code).toBe('storage_unavailable');
+    } finally {
+      await clients.freeze(adminPrincipal, t.client, false);
+    }
   });
 });
 

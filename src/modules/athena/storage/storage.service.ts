@@ -22,7 +22,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Principal } from '../../../core/auth/principal.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { AppPubSub } from '../../../core/pubsub.ts';
-import { AthenaError, ClientUnavailableError, UnknownClientError } from '../athena.errors.ts';
+import { AthenaError, AthenaNotFoundError, ClientUnavailableError, UnknownClientError } from '../athena.errors.ts';
 import { migrateClientSchema } from '../chat/schema-runner.ts';
 import { type EventSource, EventStream } from '../chat/stream.ts';
 import type { AthenaClientsService } from '../clients.service.ts';
@@ -2340,7 +2340,15 @@ export class AthenaStorageService {
 
   /** The S3 connection of a catalog of the client (a missing or inactive catalog: 400/404 from the catalogs). */
   private async connect(client: string, s3Id: string, bucket: string | null | undefined): Promise<Conn> {
-    return this.deps.s3.managedConnection(client, s3Id, bucket);
+    try {
+      return await this.deps.s3.managedConnection(client, s3Id, bucket);
+    } catch (err) {
+      // A body field naming nothing is bad input (the contract lists 400 here, not 404).
+      if (err instanceof AthenaNotFoundError) {
+        throw new StorageInvalidInputError(`s3_id "${s3Id}" names no live S3 catalog of client "${client}"`);
+      }
+      throw err;
+    }
   }
 
   /** Runs `f` on the file's catalog connection; S3 failures become Athena's errors (naming the backend). */
