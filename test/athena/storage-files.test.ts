@@ -3,6 +3,7 @@ import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { adminPrincipal } from '../../src/core/auth/principal.ts';
+import { gql } from '../kit/app.ts';
 import { type AthenaTestApp, startAthenaApp } from '../kit/athena.ts';
 import { type ContractExpectations, contractValidator } from '../kit/contract.ts';
 
@@ -792,6 +793,97 @@ describe('multipart, versions, retention, audit', () => {
     expect(bob.body.data.events).toEqual([]);
     const carol = await call('carol', 'POST', '/storage/audit/list', { body: {} });
     expect(carol.body.data.events).toEqual([]);
+  });
+});
+
+describe('GraphQL', () => {
+  it('serves files and folders as Nodes, connections with totals, mutations and typed errors', async () => {
+    const f = await uploaded('alice', 'gql/a/one.txt', Buffer.from('one'));
+    await uploaded('alice', 'gql/b/two.txt', Buffer.from('two'));
+    const list = await gql(
+      t.baseUrl,
+      `query ($s3Id: String!) {
+        athenaStorageFiles(s3Id: $s3Id, prefix: "gql/", first: 1) {
+          __typename
+          ... on QueryAthenaStorageFilesSuccess { data { totalCount edges { node { id fileId storageKey status sizeBytes } } } }
+          ... on Error { code message }
+        }
+        athenaStorageFolders(s3Id: $s3Id, prefix: "gql/") {
+          ... on QueryAthenaStorageFoldersSuccess { data { totalCount edges { node { id prefix fileCount } } } }
+        }
+      }`,
+      { s3Id },
+      tokens.alice,
+    );
+    expect(list.body.errors).toBeUndefined();
+    const files = list.body.data.athenaStorageFiles.data;
+    expect(files.totalCount).toBe(2);
+    expect(files.edges).toHaveLength(1);
+    expect(files.edges[0].node).toMatchObject({ fileId: f.id, storageKey: 'gql/a/one.txt', status: 'uploaded' });
+    const folders = list.body.data.athenaStorageFolders.data;
+    expect(folders.edges.map((e: { node: { prefix: string } }) => e.node.prefix)).toEqual(['gql/a/', 'gql/b/']);
+
+    const nodes = await gql(
+      t.baseUrl,
+      `query ($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on AthenaStorageFile { fileId } ... on AthenaStorageFolder { prefix fileCount } } }`,
+      { ids: [files.edges[0].node.id, folders.edges[0].node.id] },
+      tokens.alice,
+    );
+    expect(nodes.body.data.nodes).toEqual([
+      { __typename: 'AthenaStorageFile', fileId: f.id },
+      { __typename: 'AthenaStorageFolder', prefix: 'gql/a/', fileCount: 1 },
+    ]);
+    // Bob cannot read it: node answers null, the field a typed error.
+    const bobNode = await gql(
+      t.baseUrl,
+      `query ($id: ID!) { node(id: $id) { id } }`,
+      { id: files.edges[0].node.id },
+      tokens.bob,
+    );
+    expect(bobNode.body.data.node).toBeNull();
+    const bobField = await gql(
+      t.baseUrl,
+      `query ($fileId: String!) { athenaStorageFile(fileId: $fileId) { __typename ... on Error { code } } }`,
+      { fileId: f.id },
+      tokens.bob,
+    );
+    expect(bobField.body.data.athenaStorageFile).toEqual({
+      __typename: 'StorageForbiddenError',
+      code: 'storage_forbidden',
+    });
+
+    const vis = await gql(
+      t.baseUrl,
+      `mutation ($fileId: String!) {
+        setAthenaStorageFileVisibility(fileId: $fileId, public: true) {
+          __typename ... on MutationSetAthenaStorageFileVisibilitySuccess { data { isPublic } }
+        }
+      }`,
+      { fileId: f.id },
+      tokens.alice,
+    );
+    expect(vis.body.data.setAthenaStorageFileVisibility.data.isPublic).toBe(true);
+    const url = await gql(
+      t.baseUrl,
+      `query ($fileId: String!) {
+        athenaStorageFileUrl(fileId: $fileId, purpose: download) {
+          ... on QueryAthenaStorageFileUrlSuccess { data { purpose cacheHit cacheLayer expiresIn } }
+        }
+      }`,
+      { fileId: f.id },
+      tokens.alice,
+    );
+    expect(url.body.data.athenaStorageFileUrl.data).toMatchObject({ purpose: 'download', cacheHit: false });
+    // Without a session: the typed 401 error of storage.
+    const anon = await gql(
+      t.baseUrl,
+      `query ($s3Id: String!) { athenaStorageFiles(s3Id: $s3Id) { __typename ... on Error { code message } } }`,
+      { s3Id },
+    );
+    expect(anon.body.data.athenaStorageFiles).toMatchObject({
+      __typename: 'StorageSessionRequiredError',
+      message: 'Missing user or organization context',
+    });
   });
 });
 
