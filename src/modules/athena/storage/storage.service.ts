@@ -721,15 +721,22 @@ export class AthenaStorageService {
     ];
     let r: { rows: Row[] };
     if (existing) {
-      r = await q.query<Row>(
-        `UPDATE athena.files f SET name = $2, original_name = coalesce($3, f.original_name), bucket = $4, s3_id = $5,
+      r = await q
+        .query<Row>(
+          `UPDATE athena.files f SET name = $2, original_name = coalesce($3, f.original_name), bucket = $4, s3_id = $5,
            prefix_path = $6, size_bytes = $7, mime_type = coalesce($8, f.mime_type),
            resource_id = coalesce($9, f.resource_id), metadata = coalesce($10::jsonb, f.metadata), storage_key = $11,
            extension = $12, is_public = coalesce($13, f.is_public), status = 'pending_upload', deleted_at = NULL,
            updated_at = now()
          WHERE f.id = $1 RETURNING ${fileCols()}`,
-        [existing.id, ...values],
-      );
+          [existing.id, ...values],
+        )
+        .catch((err: unknown) => {
+          // Re-keying (or reviving) the row onto a key another live file holds.
+          if (isUniqueViolation(err))
+            throw new StorageConflictError(`A file is already stored at "${plan.storageKey}"`);
+          throw err;
+        });
     } else {
       const id = plan.fileId ?? randomUUID();
       try {
