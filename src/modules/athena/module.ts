@@ -168,6 +168,7 @@ export const athenaModule = defineModule({
   close: async (athena) => {
     athena.chat.close();
     athena.storage.close();
+    athena.s3Raw.closeManaged();
     athena.meta.close();
     athena.enforcement.close();
     await athena.changes.close();

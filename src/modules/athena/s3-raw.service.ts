@@ -123,7 +123,16 @@ function encode(value: string, keepSlash = false): string {
   return keepSlash ? e.replace(/%2F/g, '/') : e;
 }
 
+const managedTtlMs = 10_000;
+const managedMax = 200;
+
 export class AthenaRawS3Service {
+  private readonly managed = new Map<
+    string,
+    { conn: S3Connection & { bucket: string }; until: number; users: number; retired: boolean }
+  >();
+  private readonly byConnection = new Map<S3Connection, { conn: S3Connection; users: number; retired: boolean }>();
+
   constructor(
     private readonly deps: { catalogs: AthenaS3CatalogsService; outbound: OutboundPolicy; config: AthenaConfig },
   ) {}
@@ -168,8 +177,61 @@ export class AthenaRawS3Service {
     catalogId: string,
     bucket?: string | null,
   ): Promise<S3Connection & { bucket: string }> {
+    // Connections are shared for a few seconds (catalog read, secret opened, client and agents built once), so a
+    // rotated or deleted catalog reaches managed storage within `managedTtlMs`. Callers hand them back (`release`).
+    const key = `${client}\u0000${catalogId.toLowerCase()}\u0000${bucket ?? ''}`;
+    const now = Date.now();
+    const hit = this.managed.get(key);
+    if (hit && hit.until > now) {
+      hit.users++;
+      return hit.conn;
+    }
+    if (hit) this.retire(key, hit);
     const c = await this.deps.catalogs.openTrusted(client, catalogId);
-    return (await this.build({ ...c, bucket: bucket ?? c.bucket }, true)) as S3Connection & { bucket: string };
+    const conn = (await this.build({ ...c, bucket: bucket ?? c.bucket }, true)) as S3Connection & { bucket: string };
+    const raced = this.managed.get(key);
+    if (raced && raced.until > Date.now()) {
+      // Another request built one meanwhile: use it, drop ours.
+      conn.s3.destroy();
+      raced.users++;
+      return raced.conn;
+    }
+    if (this.managed.size >= managedMax) {
+      const oldest = this.managed.entries().next();
+      if (!oldest.done) this.retire(oldest.value[0], oldest.value[1]);
+    }
+    const entry = { conn, until: now + managedTtlMs, users: 1, retired: false };
+    this.managed.set(key, entry);
+    this.byConnection.set(conn, entry);
+    return conn;
+  }
+
+  /** Hands a managed connection back; a retired one is destroyed once its last user is done. */
+  release(conn: S3Connection): void {
+    const e = this.byConnection.get(conn);
+    if (!e) {
+      conn.s3.destroy();
+      return;
+    }
+    e.users = Math.max(0, e.users - 1);
+    if (e.retired && e.users === 0) {
+      this.byConnection.delete(conn);
+      conn.s3.destroy();
+    }
+  }
+
+  /** Destroys every shared managed connection (server close). */
+  closeManaged(): void {
+    for (const [key, e] of this.managed) this.retire(key, e);
+  }
+
+  private retire(key: string, e: { conn: S3Connection; users: number; retired: boolean }): void {
+    if (this.managed.get(key) === e) this.managed.delete(key);
+    e.retired = true;
+    if (e.users === 0) {
+      this.byConnection.delete(e.conn);
+      e.conn.s3.destroy();
+    }
   }
 
   /** An S3 failure as Athena's error (501 for missing features, 404, 409, 502, 503), naming the backend host. */

@@ -643,7 +643,7 @@ export class AthenaStorageService {
       await this.afterCommit(actor.client);
       return views;
     } finally {
-      for (const c of conns.values()) c.s3.destroy();
+      for (const c of conns.values()) this.deps.s3.release(c);
     }
   }
 
@@ -1318,7 +1318,7 @@ export class AthenaStorageService {
     try {
       const r = await c.s3.send(new GetObjectCommand({ Bucket: c.bucket, Key: file.storageKey, Range: range }));
       const body = r.Body as Readable;
-      body.once('close', () => c.s3.destroy());
+      body.once('close', () => this.deps.s3.release(c));
       return {
         file,
         body,
@@ -1329,7 +1329,7 @@ export class AthenaStorageService {
         etag: r.ETag ?? null,
       };
     } catch (err) {
-      c.s3.destroy();
+      this.deps.s3.release(c);
       if (isS3Error(err, 'InvalidRange', '416')) {
         throw new AthenaError('range_not_satisfiable', 416, `Range ${input.range} is outside the object`, {
           size: file.sizeBytes,
@@ -1356,7 +1356,7 @@ export class AthenaStorageService {
         note: 'Athena-level public flag: the object stays private unless the bucket policy allows anonymous reads',
       };
     } finally {
-      c.s3.destroy();
+      this.deps.s3.release(c);
     }
   }
 
@@ -1923,7 +1923,7 @@ export class AthenaStorageService {
         };
       });
     } finally {
-      c.s3.destroy();
+      this.deps.s3.release(c);
       await this.afterCommit(actor.client);
     }
   }
@@ -2373,7 +2373,7 @@ export class AthenaStorageService {
       if (err instanceof StorageFeatureUnavailableError) throw err;
       throw this.deps.s3.failure(err, op, c.backend);
     } finally {
-      c.s3.destroy();
+      this.deps.s3.release(c);
     }
   }
 
