@@ -194,6 +194,14 @@ describe('the storage door', () => {
     expect(badMime.status).toBe(400);
     const badPurpose = await call('alice', 'GET', `${fileUrl('whatever', '/url')}?purpose=shout`);
     expect(badPurpose.status).toBe(400);
+    // Anonymous public reads still need a known X-Athena-Client.
+    const unknown = await call('anonymous', 'GET', fileUrl('whatever'), { headers: { 'x-athena-client': 'nobody' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.code).toBe('unknown_client');
+    const noClient = await fetch(`${t.baseUrl}/athena${fileUrl('whatever')}`);
+    expect(noClient.status).toBe(400);
+    const tooLong = await call('alice', 'GET', fileUrl('x'.repeat(600)));
+    expect(tooLong.status).toBe(400);
   });
 });
 
