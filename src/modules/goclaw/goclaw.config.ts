@@ -8,11 +8,33 @@ export interface GoClawConfig {
   llmMaxResponseBytes: number;
   /** Runs in flight at once across the instance; more answer 429. */
   maxConcurrentRuns: number;
+  /**
+   * Who embeds memory for agents whose `memory_config` names no embedding provider: a provider's name (slug) and
+   * an embedding model. Empty: such agents' memory is searched by full text only.
+   */
+  embeddingProvider: string;
+  embeddingModel: string;
+  /** `auto`: rank vectors with pgvector when the database has (or can create) the extension; `off`: never. */
+  pgvector: 'auto' | 'off';
 }
 
 export function parseGoClawConfig(env: EnvReader): GoClawConfig {
   const llmIdleTimeoutMs = env.int('ATRIUM_GOCLAW_LLM_TIMEOUT_MS', 120_000, 100, 3_600_000);
   const llmMaxResponseBytes = env.int('ATRIUM_GOCLAW_LLM_MAX_RESPONSE_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024);
   const maxConcurrentRuns = env.int('ATRIUM_GOCLAW_MAX_CONCURRENT_RUNS', 500, 1, 100_000);
-  return { llmIdleTimeoutMs, llmMaxResponseBytes, maxConcurrentRuns };
+  const embeddingProvider = env.str('ATRIUM_GOCLAW_EMBEDDING_PROVIDER') ?? '';
+  const embeddingModel = env.str('ATRIUM_GOCLAW_EMBEDDING_MODEL') ?? '';
+  if ((embeddingProvider === '') !== (embeddingModel === '')) {
+    env.problem('ATRIUM_GOCLAW_EMBEDDING_PROVIDER and ATRIUM_GOCLAW_EMBEDDING_MODEL are set together or not at all');
+  }
+  const pgvector = env.str('ATRIUM_GOCLAW_PGVECTOR') ?? 'auto';
+  if (pgvector !== 'auto' && pgvector !== 'off') env.problem('ATRIUM_GOCLAW_PGVECTOR must be auto or off');
+  return {
+    llmIdleTimeoutMs,
+    llmMaxResponseBytes,
+    maxConcurrentRuns,
+    embeddingProvider,
+    embeddingModel,
+    pgvector: pgvector === 'off' ? 'off' : 'auto',
+  };
 }

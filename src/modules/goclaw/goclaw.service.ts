@@ -8,6 +8,8 @@ import type { GoClawConfig } from './goclaw.config.ts';
 import { GoClawInvalidInputError, GoClawNotFoundError } from './goclaw.errors.ts';
 import { LlmHttp } from './llm/http.ts';
 import type { LlmMessage } from './llm/types.ts';
+import { KgService } from './memory/kg.service.ts';
+import { MemoryService } from './memory/memory.service.ts';
 import { type ProviderRow, ProviderService } from './providers.service.ts';
 import { requireRole } from './roles.ts';
 import { type LiveRun, type RunEvent, type RunOutcome, RunService, TraceWriter } from './runs.service.ts';
@@ -42,6 +44,10 @@ export class GoClawService {
   readonly agents: AgentService;
   readonly runs: RunService;
   readonly traces: TraceService;
+  /** Memory documents and their hybrid search. */
+  readonly memory: MemoryService;
+  /** The knowledge graph. */
+  readonly kg: KgService;
   /** Where tools for agent runs come from (the agentTools module adds its sources here). */
   readonly tools = new ToolRegistry();
   private readonly http: LlmHttp;
@@ -73,6 +79,8 @@ export class GoClawService {
       maxConcurrentRuns: config.maxConcurrentRuns,
     });
     this.traces = new TraceService({ prisma, writer: this.writer });
+    this.memory = new MemoryService({ prisma, logger, agents: this.agents, providers: this.providers, config });
+    this.kg = new KgService({ prisma, memory: this.memory });
   }
 
   /** The agent's provider, enabled; 400 when the agent names none that is usable. */

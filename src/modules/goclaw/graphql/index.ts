@@ -2,3 +2,5 @@ import './types.ts';
 import './providers.ts';
 import './agents.ts';
 import './traces.ts';
+import './memory.ts';
+import './kg.ts';
