@@ -349,3 +349,49 @@ describe('GoClaw memory search', () => {
     }
   });
 });
+
+describe('GoClaw memory tools in runs', () => {
+  it('lets the model save, search and read memory, and walk the knowledge graph', async () => {
+    llm.script(
+      {
+        toolCalls: [
+          {
+            name: 'memory_save',
+            arguments: { path: 'notes/vpn.md', content: 'VPN access\nAsk the helpdesk for a hardware token.' },
+          },
+        ],
+      },
+      { toolCalls: [{ name: 'memory_search', arguments: { query: 'hardware token helpdesk', limit: 1 } }] },
+      { toolCalls: [{ name: 'memory_get', arguments: { path: 'notes/vpn.md', from_line: 2 } }] },
+      { toolCalls: [{ name: 'knowledge_graph_search', arguments: { query: 'nothing here' } }] },
+      { text: 'Ask the helpdesk.' },
+    );
+    const before = llm.requests.length;
+    const woke = await call('POST', '/v1/agents/mem-hybrid/wake', {
+      token: operator,
+      body: { message: 'How do I get VPN access?', user_id: 'u-9' },
+    });
+    expect(woke.status, JSON.stringify(woke.body)).toBe(200);
+    expect(woke.body.content).toBe('Ask the helpdesk.');
+    const chats = llm.requests.slice(before).filter((r) => r.path === '/chat/completions');
+    expect(chats[0]?.body.tools.map((x: any) => x.function.name)).toEqual(
+      expect.arrayContaining(['memory_search', 'memory_save', 'memory_get', 'knowledge_graph_search']),
+    );
+    const toolResult = (i: number) => JSON.parse(chats[i]?.body.messages.at(-1).content);
+    expect(toolResult(1)).toEqual({ path: 'notes/vpn.md', chunks: 1, indexed: true });
+    const found = toolResult(2);
+    expect(found.mode).toBe('hybrid');
+    expect(found.results).toHaveLength(1);
+    expect(found.results[0]).toMatchObject({ path: 'notes/vpn.md', start_line: 1, end_line: 2, source: 'vector+fts' });
+    expect(toolResult(3)).toMatchObject({
+      from_line: 2,
+      to_line: 2,
+      total_lines: 2,
+      text: 'Ask the helpdesk for a hardware token.',
+    });
+    expect(toolResult(4)).toEqual([]);
+    // What the model saved is the agent's memory, searchable over REST.
+    const rest = await search('mem-hybrid', { query: 'hardware token' });
+    expect(rest.body.results[0]).toMatchObject({ path: 'notes/vpn.md', scope: 'global' });
+  });
+});

@@ -268,6 +268,26 @@ export class MemoryService {
     return row;
   }
 
+  /** The document at `path`: the user's personal one when there is one, else the agent's (404 when neither). */
+  async getDocument(
+    principal: Principal,
+    agentRef: string,
+    path: string,
+    userId?: string | null,
+  ): Promise<MemoryDocumentRow> {
+    requireRole(principal, 'viewer');
+    const agent = await this.agent(agentRef);
+    const user = MemoryService.scopeOf(userId);
+    const rows = await this.deps.prisma.goclawMemoryDocument.findMany({
+      where: { agentId: agent.id, path: MemoryService.checkPath(path), userId: { in: user ? ['', user] : [''] } },
+      orderBy: { userId: 'desc' },
+      take: 1,
+    });
+    const row = rows[0];
+    if (!row) throw new GoClawNotFoundError(`memory document ${path} not found`);
+    return row;
+  }
+
   /** One document by id (viewer role); undefined when it does not exist. */
   async document(principal: Principal, id: string): Promise<MemoryDocumentRow | undefined> {
     requireRole(principal, 'viewer');
