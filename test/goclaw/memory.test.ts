@@ -395,3 +395,54 @@ describe('GoClaw memory tools in runs', () => {
     expect(rest.body.results[0]).toMatchObject({ path: 'notes/vpn.md', scope: 'global' });
   });
 });
+
+describe('GoClaw memory without pgvector, bounded', () => {
+  let small: TestApp;
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('scans at most ATRIUM_GOCLAW_MEMORY_EXACT_MAX_CHUNKS chunks (the newest documents’) and says so', async () => {
+    small = await startTestApp({
+      ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true',
+      ATRIUM_GOCLAW_PGVECTOR: 'off',
+      ATRIUM_GOCLAW_MEMORY_EXACT_MAX_CHUNKS: '1',
+      ATRIUM_GOCLAW_EMBEDDING_PROVIDER: 'p-global',
+      ATRIUM_GOCLAW_EMBEDDING_MODEL: 'standin-embed',
+    });
+    const c = goclawClient(small, contract);
+    expect(
+      (
+        await c('POST', '/v1/providers', {
+          body: { name: 'p-global', provider_type: 'openai_compat', api_base: llm.openaiBase },
+        })
+      ).status,
+    ).toBe(201);
+    // No memory_config: the global embedding configuration applies.
+    expect(
+      (await c('POST', '/v1/agents', { headers: { 'x-goclaw-user-id': 'o' }, body: { name: 'small' } })).status,
+    ).toBe(201);
+    const write = (path: string, content: string) =>
+      gql(
+        small.baseUrl,
+        TestUpsertGoClawMemoryDocumentDocument,
+        { agentId: 'small', input: { path, content } },
+        small.adminKey,
+      );
+    await write('old.md', 'Deployments of the billing service.');
+    await new Promise((r) => setTimeout(r, 20));
+    await write('new.md', 'Lunch is pasta on Mondays.');
+    const res = await c('POST', '/v1/agents/small/memory/search', { body: { query: 'deploying' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      mode: 'hybrid',
+      vector_backend: 'exact',
+      embedding_model: 'p-global/standin-embed',
+    });
+    expect(res.body.note).toBe(
+      'exact vector ranking scanned 1 of 2 chunks (those of the most recently updated documents)',
+    );
+    // Only the newest document's chunk was ranked by vector; the older one is out of the scan.
+    expect(res.body.results.map((r: any) => [r.path, r.source])).toEqual([['new.md', 'vector']]);
+  });
+});

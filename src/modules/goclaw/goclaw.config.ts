@@ -14,6 +14,11 @@ export interface GoClawConfig {
    */
   embeddingProvider: string;
   embeddingModel: string;
+  /**
+   * Without pgvector, exact cosine scans at most this many chunks per search (those of the most recently updated
+   * documents); a search that was cut says so in its note.
+   */
+  memoryExactMaxChunks: number;
   /** `auto`: rank vectors with pgvector when the database has (or can create) the extension; `off`: never. */
   pgvector: 'auto' | 'off';
 }
@@ -27,6 +32,7 @@ export function parseGoClawConfig(env: EnvReader): GoClawConfig {
   if ((embeddingProvider === '') !== (embeddingModel === '')) {
     env.problem('ATRIUM_GOCLAW_EMBEDDING_PROVIDER and ATRIUM_GOCLAW_EMBEDDING_MODEL are set together or not at all');
   }
+  const memoryExactMaxChunks = env.int('ATRIUM_GOCLAW_MEMORY_EXACT_MAX_CHUNKS', 20_000, 1, 10_000_000);
   const pgvector = env.str('ATRIUM_GOCLAW_PGVECTOR') ?? 'auto';
   if (pgvector !== 'auto' && pgvector !== 'off') env.problem('ATRIUM_GOCLAW_PGVECTOR must be auto or off');
   return {
@@ -35,6 +41,7 @@ export function parseGoClawConfig(env: EnvReader): GoClawConfig {
     maxConcurrentRuns,
     embeddingProvider,
     embeddingModel,
+    memoryExactMaxChunks,
     pgvector: pgvector === 'off' ? 'off' : 'auto',
   };
 }

@@ -102,7 +102,10 @@ const SearchResultRef = builder.objectRef<MemorySearchResult>('GoClawMemorySearc
       nullable: true,
       description: '`<provider>/<model>` that embedded the query (null in full-text mode).',
     }),
-    note: t.exposeString('note', { nullable: true, description: 'Why the search is full-text only, when it is.' }),
+    note: t.exposeString('note', {
+      nullable: true,
+      description: 'Why the search is full-text only, or that exact vector ranking scanned only the newest chunks.',
+    }),
   }),
 });
 

@@ -57,7 +57,7 @@ export interface MemorySearchResult {
   vectorBackend: VectorBackend | null;
   /** `<provider>/<model>` that embedded the query (null in full-text mode). */
   embeddingModel: string | null;
-  /** Why the search is full-text only, when it is. */
+  /** Why the search is full-text only, or that exact vector ranking scanned only part of the chunks. */
   note: string | null;
 }
 
@@ -96,7 +96,7 @@ export class MemoryService {
       logger: Logger;
       agents: AgentService;
       providers: ProviderService;
-      config: Pick<GoClawConfig, 'embeddingProvider' | 'embeddingModel' | 'pgvector'>;
+      config: Pick<GoClawConfig, 'embeddingProvider' | 'embeddingModel' | 'pgvector' | 'memoryExactMaxChunks'>;
     },
   ) {}
 
@@ -344,6 +344,8 @@ export class MemoryService {
     const pool = Math.min(200, limit * 5);
 
     const embedder = await this.embedderOf(agent);
+    const cap = this.deps.config.memoryExactMaxChunks;
+    let cut: string | null = null;
     let vector: Candidate[] = [];
     let backend: VectorBackend | null = null;
     if (embedder) {
@@ -364,8 +366,19 @@ export class MemoryService {
                   SELECT c.id::text AS id,
                          ((SELECT sum(a * b) FROM unnest(c.embedding, ${pgArray(qv)}::real[]) AS t(a, b))
                            / (c.embedding_norm * ${qn}::float8))::float8 AS score
-                  FROM goclaw_memory_chunks c WHERE ${same} AND c.embedding_norm > 0) s
+                  FROM (
+                    SELECT c.id, c.embedding, c.embedding_norm
+                    FROM goclaw_memory_chunks c JOIN goclaw_memory_documents d ON d.id = c.document_id
+                    WHERE ${same} AND c.embedding_norm > 0
+                    ORDER BY d.updated_at DESC, c.id LIMIT ${cap}) c) s
                 ORDER BY score DESC, id LIMIT ${pool}`;
+        if (backend === 'exact') {
+          const [n] = await this.deps.prisma.$queryRaw<{ n: number }[]>`
+            SELECT count(*)::int AS n FROM goclaw_memory_chunks c WHERE ${same} AND c.embedding_norm > 0`;
+          if ((n?.n ?? 0) > cap) {
+            cut = `exact vector ranking scanned ${cap} of ${n?.n} chunks (those of the most recently updated documents)`;
+          }
+        }
         vector = rows.map((r) => ({ id: r.id, vector: Number(r.score) }));
       }
     }
@@ -418,7 +431,7 @@ export class MemoryService {
       mode: embedder ? 'hybrid' : 'fts',
       vectorBackend: backend,
       embeddingModel: embedder?.key ?? null,
-      note: embedder ? null : 'no embedding provider is configured for this agent: full-text search only',
+      note: embedder ? cut : 'no embedding provider is configured for this agent: full-text search only',
     };
   }
 }
