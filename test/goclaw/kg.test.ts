@@ -206,6 +206,21 @@ describe('GoClaw knowledge graph', () => {
     expect((await traverse({ entity_id: 'moon' })).body).toEqual([]);
   });
 
+  it('goes with its agent', async () => {
+    const temp = await call('POST', '/v1/agents', {
+      token: operator,
+      headers: { 'x-goclaw-user-id': 'owner' },
+      body: { name: 'kg-temp' },
+    });
+    expect(temp.status).toBe(201);
+    expect((await upsert('kg-temp', { external_id: 'a', name: 'A', entity_type: 't' })).status).toBe(200);
+    expect((await call('GET', '/v1/agents/kg-temp/kg/entities', { token: viewer })).body).toHaveLength(1);
+    expect((await call('DELETE', '/v1/agents/kg-temp', { headers: { 'x-goclaw-user-id': 'owner' } })).status).toBe(200);
+    expect((await call('GET', '/v1/agents/kg-temp/kg/entities', { token: viewer })).status).toBe(404);
+    const left = await t.app.services.prisma.goclawKgEntity.count({ where: { agentId: temp.body.id } });
+    expect(left).toBe(0);
+  });
+
   it('answers bad input with 4xx in the contract’s error shape', async () => {
     const entityCases: unknown[] = [
       {},
