@@ -6,6 +6,8 @@
 //   npm run bench                     # defaults: 5 rounds x 3 s per scenario, 8 concurrent requests
 //   BENCH_ROUNDS=3 BENCH_SECONDS=2 BENCH_CONCURRENCY=4 npm run bench
 //   BENCH_DB=postgres npm run bench   # the platform database on the local PostgreSQL instead of PGlite
+//   BENCH_ONLY=GraphQL npm run bench  # only the scenarios whose name contains this (no ratios)
+//   BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench   # profile the servers
 import '../src/node-guard.ts';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -19,9 +21,12 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const seededKeys = 20;
 
-const child = spawn(process.execPath, ['--import', 'tsx', new URL('./servers.ts', import.meta.url).pathname], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(
+  process.execPath,
+  [...serverArgs, '--import', 'tsx', new URL('./servers.ts', import.meta.url).pathname],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const { appUrl, bareUrl, adminKey, db } = await new Promise<{
   appUrl: string;
   bareUrl: string;
@@ -51,7 +56,7 @@ interface Scenario {
 let apiKeyAuth = '';
 
 const listQuery = JSON.stringify({ query: print(GoClawListApiKeysDocument), variables: { first: 1000 } });
-const scenarios: Scenario[] = [
+const allScenarios: Scenario[] = [
   {
     name: 'REST shim  GET /goclaw/v1/api-keys',
     pool: app,
@@ -104,6 +109,9 @@ const scenarios: Scenario[] = [
     },
   },
 ];
+
+const only = process.env.BENCH_ONLY;
+const scenarios = only ? allScenarios.filter((s) => s.name.includes(only)) : allScenarios;
 
 async function once(s: Scenario): Promise<{ status: number; body: string }> {
   const res = await s.pool.request({ method: s.method, path: s.path, headers: s.headers, body: s.body });
@@ -173,21 +181,23 @@ try {
       `${s.name.padEnd(42)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  non-200: ${s.errors}`,
     );
   }
-  const [rest, graphql, graphqlKey, bareYoga] = summary as [
+  const [rest, graphql, graphqlKey, bareYoga] = (only ? [] : summary) as [
     (typeof summary)[0],
     (typeof summary)[0],
     (typeof summary)[0],
     (typeof summary)[0],
   ];
-  console.log(
-    `REST shim / GraphQL over HTTP:  p50 latency ${(rest.p50 / graphql.p50).toFixed(3)}x, throughput ${(rest.rps / graphql.rps).toFixed(3)}x  (target: latency <= 1.05x)`,
-  );
-  console.log(
-    `GraphQL over HTTP / bare yoga:  p50 latency ${(graphql.p50 / bareYoga.p50).toFixed(3)}x, throughput ${(graphql.rps / bareYoga.rps).toFixed(3)}x  (goal: bare yoga / GraphQL throughput <= 4, today ${(bareYoga.rps / graphql.rps).toFixed(2)})`,
-  );
-  console.log(
-    `API key / admin key (GraphQL):  p50 latency ${(graphqlKey.p50 / graphql.p50).toFixed(3)}x, throughput ${(graphqlKey.rps / graphql.rps).toFixed(3)}x`,
-  );
+  if (!only) {
+    console.log(
+      `REST shim / GraphQL over HTTP:  p50 latency ${(rest.p50 / graphql.p50).toFixed(3)}x, throughput ${(rest.rps / graphql.rps).toFixed(3)}x  (target: latency <= 1.05x)`,
+    );
+    console.log(
+      `GraphQL over HTTP / bare yoga:  p50 latency ${(graphql.p50 / bareYoga.p50).toFixed(3)}x, throughput ${(graphql.rps / bareYoga.rps).toFixed(3)}x  (goal: bare yoga / GraphQL throughput <= 4, today ${(bareYoga.rps / graphql.rps).toFixed(2)})`,
+    );
+    console.log(
+      `API key / admin key (GraphQL):  p50 latency ${(graphqlKey.p50 / graphql.p50).toFixed(3)}x, throughput ${(graphqlKey.rps / graphql.rps).toFixed(3)}x`,
+    );
+  }
 } finally {
   await app.close();
   await bare.close();

@@ -106,6 +106,22 @@ export function renderRestCoverage(surfaces: readonly AnySurface[]): string {
       );
     }
   }
+  const sockets = surfaces.flatMap((s) =>
+    Object.entries(s.websockets ?? {}).map(([path, endpoint]) => ({
+      product: s.product,
+      prefix: s.prefix,
+      path,
+      endpoint,
+    })),
+  );
+  if (sockets.length > 0) {
+    lines.push('', '## WebSocket endpoints', '', '| product | path | what | test |', '| --- | --- | --- | --- |');
+    for (const w of sockets) {
+      lines.push(
+        `| ${w.product} | \`GET ${w.prefix}${w.path}\` (upgrade) | ${cell(w.endpoint.description)} | \`${w.endpoint.test}\` |`,
+      );
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -49,7 +49,7 @@ export interface IndexedOperation {
 
 /**
  * A surface's operations by operationId, from all its groups. Throws when two groups (or a group and the surface's
- * built-ins) declare the same operationId, or when a group's test file does not exist.
+ * built-ins) declare the same operationId, or when a group's (or a WebSocket endpoint's) test file does not exist.
  */
 export function surfaceOperations(surface: AnySurface): Map<string, IndexedOperation> {
   const index = new Map<string, IndexedOperation>();
@@ -65,6 +65,11 @@ export function surfaceOperations(surface: AnySurface): Map<string, IndexedOpera
         );
       }
       index.set(operationId, { operation, group: group.name, test: group.test });
+    }
+  }
+  for (const [path, endpoint] of Object.entries(surface.websockets ?? {})) {
+    if (!existsSync(new URL(`../../${endpoint.test}`, import.meta.url))) {
+      throw new Error(`${surface.product}: WebSocket ${path} names a test file that does not exist: ${endpoint.test}`);
     }
   }
   return index;

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { GraphQLError } from 'graphql';
 import type { OpenAPIBackend, Operation, Request, ValidationResult } from 'openapi-backend';
 import { WebSocketServer } from 'ws';
+import { type CredentialWatch, createCredentialWatch } from '../../src/core/auth/credential-watch.ts';
 import { anonymous, type Principal } from '../../src/core/auth/principal.ts';
 import { AuthorizationError, DomainError, ErrorCodes } from '../../src/core/errors.ts';
 import { readLimited } from '../../src/core/http-body.ts';
@@ -121,6 +122,8 @@ const noBodyStatuses = new Set([204, 205, 304]);
 export function createRestShim(options: RestShimOptions): RestShim {
   const { execute, logger, maxBodyBytes, onOperation, services } = options;
   const mounts = options.surfaces.map(mount).sort((a, b) => b.prefix.length - a.prefix.length);
+  // Ends WebSocket connections with their credential; one pub/sub subscription, started by the first watch.
+  let credentialWatch: CredentialWatch | undefined;
   const prefixes = new Set<string>();
   for (const m of mounts) {
     if (prefixes.has(m.prefix)) throw new Error(`two REST surfaces share the prefix ${m.prefix}`);
@@ -164,6 +167,15 @@ export function createRestShim(options: RestShimOptions): RestShim {
     }
 
     const route = m.router.match(method, relative);
+    if (route.kind === 'not-found' && m.websockets.has(trimTrailingSlash(relative))) {
+      // A WebSocket endpoint asked for without an upgrade (e.g. the contract's "POST /ws").
+      throw new RestFailure(
+        426,
+        `${relative} is a WebSocket endpoint: open it with GET and Upgrade: websocket`,
+        'upgrade_required',
+        { upgrade: 'websocket' },
+      );
+    }
     if (route.kind === 'not-found') throw new RestFailure(404, `No route for ${method} ${relative}`, 'not_found');
     if (route.kind === 'method-not-allowed') {
       throw new RestFailure(405, `Method ${method} is not allowed for ${relative}`, 'method_not_allowed', {
@@ -327,6 +339,10 @@ export function createRestShim(options: RestShimOptions): RestShim {
             const door = m.surface.authenticate;
             if (!door) return { ok: false, status: 401, message: 'Authentication is not available' };
             return door(authRequest(operationId, policy, headers, parseQuery(url.searchParams), req));
+          },
+          watchCredential: (who, onEnd) => {
+            credentialWatch ??= createCredentialWatch(services.pubsub);
+            return credentialWatch.watch(who, onEnd);
           },
         });
       });
@@ -527,6 +543,8 @@ export function createRestShim(options: RestShimOptions): RestShim {
         ),
       ),
     );
+    await credentialWatch?.close();
+    credentialWatch = undefined;
   }
 
   return { handle, handleUpgrade, close };

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
+import type { CredentialEnd } from '../../src/core/auth/credential-watch.ts';
 import type { Principal, Product } from '../../src/core/auth/principal.ts';
 import type { Services } from '../../src/core/services.ts';
 import type { ContractSource } from './specs.ts';
@@ -170,6 +171,10 @@ export interface AuthRequest<P extends OperationPolicy = OperationPolicy> {
  */
 export interface WebSocketEndpoint<P extends OperationPolicy = OperationPolicy> {
   auth: 'upgrade' | 'protocol';
+  /** What the endpoint speaks (the operation index lists it). */
+  description: string;
+  /** The test file that drives it (must exist, like a group's). */
+  test: string;
   policy?: P;
   /** Largest message accepted, bytes (default: the server's body limit). */
   maxPayload?: number;
@@ -184,6 +189,11 @@ export interface WebSocketContext {
   services: Services;
   /** The surface's door applied to credentials the protocol carries (same codes and checks as REST). */
   authenticate(headers: RestRequest['headers']): Promise<AuthResult>;
+  /**
+   * Calls `onEnd` once when the principal's credential is revoked (core's `credential.revoked`, on every replica)
+   * or expires; returns the disposer. The admin key never ends this way.
+   */
+  watchCredential(principal: Principal, onEnd: (end: CredentialEnd) => void): () => void;
 }
 
 /** One product's REST contract mounted under its prefix: the surface declaration. */

@@ -8,7 +8,8 @@ export type PolykomosScope =
   | 'webhooks:read'
   | 'webhooks:write'
   | 'blueprints:read'
-  | 'blueprints:write';
+  | 'blueprints:write'
+  | 'queries:write';
 
 /** A Polykomos operation names the scope its key must hold; without one, any valid key may call it. */
 export interface PolykomosPolicy extends OperationPolicy {

@@ -6,6 +6,7 @@ import { polykomosBlueprintOperations } from './blueprints.ts';
 import { polykomosOperations } from './handlers.ts';
 import type { PolykomosPolicy } from './policy.ts';
 import { polykomosPrefix } from './prefix.ts';
+import { polykomosQueryOperations } from './queries.ts';
 import { polykomosWebhookOperations } from './webhooks.ts';
 
 /** Polykomos' `ApiError`: `{error: {code, message}, request_id}`. */
@@ -65,5 +66,5 @@ export const polykomosSurface = defineSurface<PolykomosPolicy>({
     }
     return { ok: true, principal };
   },
-  groups: [polykomosOperations, polykomosWebhookOperations, polykomosBlueprintOperations],
+  groups: [polykomosOperations, polykomosWebhookOperations, polykomosBlueprintOperations, polykomosQueryOperations],
 });

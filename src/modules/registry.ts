@@ -19,10 +19,11 @@ export const modules: readonly AnyModule[] = [
   webhooksModule,
   logstoreModule,
   databasesModule,
-  polykomosModule,
-  athenaModule,
   snapshotsModule,
   runtimeModule,
   agentToolsModule,
   goclawModule,
+  // After goclaw: Polykomos' natural-language queries call a model through GoClaw's providers.
+  polykomosModule,
+  athenaModule,
 ];

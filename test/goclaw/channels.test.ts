@@ -1,21 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../kit/app.ts';
 import { contractCaller, goclawCall, goclawKey } from '../kit/goclaw.ts';
+import { startSlackStandIn } from '../kit/goclaw-slack.ts';
 import { startTelegramStandIn } from '../kit/goclaw-telegram.ts';
+import { type LlmStandin, startLlmStandin } from '../kit/llm-standin.ts';
 
 let t: TestApp;
 let operator: string;
 let viewer: string;
 let call: Awaited<ReturnType<typeof contractCaller>>;
 let telegram: Awaited<ReturnType<typeof startTelegramStandIn>>;
+let slack: Awaited<ReturnType<typeof startSlackStandIn>>;
+let llm: LlmStandin;
 const botToken = '7000001:stand-in-token';
+const slackTokens = { bot: 'xoxb-stand-in', app: 'xapp-stand-in' };
 
 beforeAll(async () => {
   telegram = await startTelegramStandIn([botToken]);
+  slack = await startSlackStandIn(slackTokens);
+  llm = await startLlmStandin();
   t = await startTestApp({
     ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true',
     ATRIUM_GOCLAW_TELEGRAM_API_BASE: telegram.apiBase,
     ATRIUM_GOCLAW_TELEGRAM_POLL_TIMEOUT_SECS: '1',
+    ATRIUM_GOCLAW_SLACK_API_BASE: slack.apiBase,
   });
   call = await contractCaller(t);
   [operator, viewer] = await Promise.all([goclawKey(t, ['operator.write']), goclawKey(t, ['operator.read'])]);
@@ -23,7 +31,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await telegram?.close();
+  await slack?.close();
+  await llm?.close();
 });
+
+/** An agent on the LLM stand-in (which answers `echo: <the user's text>`), for channels to route to. */
+async function echoAgent(name: string): Promise<void> {
+  const provider = await goclawCall(t, 'POST', '/v1/providers', {
+    token: t.adminKey,
+    body: { name: `${name}-llm`, provider_type: 'openai_compat', api_base: llm.openaiBase, api_key: 'k' },
+  });
+  expect(provider.status, JSON.stringify(provider.body)).toBe(201);
+  const agent = await goclawCall(t, 'POST', '/v1/agents', {
+    token: t.adminKey,
+    body: { name, provider: `${name}-llm`, model: 'standin-small' },
+  });
+  expect(agent.status, JSON.stringify(agent.body)).toBe(201);
+}
 
 describe('GoClaw /v1/channels/instances', () => {
   it('stores instances with sealed, masked credentials and reports them not_connected', async () => {
@@ -240,5 +264,174 @@ describe('GoClaw Telegram adapter (against a loopback Bot API stand-in)', () => 
     // Disabled: the adapter lets go.
     await call('PUT', `/v1/channels/instances/${created.body.id}`, { token: operator, body: { enabled: false } });
     expect((await statusOf(created.body.id)).status).toBe('not_connected');
+  });
+});
+
+describe('GoClaw channels route to their agent', () => {
+  it('Telegram: a direct message runs the agent and the answer goes back with sendMessage', async () => {
+    await echoAgent('tg-echo');
+    const created = await call('POST', '/v1/channels/instances', {
+      token: operator,
+      body: {
+        name: 'agent-telegram',
+        channel_type: 'telegram',
+        agent_id: 'tg-echo',
+        credentials: { bot_token: botToken },
+      },
+    });
+    expect(created.status).toBe(201);
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await goclawCall(t, 'GET', `/v1/channels/instances/${created.body.id}`, { token: viewer })).body.status,
+        ).toBe('connected'),
+      { timeout: 20_000, interval: 200 },
+    );
+    telegram.push({
+      message_id: 10,
+      from: { id: 6001, first_name: 'Grace' },
+      chat: { id: 6001, type: 'private' },
+      text: 'ping',
+    });
+    // A group message that does not mention the bot is only recorded.
+    telegram.push({
+      message_id: 11,
+      from: { id: 6002, first_name: 'Alan' },
+      chat: { id: -900, type: 'group' },
+      text: 'lunch?',
+    });
+    await vi.waitFor(() => expect(telegram.sent).toContainEqual({ chat_id: '6001', text: 'echo: ping' }), {
+      timeout: 20_000,
+      interval: 100,
+    });
+    telegram.push({
+      message_id: 12,
+      from: { id: 6002, first_name: 'Alan' },
+      chat: { id: -900, type: 'group' },
+      text: '@stand_in_bot what time is it',
+    });
+    await vi.waitFor(
+      () => expect(telegram.sent).toContainEqual({ chat_id: '-900', text: 'echo: @stand_in_bot what time is it' }),
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(telegram.sent.filter((m) => m.text === 'echo: lunch?')).toEqual([]);
+    // The runs are traced like any other, on the channel's session (trace writes are batched: wait for them).
+    // (The stand-in is one bot: this instance also receives the earlier test's updates.)
+    await vi.waitFor(async () => {
+      const traces = await t.app.services.prisma.goclawTrace.findMany({ where: { channel: 'channel' } });
+      expect(traces.map((tr: { sessionKey: string }) => tr.sessionKey)).toEqual(
+        expect.arrayContaining(['agent-telegram:-900', 'agent-telegram:6001']),
+      );
+    });
+
+    await call('PUT', `/v1/channels/instances/${created.body.id}`, { token: operator, body: { enabled: false } });
+  });
+
+  it('Slack (Socket Mode): acknowledges envelopes, answers DMs and mentions in thread, reconnects on disconnect', async () => {
+    await echoAgent('slack-echo');
+    const created = await call('POST', '/v1/channels/instances', {
+      token: operator,
+      body: {
+        name: 'agent-slack',
+        channel_type: 'slack',
+        agent_id: 'slack-echo',
+        credentials: { bot_token: slackTokens.bot, app_token: slackTokens.app },
+      },
+    });
+    expect(created.status).toBe(201);
+    const statusOf = async (id: string) =>
+      (await goclawCall(t, 'GET', `/v1/channels/instances/${id}`, { token: viewer })).body;
+    await vi.waitFor(
+      async () => expect(await statusOf(created.body.id)).toMatchObject({ status: 'connected', last_error: null }),
+      {
+        timeout: 20_000,
+        interval: 200,
+      },
+    );
+
+    const dm = slack.push({
+      type: 'message',
+      channel: 'D1',
+      channel_type: 'im',
+      user: 'U7',
+      text: 'hello bot',
+      ts: '1.1',
+    });
+    await vi.waitFor(() => expect(slack.posted).toContainEqual({ channel: 'D1', text: 'echo: hello bot' }), {
+      timeout: 20_000,
+      interval: 100,
+    });
+    expect(slack.acks).toContain(dm);
+
+    slack.push({
+      type: 'message',
+      channel: 'C9',
+      channel_type: 'channel',
+      user: 'U8',
+      text: 'standup at 10',
+      ts: '2.1',
+    });
+    slack.push({ type: 'message', subtype: 'bot_message', channel: 'C9', bot_id: 'B1', text: 'echo: loop', ts: '2.2' });
+    slack.push({
+      type: 'message',
+      channel: 'C9',
+      channel_type: 'channel',
+      user: 'U8',
+      text: '<@UBOT> summarise please',
+      ts: '2.3',
+    });
+    await vi.waitFor(
+      () =>
+        expect(slack.posted).toContainEqual({
+          channel: 'C9',
+          text: 'echo: <@UBOT> summarise please',
+          thread_ts: '2.3',
+        }),
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(slack.posted.filter((p) => p.channel === 'C9')).toHaveLength(1);
+    await vi.waitFor(async () => {
+      const pending = await call('GET', '/v1/pending-messages', { token: viewer });
+      expect(pending.body.groups.find((g: { key: string }) => g.key === 'C9')).toMatchObject({
+        channel: 'agent-slack',
+        message_count: 2,
+      });
+    });
+    const contacts = await call('GET', '/v1/contacts?channel_type=slack', { token: viewer });
+    expect(contacts.body.contacts.map((c: { sender_id: string }) => c.sender_id).sort()).toEqual(
+      expect.arrayContaining(['U7', 'U8']),
+    );
+
+    // Slack asks the app to reconnect: a new socket opens and events keep flowing.
+    const before = slack.connections;
+    slack.disconnect();
+    await vi.waitFor(() => expect(slack.connections).toBeGreaterThan(before), { timeout: 20_000, interval: 100 });
+    slack.push({ type: 'message', channel: 'D1', channel_type: 'im', user: 'U7', text: 'still there?', ts: '3.1' });
+    await vi.waitFor(() => expect(slack.posted).toContainEqual({ channel: 'D1', text: 'echo: still there?' }), {
+      timeout: 20_000,
+      interval: 100,
+    });
+
+    // A wrong app token: the instance reports the error, without the token.
+    const bad = await call('POST', '/v1/channels/instances', {
+      token: operator,
+      body: {
+        name: 'bad-slack',
+        channel_type: 'slack',
+        credentials: { bot_token: slackTokens.bot, app_token: 'xapp-wrong' },
+      },
+    });
+    await vi.waitFor(async () => expect((await statusOf(bad.body.id)).status).toBe('error'), {
+      timeout: 20_000,
+      interval: 200,
+    });
+    const failed = await statusOf(bad.body.id);
+    expect(failed.last_error).toMatch(/apps\.connections\.open failed \(200\): invalid_auth/);
+    expect(failed.last_error).not.toContain('xapp-wrong');
+    await call('PUT', `/v1/channels/instances/${created.body.id}`, { token: operator, body: { enabled: false } });
+    await vi.waitFor(async () => expect((await statusOf(created.body.id)).status).toBe('not_connected'), {
+      timeout: 20_000,
+      interval: 200,
+    });
   });
 });

@@ -12,11 +12,11 @@ export interface ServerProcess {
 
 /**
  * Starts `src/main.ts serve` on a free port with a fresh data dir and `env` on top of the test defaults (no
- * Polykomos engines); resolves with its URL once it logs that it listens. `DEBUG_NODES=1` echoes its output.
+ * Polykomos engines) and `nodeArgs` before the script (e.g. `--cpu-prof`); resolves with its URL once it logs that it listens. `DEBUG_NODES=1` echoes its output.
  */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'atrium-node-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
     env: {
       ...process.env,

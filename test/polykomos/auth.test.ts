@@ -96,12 +96,12 @@ describe('Polykomos authentication: 401 vs 403 as the contract describes', () =>
     }
   });
 
-  it('unserved operations answer 501 in the ApiError shape, after authentication', async () => {
+  it('createQueryExecution needs a key (401) and the queries:write scope (403); its own tests are query-executions', async () => {
     const body = { database_uuid: '00000000-0000-4000-8000-000000000000', query: 'how many rows?' };
     expect((await call('POST', '/api/v1/query_executions', { body })).status).toBe(401);
     const r = await call('POST', '/api/v1/query_executions', { key: key.raw, body });
-    expect(r.status).toBe(501);
-    expect(r.body.error.code).toBe('not_implemented');
+    expect(r.status).toBe(403);
+    expect(r.body.error.code).toBe('insufficient_scope');
   });
 });
 

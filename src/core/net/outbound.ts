@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
+import { type ClientOptions, WebSocket } from 'ws';
 
 /*
  * The platform's guard for outbound HTTP to user-supplied URLs (docs/SECURITY "Outbound requests"): resolve DNS
@@ -239,4 +240,56 @@ export async function outboundRequest(
     clearTimeout(timer);
     agent.destroy().catch(() => {});
   }
+}
+
+/**
+ * A guarded outbound WebSocket (a provider's event stream, e.g. Slack's Socket Mode): the ws:/wss: URL is checked
+ * and pinned like an HTTP one (the handshake dials only the validated address, redirects are not followed), frames
+ * beyond `maxPayload` close the connection. Answers the socket at once (so the caller's listeners are attached
+ * before the first frame, which can arrive with the handshake) and `opened`, which settles with the handshake;
+ * rejects with OutboundBlockedError for refused targets.
+ */
+export async function outboundWebSocket(
+  rawUrl: string,
+  policy: OutboundPolicy,
+  options: { maxPayload: number; headers?: Record<string, string> },
+): Promise<{ ws: WebSocket; opened: Promise<void> }> {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new OutboundBlockedError('url is not a valid absolute URL', 'invalid');
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+    throw new OutboundBlockedError('url must be ws or wss', 'invalid');
+  const httpUrl = new URL(url);
+  httpUrl.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  const target = await validateOutboundUrl(httpUrl.toString(), policy);
+  const ws = new WebSocket(url, {
+    maxPayload: options.maxPayload,
+    handshakeTimeout: policy.timeoutMs,
+    followRedirects: false,
+    headers: options.headers,
+    // The handshake connects to the validated address only (no second DNS answer can redirect it).
+    lookup: (_host: string, opts: { all?: boolean }, callback: (...a: unknown[]) => void) => {
+      if (opts?.all) callback(null, [{ address: target.address, family: target.family }]);
+      else callback(null, target.address, target.family);
+    },
+  } as ClientOptions);
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('upgrade', (res) => {
+      const peer = res.socket.remoteAddress;
+      if (peer !== undefined && peer !== target.address && blockedReason(peer, policy)) {
+        ws.terminate();
+        reject(new OutboundBlockedError(`connected to unvalidated address ${peer}`));
+      }
+    });
+    ws.once('open', () => resolve());
+    ws.once('error', (err) => reject(err));
+    ws.once('unexpected-response', (_req, res) => {
+      ws.terminate();
+      reject(new Error(`WebSocket handshake answered ${res.statusCode}`));
+    });
+  });
+  return { ws, opened };
 }

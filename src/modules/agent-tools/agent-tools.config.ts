@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { EnvReader } from '../../core/config.ts';
+import type { SlackAdapterConfig } from './slack.ts';
 import type { TelegramAdapterConfig } from './telegram.ts';
 
 export interface AgentToolsConfig {
@@ -14,6 +15,9 @@ export interface AgentToolsConfig {
   /** The directory `GET /v1/storage/files` lists (ATRIUM_GOCLAW_WORKSPACE; default `<data dir>/goclaw-workspace`). */
   workspaceDir: string | undefined;
   telegram: TelegramAdapterConfig;
+  slack: SlackAdapterConfig;
+  /** Whether channel adapters run at all (ATRIUM_GOCLAW_CHANNEL_ADAPTERS, default true). */
+  channelAdapters: boolean;
 }
 
 export function parseAgentToolsConfig(env: EnvReader): AgentToolsConfig {
@@ -38,7 +42,8 @@ export function parseAgentToolsConfig(env: EnvReader): AgentToolsConfig {
     telegram: {
       apiBase: env.url('ATRIUM_GOCLAW_TELEGRAM_API_BASE', ['http:', 'https:']) ?? 'https://api.telegram.org',
       pollTimeoutSecs: env.int('ATRIUM_GOCLAW_TELEGRAM_POLL_TIMEOUT_SECS', 25, 0, 50),
-      enabled: env.bool('ATRIUM_GOCLAW_CHANNEL_ADAPTERS', true),
     },
+    slack: { apiBase: env.url('ATRIUM_GOCLAW_SLACK_API_BASE', ['http:', 'https:']) ?? 'https://slack.com/api' },
+    channelAdapters: env.bool('ATRIUM_GOCLAW_CHANNEL_ADAPTERS', true),
   };
 }

@@ -41,7 +41,7 @@ const like = (search: string) => ({ contains: search, mode: 'insensitive' as con
 
 /**
  * Channel instances (stored, credentials sealed), the contacts and pending group messages channel adapters record.
- * Only Telegram has an adapter (telegram.ts); other types report `not_connected` (docs/goclaw-tools.md).
+ * Telegram and Slack have adapters (telegram.ts, slack.ts); other types report `not_connected` (docs/goclaw-tools.md).
  */
 export class ChannelService {
   constructor(private readonly deps: Deps) {}

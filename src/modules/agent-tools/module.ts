@@ -2,9 +2,11 @@ import path from 'node:path';
 import { defineModule } from '../../core/module.ts';
 import { ActivityLog, ActivityReader } from './activity.ts';
 import { parseAgentToolsConfig } from './agent-tools.config.ts';
+import { ChannelAdapters } from './channel-adapter.ts';
 import { ChannelService } from './channels.service.ts';
 import { McpServerService } from './mcp.service.ts';
 import { SkillService } from './skills.service.ts';
+import { SlackAdapter } from './slack.ts';
 import { TelegramAdapter } from './telegram.ts';
 import { ToolService } from './tools.service.ts';
 import { WorkspaceService } from './workspace.service.ts';
@@ -18,7 +20,8 @@ export interface AgentTools {
   workspace: WorkspaceService;
   activity: ActivityLog;
   reader: ActivityReader;
-  telegram: TelegramAdapter;
+  /** The Telegram and Slack adapters (channel instances served for real). */
+  adapters: ChannelAdapters;
 }
 
 declare module '../../core/module.ts' {
@@ -36,6 +39,14 @@ export const agentToolsModule = defineModule({
   create: ({ core, config, modules }): AgentTools => {
     const { prisma, db, secrets: box, outbound, objectStore, pubsub } = core;
     const activity = new ActivityLog(prisma);
+    const adapterDeps = {
+      prisma,
+      box,
+      outbound,
+      logger: core.logger,
+      instanceId: core.config.instanceId,
+      enabled: config.channelAdapters,
+    };
     return {
       mcp: new McpServerService({ prisma, box, outbound, config, activity }),
       tools: new ToolService({ prisma, box, pubsub, runtime: modules.runtime, activity }),
@@ -51,17 +62,13 @@ export const agentToolsModule = defineModule({
       }),
       activity,
       reader: new ActivityReader(prisma),
-      telegram: new TelegramAdapter({
-        prisma,
-        box,
-        outbound,
-        logger: core.logger,
-        instanceId: core.config.instanceId,
-        config: config.telegram,
+      adapters: new ChannelAdapters({
+        telegram: new TelegramAdapter(adapterDeps, config.telegram),
+        slack: new SlackAdapter(adapterDeps, config.slack),
       }),
     };
   },
-  start: (tools) => tools.telegram.start(),
-  close: (tools) => tools.telegram.close(),
+  start: (tools) => tools.adapters.start(),
+  close: (tools) => tools.adapters.close(),
   graphql: () => import('./graphql/index.ts'),
 });

@@ -1,7 +1,5 @@
-import type { SecretBox } from '../../core/auth/secret-box.ts';
-import type { PrismaClient } from '../../core/db.ts';
-import type { Logger } from '../../core/logger.ts';
-import { OutboundBlockedError, type OutboundPolicy, outboundRequest } from '../../core/net/outbound.ts';
+import { OutboundBlockedError, outboundRequest } from '../../core/net/outbound.ts';
+import { type AdapterDeps, LeasedChannelAdapter } from './channel-adapter.ts';
 import { openMap } from './secrets.ts';
 
 /** How the Telegram adapter reaches the Bot API and how long it long-polls. */
@@ -10,17 +8,6 @@ export interface TelegramAdapterConfig {
   apiBase: string;
   /** `getUpdates` long-poll timeout, seconds. */
   pollTimeoutSecs: number;
-  /** Whether adapters run at all (ATRIUM_GOCLAW_CHANNEL_ADAPTERS, default true). */
-  enabled: boolean;
-}
-
-interface Deps {
-  prisma: PrismaClient;
-  box: SecretBox;
-  outbound: OutboundPolicy;
-  logger: Logger;
-  instanceId: string;
-  config: TelegramAdapterConfig;
 }
 
 interface TelegramUpdate {
@@ -33,123 +20,60 @@ interface TelegramUpdate {
   };
 }
 
-const leaseMs = 30_000;
-const tickMs = 2_000;
-
 /**
- * The Telegram Bot API adapter. Every enabled `telegram` instance with a `bot_token` credential is polled by
- * exactly one Atrium instance: it claims the row's lease (a conditional UPDATE, renewed on each poll), checks the
- * token with `getMe`, then long-polls `getUpdates` from the stored offset through the outbound guard. Each message
- * records its sender as a contact; group messages are buffered as pending messages keyed by chat id. Routing
- * messages to an agent (and replying with `sendMessage`) belongs to the agent loop, which this module does not run.
+ * The Telegram Bot API adapter (the lease and recording are LeasedChannelAdapter's): checks the token with
+ * `getMe`, then long-polls `getUpdates` from the stored offset through the outbound guard; replies with
+ * `sendMessage`.
  */
-export class TelegramAdapter {
-  private readonly polling = new Map<string, AbortController>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+export class TelegramAdapter extends LeasedChannelAdapter {
+  readonly channelType = 'telegram' as const;
 
-  constructor(private readonly deps: Deps) {}
-
-  start(): void {
-    if (!this.deps.config.enabled) return;
-    const tick = () => {
-      this.claim()
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'telegram adapter: claiming channels failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, tickMs).unref();
-        });
-    };
-    tick();
+  constructor(
+    deps: AdapterDeps,
+    private readonly config: TelegramAdapterConfig,
+  ) {
+    super(deps);
   }
 
-  async close(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    const ids = [...this.polling.keys()];
-    for (const controller of this.polling.values()) controller.abort();
-    this.polling.clear();
-    if (ids.length > 0) {
-      await this.deps.prisma.goClawChannelInstance
-        .updateMany({
-          where: { id: { in: ids }, leaseOwner: this.deps.instanceId },
-          data: { leaseOwner: null, leaseUntil: null },
-        })
-        .catch(() => {});
+  async send(channel: string, chatId: string, text: string): Promise<void> {
+    const token = (await this.credentialsOf(channel)).bot_token;
+    if (!token) throw new Error(`channel "${channel}" has no bot_token`);
+    // Telegram caps a message at 4096 characters: longer answers go in several messages.
+    for (let i = 0; i < text.length; i += 4096) {
+      await this.call(token, 'sendMessage', { chat_id: chatId, text: text.slice(i, i + 4096) }, 10);
     }
   }
 
-  /** Claims the lease of every enabled Telegram instance nobody holds, and starts polling the ones won. */
-  private async claim(): Promise<void> {
-    const { prisma, instanceId } = this.deps;
-    const now = new Date();
-    const candidates = await prisma.goClawChannelInstance.findMany({
-      where: {
-        channelType: 'telegram',
-        enabled: true,
-        credentialsEnc: { not: null },
-        OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }, { leaseOwner: instanceId }],
-      },
-      select: { id: true },
-      take: 100,
-    });
-    for (const { id } of candidates) {
-      if (this.polling.has(id) || this.stopped) continue;
-      const won = await prisma.goClawChannelInstance.updateMany({
-        where: { id, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }, { leaseOwner: instanceId }] },
-        data: { leaseOwner: instanceId, leaseUntil: new Date(Date.now() + leaseMs) },
-      });
-      if (won.count !== 1) continue;
-      const controller = new AbortController();
-      this.polling.set(id, controller);
-      void this.poll(id, controller.signal)
-        .catch((err: unknown) => this.deps.logger.warn({ err, channelId: id }, 'telegram adapter: polling stopped'))
-        .finally(() => {
-          if (this.polling.get(id) === controller) this.polling.delete(id);
-        });
-    }
-  }
-
-  /** Polls one instance while it stays enabled, keeps its token and this instance keeps its lease. */
-  private async poll(id: string, signal: AbortSignal): Promise<void> {
-    const { prisma, box, instanceId } = this.deps;
-    let checkedToken: string | undefined;
+  protected async serve(id: string, signal: AbortSignal): Promise<void> {
+    let checked: { token: string; username: string } | undefined;
     while (!signal.aborted) {
-      const row = await prisma.goClawChannelInstance.findUnique({ where: { id } });
-      if (!row?.enabled || row.channelType !== 'telegram' || row.leaseOwner !== instanceId) return;
-      const token = openMap(box, row.credentialsEnc).bot_token;
+      const row = await this.current(id);
+      if (!row) return;
+      const token = openMap(this.deps.box, row.credentialsEnc).bot_token;
       if (!token) {
         await this.fail(id, 'credentials.bot_token is missing');
         return;
       }
       try {
-        if (token !== checkedToken) {
-          await this.call(token, 'getMe', {}, 10);
-          checkedToken = token;
+        if (token !== checked?.token) {
+          const me = (await this.call(token, 'getMe', {}, 10)) as { username?: string };
+          checked = { token, username: me.username ?? '' };
         }
         const offset = row.pollOffset === null ? undefined : Number(row.pollOffset);
         const updates = (await this.call(
           token,
           'getUpdates',
           {
-            timeout: String(this.deps.config.pollTimeoutSecs),
-            allowed_updates: '["message"]',
-            ...(offset !== undefined ? { offset: String(offset) } : {}),
+            timeout: this.config.pollTimeoutSecs,
+            allowed_updates: ['message'],
+            ...(offset !== undefined ? { offset } : {}),
           },
-          this.deps.config.pollTimeoutSecs + 10,
+          this.config.pollTimeoutSecs + 10,
         )) as TelegramUpdate[];
         if (signal.aborted) return;
-        await this.record(row.name, updates);
+        for (const u of updates) await this.receive(row.name, row.agentId, u, checked.username);
         const last = updates.reduce((max, u) => Math.max(max, u.update_id), -1);
-        const renewed = await prisma.goClawChannelInstance.updateMany({
-          where: { id, leaseOwner: instanceId },
-          data: {
-            leaseUntil: new Date(Date.now() + leaseMs),
-            lastConnectedAt: new Date(),
-            lastError: null,
-            ...(last >= 0 ? { pollOffset: BigInt(last + 1) } : {}),
-          },
-        });
-        if (renewed.count !== 1) return;
+        if (!(await this.renew(id, last >= 0 ? { pollOffset: BigInt(last + 1) } : {}))) return;
       } catch (err) {
         if (signal.aborted) return;
         await this.fail(id, err instanceof Error ? err.message : String(err));
@@ -158,65 +82,39 @@ export class TelegramAdapter {
     }
   }
 
-  /** Records a failure and gives the lease up (the next tick retries; the error stays visible until a success). */
-  private async fail(id: string, message: string): Promise<void> {
-    await this.deps.prisma.goClawChannelInstance
-      .updateMany({
-        where: { id, leaseOwner: this.deps.instanceId },
-        data: { lastError: message.slice(0, 500), leaseOwner: null, leaseUntil: new Date(Date.now() + tickMs * 2) },
-      })
-      .catch(() => {});
+  private async receive(channel: string, agentId: string | null, u: TelegramUpdate, botName: string): Promise<void> {
+    const m = u.message;
+    if (!m?.from || !m.chat || m.from.is_bot) return;
+    const text = m.text ?? m.caption ?? '';
+    await this.received(
+      {
+        channel,
+        channelType: 'telegram',
+        agentId,
+        chatId: String(m.chat.id),
+        senderId: String(m.from.id),
+        senderName: [m.from.first_name, m.from.last_name].filter(Boolean).join(' ').slice(0, 200) || null,
+        text,
+        group: m.chat.type === 'group' || m.chat.type === 'supergroup',
+        mentioned: botName !== '' && text.toLowerCase().includes(`@${botName.toLowerCase()}`),
+      },
+      m.from.username?.slice(0, 200) ?? null,
+    );
   }
 
-  private async record(channel: string, updates: TelegramUpdate[]): Promise<void> {
-    const { prisma } = this.deps;
-    for (const u of updates) {
-      const m = u.message;
-      if (!m?.from || !m.chat) continue;
-      const group = m.chat.type === 'group' || m.chat.type === 'supergroup';
-      const senderId = String(m.from.id);
-      const displayName = [m.from.first_name, m.from.last_name].filter(Boolean).join(' ').slice(0, 200) || null;
-      const username = m.from.username?.slice(0, 200) ?? null;
-      await prisma.goClawContact.upsert({
-        where: { channel_senderId: { channel, senderId } },
-        create: {
-          channelType: 'telegram',
-          channel,
-          senderId,
-          displayName,
-          username,
-          peerKind: group ? 'group' : 'direct',
-        },
-        update: { displayName, username, lastSeenAt: new Date() },
-      });
-      const text = m.text ?? m.caption;
-      if (group && text) {
-        await prisma.goClawPendingMessage.create({
-          data: {
-            channel,
-            key: String(m.chat.id),
-            sender: displayName ?? username ?? senderId,
-            content: text.slice(0, 10_000),
-          },
-        });
-      }
-    }
-  }
-
-  /** One Bot API call (GET with query parameters) through the outbound guard; throws on `ok: false`. */
+  /** One Bot API call (POST with a JSON body) through the outbound guard; throws on `ok: false`. */
   private async call(
     token: string,
     method: string,
-    params: Record<string, string>,
+    params: Record<string, unknown>,
     timeoutSecs: number,
   ): Promise<unknown> {
-    const query = new URLSearchParams(params).toString();
-    const url = `${this.deps.config.apiBase.replace(/\/+$/, '')}/bot${encodeURIComponent(token)}/${method}${query ? `?${query}` : ''}`;
+    const url = `${this.config.apiBase.replace(/\/+$/, '')}/bot${encodeURIComponent(token)}/${method}`;
     let res: Awaited<ReturnType<typeof outboundRequest>>;
     try {
       res = await outboundRequest(
         url,
-        { method: 'GET' },
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params) },
         { ...this.deps.outbound, timeoutMs: timeoutSecs * 1000, maxResponseBytes: 4 * 1024 * 1024 },
       );
     } catch (err) {
@@ -237,28 +135,4 @@ export class TelegramAdapter {
       );
     return body.result;
   }
-}
-
-/** What GoClaw reports for an instance: `connected` only while an adapter holds its lease and polled recently. */
-export function channelStatus(row: {
-  channelType: string;
-  enabled: boolean;
-  leaseUntil: Date | null;
-  lastConnectedAt: Date | null;
-  lastError: string | null;
-}): 'connected' | 'error' | 'not_connected' {
-  const now = Date.now();
-  if (
-    row.channelType === 'telegram' &&
-    row.enabled &&
-    row.leaseUntil !== null &&
-    row.leaseUntil.getTime() > now &&
-    row.lastConnectedAt !== null &&
-    row.lastConnectedAt.getTime() > now - leaseMs &&
-    row.lastError === null
-  ) {
-    return 'connected';
-  }
-  if (row.channelType === 'telegram' && row.enabled && row.lastError !== null) return 'error';
-  return 'not_connected';
 }

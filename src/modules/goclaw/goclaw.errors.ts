@@ -43,3 +43,14 @@ export class GoClawForbiddenError extends GoClawError {
     this.name = 'GoClawForbiddenError';
   }
 }
+
+/**
+ * The provider another module was configured to use does not exist or is disabled (a configuration problem of
+ * the server, not of the caller's request). REST 422 where a module surfaces it.
+ */
+export class GoClawProviderUnavailableError extends GoClawError {
+  constructor(message: string) {
+    super('PROVIDER_UNAVAILABLE', 422, message);
+    this.name = 'GoClawProviderUnavailableError';
+  }
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
@@ -5,12 +6,15 @@ import type { Logger } from '../../core/logger.ts';
 import type { OutboundPolicy } from '../../core/net/outbound.ts';
 import { type AgentRow, AgentService, externalUser } from './agents.service.ts';
 import type { GoClawConfig } from './goclaw.config.ts';
-import { GoClawInvalidInputError, GoClawNotFoundError } from './goclaw.errors.ts';
+import { GoClawInvalidInputError, GoClawNotFoundError, GoClawProviderUnavailableError } from './goclaw.errors.ts';
 import { LlmHttp } from './llm/http.ts';
-import type { LlmMessage } from './llm/types.ts';
+import { type LlmMessage, LlmProviderError, type LlmUsage } from './llm/types.ts';
+import { KgService } from './memory/kg.service.ts';
+import { MemoryService } from './memory/memory.service.ts';
 import { type ProviderRow, ProviderService } from './providers.service.ts';
 import { requireRole } from './roles.ts';
-import { type LiveRun, type RunEvent, type RunOutcome, RunService, TraceWriter } from './runs.service.ts';
+import { costOf, type LiveRun, type RunEvent, type RunOutcome, RunService, TraceWriter } from './runs.service.ts';
+import { checkSessionKey, SessionService } from './sessions.service.ts';
 import { ToolRegistry } from './tools.ts';
 import { TraceService } from './traces.service.ts';
 
@@ -36,12 +40,60 @@ export interface WakeInput {
   sessionKey?: string | null;
 }
 
+/** One model call another module makes through GoClaw's providers (see `GoClawService.completeOnce`). */
+export interface OneShotCompletion {
+  /** The provider's name (slug); it must exist and be enabled. */
+  provider: string;
+  model: string;
+  messages: LlmMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  /** The trace's name and channel (e.g. `polykomos nl-query`, `polykomos`). */
+  name: string;
+  channel: string;
+  /** Who the call is for (`principalId` of the caller the other module authorised): the trace's creator. */
+  createdBy: string;
+  /** The external user recorded on the trace (usage analytics count unique users by it). */
+  userId?: string;
+  signal?: AbortSignal;
+}
+
+export interface OneShotResult {
+  content: string;
+  usage: LlmUsage;
+  /** USD (the provider's reported cost, else its configured pricing, else 0). */
+  cost: number;
+  traceId: string;
+}
+
+const previewOf = (s: string) => (s.length > 500 ? `${s.slice(0, 500)}…` : s);
+
+/** One message to an agent in a session (the WebSocket RPC's `chat.send`). */
+export interface SendInput {
+  message: string;
+  /** The agent's uuid or slug; else the one the session key names (`agent:<slug>:…`); else `default`. */
+  agentId?: string | null;
+  /** The session: its earlier completed turns (this principal's) are the run's history. */
+  sessionKey: string;
+  userId?: string | null;
+  /** Call the provider streamed (deltas become `chunk` events as they arrive). */
+  stream?: boolean | null;
+  /** Where the message came from, recorded on the trace (default `ws`). */
+  channel?: 'ws' | 'graphql';
+}
+
 /** GoClaw's one public service: providers, agents, runs and their traces. */
 export class GoClawService {
   readonly providers: ProviderService;
   readonly agents: AgentService;
   readonly runs: RunService;
   readonly traces: TraceService;
+  /** Sessions: the runs recorded under one session key, and their history. */
+  readonly sessions: SessionService;
+  /** Memory documents and their hybrid search. */
+  readonly memory: MemoryService;
+  /** The knowledge graph. */
+  readonly kg: KgService;
   /** Where tools for agent runs come from (the agentTools module adds its sources here). */
   readonly tools = new ToolRegistry();
   private readonly http: LlmHttp;
@@ -73,6 +125,14 @@ export class GoClawService {
       maxConcurrentRuns: config.maxConcurrentRuns,
     });
     this.traces = new TraceService({ prisma, writer: this.writer });
+    this.sessions = new SessionService({ prisma, writer: this.writer });
+    this.memory = new MemoryService({ prisma, logger, agents: this.agents, providers: this.providers, config });
+    this.kg = new KgService({ prisma, memory: this.memory });
+  }
+
+  /** The module's configuration (the WebSocket RPC reads its keepalive and rate limits here). */
+  get config(): GoClawConfig {
+    return this.deps.config;
   }
 
   /** The agent's provider, enabled; 400 when the agent names none that is usable. */
@@ -182,6 +242,120 @@ export class GoClawService {
   }
 
   /**
+   * Answers a message a channel adapter received (Telegram, Slack): when its instance routes to an agent, and it is
+   * a direct message or mentions the bot in a group, the agent runs on it as that channel user (session
+   * `<channel>:<chat>`) and the answer goes back through `reply`. Anything else was only recorded.
+   */
+  async answerChannelMessage(
+    message: {
+      channel: string;
+      agentId: string | null;
+      chatId: string;
+      senderId: string;
+      text: string;
+      group: boolean;
+      mentioned: boolean;
+    },
+    reply: (text: string) => Promise<void>,
+  ): Promise<RunOutcome | undefined> {
+    if (!message.agentId || message.text.trim() === '' || (message.group && !message.mentioned)) return undefined;
+    const agent = await this.agents.find(message.agentId);
+    if (!agent) {
+      this.deps.logger.warn(
+        { channel: message.channel, agentId: message.agentId },
+        'channel routes to an unknown agent',
+      );
+      return undefined;
+    }
+    const provider = await this.providerOf(agent);
+    const principal: Principal = {
+      kind: 'userSession',
+      id: `${message.channel}:${message.senderId}`.slice(0, 255),
+      product: 'goclaw',
+      tenant: message.channel,
+      userId: message.senderId,
+      organizationId: message.channel,
+    };
+    const run = this.runs.start({
+      principal,
+      agent,
+      provider,
+      adapter: this.providers.adapter(provider),
+      model: agent.model,
+      messages: [
+        ...(agent.systemPrompt ? [{ role: 'system' as const, content: agent.systemPrompt }] : []),
+        { role: 'user', content: message.text.slice(0, 100_000) },
+      ],
+      userId: message.senderId.slice(0, 255),
+      channel: 'channel',
+      sessionKey: `${message.channel}:${message.chatId}`.slice(0, 255),
+      stream: false,
+      name: `${message.channel} ${agent.agentKey}`,
+    });
+    const outcome = await run.outcome;
+    if (outcome.content) await reply(outcome.content);
+    return outcome;
+  }
+
+  /**
+   * Runs an agent on one message of a session: the agent's system prompt, the session's earlier completed turns
+   * (this principal's, the latest 50 completed runs), then the message. Returns the live run at once.
+   */
+  async send(principal: Principal, input: SendInput): Promise<{ run: LiveRun; agent: AgentRow }> {
+    requireRole(principal, 'operator');
+    if (typeof input.message !== 'string' || input.message.trim() === '')
+      throw new GoClawInvalidInputError('message is required');
+    if (input.message.length > 1_000_000)
+      throw new GoClawInvalidInputError('message is longer than 1,000,000 characters');
+    const sessionKey = checkSessionKey(input.sessionKey);
+    const named = /^agent:([^:]+):/.exec(sessionKey)?.[1];
+    const ref = input.agentId || named || 'default';
+    const agent = await this.agents.find(ref);
+    if (!agent) throw new GoClawNotFoundError(`agent ${ref} not found`);
+    const provider = await this.providerOf(agent);
+    const history = await this.sessions.history(principal, sessionKey);
+    const run = this.runs.start({
+      principal,
+      agent,
+      provider,
+      adapter: this.providers.adapter(provider),
+      model: agent.model,
+      messages: [
+        ...(agent.systemPrompt ? [{ role: 'system' as const, content: agent.systemPrompt }] : []),
+        ...history.map((m) => ({ role: m.role, content: m.content })),
+        { role: 'user', content: input.message },
+      ],
+      userId: externalUser(input.userId) ?? '',
+      channel: input.channel ?? 'ws',
+      sessionKey,
+      stream: input.stream === true,
+      name: `chat ${agent.agentKey}`,
+    });
+    return { run, agent };
+  }
+
+  /**
+   * Aborts runs on this instance: one by id, or every running run of a session. Only the principal that started
+   * a run (or an admin) may abort it; others' runs are not found. Returns the ids of the runs aborted.
+   */
+  abortRuns(principal: Principal, input: { runId?: string | null; sessionKey?: string | null }): string[] {
+    const role = requireRole(principal, 'operator');
+    if (!input.runId && !input.sessionKey) throw new GoClawInvalidInputError('sessionKey or runId is required');
+    const me = principalId(principal);
+    const mine = (r: LiveRun) => role === 'admin' || r.createdBy === me;
+    let runs: LiveRun[];
+    if (input.runId) {
+      const run = this.runs.liveRun(input.runId);
+      runs =
+        run && !run.finished && mine(run) && (!input.sessionKey || run.sessionKey === input.sessionKey) ? [run] : [];
+    } else {
+      runs = this.runs.runningInSession(checkSessionKey(input.sessionKey)).filter(mine);
+    }
+    for (const r of runs) r.abort('aborted by the client');
+    return runs.map((r) => r.runId);
+  }
+
+  /**
    * A run's events after `after` (a seq): from memory while the run is live (then live ones until it ends), else
    * from its stored log. Only the principal that started it, or an admin, may follow it.
    */
@@ -216,6 +390,109 @@ export class GoClawService {
         };
       }
     })();
+  }
+
+  /**
+   * One model call on behalf of another module (Polykomos' natural-language queries), with no tools and no agent:
+   * the named provider (enabled) and model, through the same adapters and outbound guard as runs, recorded as a
+   * GoClaw trace with one llm_call span (so costs and usage cover it), success or failure. The calling module
+   * authorises its own caller; no GoClaw role is checked here. A missing or disabled provider is
+   * GoClawProviderUnavailableError (nothing is recorded); a provider failure is the adapter's LlmProviderError
+   * (recorded as an error trace), with the provider's status and Retry-After.
+   */
+  async completeOnce(spec: OneShotCompletion): Promise<OneShotResult> {
+    const provider = await this.providers.byName(spec.provider);
+    if (!provider) throw new GoClawProviderUnavailableError(`provider "${spec.provider}" does not exist`);
+    if (!provider.enabled) throw new GoClawProviderUnavailableError(`provider "${spec.provider}" is disabled`);
+    const traceId = randomUUID();
+    const startTime = new Date();
+    const input = [...spec.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    this.writer.started({
+      id: traceId,
+      runId: randomUUID(),
+      agentId: null,
+      userId: spec.userId ?? '',
+      sessionKey: '',
+      name: spec.name.slice(0, 200),
+      channel: spec.channel,
+      provider: provider.name,
+      model: spec.model,
+      inputPreview: previewOf(input),
+      status: 'running',
+      startTime,
+      createdBy: spec.createdBy,
+    });
+    let content = '';
+    let usage: LlmUsage = { inputTokens: 0, outputTokens: 0 };
+    let finishReason = '';
+    let error: string | undefined;
+    try {
+      const res = await this.providers.adapter(provider).complete(
+        {
+          model: spec.model,
+          messages: spec.messages,
+          ...(spec.maxTokens ? { maxTokens: spec.maxTokens } : {}),
+          ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
+        },
+        spec.signal ? { signal: spec.signal } : {},
+      );
+      content = res.content;
+      usage = res.usage;
+      finishReason = res.finishReason;
+      return { content, usage, cost: costOf(provider, spec.model, usage), traceId };
+    } catch (err) {
+      error = err instanceof LlmProviderError ? err.message : 'internal error';
+      if (!(err instanceof LlmProviderError)) this.deps.logger.error({ err, traceId }, 'goclaw one-shot call failed');
+      throw err;
+    } finally {
+      const endTime = new Date();
+      const cost = costOf(provider, spec.model, usage);
+      const durationMs = endTime.getTime() - startTime.getTime();
+      this.writer.finished(
+        traceId,
+        {
+          status: error ? 'error' : 'completed',
+          error: error ?? null,
+          endTime,
+          durationMs,
+          outputPreview: previewOf(content),
+          inputTokens: usage.inputTokens,
+          outputTokens: usage.outputTokens,
+          totalCost: cost,
+          spanCount: 1,
+          llmCallCount: 1,
+          toolCallCount: 0,
+        },
+        [
+          {
+            id: randomUUID(),
+            seq: 1,
+            traceId,
+            spanType: 'llm_call',
+            name: `${provider.name}/${spec.model}`,
+            model: spec.model,
+            provider: provider.name,
+            inputTokens: usage.inputTokens,
+            outputTokens: usage.outputTokens,
+            cost,
+            finishReason,
+            inputPreview: previewOf(input),
+            outputPreview: previewOf(content),
+            status: error ? 'error' : 'completed',
+            error: error ?? null,
+            startTime,
+            endTime,
+            durationMs,
+          },
+        ],
+        [],
+      );
+    }
+  }
+
+  /** Writes queued traces now (readers outside GoClaw that must see a just-finished call's trace). */
+  flushTraces(): Promise<void> {
+    return this.writer.flush();
   }
 
   async close(): Promise<void> {

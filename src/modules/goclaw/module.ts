@@ -2,6 +2,7 @@ import { defineModule } from '../../core/module.ts';
 import { customToolSource } from './agent-tools.source.ts';
 import { parseGoClawConfig } from './goclaw.config.ts';
 import { GoClawService } from './goclaw.service.ts';
+import { memoryToolSource } from './memory/memory.tools.ts';
 import { runJsToolSource } from './run-js.tool.ts';
 
 declare module '../../core/module.ts' {
@@ -25,6 +26,11 @@ export const goclawModule = defineModule({
     });
     goclaw.tools.add(runJsToolSource(modules.runtime, core.pubsub, modules.agenttools));
     goclaw.tools.add(customToolSource(modules.agenttools));
+    const { adapters } = modules.agenttools;
+    adapters.onInbound(async (message) => {
+      await goclaw.answerChannelMessage(message, (text) => adapters.reply(message, text));
+    });
+    goclaw.tools.add(memoryToolSource(goclaw.memory, goclaw.kg, modules.agenttools));
     return goclaw;
   },
   close: (goclaw) => goclaw.close(),

@@ -84,6 +84,8 @@ export class LiveRun {
     readonly runId: string,
     readonly traceId: string,
     readonly createdBy: string,
+    /** The session the run belongs to ('' for none): `chat.abort` by session finds it. */
+    readonly sessionKey = '',
   ) {}
 
   emit(type: RunEventType, payload: Record<string, unknown>): RunEvent {
@@ -229,14 +231,16 @@ export interface RunSpec {
   /** System prompt (if any) first, then history, the last user turn at the end. */
   messages: LlmMessage[];
   userId: string;
-  channel: 'http' | 'wake' | 'graphql';
+  /** Where the run came from; `channel`: a message a channel adapter (Telegram, Slack) received. */
+  channel: 'http' | 'wake' | 'graphql' | 'ws' | 'channel';
   sessionKey?: string;
   /** Call the provider streamed and emit its deltas as they arrive. */
   stream: boolean;
   name: string;
 }
 
-function costOf(provider: ProviderRow, model: string, usage: LlmUsage): number {
+/** USD of one call: the provider's reported cost, else the provider's configured pricing for the model, else 0. */
+export function costOf(provider: ProviderRow, model: string, usage: LlmUsage): number {
   if (typeof usage.cost === 'number' && Number.isFinite(usage.cost)) return usage.cost;
   const pricing = (
     provider.settings as { pricing?: Record<string, { input_per_mtok?: unknown; output_per_mtok?: unknown }> }
@@ -266,6 +270,12 @@ export class RunService {
     return this.live.get(runId);
   }
 
+  /** The runs of a session that are still running on this instance. */
+  runningInSession(sessionKey: string): LiveRun[] {
+    if (sessionKey === '') return [];
+    return [...this.live.values()].filter((r) => r.sessionKey === sessionKey && !r.finished);
+  }
+
   /** Starts a run; its events can be followed at once. */
   start(spec: RunSpec): LiveRun {
     if (this.closed) throw new GoClawBusyError('the server is shutting down');
@@ -273,7 +283,7 @@ export class RunService {
       throw new GoClawBusyError(`too many runs in flight (${this.deps.maxConcurrentRuns}); retry shortly`);
     }
     this.inFlight++;
-    const run = new LiveRun(randomUUID(), randomUUID(), principalId(spec.principal));
+    const run = new LiveRun(randomUUID(), randomUUID(), principalId(spec.principal), spec.sessionKey ?? '');
     this.live.set(run.runId, run);
     const startTime = new Date();
     const lastUser = [...spec.messages].reverse().find((m) => m.role === 'user');
@@ -311,11 +321,15 @@ export class RunService {
     let error: string | undefined;
     let llmCalls = 0;
     let toolCalls = 0;
+    // `input` (the last user message) is what a session's history replays as the user's turn.
+    const lastUser = [...spec.messages].reverse().find((m) => m.role === 'user');
     run.emit('run.started', {
       runId: run.runId,
       agentId: spec.agent?.id ?? null,
       model: spec.model,
       provider: spec.provider.name,
+      input: lastUser?.content ?? '',
+      ...(spec.sessionKey ? { sessionKey: spec.sessionKey } : {}),
     });
     try {
       const tools = await this.deps.tools.forRun(

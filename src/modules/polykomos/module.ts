@@ -3,15 +3,17 @@ import { ApplicationService } from './applications.service.ts';
 import { BlueprintService } from './blueprints.service.ts';
 import { parsePolykomosConfig } from './polykomos.config.ts';
 import { PolykomosService } from './polykomos.service.ts';
+import { QueryService } from './queries.service.ts';
 import { polykomosWebhooks } from './webhook-events.ts';
 import { PolykomosWebhookService } from './webhooks.service.ts';
 
-/** Polykomos' services: databases and key controls, webhooks, blueprints and their applications. */
+/** Polykomos' services: databases and key controls, webhooks, blueprints and their applications, NL queries. */
 export interface Polykomos {
   databases: PolykomosService;
   webhooks: PolykomosWebhookService;
   blueprints: BlueprintService;
   applications: ApplicationService;
+  queries: QueryService;
 }
 
 declare module '../../core/module.ts' {
@@ -22,8 +24,8 @@ declare module '../../core/module.ts' {
 
 export const polykomosModule = defineModule({
   name: 'polykomos',
-  description: 'Polykomos: Postgres and MySQL provisioning, quotas, blueprints, webhooks',
-  needs: ['access', 'databases', 'webhooks'],
+  description: 'Polykomos: Postgres and MySQL provisioning, quotas, blueprints, webhooks, natural-language queries',
+  needs: ['access', 'databases', 'webhooks', 'goclaw'],
   config: parsePolykomosConfig,
   create: ({ core, config, modules }): Polykomos => {
     const { prisma, logger, secrets: box } = core;
@@ -40,7 +42,14 @@ export const polykomosModule = defineModule({
     const webhooks = new PolykomosWebhookService({ polykomos: databases, webhooks: modules.webhooks });
     const blueprints = new BlueprintService({ prisma, polykomos: databases });
     const applications = new ApplicationService({ prisma, logger, jobs: core.jobs, polykomos: databases, blueprints });
-    return { databases, webhooks, blueprints, applications };
+    const queries = new QueryService({
+      prisma,
+      logger,
+      config: config.nlq,
+      polykomos: databases,
+      goclaw: modules.goclaw,
+    });
+    return { databases, webhooks, blueprints, applications, queries };
   },
   jobs: (polykomos) => [
     polykomos.databases.provisionKind,

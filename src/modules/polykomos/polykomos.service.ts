@@ -25,7 +25,7 @@ import {
 } from './polykomos.errors.ts';
 import { recordDatabaseEvent } from './webhook-events.ts';
 
-export type PolykomosScope = 'databases:read' | 'databases:write';
+export type PolykomosScope = 'databases:read' | 'databases:write' | 'queries:write';
 export type DatabaseRow = PolykomosDatabase;
 
 export interface KeyControls {

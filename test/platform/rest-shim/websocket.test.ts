@@ -32,6 +32,8 @@ beforeAll(async () => {
     websockets: {
       '/ws-echo': {
         auth: 'upgrade',
+        description: 'echo',
+        test: 'test/platform/rest-shim/websocket.test.ts',
         policy: { auth: 'required' },
         accept(socket, ctx) {
           socket.send(JSON.stringify({ hello: ctx.principal.kind, requestId: ctx.requestId }));
@@ -40,6 +42,8 @@ beforeAll(async () => {
       },
       '/ws-protocol': {
         auth: 'protocol',
+        description: 'protocol auth',
+        test: 'test/platform/rest-shim/websocket.test.ts',
         accept(socket, ctx) {
           socket.send(JSON.stringify({ hello: ctx.principal.kind }));
           socket.on('message', async (data) => {

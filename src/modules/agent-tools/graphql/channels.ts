@@ -1,18 +1,18 @@
 import { builder } from '../../../core/builder.ts';
 import { GoClawConflictError, GoClawInvalidInputError, GoClawNotFoundError } from '../agent-tools.errors.ts';
+import { channelStatus } from '../channel-adapter.ts';
 import type { PendingGroup } from '../channels.service.ts';
 import { offsetConnection } from '../paging.ts';
 import { maskMap } from '../secrets.ts';
-import { channelStatus } from '../telegram.ts';
 import { userInput } from './errors.ts';
 import { DeletedGoClawObjectRef } from './mcp.ts';
 
 export const GoClawChannelTypeEnum = builder.enumType('GoClawChannelType', {
   description: 'The messaging platform a channel instance connects to.',
   values: {
-    telegram: { description: 'Telegram Bot API.' },
+    telegram: { description: 'Telegram Bot API (credential bot_token).' },
     discord: { description: 'Discord.' },
-    slack: { description: 'Slack.' },
+    slack: { description: 'Slack (Socket Mode; credentials bot_token and app_token).' },
     whatsapp: { description: 'WhatsApp.' },
     zalo: { description: 'Zalo.' },
     feishu: { description: 'Feishu / Lark.' },
@@ -55,7 +55,7 @@ export const GoClawChannelInstanceRef = builder.prismaNode('GoClawChannelInstanc
     isDefault: t.exposeBoolean('isDefault', { description: 'The default instance of its type (cannot be deleted).' }),
     status: t.field({
       type: GoClawChannelStatusEnum,
-      description: 'Its connection, as the adapter last recorded it (only Telegram has an adapter).',
+      description: 'Its connection, as the adapter last recorded it (Telegram and Slack have adapters).',
       select: { channelType: true, enabled: true, leaseUntil: true, lastConnectedAt: true, lastError: true },
       resolve: (c) => channelStatus(c),
     }),

@@ -1,7 +1,4 @@
 import { builder } from '../../../core/builder.ts';
-import type { Context } from '../../../core/context.ts';
-import { AuthorizationError } from '../../../core/errors.ts';
-import { ForbiddenError } from '../../../core/graphql/graphql-errors.ts';
 import { boundClient, isAthenaAdmin } from '../athena.access.ts';
 import { AthenaError } from '../athena.errors.ts';
 import { deferredStates } from '../deferred.service.ts';
@@ -15,19 +12,6 @@ import { athenaErrors } from './types.ts';
  * requests (stored, run later by the `athena.deferred` job as their owner), public-route dispatch, and the
  * PostgreSQL → D1 migration.
  */
-
-/**
- * Runs a service call, turning its AuthorizationError into the GraphQL error the doors map (UNAUTHENTICATED → 401
- * for anonymous callers, FORBIDDEN → 403): these fields decide access in the service, after the REST door.
- */
-async function guarded<T>(ctx: Pick<Context, 'principal'>, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof AuthorizationError) throw new ForbiddenError(err.message, ctx);
-    throw err;
-  }
-}
 
 const gatewayErrors = {
   types: [AthenaError, GatewayError],
@@ -100,7 +84,7 @@ builder.queryField('athenaDeferredRequest', (t) =>
     description: 'A deferred request by its request id (the admin sees all, a key those of its client).',
     errors: athenaErrors,
     args: { requestId: t.arg.string({ required: true, description: 'The request id.' }) },
-    resolve: (_root, a, ctx) => guarded(ctx, () => ctx.services.athena.deferred.get(ctx.principal, a.requestId)),
+    resolve: (_root, a, ctx) => ctx.services.athena.deferred.get(ctx.principal, a.requestId),
   }),
 );
 
@@ -118,14 +102,12 @@ builder.mutationField('athenaDeferRequest', (t) =>
       stripNulls: t.arg.boolean({ required: false, description: 'Fetch: drop null fields (`X-Strip-Nulls`).' }),
     },
     resolve: (_root, a, ctx) =>
-      guarded(ctx, () =>
-        ctx.services.athena.deferred.defer(ctx.principal, {
-          client: a.client,
-          route: a.route,
-          body: a.body,
-          headers: a.stripNulls ? { stripNulls: true } : {},
-        }),
-      ),
+      ctx.services.athena.deferred.defer(ctx.principal, {
+        client: a.client,
+        route: a.route,
+        body: a.body,
+        headers: a.stripNulls ? { stripNulls: true } : {},
+      }),
   }),
 );
 
@@ -135,7 +117,7 @@ builder.mutationField('athenaRequeueDeferredRequest', (t) =>
     description: 'Puts a completed or failed deferred request back in the queue (attempts + 1).',
     errors: athenaErrors,
     args: { requestId: t.arg.string({ required: true, description: 'The request id.' }) },
-    resolve: (_root, a, ctx) => guarded(ctx, () => ctx.services.athena.deferred.requeue(ctx.principal, a.requestId)),
+    resolve: (_root, a, ctx) => ctx.services.athena.deferred.requeue(ctx.principal, a.requestId),
   }),
 );
 
@@ -157,7 +139,7 @@ builder.mutationField('athenaFlushDeferredRequests', (t) =>
     type: AthenaDeferredFlushRef,
     description: 'Runs every queued deferred request the caller may see now (the admin: all; a key: its client’s).',
     errors: athenaErrors,
-    resolve: (_root, _a, ctx) => guarded(ctx, () => ctx.services.athena.deferred.flush(ctx.principal)),
+    resolve: (_root, _a, ctx) => ctx.services.athena.deferred.flush(ctx.principal),
   }),
 );
 
@@ -194,14 +176,12 @@ builder.mutationField('athenaDispatchPublicRoute', (t) =>
       stripNulls: t.arg.boolean({ required: false, description: 'Fetch: drop null fields.' }),
     },
     resolve: (_root, a, ctx) =>
-      guarded(ctx, () =>
-        ctx.services.athena.publicRoutes.dispatch(ctx.principal, {
-          routeKey: a.routeKey,
-          op: a.op,
-          body: a.body,
-          headers: a.stripNulls ? { stripNulls: true } : {},
-        }),
-      ),
+      ctx.services.athena.publicRoutes.dispatch(ctx.principal, {
+        routeKey: a.routeKey,
+        op: a.op,
+        body: a.body,
+        headers: a.stripNulls ? { stripNulls: true } : {},
+      }),
   }),
 );
 
@@ -250,8 +230,6 @@ builder.mutationField('athenaMigrateToD1', (t) =>
       }),
     },
     resolve: (_root, a, ctx) =>
-      guarded(ctx, () =>
-        ctx.services.athena.d1.migrate(ctx.principal, { client: a.client ?? undefined, body: a.request }),
-      ),
+      ctx.services.athena.d1.migrate(ctx.principal, { client: a.client ?? undefined, body: a.request }),
   }),
 );

@@ -1,7 +1,4 @@
 import { builder } from '../../../core/builder.ts';
-import type { Context } from '../../../core/context.ts';
-import { AuthorizationError } from '../../../core/errors.ts';
-import { ForbiddenError } from '../../../core/graphql/graphql-errors.ts';
 import { AthenaInvalidInputError } from '../athena.errors.ts';
 import {
   type ClusterHealth,
@@ -459,19 +456,6 @@ const WebSocketInfoRef = builder.objectRef<WebSocketInfo>('AthenaWebSocketInfo')
   }),
 });
 
-/**
- * Runs an admin-only service call; its AuthorizationError becomes the GraphQL authorization error
- * (UNAUTHENTICATED for anonymous callers, FORBIDDEN otherwise) instead of a masked internal error.
- */
-async function authorized<T>(ctx: Context, run: () => T | Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof AuthorizationError) throw new ForbiddenError(err.message, ctx);
-    throw err;
-  }
-}
-
 builder.queryFields((t) => ({
   athenaRoot: t.field({
     type: RootInfoRef,
@@ -491,17 +475,17 @@ builder.queryFields((t) => ({
   athenaSchemaReport: t.field({
     type: SchemaReportRef,
     description: 'Athena’s tables expected against observed. Admin only.',
-    resolve: (_r, _a, ctx) => authorized(ctx, () => ctx.services.athena.meta.schemaReport(ctx.principal)),
+    resolve: (_r, _a, ctx) => ctx.services.athena.meta.schemaReport(ctx.principal),
   }),
   athenaGatewayReport: t.field({
     type: GatewayReportRef,
     description: 'The gateway’s live routing table and pools. Admin only.',
-    resolve: (_r, _a, ctx) => authorized(ctx, () => ctx.services.athena.meta.gatewayReport(ctx.principal)),
+    resolve: (_r, _a, ctx) => ctx.services.athena.meta.gatewayReport(ctx.principal),
   }),
   athenaS3Report: t.field({
     type: S3ReportRef,
     description: 'The platform object store checked now (HeadBucket). Admin only.',
-    resolve: (_r, _a, ctx) => authorized(ctx, () => ctx.services.athena.meta.s3Report(ctx.principal)),
+    resolve: (_r, _a, ctx) => ctx.services.athena.meta.s3Report(ctx.principal),
   }),
   athenaRouterRegistry: t.field({
     type: [RouterEntryRef],
@@ -525,7 +509,7 @@ builder.queryFields((t) => ({
   athenaErrorCatalog: t.field({
     type: [ErrorCatalogEntryRef],
     description: 'Athena’s error catalog: every code with its domain, stable number and docs URL. Admin only.',
-    resolve: (_r, _a, ctx) => authorized(ctx, () => ctx.services.athena.meta.errorCatalog(ctx.principal)),
+    resolve: (_r, _a, ctx) => ctx.services.athena.meta.errorCatalog(ctx.principal),
   }),
   athenaWebSocketInfo: t.field({
     type: WebSocketInfoRef,
@@ -578,14 +562,12 @@ builder.mutationFields((t) => ({
       ) {
         throw new AthenaInvalidInputError('attributes must be a JSON object');
       }
-      return authorized(ctx, () =>
-        ctx.services.athena.meta.upsertRegistryEntry(ctx.principal, {
-          apiRegistryId: input.apiRegistryId,
-          name: input.name,
-          baseUrl: input.baseUrl ?? null,
-          attributes: (attributes as Record<string, unknown> | null | undefined) ?? null,
-        }),
-      );
+      return ctx.services.athena.meta.upsertRegistryEntry(ctx.principal, {
+        apiRegistryId: input.apiRegistryId,
+        name: input.name,
+        baseUrl: input.baseUrl ?? null,
+        attributes: (attributes as Record<string, unknown> | null | undefined) ?? null,
+      });
     },
   }),
   deleteAthenaApiRegistryEntry: t.field({
@@ -593,7 +575,6 @@ builder.mutationFields((t) => ({
     description: 'Deletes an API registry entry; answers the deleted entry. Admin only.',
     errors: athenaErrors,
     args: { apiRegistryId: t.arg.string({ required: true, description: 'The entry’s `api_registry_id`.' }) },
-    resolve: (_r, a, ctx) =>
-      authorized(ctx, () => ctx.services.athena.meta.deleteRegistryEntry(ctx.principal, a.apiRegistryId)),
+    resolve: (_r, a, ctx) => ctx.services.athena.meta.deleteRegistryEntry(ctx.principal, a.apiRegistryId),
   }),
 }));

@@ -1,10 +1,6 @@
 import { builder } from '../../../core/builder.ts';
-import type { Context } from '../../../core/context.ts';
-import { AuthorizationError } from '../../../core/errors.ts';
-import { ForbiddenError } from '../../../core/graphql/graphql-errors.ts';
 import { AthenaInvalidInputError } from '../athena.errors.ts';
 import type {
-  AthenaSchemaService,
   AvailableExtension,
   ColumnDefinitionInput,
   DdlResult,
@@ -30,32 +26,6 @@ import { athenaErrors } from './types.ts';
  * database holds, its management capabilities, and one mutation per management operation. Every field goes
  * through `ctx.services.athena.schema`, which checks the caller's rights on the client.
  */
-
-/**
- * Runs a service call; its AuthorizationError becomes the GraphQL FORBIDDEN/UNAUTHENTICATED error (REST 403/401),
- * which yoga's masking lets through, instead of an internal error.
- */
-async function guarded<T>(ctx: Pick<Context, 'principal'>, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof AuthorizationError) throw new ForbiddenError(err.message, ctx);
-    throw err;
-  }
-}
-
-/** The schema service as a resolver calls it: every method's AuthorizationError comes out as a GraphQL error. */
-function schemaService(ctx: Context): AthenaSchemaService {
-  const service = ctx.services.athena.schema;
-  return new Proxy(service, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) =>
-        guarded(ctx, () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-    },
-  });
-}
 
 const clientArg = { required: true, description: 'The Athena client (X-Athena-Client).' } as const;
 
@@ -436,7 +406,7 @@ export function tableOperation(op: OperationArg, at: string): TableOperation {
 builder.queryField('athenaClientNames', (t) =>
   t.stringList({
     description: 'Names of every live Athena client (all are Postgres-backed). Admin only.',
-    resolve: (_root, _args, ctx) => schemaService(ctx).clientNames(ctx.principal),
+    resolve: (_root, _args, ctx) => ctx.services.athena.schema.clientNames(ctx.principal),
   }),
 );
 
@@ -446,7 +416,7 @@ builder.queryField('athenaSchemaTables', (t) =>
     description: 'Tables and views of a client database outside pg_catalog and information_schema.',
     errors: athenaErrors,
     args: { client: t.arg.string(clientArg) },
-    resolve: (_root, a, ctx) => schemaService(ctx).tables(ctx.principal, { client: a.client }),
+    resolve: (_root, a, ctx) => ctx.services.athena.schema.tables(ctx.principal, { client: a.client }),
   }),
 );
 
@@ -461,7 +431,7 @@ builder.queryField('athenaSchemaColumns', (t) =>
       schema: t.arg.string({ required: false, description: 'Only this schema (default: every schema).' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).columns(ctx.principal, { client: a.client, table: a.table, schema: a.schema }),
+      ctx.services.athena.schema.columns(ctx.principal, { client: a.client, table: a.table, schema: a.schema }),
   }),
 );
 
@@ -476,7 +446,7 @@ builder.queryField('athenaSchemaUniqueConstraints', (t) =>
       schema: t.arg.string({ required: false, description: 'Its schema (default public).' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).uniqueConstraints(ctx.principal, {
+      ctx.services.athena.schema.uniqueConstraints(ctx.principal, {
         client: a.client,
         table: a.table,
         schema: a.schema,
@@ -490,7 +460,7 @@ builder.queryField('athenaSchemaMigrations', (t) =>
     description: 'supabase_migrations.schema_migrations; empty with a message when the table does not exist.',
     errors: athenaErrors,
     args: { client: t.arg.string(clientArg) },
-    resolve: (_root, a, ctx) => schemaService(ctx).migrations(ctx.principal, { client: a.client }),
+    resolve: (_root, a, ctx) => ctx.services.athena.schema.migrations(ctx.principal, { client: a.client }),
   }),
 );
 
@@ -503,7 +473,8 @@ builder.queryField('athenaSchema', (t) =>
       client: t.arg.string(clientArg),
       schema: t.arg.string({ required: false, description: 'The schema (default public).' }),
     },
-    resolve: (_root, a, ctx) => schemaService(ctx).fullSchema(ctx.principal, { client: a.client, schema: a.schema }),
+    resolve: (_root, a, ctx) =>
+      ctx.services.athena.schema.fullSchema(ctx.principal, { client: a.client, schema: a.schema }),
   }),
 );
 
@@ -513,7 +484,7 @@ builder.queryField('athenaManagementCapabilities', (t) =>
     description: 'What management can do on a client’s backend, and the rights it needs (management.read).',
     errors: athenaErrors,
     args: { client: t.arg.string(clientArg) },
-    resolve: (_root, a, ctx) => schemaService(ctx).capabilities(ctx.principal, { client: a.client }),
+    resolve: (_root, a, ctx) => ctx.services.athena.schema.capabilities(ctx.principal, { client: a.client }),
   }),
 );
 
@@ -530,7 +501,7 @@ builder.queryField('athenaFunctions', (t) =>
       includeDefinition: t.arg.boolean({ required: false, description: 'Include pg_get_functiondef.' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).functions(ctx.principal, {
+      ctx.services.athena.schema.functions(ctx.principal, {
         client: a.client,
         schema: a.schema,
         nameLike: a.nameLike,
@@ -552,7 +523,7 @@ builder.mutationField('athenaCreateTable', (t) =>
       input: t.arg({ type: AthenaCreateTableInput, required: true, description: 'The table.' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).createTable(ctx.principal, {
+      ctx.services.athena.schema.createTable(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.input.schema,
@@ -578,7 +549,7 @@ builder.mutationField('athenaEditTable', (t) =>
       }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).editTable(ctx.principal, {
+      ctx.services.athena.schema.editTable(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.schema,
@@ -600,7 +571,7 @@ builder.mutationField('athenaDropTable', (t) =>
       cascade: t.arg.boolean({ required: false, description: 'Drop dependent objects too (default false).' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).dropTable(ctx.principal, {
+      ctx.services.athena.schema.dropTable(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.schema,
@@ -623,7 +594,7 @@ builder.mutationField('athenaDropColumn', (t) =>
       cascade: t.arg.boolean({ required: false, description: 'Drop dependent objects too (default false).' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).dropColumn(ctx.principal, {
+      ctx.services.athena.schema.dropColumn(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.schema,
@@ -644,7 +615,7 @@ builder.mutationField('athenaCreateIndex', (t) =>
       input: t.arg({ type: AthenaCreateIndexInput, required: true, description: 'The index.' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).createIndex(ctx.principal, {
+      ctx.services.athena.schema.createIndex(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.input.schema,
@@ -668,7 +639,7 @@ builder.mutationField('athenaDropIndex', (t) =>
       name: t.arg.string({ required: true, description: 'The index.' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).dropIndex(ctx.principal, {
+      ctx.services.athena.schema.dropIndex(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.schema,
@@ -687,7 +658,7 @@ builder.mutationField('athenaCreateView', (t) =>
       input: t.arg({ type: AthenaCreateViewInput, required: true, description: 'The view.' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).createView(ctx.principal, {
+      ctx.services.athena.schema.createView(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.input.schema,
@@ -712,7 +683,7 @@ builder.mutationField('athenaDropView', (t) =>
       materialized: t.arg.boolean({ required: false, description: 'It is a materialized view (default false).' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).dropView(ctx.principal, {
+      ctx.services.athena.schema.dropView(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.schema,
@@ -734,7 +705,7 @@ builder.mutationField('athenaUpsertFunction', (t) =>
       ddl: t.arg.string({ required: true, description: 'The CREATE OR REPLACE FUNCTION statement.' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).upsertFunction(ctx.principal, {
+      ctx.services.athena.schema.upsertFunction(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         ddl: a.ddl,
@@ -757,7 +728,7 @@ builder.mutationField('athenaDropFunction', (t) =>
       }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).dropFunction(ctx.principal, {
+      ctx.services.athena.schema.dropFunction(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         schema: a.schema,
@@ -779,7 +750,7 @@ builder.mutationField('athenaInstallExtension', (t) =>
       ifNotExists: t.arg.boolean({ required: false, description: 'No error when it is installed (default false).' }),
     },
     resolve: (_root, a, ctx) =>
-      schemaService(ctx).installExtension(ctx.principal, {
+      ctx.services.athena.schema.installExtension(ctx.principal, {
         client: a.client,
         requestId: ctx.requestId,
         name: a.name,

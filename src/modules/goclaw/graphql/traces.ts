@@ -76,7 +76,7 @@ const TraceRef = builder.node(builder.objectRef<TraceRow>('GoClawTrace'), {
     userId: t.exposeString('userId', { description: 'The external user it ran for.' }),
     sessionKey: t.exposeString('sessionKey', { description: 'The session key, if one was given.' }),
     name: t.exposeString('name', { description: 'What started it (`chat <agent>`, `wake <agent>`).' }),
-    channel: t.exposeString('channel', { description: 'http, wake or graphql.' }),
+    channel: t.exposeString('channel', { description: 'http, wake, graphql or ws.' }),
     provider: t.exposeString('provider', { description: 'The provider’s name.' }),
     model: t.exposeString('model', { description: 'The model.' }),
     inputPreview: t.exposeString('inputPreview', { description: 'The start of the last user message.' }),
@@ -245,7 +245,11 @@ builder.queryField('goclawUsageSummary', (t) =>
 const RunEventTypeEnum = builder.enumType('GoClawRunEventType', {
   description: 'What happened in a run.',
   values: {
-    run_started: { value: 'run.started', description: 'The run began (payload: runId, agentId, model, provider).' },
+    run_started: {
+      value: 'run.started',
+      description:
+        'The run began (payload: runId, agentId, model, provider, input: the last user message, sessionKey when the run has one).',
+    },
     chunk: { value: 'chunk', description: 'Text from the model as it arrived (payload: content).' },
     tool_call: { value: 'tool.call', description: 'The model asked for a tool (payload: id, name, arguments).' },
     tool_result: { value: 'tool.result', description: 'A tool answered (payload: id, name, content, is_error).' },

@@ -26,6 +26,8 @@ export interface LlmHttpOptions {
 
 export interface StreamedResponse {
   status: number;
+  /** The response headers (lower-cased names). */
+  headers: Record<string, string | string[] | undefined>;
   body: AsyncIterable<Buffer>;
   /** Reads the whole body (bounded by maxJsonBytes) as text. */
   text(): Promise<string>;
@@ -78,6 +80,7 @@ export class LlmHttp {
     const body = res.body as AsyncIterable<Buffer> & { destroy(): void };
     return {
       status: res.statusCode,
+      headers: res.headers,
       body,
       text: async () => {
         const chunks: Buffer[] = [];
@@ -115,7 +118,7 @@ export class LlmHttp {
       signal,
     );
     const text = await res.text();
-    if (res.status < 200 || res.status > 299) throw statusError(res.status, text);
+    if (res.status < 200 || res.status > 299) throw statusError(res.status, text, retryAfter(res.headers));
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -138,7 +141,9 @@ export class LlmHttp {
       },
       signal,
     );
-    if (res.status < 200 || res.status > 299) throw statusError(res.status, await res.text());
+    if (res.status < 200 || res.status > 299) {
+      throw statusError(res.status, await res.text(), retryAfter(res.headers));
+    }
     yield* parseSse(res.body);
   }
 
@@ -149,8 +154,22 @@ export class LlmHttp {
   }
 }
 
+/**
+ * `Retry-After` in seconds (delta-seconds or an HTTP date, never negative), or undefined when absent or unreadable.
+ */
+export function retryAfter(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const raw = headers['retry-after'];
+  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!value) return undefined;
+  if (/^\d{1,9}$/.test(value)) return Number(value);
+  // An HTTP date names its weekday or month; anything else (negative or fractional numbers) is unreadable.
+  if (!/[A-Za-z]/.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
 /** The provider's own error message where its body carries one (OpenAI, Anthropic and Gemini shapes). */
-export function statusError(status: number, text: string): LlmProviderError {
+export function statusError(status: number, text: string, retryAfterSeconds?: number): LlmProviderError {
   let message = text.slice(0, 200);
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
@@ -160,7 +179,7 @@ export function statusError(status: number, text: string): LlmProviderError {
   } catch {
     // not JSON: keep the text
   }
-  return new LlmProviderError(`provider answered ${status}: ${message}`.slice(0, 300), status);
+  return new LlmProviderError(`provider answered ${status}: ${message}`.slice(0, 300), status, retryAfterSeconds);
 }
 
 export interface SseEvent {

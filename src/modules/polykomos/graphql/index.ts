@@ -4,3 +4,4 @@ import './mutations.ts';
 import './webhooks.ts';
 import './blueprints.ts';
 import './applications.ts';
+import './query-executions.ts';
