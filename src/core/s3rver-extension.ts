@@ -13,7 +13,7 @@
 // filesystem store: an upload is the directory `<bucket>/._S3rver_uploads/<uploadId>/` holding `key`,
 // `metadata`, and per part `<n>` plus `<n>.md5`; staged PUT bodies live in `<bucket>/._S3rver_staging/`.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -27,11 +27,6 @@ interface S3rverStore {
   getBucketPath(bucket: string): string;
   putMetadata(bucket: string, key: string, metadata: Record<string, unknown>, md5: string): Promise<void>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
-  putObjectMultipart(
-    bucket: string,
-    uploadId: string,
-    parts: { number: number; etag: string }[],
-  ): Promise<{ md5: string; size: number }>;
 }
 type S3ErrorConstructor = new (code: string, message?: string, detail?: Record<string, unknown>) => Error;
 interface XmlParser {
@@ -369,16 +364,61 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
         );
       }
     }
-    const { md5 } = await store.putObjectMultipart(bucket, uploadId, requested);
+    // Assembled into a staging file and renamed into place, like PutObject; the ETag is S3's for a multipart
+    // object (MD5 of the parts' binary MD5s, then "-<count>"), so no second pass over the bytes.
+    const stored0 = requested.map((p) => stored.get(p.number) as StoredPart);
+    const { metadata } = new S3Object(
+      bucket,
+      key,
+      null,
+      JSON.parse((await readOptional(path.join(uploadDir, 'metadata'))) ?? '{}') as Record<string, unknown>,
+    );
+    const etag = `${createHash('md5')
+      .update(Buffer.concat(stored0.map((p) => Buffer.from(p.md5, 'hex'))))
+      .digest('hex')}-${stored0.length}`;
+    const temp = await stagingFile(bucket);
+    try {
+      await pipeline(async function* () {
+        for (const part of stored0) yield* createReadStream(path.join(uploadDir, String(part.number)));
+      }, createWriteStream(temp));
+      await commit(bucket, key, temp, metadata, etag);
+    } finally {
+      await rm(temp, { force: true });
+    }
+    await rm(path.join(uploadDir, 'key'), { force: true });
+    await rm(uploadDir, { recursive: true, force: true });
     ctx.body = {
       CompleteMultipartUploadResult: {
         '@': { xmlns },
         Location: ctx.href.split('?')[0],
         Bucket: bucket,
         Key: key,
-        ETag: JSON.stringify(md5),
+        ETag: JSON.stringify(etag),
       },
     };
+  }
+
+  async function stagingFile(bucket: string): Promise<string> {
+    const staging = path.join(store.getBucketPath(bucket), stagingDirName);
+    await mkdir(staging, { recursive: true });
+    return path.join(staging, randomBytes(16).toString('hex'));
+  }
+
+  /** Moves a fully written staging file onto the object, then writes s3rver's ETag and metadata files. */
+  async function commit(bucket: string, key: string, temp: string, metadata: Record<string, unknown>, etag: string) {
+    const objectFile = store.getResourcePath(bucket, key, 'object');
+    // s3rver prunes empty directories when it deletes an object, which can remove ours between mkdir and
+    // rename: retry the pair a few times.
+    for (let attempt = 1; ; attempt++) {
+      await mkdir(path.dirname(objectFile), { recursive: true });
+      try {
+        await rename(temp, objectFile);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw err;
+      }
+    }
+    await store.putMetadata(bucket, key, metadata, etag);
   }
 
   async function putObject(ctx: KoaContext, bucket: string, key: string) {
@@ -388,9 +428,7 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
     refuseChunkedSigning(ctx);
     // s3rver's model: keeps the storable headers, rejects an unknown storage class.
     const { metadata } = new S3Object(bucket, key, null, ctx.req.headers);
-    const staging = path.join(store.getBucketPath(bucket), stagingDirName);
-    await mkdir(staging, { recursive: true });
-    const temp = path.join(staging, randomBytes(16).toString('hex'));
+    const temp = await stagingFile(bucket);
     const md5 = createHash('md5');
     try {
       await pipeline(
@@ -408,20 +446,8 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
       if (typeof contentMd5 === 'string' && contentMd5 !== digest.toString('base64')) {
         throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
-      const objectFile = store.getResourcePath(bucket, key, 'object');
-      // s3rver prunes empty directories when it deletes an object, which can remove ours between mkdir and
-      // rename: retry the pair a few times.
-      for (let attempt = 1; ; attempt++) {
-        await mkdir(path.dirname(objectFile), { recursive: true });
-        try {
-          await rename(temp, objectFile);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw err;
-        }
-      }
       const hex = digest.toString('hex');
-      await store.putMetadata(bucket, key, metadata, hex);
+      await commit(bucket, key, temp, metadata, hex);
       ctx.set('ETag', JSON.stringify(hex));
       ctx.body = '';
     } finally {
