@@ -16,6 +16,7 @@ import { RowChangeHub } from './row-changes.ts';
 import { AthenaS3CatalogsService } from './s3-catalogs.service.ts';
 import { AthenaRawS3Service } from './s3-raw.service.ts';
 import { AthenaSchemaService } from './schema.service.ts';
+import { AthenaStorageService, storageTopics } from './storage/storage.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
@@ -45,6 +46,8 @@ export interface Athena {
   s3Catalogs: AthenaS3CatalogsService;
   /** Raw S3 object and bucket operations (G11) against a catalog or, when configured, an inline endpoint. */
   s3Raw: AthenaRawS3Service;
+  /** Managed storage (G12): files, folders, permissions, multipart, versions, audit and events per client. */
+  storage: AthenaStorageService;
 }
 
 declare module '../../core/module.ts' {
@@ -121,7 +124,16 @@ export const athenaModule = defineModule({
     });
     const s3Catalogs = new AthenaS3CatalogsService({ prisma: core.prisma, box: core.secrets, clients });
     const s3Raw = new AthenaRawS3Service({ catalogs: s3Catalogs, outbound: core.outbound, config });
+    const storage = new AthenaStorageService({
+      clients,
+      s3: s3Raw,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      urlTtlSeconds: config.storageUrlTtlSeconds,
+      maxUploadBytes: config.storageMaxUploadBytes,
+    });
     return {
+      storage,
       s3Catalogs,
       s3Raw,
       clients,
@@ -145,14 +157,16 @@ export const athenaModule = defineModule({
     await athena.enforcement.start();
     await athena.clients.start();
     athena.chat.start();
+    athena.storage.start();
   },
   close: async (athena) => {
     athena.chat.close();
+    athena.storage.close();
     athena.meta.close();
     athena.enforcement.close();
     await athena.changes.close();
     await athena.clients.close();
   },
   graphql: () => import('./graphql/index.ts'),
-  topics: [...athenaTopics, ...chatTopics],
+  topics: [...athenaTopics, ...chatTopics, ...storageTopics],
 });

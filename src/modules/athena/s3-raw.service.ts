@@ -53,7 +53,8 @@ export interface S3TargetInput {
   bucket?: string | null;
 }
 
-interface Connection {
+/** An S3 connection (its client dials only the validated address); `backend` names the host in messages. */
+export interface S3Connection {
   endpoint: URL;
   region: string;
   accessKeyId: string;
@@ -127,9 +128,9 @@ export class AthenaRawS3Service {
     private readonly deps: { catalogs: AthenaS3CatalogsService; outbound: OutboundPolicy; config: AthenaConfig },
   ) {}
 
-  private async connect(principal: Principal, target: S3TargetInput, needBucket: boolean): Promise<Connection> {
+  private async connect(principal: Principal, target: S3TargetInput, needBucket: boolean): Promise<S3Connection> {
     requireAdmin(principal);
-    let raw: Omit<Connection, 's3' | 'endpoint' | 'backend'> & { endpoint: string };
+    let raw: Omit<S3Connection, 's3' | 'endpoint' | 'backend'> & { endpoint: string };
     if (target.catalog) {
       const c = await this.deps.catalogs.open(principal, target.client ?? undefined, target.catalog);
       raw = { ...c, bucket: target.bucket ?? c.bucket };
@@ -155,6 +156,42 @@ export class AthenaRawS3Service {
         bucket: target.bucket ?? null,
       };
     }
+    return this.build(raw, needBucket);
+  }
+
+  /**
+   * The connection of a stored catalog of `client` for managed storage (G12), which authorises its callers by
+   * file permissions before calling this — so no admin check here. `bucket` overrides the catalog's.
+   */
+  async managedConnection(
+    client: string,
+    catalogId: string,
+    bucket?: string | null,
+  ): Promise<S3Connection & { bucket: string }> {
+    const c = await this.deps.catalogs.openTrusted(client, catalogId);
+    return (await this.build({ ...c, bucket: bucket ?? c.bucket }, true)) as S3Connection & { bucket: string };
+  }
+
+  /** An S3 failure as Athena's error (501 for missing features, 404, 409, 502, 503), naming the backend host. */
+  failure(err: unknown, op: string, backend: string): unknown {
+    return this.mapError(err, op, backend);
+  }
+
+  /** A presigned GET or PUT on a connection (see `presign`). */
+  presignOn(
+    c: S3Connection & { bucket: string },
+    method: 'GET' | 'PUT',
+    key: string,
+    expiresIn: number,
+    contentType?: string | null,
+  ) {
+    return this.presign(c, method, key, expiresIn, contentType);
+  }
+
+  private async build(
+    raw: Omit<S3Connection, 's3' | 'endpoint' | 'backend'> & { endpoint: string },
+    needBucket: boolean,
+  ): Promise<S3Connection> {
     if (needBucket && !raw.bucket) throw new AthenaInvalidInputError('bucket is required');
     if (raw.bucket && !bucketPattern.test(raw.bucket)) throw new AthenaInvalidInputError('bucket is not a valid name');
     // "URL or host": a bare host means https.
@@ -210,11 +247,11 @@ export class AthenaRawS3Service {
     target: S3TargetInput,
     needBucket: boolean,
     op: string,
-    f: (c: Connection & { bucket: string }) => Promise<T>,
+    f: (c: S3Connection & { bucket: string }) => Promise<T>,
   ): Promise<T> {
     const c = await this.connect(principal, target, needBucket);
     try {
-      return await f(c as Connection & { bucket: string });
+      return await f(c as S3Connection & { bucket: string });
     } catch (err) {
       throw this.mapError(err, op, c.backend);
     } finally {
@@ -270,7 +307,7 @@ export class AthenaRawS3Service {
    * its endpoint, region and credentials). A PUT with a content type signs that header, so the upload must send it.
    */
   private async presign(
-    c: Connection & { bucket: string },
+    c: S3Connection & { bucket: string },
     method: 'GET' | 'PUT',
     key: string,
     expiresIn: number,
@@ -459,7 +496,7 @@ export class AthenaRawS3Service {
   }
 
   /** Every key under `prefix` (paged ListObjects), at most `cap`. */
-  private async keysUnder(c: Connection & { bucket: string }, prefix: string, cap = 100_000): Promise<string[]> {
+  private async keysUnder(c: S3Connection & { bucket: string }, prefix: string, cap = 100_000): Promise<string[]> {
     const keys: string[] = [];
     let marker: string | undefined;
     for (;;) {
