@@ -500,3 +500,52 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
     });
   };
 }
+
+// ---- the embedded server --------------------------------------------------------------------------------
+
+// Minimal typing of the parts of s3rver's class that we use.
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+  httpServer?: { closeAllConnections(): void };
+  /** Koa's middleware list, composed when run() starts listening; s3rver's router is the last entry. */
+  middleware: ((...args: never[]) => unknown)[];
+  store: S3rverStore;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  resetOnClose?: boolean;
+  vhostBuckets?: boolean;
+}) => S3rverInstance;
+
+/** Starts s3rver with this extension on 127.0.0.1 (a free port) over `directory`. */
+export async function startEmbeddedS3(directory: string): Promise<{ port: number; close(): Promise<void> }> {
+  const S3rver = s3rverRequire('./s3rver') as S3rverConstructor;
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    resetOnClose: false,
+    // Path-style only: a vhost guess from the Host header would misroute requests.
+    vhostBuckets: false,
+  });
+  const routerIndex = server.middleware.findIndex((m) => m.name === 'dispatch');
+  if (routerIndex !== server.middleware.length - 1) {
+    throw new Error('unexpected s3rver middleware chain: cannot install src/core/s3rver-extension.ts');
+  }
+  server.middleware.splice(routerIndex, 0, (await s3rverExtension(server.store)) as never);
+  const { port } = await server.run();
+  return {
+    port,
+    async close() {
+      const closing = server.close();
+      // A socket still open (say, a request cut off by a timeout) would keep the port bound.
+      server.httpServer?.closeAllConnections();
+      await closing;
+    },
+  };
+}

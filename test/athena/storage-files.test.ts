@@ -41,7 +41,11 @@ beforeAll(async () => {
     ['bob', org],
     ['carol', otherOrg],
   ] as const) {
-    const { token } = await athena.sessions.create(adminPrincipal, { clientName: t.client, userId: user, organizationId });
+    const { token } = await athena.sessions.create(adminPrincipal, {
+      clientName: t.client,
+      userId: user,
+      organizationId,
+    });
     tokens[user] = token;
   }
 }, 120_000);
@@ -94,7 +98,11 @@ async function uploaded(who: Who, storageKey: string, bytes: Buffer, extra: Reco
     validate: '/storage/files/upload-url',
   });
   expect(u.status, u.text).toBe(201);
-  const put = await fetch(u.body.data.upload.url, { method: 'PUT', headers: u.body.data.upload.headers, body: new Uint8Array(bytes) });
+  const put = await fetch(u.body.data.upload.url, {
+    method: 'PUT',
+    headers: u.body.data.upload.headers,
+    body: new Uint8Array(bytes),
+  });
   expect(put.status).toBe(200);
   const c = await call(who, 'POST', `/storage/files/${encodeURIComponent(u.body.data.file.id)}/confirm-upload`, {
     body: {},
@@ -137,7 +145,11 @@ describe('the storage door', () => {
     expect(cookie.status).toBe(200);
     const bearer = await fetch(`${t.baseUrl}/athena/storage/files/list`, {
       method: 'POST',
-      headers: { 'x-athena-client': t.client, 'content-type': 'application/json', authorization: `Bearer ${tokens.alice}` },
+      headers: {
+        'x-athena-client': t.client,
+        'content-type': 'application/json',
+        authorization: `Bearer ${tokens.alice}`,
+      },
       body: JSON.stringify({ s3_id: s3Id, prefix: '' }),
     });
     expect(bearer.status).toBe(200);
@@ -223,14 +235,18 @@ describe('files', () => {
     expect(bobSearch.body.data.files.map((x: { id: string }) => x.id)).not.toContain(f.id);
 
     // Confirming an upload nobody made is a conflict, not a fake success.
-    const empty = await call('alice', 'POST', '/storage/files/upload-url', { body: { s3_id: s3Id, storage_key: 'docs/empty.txt' } });
+    const empty = await call('alice', 'POST', '/storage/files/upload-url', {
+      body: { s3_id: s3Id, storage_key: 'docs/empty.txt' },
+    });
     const confirm = await call('alice', 'POST', fileUrl(empty.body.data.file.id, '/confirm-upload'), { body: {} });
     expect(confirm.status).toBe(409);
   });
 
   it('refuses to overwrite another user’s file, and the batch is all-or-nothing', async () => {
     const a = await uploaded('alice', 'shared/a.txt', Buffer.from('a'));
-    const over = await call('bob', 'POST', '/storage/files/upload-url', { body: { s3_id: s3Id, storage_key: 'shared/a.txt' } });
+    const over = await call('bob', 'POST', '/storage/files/upload-url', {
+      body: { s3_id: s3Id, storage_key: 'shared/a.txt' },
+    });
     expect(over.status).toBe(403);
     const byId = await call('bob', 'POST', '/storage/files/upload-url', {
       body: { s3_id: s3Id, storage_key: 'shared/elsewhere.txt', file_id: a.id },
@@ -260,7 +276,11 @@ describe('files', () => {
     });
     expect(ok.status, ok.text).toBe(201);
     expect(ok.body.data.files).toHaveLength(2);
-    expect(ok.body.data.files[0].upload).toMatchObject({ purpose: 'upload', cache_hit: false, storage_key: 'shared/b1.txt' });
+    expect(ok.body.data.files[0].upload).toMatchObject({
+      purpose: 'upload',
+      cache_hit: false,
+      storage_key: 'shared/b1.txt',
+    });
     expect(ok.body.data.files[0].upload.expires_in).toBe(3600);
     // Owner to the uploader.
     const check = await call('bob', 'POST', '/storage/permissions/check', {
@@ -290,7 +310,9 @@ describe('files', () => {
 
     // Without Content-Length (a stream): 9 MiB go up as 8 MiB parts of a multipart upload.
     const chunked = randomBytes(9 * 1024 * 1024 + 5);
-    const u2 = await call('alice', 'POST', '/storage/files/upload-url', { body: { s3_id: s3Id, storage_key: 'media/chunked.bin' } });
+    const u2 = await call('alice', 'POST', '/storage/files/upload-url', {
+      body: { s3_id: s3Id, storage_key: 'media/chunked.bin' },
+    });
     const id2 = u2.body.data.file.id as string;
     let sent = 0;
     const stream = new ReadableStream({
@@ -328,7 +350,13 @@ describe('files', () => {
     });
     expect(first.status, first.text).toBe(200);
     const d = first.body.data;
-    expect(d).toMatchObject({ file_id: f.id, purpose: 'download', cache_hit: false, cache_layer: 'none', expires_in: 3600 });
+    expect(d).toMatchObject({
+      file_id: f.id,
+      purpose: 'download',
+      cache_hit: false,
+      cache_layer: 'none',
+      expires_in: 3600,
+    });
     expect(d.expires_at_epoch_seconds).toBe(Math.floor(Date.parse(d.expires_at) / 1000));
     const again = await call('alice', 'GET', `${fileUrl(f.id, '/url')}?purpose=download`);
     expect(again.body.data).toMatchObject({ cache_hit: true, cache_layer: 'memory', url: d.url });
@@ -393,7 +421,9 @@ describe('files', () => {
     expect(await anonProxy.text()).toBe('logo');
     expect((await call('bob', 'GET', fileUrl(f.id))).status).toBe(200);
     expect((await call('carol', 'GET', fileUrl(f.id))).status).toBe(200);
-    const pub = await call('alice', 'GET', fileUrl(f.id, '/public-url'), { validate: '/storage/files/{file_id}/public-url' });
+    const pub = await call('alice', 'GET', fileUrl(f.id, '/public-url'), {
+      validate: '/storage/files/{file_id}/public-url',
+    });
     expect(pub.status).toBe(200);
     expect(pub.body.data.url).toBe(`${t.app.services.objectStore.endpoint}/managed-files/pub/logo.txt`);
     const off = await call('alice', 'POST', fileUrl(f.id, '/visibility'), {
@@ -434,10 +464,11 @@ describe('files', () => {
       body: { file_id: f.id },
       validate: '/storage/permissions/list',
     });
-    expect(list.body.data.permissions.map((p: { principal_id: string; permission: string }) => `${p.principal_id}:${p.permission}`).sort()).toEqual([
-      'alice:owner',
-      'bob:read',
-    ]);
+    expect(
+      list.body.data.permissions
+        .map((p: { principal_id: string; permission: string }) => `${p.principal_id}:${p.permission}`)
+        .sort(),
+    ).toEqual(['alice:owner', 'bob:read']);
     const revoke = await call('alice', 'POST', '/storage/permissions/revoke', {
       body: { permission_id: grant.body.data.permission.id },
       validate: '/storage/permissions/revoke',
@@ -502,13 +533,17 @@ describe('files', () => {
     expect(await exists('life/renamed.txt')).toBe(true);
     const deletedSearch = await call('alice', 'POST', '/storage/files/search', { body: { status: 'deleted' } });
     expect(deletedSearch.body.data.files.map((x: { id: string }) => x.id)).toContain(f.id);
-    const restored = await call('alice', 'POST', fileUrl(f.id, '/restore'), { validate: '/storage/files/{file_id}/restore' });
+    const restored = await call('alice', 'POST', fileUrl(f.id, '/restore'), {
+      validate: '/storage/files/{file_id}/restore',
+    });
     expect(restored.status, restored.text).toBe(200);
     expect(restored.body.data.file).toMatchObject({ status: 'uploaded', deleted_at: null });
     expect((await call('alice', 'POST', fileUrl(f.id, '/restore'))).status).toBe(409);
 
     expect((await call('bob', 'DELETE', fileUrl(f.id, '/purge'))).status).toBe(403);
-    const purged = await call('alice', 'DELETE', fileUrl(f.id, '/purge'), { validate: '/storage/files/{file_id}/purge' });
+    const purged = await call('alice', 'DELETE', fileUrl(f.id, '/purge'), {
+      validate: '/storage/files/{file_id}/purge',
+    });
     expect(purged.status).toBe(200);
     expect(purged.body.data.file.status).toBe('purged');
     expect(await exists('life/renamed.txt')).toBe(false);
@@ -537,7 +572,12 @@ describe('files', () => {
     expect(vis.status).toBe(200);
     expect(vis.body.data.files.every((x: { is_public: boolean }) => x.is_public)).toBe(true);
     const upd = await call('alice', 'POST', '/storage/files/update-many', {
-      body: { files: [{ file_id: a.id, storage_key: 'bulk/a2.txt' }, { file_id: b.id, storage_key: 'bulk/b2.txt' }] },
+      body: {
+        files: [
+          { file_id: a.id, storage_key: 'bulk/a2.txt' },
+          { file_id: b.id, storage_key: 'bulk/b2.txt' },
+        ],
+      },
       validate: '/storage/files/update-many',
     });
     expect(upd.status, upd.text).toBe(200);
@@ -637,7 +677,9 @@ describe('multipart, versions, retention, audit', () => {
     });
     expect(parts.status, parts.text).toBe(200);
     expect(parts.body.data.parts.map((p: { part_number: number }) => p.part_number)).toEqual([1, 2]);
-    expect((await call('bob', 'POST', '/storage/multipart/list-parts', { body: { upload_id: uploadId } })).status).toBe(403);
+    expect((await call('bob', 'POST', '/storage/multipart/list-parts', { body: { upload_id: uploadId } })).status).toBe(
+      403,
+    );
     const done = await call('alice', 'POST', '/storage/multipart/complete', {
       body: { upload_id: uploadId, parts: etags.map((etag, i) => ({ part_number: i + 1, etag })) },
       validate: '/storage/multipart/complete',
@@ -645,7 +687,9 @@ describe('multipart, versions, retention, audit', () => {
     expect(done.status, done.text).toBe(200);
     expect(done.body.data.file).toMatchObject({ status: 'uploaded', size_bytes: part1.length + part2.length });
 
-    const other = await call('alice', 'POST', '/storage/multipart/create', { body: { s3_id: s3Id, storage_key: 'mp/aborted.bin' } });
+    const other = await call('alice', 'POST', '/storage/multipart/create', {
+      body: { s3_id: s3Id, storage_key: 'mp/aborted.bin' },
+    });
     const abort = await call('alice', 'POST', '/storage/multipart/abort', {
       body: { upload_id: other.body.data.upload_id },
       validate: '/storage/multipart/abort',
@@ -672,11 +716,16 @@ describe('multipart, versions, retention, audit', () => {
     expect((await call('alice', 'POST', fileUrl(f.id, '/versions/v1/restore'))).status).toBe(501);
     expect((await call('alice', 'DELETE', fileUrl(f.id, '/versions/v1'))).status).toBe(501);
     const future = new Date(Date.now() + 86_400_000).toISOString();
-    const ret = await call('alice', 'POST', fileUrl(f.id, '/retention'), { body: { mode: 'governance', retain_until: future } });
+    const ret = await call('alice', 'POST', fileUrl(f.id, '/retention'), {
+      body: { mode: 'governance', retain_until: future },
+    });
     expect(ret.status, ret.text).toBe(501);
     // Authorisation first: bob gets 403, not 501.
     expect((await call('bob', 'GET', fileUrl(f.id, '/versions'))).status).toBe(403);
-    expect((await call('alice', 'POST', fileUrl(f.id, '/retention'), { body: { mode: 'forever', retain_until: future } })).status).toBe(400);
+    expect(
+      (await call('alice', 'POST', fileUrl(f.id, '/retention'), { body: { mode: 'forever', retain_until: future } }))
+        .status,
+    ).toBe(400);
   });
 
   it('lists the audit trail the caller may see', async () => {
@@ -686,7 +735,10 @@ describe('multipart, versions, retention, audit', () => {
       validate: '/storage/audit/list',
     });
     expect(audit.status).toBe(200);
-    expect(audit.body.data.events.map((e: { action: string }) => e.action)).toEqual(['file.uploaded', 'file.upload_url_created']);
+    expect(audit.body.data.events.map((e: { action: string }) => e.action)).toEqual([
+      'file.uploaded',
+      'file.upload_url_created',
+    ]);
     expect(audit.body.data.events[0]).toMatchObject({ actor_user_id: 'alice', organization_id: org });
     const bob = await call('bob', 'POST', '/storage/audit/list', { body: { file_id: f.id } });
     expect(bob.body.data.events).toEqual([]);
@@ -721,7 +773,8 @@ describe('storageFileEvents', () => {
         },
       );
       const start = Date.now();
-      while (open() <= before && errors.length === 0 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 10));
+      while (open() <= before && errors.length === 0 && Date.now() - start < 10_000)
+        await new Promise((r) => setTimeout(r, 10));
       return { events, errors };
     };
     const alice = await subscribe('alice');
@@ -732,7 +785,11 @@ describe('storageFileEvents', () => {
     const start = Date.now();
     while (alice.events.length < 2 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 10));
     expect(alice.events.map((e) => e.action)).toEqual(['file.upload_url_created', 'file.uploaded']);
-    expect(alice.events[1]).toMatchObject({ fileId: f.id, actorUserId: 'alice', file: { fileId: f.id, status: 'uploaded' } });
+    expect(alice.events[1]).toMatchObject({
+      fileId: f.id,
+      actorUserId: 'alice',
+      file: { fileId: f.id, status: 'uploaded' },
+    });
     // Bob cannot read it: nothing for him.
     await new Promise((r) => setTimeout(r, 200));
     expect(bob.events).toEqual([]);
