@@ -455,6 +455,26 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
     }
   }
 
+  /**
+   * s3rver reads `Range: bytes=-N` (the last N bytes) as `bytes=0-N`. Rewritten to the absolute range from the
+   * object's size before s3rver sees it; a suffix longer than the object is the whole object, as in S3.
+   */
+  async function resolveSuffixRange(ctx: KoaContext, bucket: string, key: string) {
+    const range = ctx.req.headers.range;
+    const m = typeof range === 'string' ? /^bytes=-(\d+)$/.exec(range.trim()) : null;
+    if (!m) return;
+    const info = await stat(store.getResourcePath(bucket, key, 'object')).catch(() => undefined);
+    if (!info) return; // s3rver answers NoSuchKey
+    const n = Number(m[1]);
+    if (n === 0 || info.size === 0) {
+      throw new S3Error('InvalidRange', 'The requested range is not satisfiable', {
+        RangeRequested: range,
+        ActualObjectSize: info.size,
+      });
+    }
+    ctx.req.headers.range = `bytes=${Math.max(0, info.size - n)}-${info.size - 1}`;
+  }
+
   return async function multipart(ctx, next) {
     const target = objectPath(ctx);
     if (!target) return next();
@@ -463,6 +483,10 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
       ctx.method === 'PUT' &&
       !('x-amz-copy-source' in ctx.req.headers) &&
       !Object.keys(ctx.query).some((q) => subresources.has(q));
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && !('uploadId' in ctx.query)) {
+      await resolveSuffixRange(ctx, bucket, key);
+      return next();
+    }
     if (!isPlainPut && !('uploadId' in ctx.query)) return next();
     // s3rver's middlewares read the router's params; for requests passed on they run again inside the router,
     // which is harmless (they only check and set headers).
