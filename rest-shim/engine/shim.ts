@@ -407,6 +407,8 @@ export function createRestShim(options: RestShimOptions): RestShim {
     err: unknown,
     operationId: string,
   ): number {
+    // A body the request still sends (a refused or failed upload) is not read: the connection is not reused.
+    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     let failure = expectedFailure(err);
     if (!failure) {
       logger.error({ err, requestId, product: m.surface.product, operationId }, 'REST operation failed');

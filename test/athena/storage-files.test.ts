@@ -3,6 +3,7 @@ import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { adminPrincipal } from '../../src/core/auth/principal.ts';
+import { gql } from '../kit/app.ts';
 import { type AthenaTestApp, startAthenaApp } from '../kit/athena.ts';
 import { type ContractExpectations, contractValidator } from '../kit/contract.ts';
 
@@ -21,9 +22,13 @@ const sockets: Client[] = [];
 const org = `org_${randomUUID().slice(0, 8)}`;
 const otherOrg = `org_${randomUUID().slice(0, 8)}`;
 const tokens: Record<string, string> = {};
+const maxUpload = 12 * 1024 * 1024;
 
 beforeAll(async () => {
-  t = await startAthenaApp({ ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true' });
+  t = await startAthenaApp({
+    ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true',
+    ATRIUM_ATHENA_STORAGE_MAX_UPLOAD_BYTES: String(maxUpload),
+  });
   contract = await contractValidator('athena');
   const { athena, objectStore } = t.app.services;
   const catalog = await athena.s3Catalogs.create(adminPrincipal, t.client, {
@@ -153,12 +158,12 @@ describe('the storage door', () => {
       body: JSON.stringify({ s3_id: s3Id, prefix: '' }),
     });
     expect(bearer.status).toBe(200);
-    // A session bound to this client, sent for another X-Athena-Client: 403.
-    const other = await call('alice', 'POST', '/storage/files/list', {
-      body: { s3_id: s3Id, prefix: '' },
+    // A session bound to this client, sent for another X-Athena-Client: 403 (401 where the contract lists no 403).
+    const other = await call('alice', 'POST', '/storage/files/upload-url', {
+      body: { s3_id: s3Id, storage_key: 'x.txt' },
       headers: { 'x-athena-client': 'some-other-client' },
     });
-    expect(other.status).toBe(403);
+    expect(other.status, other.text).toBe(403);
   });
 
   it('refuses bad input with 400 in the error envelope', async () => {
@@ -177,7 +182,7 @@ describe('the storage door', () => {
     const unknownCatalog = await call('alice', 'POST', '/storage/files/upload-url', {
       body: { s3_id: randomUUID(), storage_key: 'x.txt' },
     });
-    expect(unknownCatalog.status).toBe(404);
+    expect(unknownCatalog.status).toBe(400);
     const json = await call('alice', 'POST', '/storage/files/search', {
       raw: '{"oops',
       headers: { 'content-type': 'application/json' },
@@ -189,6 +194,49 @@ describe('the storage door', () => {
     expect(badMime.status).toBe(400);
     const badPurpose = await call('alice', 'GET', `${fileUrl('whatever', '/url')}?purpose=shout`);
     expect(badPurpose.status).toBe(400);
+  });
+});
+
+describe('limits and availability', () => {
+  it('refuses uploads above the limit (413), declared or streamed', async () => {
+    const u = await call('alice', 'POST', '/storage/files/upload-url', {
+      body: { s3_id: s3Id, storage_key: 'limit/too-big.bin' },
+    });
+    const id = u.body.data.file.id as string;
+    const declared = await call('alice', 'PUT', fileUrl(id, '/upload'), {
+      raw: new Uint8Array(maxUpload + 1),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(declared.status).toBe(413);
+    expect(declared.body.code).toBe('storage_payload_too_large');
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(controller) {
+        if (sent > maxUpload) return controller.close();
+        const piece = new Uint8Array(1024 * 1024);
+        sent += piece.length;
+        controller.enqueue(piece);
+      },
+    });
+    const streamed = await call('alice', 'PUT', fileUrl(id, '/upload'), {
+      raw: stream,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(streamed.status).toBe(413);
+    const after = await call('alice', 'GET', fileUrl(id));
+    expect(after.body.data.file.status).toBe('pending_upload');
+  });
+
+  it('answers 503 storage_unavailable while the client is frozen', async () => {
+    const { clients } = t.app.services.athena;
+    await clients.freeze(adminPrincipal, t.client, true);
+    try {
+      const r = await call('alice', 'POST', '/storage/files/list', { body: { s3_id: s3Id, prefix: '' } });
+      expect(r.status).toBe(503);
+      expect(r.body.code).toBe('storage_unavailable');
+    } finally {
+      await clients.freeze(adminPrincipal, t.client, false);
+    }
   });
 });
 
@@ -402,7 +450,8 @@ describe('files', () => {
 
   it('visibility: public files are readable anonymously; public-url only when public', async () => {
     const f = await uploaded('alice', 'pub/logo.txt', Buffer.from('logo'));
-    expect((await call('anonymous', 'GET', fileUrl(f.id))).status).toBe(403);
+    // Anonymous callers (and other organizations) cannot tell a private file from a missing one.
+    expect((await call('anonymous', 'GET', fileUrl(f.id))).status).toBe(404);
     const notPublic = await call('alice', 'GET', fileUrl(f.id, '/public-url'));
     expect(notPublic.status).toBe(409);
     const bobSets = await call('bob', 'PATCH', fileUrl(f.id, '/visibility'), { body: { public: true } });
@@ -431,7 +480,7 @@ describe('files', () => {
       validate: '/storage/files/{file_id}/visibility',
     });
     expect(off.body.data.file.is_public).toBe(false);
-    expect((await call('anonymous', 'GET', fileUrl(f.id))).status).toBe(403);
+    expect((await call('anonymous', 'GET', fileUrl(f.id))).status).toBe(404);
     const bad = await call('alice', 'POST', fileUrl(f.id, '/visibility'), { body: { public: 'yes' } });
     expect(bad.status).toBe(400);
   });
@@ -744,6 +793,138 @@ describe('multipart, versions, retention, audit', () => {
     expect(bob.body.data.events).toEqual([]);
     const carol = await call('carol', 'POST', '/storage/audit/list', { body: {} });
     expect(carol.body.data.events).toEqual([]);
+  });
+});
+
+describe('GraphQL', () => {
+  it('serves files and folders as Nodes, connections with totals, mutations and typed errors', async () => {
+    const f = await uploaded('alice', 'gql/a/one.txt', Buffer.from('one'));
+    await uploaded('alice', 'gql/b/two.txt', Buffer.from('two'));
+    const list = await gql(
+      t.baseUrl,
+      `query ($s3Id: String!) {
+        athenaStorageFiles(s3Id: $s3Id, prefix: "gql/", first: 1) {
+          __typename
+          ... on QueryAthenaStorageFilesSuccess { data { totalCount edges { node { id fileId storageKey status sizeBytes } } } }
+          ... on Error { code message }
+        }
+        athenaStorageFolders(s3Id: $s3Id, prefix: "gql/") {
+          ... on QueryAthenaStorageFoldersSuccess { data { totalCount edges { node { id prefix fileCount } } } }
+        }
+      }`,
+      { s3Id },
+      tokens.alice,
+    );
+    expect(list.body.errors).toBeUndefined();
+    const files = list.body.data.athenaStorageFiles.data;
+    expect(files.totalCount).toBe(2);
+    expect(files.edges).toHaveLength(1);
+    expect(files.edges[0].node).toMatchObject({ fileId: f.id, storageKey: 'gql/a/one.txt', status: 'uploaded' });
+    const folders = list.body.data.athenaStorageFolders.data;
+    expect(folders.edges.map((e: { node: { prefix: string } }) => e.node.prefix)).toEqual(['gql/a/', 'gql/b/']);
+
+    const nodes = await gql(
+      t.baseUrl,
+      `query ($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on AthenaStorageFile { fileId } ... on AthenaStorageFolder { prefix fileCount } } }`,
+      { ids: [files.edges[0].node.id, folders.edges[0].node.id] },
+      tokens.alice,
+    );
+    expect(nodes.body.data.nodes).toEqual([
+      { __typename: 'AthenaStorageFile', fileId: f.id },
+      { __typename: 'AthenaStorageFolder', prefix: 'gql/a/', fileCount: 1 },
+    ]);
+    // Bob cannot read it: node answers null, the field a typed error.
+    const bobNode = await gql(
+      t.baseUrl,
+      `query ($id: ID!) { node(id: $id) { id } }`,
+      { id: files.edges[0].node.id },
+      tokens.bob,
+    );
+    expect(bobNode.body.data.node).toBeNull();
+    const bobField = await gql(
+      t.baseUrl,
+      `query ($fileId: String!) { athenaStorageFile(fileId: $fileId) { __typename ... on Error { code } } }`,
+      { fileId: f.id },
+      tokens.bob,
+    );
+    expect(bobField.body.data.athenaStorageFile).toEqual({
+      __typename: 'StorageForbiddenError',
+      code: 'storage_forbidden',
+    });
+
+    const vis = await gql(
+      t.baseUrl,
+      `mutation ($fileId: String!) {
+        setAthenaStorageFileVisibility(fileId: $fileId, public: true) {
+          __typename ... on MutationSetAthenaStorageFileVisibilitySuccess { data { isPublic } }
+        }
+      }`,
+      { fileId: f.id },
+      tokens.alice,
+    );
+    expect(vis.body.data.setAthenaStorageFileVisibility.data.isPublic).toBe(true);
+    const url = await gql(
+      t.baseUrl,
+      `query ($fileId: String!) {
+        athenaStorageFileUrl(fileId: $fileId, purpose: download) {
+          ... on QueryAthenaStorageFileUrlSuccess { data { purpose cacheHit cacheLayer expiresIn } }
+        }
+      }`,
+      { fileId: f.id },
+      tokens.alice,
+    );
+    expect(url.body.data.athenaStorageFileUrl.data).toMatchObject({ purpose: 'download', cacheHit: false });
+    // Without a session: the typed 401 error of storage.
+    const anon = await gql(
+      t.baseUrl,
+      `query ($s3Id: String!) { athenaStorageFiles(s3Id: $s3Id) { __typename ... on Error { code message } } }`,
+      { s3Id },
+    );
+    expect(anon.body.data.athenaStorageFiles).toMatchObject({
+      __typename: 'StorageSessionRequiredError',
+      message: 'Missing user or organization context',
+    });
+  });
+});
+
+describe('chat attachments', () => {
+  it('attach uploaded files the sender can read; anything else is chat_attachment_not_found', async () => {
+    const f = await uploaded('alice', 'chat/photo.txt', Buffer.from('photo'));
+    const room = await fetch(`${t.baseUrl}/athena/chat/rooms`, {
+      method: 'POST',
+      headers: {
+        'x-athena-client': t.client,
+        authorization: `Bearer ${tokens.alice}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ kind: 'group', member_user_ids: ['bob'] }),
+    });
+    expect(room.status).toBe(201);
+    const roomId = ((await room.json()) as any).data.id as string;
+    const sent = await fetch(`${t.baseUrl}/athena/chat/rooms/${roomId}/messages`, {
+      method: 'POST',
+      headers: {
+        'x-athena-client': t.client,
+        authorization: `Bearer ${tokens.alice}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ body_text: 'look', attachments: [{ file_id: f.id, ordinal: 0 }] }),
+    });
+    const body = (await sent.json()) as any;
+    expect(sent.status, JSON.stringify(body)).toBe(201);
+    expect(body.data.attachments.map((a: { file_id: string }) => a.file_id)).toEqual([f.id]);
+    // Bob is in the room but cannot read the file: he cannot attach it.
+    const bobSends = await fetch(`${t.baseUrl}/athena/chat/rooms/${roomId}/messages`, {
+      method: 'POST',
+      headers: {
+        'x-athena-client': t.client,
+        authorization: `Bearer ${tokens.bob}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ body_text: 'mine', attachments: [{ file_id: f.id, ordinal: 0 }] }),
+    });
+    expect(bobSends.status).toBe(404);
+    expect(((await bobSends.json()) as any).code).toBe('chat_attachment_not_found');
   });
 });
 

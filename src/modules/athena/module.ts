@@ -115,7 +115,7 @@ export const athenaModule = defineModule({
     const publicRoutes = new AthenaPublicRoutesService({ prisma: core.prisma, gateway });
     const d1 = new AthenaD1Service({ clients, config, outbound: core.outbound });
     const keys = new AthenaKeysService({ prisma: core.prisma, access: modules.access, enforcement });
-    const chat = new AthenaChatService({ clients, pubsub: core.pubsub, logger: core.logger });
+
     const sessions = new AthenaSessionsService({
       prisma: core.prisma,
       pubsub: core.pubsub,
@@ -131,6 +131,12 @@ export const athenaModule = defineModule({
       logger: core.logger,
       urlTtlSeconds: config.storageUrlTtlSeconds,
       maxUploadBytes: config.storageMaxUploadBytes,
+    });
+    const chat = new AthenaChatService({
+      clients,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      readableFiles: (principal, ids) => storage.readableFileIds(principal, ids),
     });
     return {
       storage,

@@ -22,7 +22,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Principal } from '../../../core/auth/principal.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { AppPubSub } from '../../../core/pubsub.ts';
-import { AthenaError, ClientUnavailableError, UnknownClientError } from '../athena.errors.ts';
+import { AthenaError, AthenaNotFoundError, ClientUnavailableError, UnknownClientError } from '../athena.errors.ts';
 import { migrateClientSchema } from '../chat/schema-runner.ts';
 import { type EventSource, EventStream } from '../chat/stream.ts';
 import type { AthenaClientsService } from '../clients.service.ts';
@@ -517,6 +517,20 @@ export class AthenaStorageService {
     const { db, actor, client } = await this.readerContext(principal, input.client);
     const { file } = await this.load(db, client, actor, input.fileId, 'read');
     return file;
+  }
+
+  /** Which of `fileIds` the session may read: live, uploaded files of its organization (chat attachments). */
+  async readableFileIds(principal: Principal, fileIds: string[]): Promise<Set<string>> {
+    const actor = actorOf(principal);
+    const ids = fileIds.filter((id) => typeof id === 'string' && id.length > 0 && id.length <= 512);
+    if (ids.length === 0) return new Set();
+    const db = await this.db(actor.client);
+    const r = await db.query<{ id: string }>(
+      `SELECT f.id FROM athena.files f WHERE f.id = ANY($1::text[]) AND f.organization_id = $3
+         AND f.deleted_at IS NULL AND f.status = 'uploaded' AND (f.is_public OR ${rankSql()} >= 1)`,
+      [ids, actor.userId, actor.organizationId],
+    );
+    return new Set(r.rows.map((x) => x.id));
   }
 
   /** Readable live files under `prefix` of a catalog, in key order, with the total. */
@@ -1284,7 +1298,15 @@ export class AthenaStorageService {
     const { file } = await this.load(db, client, actor, input.fileId, 'read');
     if (file.status !== 'uploaded') throw new StorageConflictError(`File "${file.id}" has no uploaded bytes yet`);
     // One range of the RFC 9110 form; anything else is ignored (the whole object), as servers may.
-    const range = input.range && /^bytes=(\d+-\d*|-\d+)$/.test(input.range.trim()) ? input.range.trim() : undefined;
+    let range = input.range && /^bytes=(\d+-\d*|-\d+)$/.test(input.range.trim()) ? input.range.trim() : undefined;
+    // A suffix range (`bytes=-N`) is sent as the explicit range it means: not every backend implements suffixes.
+    const suffix = range ? /^bytes=-(\d+)$/.exec(range) : null;
+    if (suffix && file.sizeBytes !== null) {
+      const n = Math.min(Number(suffix[1]), file.sizeBytes);
+      range = n === 0 ? 'bytes=0-0' : `bytes=${file.sizeBytes - n}-${file.sizeBytes - 1}`;
+      if (n === 0)
+        throw new AthenaError('range_not_satisfiable', 416, 'An empty suffix range', { size: file.sizeBytes });
+    }
     const c = await this.connect(client, file.s3Id, file.bucket);
     try {
       const r = await c.s3.send(new GetObjectCommand({ Bucket: c.bucket, Key: file.storageKey, Range: range }));
@@ -2318,7 +2340,15 @@ export class AthenaStorageService {
 
   /** The S3 connection of a catalog of the client (a missing or inactive catalog: 400/404 from the catalogs). */
   private async connect(client: string, s3Id: string, bucket: string | null | undefined): Promise<Conn> {
-    return this.deps.s3.managedConnection(client, s3Id, bucket);
+    try {
+      return await this.deps.s3.managedConnection(client, s3Id, bucket);
+    } catch (err) {
+      // A body field naming nothing is bad input (the contract lists 400 here, not 404).
+      if (err instanceof AthenaNotFoundError) {
+        throw new StorageInvalidInputError(`s3_id "${s3Id}" names no live S3 catalog of client "${client}"`);
+      }
+      throw err;
+    }
   }
 
   /** Runs `f` on the file's catalog connection; S3 failures become Athena's errors (naming the backend). */
