@@ -15,6 +15,8 @@
 //   npm run bench:storage                                 # 3 rounds
 //   BENCH_ROUNDS=1 BENCH_PROBE_MIB=256 npm run bench:storage
 //   BENCH_SKIP_PROBE=1 npm run bench:storage              # throughput and presign only
+//   BENCH_PLATFORM=pglite npm run bench:storage           # Atrium's platform database on PGlite
+//   BENCH_ONLY=Atrium BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench:storage
 import '../src/node-guard.ts';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -47,11 +49,14 @@ interface ServerInfo {
   catalogName: string;
   s3Id: string;
   sessionToken: string;
+  platform: string;
 }
 
+// BENCH_SERVER_NODE_ARGS: extra flags for the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', new URL('./athena-storage-server.ts', import.meta.url).pathname],
+  [...serverArgs, '--import', 'tsx', new URL('./athena-storage-server.ts', import.meta.url).pathname],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production' },
@@ -232,7 +237,7 @@ const unavailable = await managedStorageAvailable();
 const only = process.env.BENCH_ONLY;
 const paths = (unavailable ? [direct] : [direct, throughAtrium]).filter((p) => !only || p.name === only);
 console.log(
-  `storage bench: ${rounds} round(s), server pid ${info.pid}, S3 ${info.s3Endpoint} (embedded s3rver), node ${process.version}`,
+  `storage bench: ${rounds} round(s), server pid ${info.pid}, platform database ${info.platform}, S3 ${info.s3Endpoint} (embedded s3rver), node ${process.version}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
 );
 if (unavailable) console.log(`  through Atrium: not measured, managed storage (G12) did not answer: ${unavailable}`);
 
