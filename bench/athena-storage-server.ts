@@ -1,5 +1,6 @@
-// Child process for bench/athena-storage.ts: the full Atrium app with its embedded S3 server (s3rver, in this
-// same process), a fresh PostgreSQL database registered as the Athena client `bench` (managed storage keeps its
+// Child process for bench/athena-storage.ts: the full Atrium app with its embedded S3 server (s3rver, in a worker
+// thread of this same process), its platform database on a fresh PostgreSQL database (BENCH_PLATFORM=pglite for
+// PGlite), a fresh PostgreSQL database registered as the Athena client `bench` (managed storage keeps its
 // file rows there), an S3 catalog of that client pointing at the embedded S3 server, a bucket for the bench and
 // an Athena session (a user in one organization) to call managed storage with. Prints one JSON line, then serves
 // until killed; on SIGTERM/SIGINT it closes the app and drops the database it created. Its pid is the process
@@ -15,7 +16,11 @@ import { adminPrincipal } from '../src/core/auth/principal.ts';
 import { randomHex } from '../src/core/auth/secrets.ts';
 
 const pgAdminUrl = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const dataDb = `athena_storage_bench_${randomHex(6)}`;
+const suffix = randomHex(6);
+const dataDb = `athena_storage_bench_${suffix}`;
+// The platform database (sessions, catalogs, keys) is a second fresh database on the same server, as deployed,
+// unless BENCH_PLATFORM=pglite.
+const platformDb = process.env.BENCH_PLATFORM === 'pglite' ? undefined : `athena_storage_bench_platform_${suffix}`;
 
 async function admin(sql: string) {
   const client = new pg.Client({ connectionString: pgAdminUrl });
@@ -26,13 +31,18 @@ async function admin(sql: string) {
     await client.end();
   }
 }
-const dataUrl = (() => {
+function urlOf(database: string): string {
   const url = new URL(pgAdminUrl);
-  url.pathname = `/${dataDb}`;
+  url.pathname = `/${database}`;
   return url.toString();
-})();
-
-await admin(`CREATE DATABASE "${dataDb}"`);
+}
+const dataUrl = urlOf(dataDb);
+const created: string[] = [];
+for (const db of [dataDb, platformDb]) {
+  if (!db) continue;
+  await admin(`CREATE DATABASE "${db}"`);
+  created.push(db);
+}
 const adminKey = `bench-admin-${randomHex(24)}`;
 const dataDir = await mkdtemp(path.join(tmpdir(), 'athena-storage-bench-'));
 const app = await createApp(
@@ -43,6 +53,7 @@ const app = await createApp(
     ATRIUM_ADMIN_KEY: adminKey,
     // The catalog's endpoint is the embedded server on 127.0.0.1, which the outbound guard refuses by default.
     ATRIUM_ALLOW_PRIVATE_OUTBOUND: 'true',
+    ...(platformDb ? { DATABASE_URL: urlOf(platformDb) } : {}),
   }),
 );
 const appUrl = await app.listen(0, '127.0.0.1');
@@ -86,6 +97,7 @@ process.stdout.write(
     catalogName: 'bench',
     s3Id: catalog.id,
     sessionToken,
+    platform: platformDb ? 'postgres' : 'pglite',
   })}\n`,
 );
 
@@ -96,7 +108,7 @@ const stop = async () => {
   try {
     await app.close();
   } finally {
-    await admin(`DROP DATABASE IF EXISTS "${dataDb}" WITH (FORCE)`);
+    for (const db of created) await admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
     await rm(dataDir, { recursive: true, force: true });
     process.exit(0);
   }

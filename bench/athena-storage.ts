@@ -15,6 +15,8 @@
 //   npm run bench:storage                                 # 3 rounds
 //   BENCH_ROUNDS=1 BENCH_PROBE_MIB=256 npm run bench:storage
 //   BENCH_SKIP_PROBE=1 npm run bench:storage              # throughput and presign only
+//   BENCH_PLATFORM=pglite npm run bench:storage           # Atrium's platform database on PGlite
+//   BENCH_ONLY=Atrium BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench:storage
 import '../src/node-guard.ts';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -47,11 +49,14 @@ interface ServerInfo {
   catalogName: string;
   s3Id: string;
   sessionToken: string;
+  platform: string;
 }
 
+// BENCH_SERVER_NODE_ARGS: extra flags for the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', new URL('./athena-storage-server.ts', import.meta.url).pathname],
+  [...serverArgs, '--import', 'tsx', new URL('./athena-storage-server.ts', import.meta.url).pathname],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production' },
@@ -228,9 +233,11 @@ const pct = (xs: number[], q: number) => {
 const f1 = (n: number) => n.toFixed(1);
 
 const unavailable = await managedStorageAvailable();
-const paths = unavailable ? [direct] : [direct, throughAtrium];
+// BENCH_ONLY=direct or BENCH_ONLY=Atrium: one path (for profiling); the ratios need both.
+const only = process.env.BENCH_ONLY;
+const paths = (unavailable ? [direct] : [direct, throughAtrium]).filter((p) => !only || p.name === only);
 console.log(
-  `storage bench: ${rounds} round(s), server pid ${info.pid}, S3 ${info.s3Endpoint} (embedded s3rver), node ${process.version}`,
+  `storage bench: ${rounds} round(s), server pid ${info.pid}, platform database ${info.platform}, S3 ${info.s3Endpoint} (embedded s3rver), node ${process.version}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
 );
 if (unavailable) console.log(`  through Atrium: not measured, managed storage (G12) did not answer: ${unavailable}`);
 
@@ -254,15 +261,43 @@ console.log('\nthroughput, MiB/s (median of rounds; sequential transfers)');
 console.log('| size | direct up | Atrium up | ratio | direct down | Atrium down | ratio |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const size of sizes) {
-  const d = results.get(`direct ${size.label}`) as { up: number[]; down: number[] };
+  const d = results.get(`direct ${size.label}`);
   const a = results.get(`Atrium ${size.label}`);
-  const du = median(d.up);
-  const dd = median(d.down);
+  const du = d ? median(d.up) : Number.NaN;
+  const dd = d ? median(d.down) : Number.NaN;
   const au = a ? median(a.up) : Number.NaN;
   const ad = a ? median(a.down) : Number.NaN;
   console.log(
-    `| ${size.label} | ${f1(du)} | ${a ? f1(au) : '—'} | ${a ? (au / du).toFixed(2) : '—'} | ${f1(dd)} | ${a ? f1(ad) : '—'} | ${a ? (ad / dd).toFixed(2) : '—'} |`,
+    `| ${size.label} | ${d ? f1(du) : '—'} | ${a ? f1(au) : '—'} | ${a && d ? (au / du).toFixed(2) : '—'} | ${d ? f1(dd) : '—'} | ${a ? f1(ad) : '—'} | ${a && d ? (ad / dd).toFixed(2) : '—'} |`,
   );
+}
+
+// ---- per-request cost --------------------------------------------------------------------------------------
+
+{
+  // 1 KiB objects: what a transfer costs besides its bytes (auth, the file row, the S3 round trip).
+  const tiny = payload.subarray(0, 1024);
+  console.log('\nper-request cost, 1 KiB objects, 100 sequential each: p50 / p90 ms');
+  console.log('| path | upload | download |');
+  console.log('| --- | --- | --- |');
+  for (const p of paths) {
+    const slots: string[] = [];
+    for (let i = 0; i < 110; i++) slots.push(await p.prepare(keyOf('1 KiB')));
+    const up: number[] = [];
+    const down: number[] = [];
+    for (const [i, slot] of slots.entries()) {
+      const t0 = performance.now();
+      await p.upload(slot, tiny, tiny.byteLength);
+      if (i >= 10) up.push(performance.now() - t0);
+    }
+    for (const [i, slot] of slots.entries()) {
+      const t0 = performance.now();
+      if ((await p.download(slot)) !== tiny.byteLength) throw new Error(`${p.name} 1 KiB: short download`);
+      if (i >= 10) down.push(performance.now() - t0);
+    }
+    const cell = (xs: number[]) => `${pct(xs, 0.5).toFixed(2)} / ${pct(xs, 0.9).toFixed(2)}`;
+    console.log(`| ${p.name} | ${cell(up)} | ${cell(down)} |`);
+  }
 }
 
 // ---- presigned URL issue ----------------------------------------------------------------------------------
@@ -375,4 +410,5 @@ await atrium.close();
 await s3Pool.close();
 s3.destroy();
 child.kill('SIGTERM');
-await new Promise((resolve) => child.once('exit', resolve));
+const exitCode = await new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+if (exitCode !== 0) console.log(`bench server exited with ${exitCode}`);

@@ -13,7 +13,7 @@
 // filesystem store: an upload is the directory `<bucket>/._S3rver_uploads/<uploadId>/` holding `key`,
 // `metadata`, and per part `<n>` plus `<n>.md5`; staged PUT bodies live in `<bucket>/._S3rver_staging/`.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -27,11 +27,6 @@ interface S3rverStore {
   getBucketPath(bucket: string): string;
   putMetadata(bucket: string, key: string, metadata: Record<string, unknown>, md5: string): Promise<void>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
-  putObjectMultipart(
-    bucket: string,
-    uploadId: string,
-    parts: { number: number; etag: string }[],
-  ): Promise<{ md5: string; size: number }>;
 }
 type S3ErrorConstructor = new (code: string, message?: string, detail?: Record<string, unknown>) => Error;
 interface XmlParser {
@@ -369,16 +364,61 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
         );
       }
     }
-    const { md5 } = await store.putObjectMultipart(bucket, uploadId, requested);
+    // Assembled into a staging file and renamed into place, like PutObject; the ETag is S3's for a multipart
+    // object (MD5 of the parts' binary MD5s, then "-<count>"), so no second pass over the bytes.
+    const stored0 = requested.map((p) => stored.get(p.number) as StoredPart);
+    const { metadata } = new S3Object(
+      bucket,
+      key,
+      null,
+      JSON.parse((await readOptional(path.join(uploadDir, 'metadata'))) ?? '{}') as Record<string, unknown>,
+    );
+    const etag = `${createHash('md5')
+      .update(Buffer.concat(stored0.map((p) => Buffer.from(p.md5, 'hex'))))
+      .digest('hex')}-${stored0.length}`;
+    const temp = await stagingFile(bucket);
+    try {
+      await pipeline(async function* () {
+        for (const part of stored0) yield* createReadStream(path.join(uploadDir, String(part.number)));
+      }, createWriteStream(temp));
+      await commit(bucket, key, temp, metadata, etag);
+    } finally {
+      await rm(temp, { force: true });
+    }
+    await rm(path.join(uploadDir, 'key'), { force: true });
+    await rm(uploadDir, { recursive: true, force: true });
     ctx.body = {
       CompleteMultipartUploadResult: {
         '@': { xmlns },
         Location: ctx.href.split('?')[0],
         Bucket: bucket,
         Key: key,
-        ETag: JSON.stringify(md5),
+        ETag: JSON.stringify(etag),
       },
     };
+  }
+
+  async function stagingFile(bucket: string): Promise<string> {
+    const staging = path.join(store.getBucketPath(bucket), stagingDirName);
+    await mkdir(staging, { recursive: true });
+    return path.join(staging, randomBytes(16).toString('hex'));
+  }
+
+  /** Moves a fully written staging file onto the object, then writes s3rver's ETag and metadata files. */
+  async function commit(bucket: string, key: string, temp: string, metadata: Record<string, unknown>, etag: string) {
+    const objectFile = store.getResourcePath(bucket, key, 'object');
+    // s3rver prunes empty directories when it deletes an object, which can remove ours between mkdir and
+    // rename: retry the pair a few times.
+    for (let attempt = 1; ; attempt++) {
+      await mkdir(path.dirname(objectFile), { recursive: true });
+      try {
+        await rename(temp, objectFile);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw err;
+      }
+    }
+    await store.putMetadata(bucket, key, metadata, etag);
   }
 
   async function putObject(ctx: KoaContext, bucket: string, key: string) {
@@ -388,9 +428,7 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
     refuseChunkedSigning(ctx);
     // s3rver's model: keeps the storable headers, rejects an unknown storage class.
     const { metadata } = new S3Object(bucket, key, null, ctx.req.headers);
-    const staging = path.join(store.getBucketPath(bucket), stagingDirName);
-    await mkdir(staging, { recursive: true });
-    const temp = path.join(staging, randomBytes(16).toString('hex'));
+    const temp = await stagingFile(bucket);
     const md5 = createHash('md5');
     try {
       await pipeline(
@@ -408,25 +446,33 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
       if (typeof contentMd5 === 'string' && contentMd5 !== digest.toString('base64')) {
         throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
-      const objectFile = store.getResourcePath(bucket, key, 'object');
-      // s3rver prunes empty directories when it deletes an object, which can remove ours between mkdir and
-      // rename: retry the pair a few times.
-      for (let attempt = 1; ; attempt++) {
-        await mkdir(path.dirname(objectFile), { recursive: true });
-        try {
-          await rename(temp, objectFile);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw err;
-        }
-      }
       const hex = digest.toString('hex');
-      await store.putMetadata(bucket, key, metadata, hex);
+      await commit(bucket, key, temp, metadata, hex);
       ctx.set('ETag', JSON.stringify(hex));
       ctx.body = '';
     } finally {
       await rm(temp, { force: true });
     }
+  }
+
+  /**
+   * s3rver reads `Range: bytes=-N` (the last N bytes) as `bytes=0-N`. Rewritten to the absolute range from the
+   * object's size before s3rver sees it; a suffix longer than the object is the whole object, as in S3.
+   */
+  async function resolveSuffixRange(ctx: KoaContext, bucket: string, key: string) {
+    const range = ctx.req.headers.range;
+    const m = typeof range === 'string' ? /^bytes=-(\d+)$/.exec(range.trim()) : null;
+    if (!m) return;
+    const info = await stat(store.getResourcePath(bucket, key, 'object')).catch(() => undefined);
+    if (!info) return; // s3rver answers NoSuchKey
+    const n = Number(m[1]);
+    if (n === 0 || info.size === 0) {
+      throw new S3Error('InvalidRange', 'The requested range is not satisfiable', {
+        RangeRequested: range,
+        ActualObjectSize: info.size,
+      });
+    }
+    ctx.req.headers.range = `bytes=${Math.max(0, info.size - n)}-${info.size - 1}`;
   }
 
   return async function multipart(ctx, next) {
@@ -437,6 +483,10 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
       ctx.method === 'PUT' &&
       !('x-amz-copy-source' in ctx.req.headers) &&
       !Object.keys(ctx.query).some((q) => subresources.has(q));
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && !('uploadId' in ctx.query)) {
+      await resolveSuffixRange(ctx, bucket, key);
+      return next();
+    }
     if (!isPlainPut && !('uploadId' in ctx.query)) return next();
     // s3rver's middlewares read the router's params; for requests passed on they run again inside the router,
     // which is harmless (they only check and set headers).
@@ -472,5 +522,54 @@ export async function s3rverExtension(store: S3rverStore): Promise<KoaMiddleware
           return next();
       }
     });
+  };
+}
+
+// ---- the embedded server --------------------------------------------------------------------------------
+
+// Minimal typing of the parts of s3rver's class that we use.
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+  httpServer?: { closeAllConnections(): void };
+  /** Koa's middleware list, composed when run() starts listening; s3rver's router is the last entry. */
+  middleware: ((...args: never[]) => unknown)[];
+  store: S3rverStore;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  resetOnClose?: boolean;
+  vhostBuckets?: boolean;
+}) => S3rverInstance;
+
+/** Starts s3rver with this extension on 127.0.0.1 (a free port) over `directory`. */
+export async function startEmbeddedS3(directory: string): Promise<{ port: number; close(): Promise<void> }> {
+  const S3rver = s3rverRequire('./s3rver') as S3rverConstructor;
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    resetOnClose: false,
+    // Path-style only: a vhost guess from the Host header would misroute requests.
+    vhostBuckets: false,
+  });
+  const routerIndex = server.middleware.findIndex((m) => m.name === 'dispatch');
+  if (routerIndex !== server.middleware.length - 1) {
+    throw new Error('unexpected s3rver middleware chain: cannot install src/core/s3rver-extension.ts');
+  }
+  server.middleware.splice(routerIndex, 0, (await s3rverExtension(server.store)) as never);
+  const { port } = await server.run();
+  return {
+    port,
+    async close() {
+      const closing = server.close();
+      // A socket still open (say, a request cut off by a timeout) would keep the port bound.
+      server.httpServer?.closeAllConnections();
+      await closing;
+    },
   };
 }

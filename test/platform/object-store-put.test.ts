@@ -205,3 +205,25 @@ describe('embedded S3: PutObject', () => {
     expect(existsSync(path.join(dataDir, 's3', 'no-such-bucket'))).toBe(false);
   });
 });
+
+describe('embedded S3: ranges', () => {
+  it('serves suffix ranges (bytes=-N) as the last N bytes, as S3 does', async () => {
+    const Key = 'range/abc.txt';
+    await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'abcdefghij' }));
+    const get = (Range: string) => s3.send(new GetObjectCommand({ Bucket, Key, Range }));
+    const last3 = await get('bytes=-3');
+    expect(await last3.Body?.transformToString()).toBe('hij');
+    expect(last3.ContentRange).toBe('bytes 7-9/10');
+    expect(await (await get('bytes=-50')).Body?.transformToString()).toBe('abcdefghij');
+    expect(await (await get('bytes=2-4')).Body?.transformToString()).toBe('cde');
+    expect(await (await get('bytes=8-')).Body?.transformToString()).toBe('ij');
+    expect((await errorOf(get('bytes=-0'))).name).toBe('InvalidRange');
+    expect(
+      (
+        await errorOf(
+          get('bytes=-3').then(() => s3.send(new GetObjectCommand({ Bucket, Key: 'range/none', Range: 'bytes=-3' }))),
+        )
+      ).name,
+    ).toBe('NoSuchKey');
+  });
+});
