@@ -92,6 +92,8 @@ beforeAll(async () => {
   const rows = await t.app.services.prisma.$queryRaw<{ n: number }[]>`
     SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'vector'`;
   pgvectorAvailable = (rows[0]?.n ?? 0) > 0;
+  // Embedded databases load pgvector (src/core/pglite.ts), so on PGlite the pgvector path is the one tested.
+  if (process.env.ATRIUM_TEST_DB !== 'postgres') expect(pgvectorAvailable).toBe(true);
 });
 afterAll(async () => {
   await t?.close();
