@@ -24,6 +24,12 @@ export interface AthenaPolicy extends OperationPolicy {
    * `athena-auth.session-token` cookie) bound to the request's `X-Athena-Client`; nothing else is accepted (401).
    */
   chat?: boolean;
+  /**
+   * A managed-storage route (G12): the caller is an Athena session (`X-Athena-Auth-Session-Token`, the
+   * `athena-auth.session-token` cookie or `Authorization: Bearer aths_…`) bound to `X-Athena-Client`; anything else
+   * is 401 "Missing user or organization context". `public-read`: an anonymous caller passes too (public files).
+   */
+  storage?: 'session' | 'public-read';
 }
 
 export const { graphql, direct, group } = operationsFor<AthenaPolicy>();

@@ -20,6 +20,7 @@ import { metaOperations } from './meta.ts';
 import type { AthenaPolicy } from './policy.ts';
 import { athenaPostgrestOperations } from './postgrest.ts';
 import { athenaSchemaOperations } from './schema.ts';
+import { athenaStorageFileOperations } from './storage-files.ts';
 import { athenaS3CatalogOperations } from './storage-s3.ts';
 
 export { athenaErrorBody };
@@ -58,7 +59,11 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
   defaultPolicy: { auth: 'required' },
   async authenticate(request): Promise<AuthResult> {
     const { policy, services } = request;
-    const credential = athenaCredential(request) ?? (policy.chat ? sessionCookie(request.headers.cookie) : undefined);
+    const sessionRoute = policy.chat === true || policy.storage !== undefined;
+    const credential =
+      (policy.storage ? first(request.headers['x-athena-auth-session-token']) || undefined : undefined) ??
+      athenaCredential(request) ??
+      (sessionRoute ? sessionCookie(request.headers.cookie) : undefined);
     let principal: Principal = anonymous;
     if (credential !== undefined) {
       const check = await services.authenticator.authenticate(credential, {
@@ -73,12 +78,12 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
       }
       principal = check.principal;
       const session = principal.kind === 'userSession' && principal.product === 'athena';
-      if (session && !policy.chat) {
+      if (session && !sessionRoute) {
         return {
           ok: false,
           status: 401,
           code: 'unauthorized',
-          message: 'A chat session is valid on /chat routes only',
+          message: 'An Athena session is valid on /chat and managed-storage routes only',
         };
       }
       if (!isAthenaAdmin(principal) && !session && !(principal.kind === 'apiKey' && principal.product === 'athena')) {
@@ -97,6 +102,28 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
           status: 403,
           code: 'forbidden',
           message: 'The chat session belongs to another X-Athena-Client',
+        };
+      }
+      return { ok: true, principal };
+    }
+    if (policy.storage) {
+      // Storage identity is the session's; the deprecated X-User-Id / X-Organization-Id are never trusted.
+      if (principal.kind !== 'userSession') {
+        if (policy.storage === 'public-read' && principal.kind === 'anonymous') return { ok: true, principal };
+        return {
+          ok: false,
+          status: 401,
+          code: 'storage_session_required',
+          message: 'Missing user or organization context',
+        };
+      }
+      const client = first(request.headers['x-athena-client']);
+      if (client !== undefined && client !== principal.tenant) {
+        return {
+          ok: false,
+          status: 403,
+          code: 'forbidden',
+          message: 'The Athena session belongs to another X-Athena-Client',
         };
       }
       return { ok: true, principal };
@@ -147,5 +174,6 @@ export const athenaSurface = defineSurface<AthenaPolicy>({
     athenaIpPolicyOperations,
     athenaChatOperations,
     athenaS3CatalogOperations,
+    athenaStorageFileOperations,
   ],
 });

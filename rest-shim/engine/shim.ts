@@ -191,18 +191,21 @@ export function createRestShim(options: RestShimOptions): RestShim {
     state.operationId = op.operationId;
 
     // Refuse a declared oversize body before anything else, and read no body for a caller that fails auth.
-    if (declaredLength(req) > maxBodyBytes) throw tooLarge(req);
+    // A streaming upload (`streamsBody`) is bounded by its handler instead.
+    const streaming = op.handler?.kind === 'direct' && op.handler.streamsBody === true;
+    if (!streaming && declaredLength(req) > maxBodyBytes) throw tooLarge(req);
 
     // Without a door (a product whose credentials are not served yet) the request still gets the contract's own
     // 4xx first; it then answers 501 like an operation without a handler.
     const door = op.requiresAuth && m.surface.authenticate !== undefined;
     const principal = door ? await authenticate(m, op.operationId, op.policy, req, url, op.challenge) : anonymous;
 
-    const body = await readRequestBody(req, op);
+    const body = streaming ? undefined : await readRequestBody(req, op);
     const query = parseQuery(url.searchParams);
     refuseControlCharacters(query);
     await m.ready;
-    const coerced = validate(m, op, method, url.pathname, req, query, route.params, body);
+    // An unread stream is validated like a byte body (the handler parses it): body checks are skipped.
+    const coerced = validate(m, op, method, url.pathname, req, query, route.params, streaming ? Buffer.alloc(0) : body);
 
     const handler = op.requiresAuth && !door ? undefined : op.handler;
     if (!handler) {
@@ -227,6 +230,7 @@ export function createRestShim(options: RestShimOptions): RestShim {
       coerced,
       headers: req.headers,
       body,
+      ...(streaming ? { stream: req } : {}),
       requestId,
       principal,
     };
@@ -419,6 +423,8 @@ export function createRestShim(options: RestShimOptions): RestShim {
     err: unknown,
     operationId: string,
   ): number {
+    // A body the request still sends (a refused or failed upload) is not read: the connection is not reused.
+    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     let failure = expectedFailure(err);
     if (!failure) {
       logger.error({ err, requestId, product: m.surface.product, operationId }, 'REST operation failed');

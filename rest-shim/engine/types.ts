@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
@@ -32,6 +33,11 @@ export interface RestRequest {
   principal: Principal;
   /** Aborted when the client goes away before the response has been sent in full (long runs, streams). */
   signal?: AbortSignal;
+  /**
+   * The unread request body of a direct operation with `streamsBody` (uploads streamed on without buffering);
+   * `body` is then undefined and the handler bounds what it reads.
+   */
+  stream?: Readable;
 }
 
 export interface RestResponse {
@@ -115,6 +121,11 @@ export interface GraphQLRestOperation<R = unknown, V = unknown, P extends Operat
 export interface DirectRestOperation<P extends OperationPolicy = OperationPolicy> extends OperationBase<P> {
   kind: 'direct';
   reason: string;
+  /**
+   * The engine neither reads nor size-checks the body: the handler gets it as `req.stream` and streams it on
+   * (uploads larger than the JSON body limit), enforcing its own bound. Contract checks of the body are skipped.
+   */
+  streamsBody?: boolean;
   handle(req: RestRequest, services: Services): Promise<RestResponse>;
 }
 

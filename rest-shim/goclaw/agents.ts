@@ -30,6 +30,7 @@ export function toGoClawAgent(a: GoClawAgentFieldsFragment) {
     status: a.status,
     max_tool_iterations: a.maxToolIterations,
     tools_config: a.toolsConfig,
+    memory_config: a.memoryConfig,
     created_at: a.createdAt,
     updated_at: a.updatedAt,
   };
@@ -63,6 +64,16 @@ function agentInput(req: RestRequest): GoClawAgentInput {
       throw bad(`body.tools_config.${key}: must be an array of strings`);
     return v as string[];
   };
+  const memory = body.memory_config as Record<string, unknown> | undefined | null;
+  if (memory !== undefined && memory !== null && (typeof memory !== 'object' || Array.isArray(memory))) {
+    throw bad('body.memory_config: must be object');
+  }
+  const memoryText = (key: string) => {
+    const v = memory?.[key];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string') throw bad(`body.memory_config.${key}: must be string`);
+    return v;
+  };
   const agentType = text('agent_type');
   if (agentType !== null && agentType !== 'open' && agentType !== 'predefined') {
     throw bad('body.agent_type: must be open or predefined');
@@ -77,6 +88,9 @@ function agentInput(req: RestRequest): GoClawAgentInput {
     systemPrompt: text('system_prompt'),
     maxToolIterations: (iterations as number | undefined) ?? null,
     toolsConfig: tools ? { allow: list(tools.allow, 'allow'), deny: list(tools.deny, 'deny') } : null,
+    memoryConfig: memory
+      ? { embeddingProvider: memoryText('embedding_provider'), embeddingModel: memoryText('embedding_model') }
+      : null,
   };
 }
 

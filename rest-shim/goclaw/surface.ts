@@ -4,7 +4,9 @@ import { goclawAgentOperations } from './agents.ts';
 import { goclawApiKeyOperations } from './api-keys.ts';
 import { goclawChannelOperations } from './channels.ts';
 import { goclawChatOperations, openAiErrorType } from './chat.ts';
+import { goclawKgOperations } from './kg.ts';
 import { goclawMcpServerOperations } from './mcp-servers.ts';
+import { goclawMemoryOperations } from './memory.ts';
 import { goclawProviderOperations } from './providers.ts';
 import { type GoClawPolicy, withQueryToken } from './query-token.ts';
 import { goclawSkillOperations } from './skills.ts';
@@ -54,6 +56,8 @@ export const goclawSurface = defineSurface<GoClawPolicy>({
     goclawSkillOperations,
     goclawChannelOperations,
     goclawWorkspaceOperations,
+    goclawMemoryOperations,
+    goclawKgOperations,
   ],
   // The contract says "POST /ws (upgrade)"; upgrades are GET (a plain request there answers 426).
   websockets: { '/ws': goclawWsEndpoint },

@@ -1,8 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   type BucketLocationConstraint,
   CreateBucketCommand,
@@ -159,36 +157,49 @@ function validateListBound(value: string, what: string): void {
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new InvalidInputError(`${what} must not contain control characters`);
 }
 
-// Minimal typing of the parts of s3rver (CommonJS, no type declarations) that we use.
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
+/** The embedded S3 server: s3rver and src/core/s3rver-extension.ts in a worker thread (embedded-s3.worker.ts). */
+interface EmbeddedServer {
+  endpoint: string;
   close(): Promise<void>;
-  httpServer?: Server;
 }
-type S3rverConstructor = new (options: {
-  address: string;
-  port: number;
-  silent: boolean;
-  directory: string;
-  resetOnClose?: boolean;
-  vhostBuckets?: boolean;
-}) => S3rverInstance;
 
-async function startEmbeddedServer(directory: string): Promise<{ server: S3rverInstance; endpoint: string }> {
+async function startEmbeddedServer(directory: string, log: Logger): Promise<EmbeddedServer> {
   await mkdir(directory, { recursive: true });
-  // Loaded lazily through require: s3rver is CommonJS without types, and deployments with a real S3 never need it.
-  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    resetOnClose: false,
-    // Path-style only: a vhost guess from the Host header would misroute requests.
-    vhostBuckets: false,
+  // Its own thread: s3rver hashes every byte and streams files; on the server's event loop that work would
+  // compete with the requests that proxy those same bytes. Deployments with a real S3 never start it.
+  const worker = new Worker(new URL('./embedded-s3.worker.ts', import.meta.url), { workerData: { directory } });
+  const port = await new Promise<number>((resolve, reject) => {
+    const onExit = (code: number) => reject(new Error(`the embedded S3 server exited (${code}) before listening`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (m: { port: number }) => {
+      worker.off('error', reject);
+      worker.off('exit', onExit);
+      resolve(m.port);
+    });
   });
-  const address = await server.run();
-  return { server, endpoint: `http://127.0.0.1:${address.port}` };
+  let exited = false;
+  worker.on('error', (err) => log.error({ err }, 'embedded S3 server failed'));
+  worker.once('exit', () => {
+    exited = true;
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async close() {
+      if (exited) return;
+      const done = new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.once('message', (m) => {
+          if (m === 'closed') void worker.terminate();
+        });
+      });
+      worker.postMessage('close');
+      // A wedged thread must not hold shutdown: 5 s, then it is terminated.
+      const timer = setTimeout(() => void worker.terminate(), 5000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Connects to config.s3 (or starts an embedded S3 server under dataDir) and makes sure the bucket exists. */
@@ -202,7 +213,7 @@ export async function createObjectStore(
   const bucket = config.s3Bucket;
   const log = logger.child({ component: 'object-store' });
 
-  let embeddedServer: S3rverInstance | undefined;
+  let embeddedServer: EmbeddedServer | undefined;
   let endpoint: string;
   let region: string;
   let credentials: { accessKeyId: string; secretAccessKey: string };
@@ -212,9 +223,8 @@ export async function createObjectStore(
     credentials = { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey };
   } else {
     const directory = path.join(config.dataDir, 's3');
-    const started = await startEmbeddedServer(directory);
-    embeddedServer = started.server;
-    endpoint = started.endpoint;
+    embeddedServer = await startEmbeddedServer(directory, log);
+    endpoint = embeddedServer.endpoint;
     region = 'us-east-1';
     credentials = embeddedCredentials;
     forcePathStyle = true;
@@ -316,10 +326,7 @@ export async function createObjectStore(
     if (!embeddedServer) return;
     const server = embeddedServer;
     embeddedServer = undefined;
-    const closing = server.close();
-    // A socket still open (say, a request cut off by a timeout) would keep the port bound.
-    server.httpServer?.closeAllConnections();
-    await closing;
+    await server.close();
   };
 
   try {

@@ -186,13 +186,34 @@ describe('GoClaw agents', () => {
       const [first, second] = llm.requests.slice(before);
       const fed = JSON.stringify(second?.body);
       if (provider === 'p-openai') {
-        expect(first?.body.tools.map((x: any) => x.function.name)).toEqual(['run_js', 'add']);
+        expect(first?.body.tools.map((x: any) => x.function.name)).toEqual([
+          'run_js',
+          'memory_search',
+          'memory_get',
+          'memory_save',
+          'knowledge_graph_search',
+          'add',
+        ]);
         expect(second?.body.messages.at(-1)).toMatchObject({ role: 'tool', content: '5' });
       } else if (provider === 'p-anthropic') {
-        expect(first?.body.tools.map((x: any) => x.name)).toEqual(['run_js', 'add']);
+        expect(first?.body.tools.map((x: any) => x.name)).toEqual([
+          'run_js',
+          'memory_search',
+          'memory_get',
+          'memory_save',
+          'knowledge_graph_search',
+          'add',
+        ]);
         expect(second?.body.messages.at(-1).content[0]).toMatchObject({ type: 'tool_result', content: '5' });
       } else {
-        expect(first?.body.tools[0].functionDeclarations.map((x: any) => x.name)).toEqual(['run_js', 'add']);
+        expect(first?.body.tools[0].functionDeclarations.map((x: any) => x.name)).toEqual([
+          'run_js',
+          'memory_search',
+          'memory_get',
+          'memory_save',
+          'knowledge_graph_search',
+          'add',
+        ]);
         expect(second?.body.contents.at(-1).parts[0].functionResponse).toMatchObject({
           name: 'add',
           response: { result: 5 },
@@ -228,7 +249,13 @@ describe('GoClaw agents', () => {
     });
     const woke = await call('POST', '/v1/agents/no-math/wake', { body: { message: 'hi' } });
     expect(woke.status).toBe(200);
-    expect(llm.requests.at(-1)?.body.tools.map((x: any) => x.function.name)).toEqual(['run_js']);
+    expect(llm.requests.at(-1)?.body.tools.map((x: any) => x.function.name)).toEqual([
+      'run_js',
+      'memory_search',
+      'memory_get',
+      'memory_save',
+      'knowledge_graph_search',
+    ]);
   });
 
   it('offers the platform’s JavaScript executor as the run_js tool (the mcp-v8 sandbox)', async () => {
@@ -252,7 +279,7 @@ describe('GoClaw agents', () => {
     llm.script({ text: 'no tools needed' });
     const before = llm.requests.length;
     expect((await call('POST', '/v1/agents/no-math/wake', { body: { message: 'hi' } })).status).toBe(200);
-    expect(llm.requests.slice(before)[0]?.body.tools ?? []).toEqual([]);
+    expect((llm.requests.slice(before)[0]?.body.tools ?? []).map((x: any) => x.function.name)).not.toContain('run_js');
     expect((await call('PUT', '/v1/tools/builtin/run_js', { body: { enabled: true } })).status).toBe(200);
   });
 

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
  *   /gemini/v1beta  Gemini (POST /models/{m}:generateContent and :streamGenerateContent?alt=sse; GET /models)
  * Turns are scripted (text, tool calls, usage, an error status, a gate that holds a stream after its first
  * chunk); with no script it answers `echo: <last user text>`. Every request is recorded for assertions.
+ * Embeddings (OpenAI `POST /embeddings`, Gemini `POST /models/{m}:batchEmbedContents`) are deterministic hashed
+ * bag-of-words vectors (`standinEmbedding`): texts sharing words point the same way, so similar texts rank close.
  */
 
 export interface ScriptedToolCall {
@@ -51,6 +53,36 @@ export interface LlmStandin {
 }
 
 const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
+
+/** Dimensions of the stand-in's embeddings. */
+export const standinEmbeddingDims = 256;
+
+const fnv1a = (s: string) => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+};
+
+/**
+ * The stand-in's embedding of a text: a hashed bag of features — each lowercase word (letters and digits) and
+ * the character trigrams of `#word#` — each feature hashed (FNV-1a) into one of 256 buckets, counted, then scaled
+ * to unit length. Deterministic; texts sharing words or word stems ("deploy", "deployment") point the same way,
+ * which full text with the 'simple' configuration (no stemming) does not see. A text without words is zero.
+ */
+export function standinEmbedding(text: string): number[] {
+  const v = new Array<number>(standinEmbeddingDims).fill(0);
+  const add = (feature: string) => {
+    const at = fnv1a(feature) % standinEmbeddingDims;
+    v[at] = (v[at] ?? 0) + 1;
+  };
+  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    add(word);
+    const marked = `#${word}#`;
+    for (let i = 0; i + 3 <= marked.length; i++) add(marked.slice(i, i + 3));
+  }
+  const norm = Math.hypot(...v);
+  return norm === 0 ? v : v.map((x) => x / norm);
+}
 
 /** Splits text into the pieces a stream sends (words with their following space). */
 const pieces = (text: string) => text.match(/\S+\s*|\s+/g) ?? [];
@@ -118,6 +150,27 @@ export async function startLlmStandin(): Promise<LlmStandin> {
       return send(res, 200, {
         object: 'list',
         data: state.models.map((id) => ({ id, object: 'model', owned_by: 'standin' })),
+      });
+    }
+    if (req.method === 'POST' && path === '/embeddings') {
+      const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input];
+      if (typeof body.model !== 'string' || inputs.some((x) => typeof x !== 'string')) {
+        return send(res, 400, {
+          error: { message: 'model and input (strings) are required', type: 'invalid_request_error' },
+        });
+      }
+      return send(res, 200, {
+        object: 'list',
+        model: body.model,
+        data: (inputs as string[]).map((text, index) => ({
+          object: 'embedding',
+          index,
+          embedding: standinEmbedding(text),
+        })),
+        usage: {
+          prompt_tokens: words((inputs as string[]).join(' ')),
+          total_tokens: words((inputs as string[]).join(' ')),
+        },
       });
     }
     if (req.method !== 'POST' || path !== '/chat/completions')
@@ -310,6 +363,14 @@ export async function startLlmStandin(): Promise<LlmStandin> {
     if (req.method === 'GET' && path === '/models') {
       return send(res, 200, {
         models: state.models.map((id) => ({ name: `models/${id}`, displayName: id.toUpperCase() })),
+      });
+    }
+    if (req.method === 'POST' && /^\/models\/[^/]+:batchEmbedContents$/.test(path)) {
+      const requests: any[] = Array.isArray(body.requests) ? body.requests : [];
+      return send(res, 200, {
+        embeddings: requests.map((r) => ({
+          values: standinEmbedding((r?.content?.parts ?? []).map((p: any) => p?.text ?? '').join(' ')),
+        })),
       });
     }
     const match = /^\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);

@@ -97,6 +97,15 @@ export const builtinTools: readonly BuiltinToolDefinition[] = [
     defaultSettings: { limit: 10 },
   },
   {
+    name: 'memory_save',
+    displayName: 'Save memory',
+    description: 'Writes a memory document and indexes it for memory_search.',
+    category: 'memory',
+    enabledByDefault: true,
+    requires: [],
+    defaultSettings: {},
+  },
+  {
     name: 'memory_get',
     displayName: 'Read memory',
     description: 'Reads lines of one memory document.',

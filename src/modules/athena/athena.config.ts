@@ -37,6 +37,10 @@ export interface AthenaConfig {
    * default off): off, a request must name a stored catalog. On, the endpoint still passes the outbound guard.
    */
   s3InlineEndpoints: boolean;
+  /** Managed storage (G12): lifetime of presigned URLs, seconds (ATRIUM_ATHENA_STORAGE_URL_TTL_SECONDS, 3600). */
+  storageUrlTtlSeconds: number;
+  /** Managed storage: the largest body `PUT …/upload` streams (ATRIUM_ATHENA_STORAGE_MAX_UPLOAD_BYTES, 5 GiB). */
+  storageMaxUploadBytes: number;
 }
 
 const list = (raw: string | undefined) =>
@@ -82,5 +86,7 @@ export function parseAthenaConfig(env: EnvReader): AthenaConfig {
       apiToken: env.str('ATRIUM_ATHENA_D1_API_TOKEN'),
     },
     s3InlineEndpoints: env.bool('ATRIUM_ATHENA_S3_INLINE_ENDPOINTS', false),
+    storageUrlTtlSeconds: env.int('ATRIUM_ATHENA_STORAGE_URL_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    storageMaxUploadBytes: env.int('ATRIUM_ATHENA_STORAGE_MAX_UPLOAD_BYTES', 5 * 1024 ** 3, 1, 5 * 1024 ** 4),
   };
 }

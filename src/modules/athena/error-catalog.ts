@@ -248,6 +248,32 @@ export const athenaErrorCatalog: readonly AthenaErrorEntry[] = [
   { code: 's3_backend_error', domain: 'storage', httpStatus: 502, number: 1806, title: 'The S3 backend failed' },
   { code: 's3_backend_unavailable', domain: 'storage', httpStatus: 503, number: 1807, title: 'S3 unreachable' },
   { code: 's3_conflict', domain: 'storage', httpStatus: 409, number: 1808, title: 'The bucket already exists' },
+  { code: 'storage_not_found', domain: 'storage', httpStatus: 404, number: 1820, title: 'No such managed file' },
+  { code: 'storage_forbidden', domain: 'storage', httpStatus: 403, number: 1821, title: 'Missing file permission' },
+  { code: 'storage_conflict', domain: 'storage', httpStatus: 409, number: 1822, title: 'The file state forbids it' },
+  { code: 'storage_invalid_request', domain: 'storage', httpStatus: 400, number: 1823, title: 'Invalid storage input' },
+  {
+    code: 'storage_session_required',
+    domain: 'storage',
+    httpStatus: 401,
+    number: 1824,
+    title: 'Missing user or organization context',
+  },
+  {
+    code: 'storage_unavailable',
+    domain: 'storage',
+    httpStatus: 503,
+    number: 1825,
+    title: 'Managed storage metadata unavailable',
+  },
+  {
+    code: 'storage_feature_unavailable',
+    domain: 'storage',
+    httpStatus: 501,
+    number: 1826,
+    title: 'Storage feature not available on this Athena runtime',
+  },
+  { code: 'storage_payload_too_large', domain: 'storage', httpStatus: 413, number: 1827, title: 'Upload too large' },
 ];
 
 const byCode = new Map(athenaErrorCatalog.map((e) => [e.code, e]));

@@ -16,6 +16,7 @@ import { RowChangeHub } from './row-changes.ts';
 import { AthenaS3CatalogsService } from './s3-catalogs.service.ts';
 import { AthenaRawS3Service } from './s3-raw.service.ts';
 import { AthenaSchemaService } from './schema.service.ts';
+import { AthenaStorageService, storageTopics } from './storage/storage.service.ts';
 
 /** Athena's services: the client catalog and pools (G5); the gateway, schema and meta services build on it. */
 export interface Athena {
@@ -45,6 +46,8 @@ export interface Athena {
   s3Catalogs: AthenaS3CatalogsService;
   /** Raw S3 object and bucket operations (G11) against a catalog or, when configured, an inline endpoint. */
   s3Raw: AthenaRawS3Service;
+  /** Managed storage (G12): files, folders, permissions, multipart, versions, audit and events per client. */
+  storage: AthenaStorageService;
 }
 
 declare module '../../core/module.ts' {
@@ -112,7 +115,7 @@ export const athenaModule = defineModule({
     const publicRoutes = new AthenaPublicRoutesService({ prisma: core.prisma, gateway });
     const d1 = new AthenaD1Service({ clients, config, outbound: core.outbound });
     const keys = new AthenaKeysService({ prisma: core.prisma, access: modules.access, enforcement });
-    const chat = new AthenaChatService({ clients, pubsub: core.pubsub, logger: core.logger });
+
     const sessions = new AthenaSessionsService({
       prisma: core.prisma,
       pubsub: core.pubsub,
@@ -121,7 +124,22 @@ export const athenaModule = defineModule({
     });
     const s3Catalogs = new AthenaS3CatalogsService({ prisma: core.prisma, box: core.secrets, clients });
     const s3Raw = new AthenaRawS3Service({ catalogs: s3Catalogs, outbound: core.outbound, config });
+    const storage = new AthenaStorageService({
+      clients,
+      s3: s3Raw,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      urlTtlSeconds: config.storageUrlTtlSeconds,
+      maxUploadBytes: config.storageMaxUploadBytes,
+    });
+    const chat = new AthenaChatService({
+      clients,
+      pubsub: core.pubsub,
+      logger: core.logger,
+      readableFiles: (principal, ids) => storage.readableFileIds(principal, ids),
+    });
     return {
+      storage,
       s3Catalogs,
       s3Raw,
       clients,
@@ -145,14 +163,17 @@ export const athenaModule = defineModule({
     await athena.enforcement.start();
     await athena.clients.start();
     athena.chat.start();
+    athena.storage.start();
   },
   close: async (athena) => {
     athena.chat.close();
+    athena.storage.close();
+    athena.s3Raw.closeManaged();
     athena.meta.close();
     athena.enforcement.close();
     await athena.changes.close();
     await athena.clients.close();
   },
   graphql: () => import('./graphql/index.ts'),
-  topics: [...athenaTopics, ...chatTopics],
+  topics: [...athenaTopics, ...chatTopics, ...storageTopics],
 });

@@ -250,7 +250,14 @@ export class AthenaS3CatalogsService {
    */
   async open(principal: Principal, clientName: string | undefined, ref: string): Promise<OpenedS3Catalog> {
     requireAdmin(principal);
-    const client = await this.client(clientName);
+    return this.openTrusted(await this.client(clientName), ref);
+  }
+
+  /**
+   * `open` without the admin check, for managed storage (G12), whose callers are authorised by file permissions
+   * before any S3 call. The catalog must belong to `client`.
+   */
+  async openTrusted(client: string, ref: string): Promise<OpenedS3Catalog> {
     const where = uuidPattern.test(ref) ? { id: ref } : { name: ref };
     const row = await this.deps.prisma.athenaS3Catalog.findFirst({
       where: { ...where, clientName: client, deletedAt: null },

@@ -53,7 +53,8 @@ export interface S3TargetInput {
   bucket?: string | null;
 }
 
-interface Connection {
+/** An S3 connection (its client dials only the validated address); `backend` names the host in messages. */
+export interface S3Connection {
   endpoint: URL;
   region: string;
   accessKeyId: string;
@@ -122,14 +123,23 @@ function encode(value: string, keepSlash = false): string {
   return keepSlash ? e.replace(/%2F/g, '/') : e;
 }
 
+const managedTtlMs = 10_000;
+const managedMax = 200;
+
 export class AthenaRawS3Service {
+  private readonly managed = new Map<
+    string,
+    { conn: S3Connection & { bucket: string }; until: number; users: number; retired: boolean }
+  >();
+  private readonly byConnection = new Map<S3Connection, { conn: S3Connection; users: number; retired: boolean }>();
+
   constructor(
     private readonly deps: { catalogs: AthenaS3CatalogsService; outbound: OutboundPolicy; config: AthenaConfig },
   ) {}
 
-  private async connect(principal: Principal, target: S3TargetInput, needBucket: boolean): Promise<Connection> {
+  private async connect(principal: Principal, target: S3TargetInput, needBucket: boolean): Promise<S3Connection> {
     requireAdmin(principal);
-    let raw: Omit<Connection, 's3' | 'endpoint' | 'backend'> & { endpoint: string };
+    let raw: Omit<S3Connection, 's3' | 'endpoint' | 'backend'> & { endpoint: string };
     if (target.catalog) {
       const c = await this.deps.catalogs.open(principal, target.client ?? undefined, target.catalog);
       raw = { ...c, bucket: target.bucket ?? c.bucket };
@@ -155,6 +165,95 @@ export class AthenaRawS3Service {
         bucket: target.bucket ?? null,
       };
     }
+    return this.build(raw, needBucket);
+  }
+
+  /**
+   * The connection of a stored catalog of `client` for managed storage (G12), which authorises its callers by
+   * file permissions before calling this — so no admin check here. `bucket` overrides the catalog's.
+   */
+  async managedConnection(
+    client: string,
+    catalogId: string,
+    bucket?: string | null,
+  ): Promise<S3Connection & { bucket: string }> {
+    // Connections are shared for a few seconds (catalog read, secret opened, client and agents built once), so a
+    // rotated or deleted catalog reaches managed storage within `managedTtlMs`. Callers hand them back (`release`).
+    const key = `${client}\u0000${catalogId.toLowerCase()}\u0000${bucket ?? ''}`;
+    const now = Date.now();
+    const hit = this.managed.get(key);
+    if (hit && hit.until > now) {
+      hit.users++;
+      return hit.conn;
+    }
+    if (hit) this.retire(key, hit);
+    const c = await this.deps.catalogs.openTrusted(client, catalogId);
+    const conn = (await this.build({ ...c, bucket: bucket ?? c.bucket }, true)) as S3Connection & { bucket: string };
+    const raced = this.managed.get(key);
+    if (raced && raced.until > Date.now()) {
+      // Another request built one meanwhile: use it, drop ours.
+      conn.s3.destroy();
+      raced.users++;
+      return raced.conn;
+    }
+    if (this.managed.size >= managedMax) {
+      const oldest = this.managed.entries().next();
+      if (!oldest.done) this.retire(oldest.value[0], oldest.value[1]);
+    }
+    const entry = { conn, until: now + managedTtlMs, users: 1, retired: false };
+    this.managed.set(key, entry);
+    this.byConnection.set(conn, entry);
+    return conn;
+  }
+
+  /** Hands a managed connection back; a retired one is destroyed once its last user is done. */
+  release(conn: S3Connection): void {
+    const e = this.byConnection.get(conn);
+    if (!e) {
+      conn.s3.destroy();
+      return;
+    }
+    e.users = Math.max(0, e.users - 1);
+    if (e.retired && e.users === 0) {
+      this.byConnection.delete(conn);
+      conn.s3.destroy();
+    }
+  }
+
+  /** Destroys every shared managed connection (server close). */
+  closeManaged(): void {
+    for (const [key, e] of this.managed) this.retire(key, e);
+  }
+
+  private retire(key: string, e: { conn: S3Connection; users: number; retired: boolean }): void {
+    if (this.managed.get(key) === e) this.managed.delete(key);
+    e.retired = true;
+    if (e.users === 0) {
+      this.byConnection.delete(e.conn);
+      e.conn.s3.destroy();
+    }
+  }
+
+  /** An S3 failure as Athena's error (501 for missing features, 404, 409, 502, 503), naming the backend host. */
+  failure(err: unknown, op: string, backend: string): unknown {
+    return this.mapError(err, op, backend);
+  }
+
+  /** A presigned GET or PUT on a connection (see `presign`). */
+  presignOn(
+    c: S3Connection & { bucket: string },
+    method: 'GET' | 'PUT',
+    key: string,
+    expiresIn: number,
+    contentType?: string | null,
+  ) {
+    return this.presign(c, method, key, expiresIn, contentType);
+  }
+
+  private async build(
+    raw: Omit<S3Connection, 's3' | 'endpoint' | 'backend'> & { endpoint: string },
+    needBucket: boolean,
+  ): Promise<S3Connection> {
     if (needBucket && !raw.bucket) throw new AthenaInvalidInputError('bucket is required');
     if (raw.bucket && !bucketPattern.test(raw.bucket)) throw new AthenaInvalidInputError('bucket is not a valid name');
     // "URL or host": a bare host means https.
@@ -210,11 +309,11 @@ export class AthenaRawS3Service {
     target: S3TargetInput,
     needBucket: boolean,
     op: string,
-    f: (c: Connection & { bucket: string }) => Promise<T>,
+    f: (c: S3Connection & { bucket: string }) => Promise<T>,
   ): Promise<T> {
     const c = await this.connect(principal, target, needBucket);
     try {
-      return await f(c as Connection & { bucket: string });
+      return await f(c as S3Connection & { bucket: string });
     } catch (err) {
       throw this.mapError(err, op, c.backend);
     } finally {
@@ -270,7 +369,7 @@ export class AthenaRawS3Service {
    * its endpoint, region and credentials). A PUT with a content type signs that header, so the upload must send it.
    */
   private async presign(
-    c: Connection & { bucket: string },
+    c: S3Connection & { bucket: string },
     method: 'GET' | 'PUT',
     key: string,
     expiresIn: number,
@@ -459,7 +558,7 @@ export class AthenaRawS3Service {
   }
 
   /** Every key under `prefix` (paged ListObjects), at most `cap`. */
-  private async keysUnder(c: Connection & { bucket: string }, prefix: string, cap = 100_000): Promise<string[]> {
+  private async keysUnder(c: S3Connection & { bucket: string }, prefix: string, cap = 100_000): Promise<string[]> {
     const keys: string[] = [];
     let marker: string | undefined;
     for (;;) {

@@ -23,6 +23,8 @@ export interface AgentInput {
   systemPrompt?: string | null;
   maxToolIterations?: number | null;
   toolsConfig?: { allow?: string[] | null; deny?: string[] | null } | null;
+  /** Who embeds the agent's memory; absent fields fall back to the global configuration. */
+  memoryConfig?: { embeddingProvider?: string | null; embeddingModel?: string | null } | null;
 }
 
 const slug = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -46,6 +48,19 @@ function checkToolsConfig(config: AgentInput['toolsConfig']): { allow?: string[]
     out[key] = list;
   }
   return out;
+}
+
+/** `{embedding_provider, embedding_model}` as stored: both or neither (an empty object = the global setting). */
+function checkMemoryConfig(config: NonNullable<AgentInput['memoryConfig']>): Record<string, string> {
+  const provider = config.embeddingProvider ?? '';
+  const model = config.embeddingModel ?? '';
+  if (typeof provider !== 'string' || typeof model !== 'string' || provider.length > 100 || model.length > 200) {
+    throw new GoClawInvalidInputError('memory_config.embedding_provider and embedding_model must be short strings');
+  }
+  if ((provider === '') !== (model === '')) {
+    throw new GoClawInvalidInputError('memory_config: embedding_provider and embedding_model go together');
+  }
+  return provider ? { embedding_provider: provider, embedding_model: model } : {};
 }
 
 function fields(input: AgentInput): Record<string, unknown> {
@@ -76,6 +91,8 @@ function fields(input: AgentInput): Record<string, unknown> {
   }
   if (input.toolsConfig !== undefined && input.toolsConfig !== null)
     data.toolsConfig = checkToolsConfig(input.toolsConfig);
+  if (input.memoryConfig !== undefined && input.memoryConfig !== null)
+    data.memoryConfig = checkMemoryConfig(input.memoryConfig);
   return data;
 }
 

@@ -10,6 +10,19 @@ export interface GoClawConfig {
   maxConcurrentRuns: number;
   /** The `/goclaw/ws` RPC (docs/goclaw.md "WebSocket RPC"). */
   ws: GoClawWsConfig;
+  /**
+   * Who embeds memory for agents whose `memory_config` names no embedding provider: a provider's name (slug) and
+   * an embedding model. Empty: such agents' memory is searched by full text only.
+   */
+  embeddingProvider: string;
+  embeddingModel: string;
+  /**
+   * Without pgvector, exact cosine scans at most this many chunks per search (those of the most recently updated
+   * documents); a search that was cut says so in its note.
+   */
+  memoryExactMaxChunks: number;
+  /** `auto`: rank vectors with pgvector when the database has (or can create) the extension; `off`: never. */
+  pgvector: 'auto' | 'off';
 }
 
 /** Keepalive, rate limit and send bound of each `/goclaw/ws` connection. */
@@ -36,5 +49,22 @@ export function parseGoClawConfig(env: EnvReader): GoClawConfig {
     burst: env.int('ATRIUM_GOCLAW_WS_BURST', 40, 1, 100_000),
     maxBufferedBytes: env.int('ATRIUM_GOCLAW_WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
-  return { llmIdleTimeoutMs, llmMaxResponseBytes, maxConcurrentRuns, ws };
+  const embeddingProvider = env.str('ATRIUM_GOCLAW_EMBEDDING_PROVIDER') ?? '';
+  const embeddingModel = env.str('ATRIUM_GOCLAW_EMBEDDING_MODEL') ?? '';
+  if ((embeddingProvider === '') !== (embeddingModel === '')) {
+    env.problem('ATRIUM_GOCLAW_EMBEDDING_PROVIDER and ATRIUM_GOCLAW_EMBEDDING_MODEL are set together or not at all');
+  }
+  const memoryExactMaxChunks = env.int('ATRIUM_GOCLAW_MEMORY_EXACT_MAX_CHUNKS', 20_000, 1, 10_000_000);
+  const pgvector = env.str('ATRIUM_GOCLAW_PGVECTOR') ?? 'auto';
+  if (pgvector !== 'auto' && pgvector !== 'off') env.problem('ATRIUM_GOCLAW_PGVECTOR must be auto or off');
+  return {
+    llmIdleTimeoutMs,
+    llmMaxResponseBytes,
+    maxConcurrentRuns,
+    ws,
+    embeddingProvider,
+    embeddingModel,
+    memoryExactMaxChunks,
+    pgvector: pgvector === 'off' ? 'off' : 'auto',
+  };
 }

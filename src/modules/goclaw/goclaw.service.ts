@@ -10,6 +10,8 @@ import type { GoClawConfig } from './goclaw.config.ts';
 import { GoClawInvalidInputError, GoClawNotFoundError, GoClawProviderUnavailableError } from './goclaw.errors.ts';
 import { LlmHttp } from './llm/http.ts';
 import { type LlmMessage, LlmProviderError, type LlmUsage } from './llm/types.ts';
+import { KgService } from './memory/kg.service.ts';
+import { MemoryService } from './memory/memory.service.ts';
 import { isUuid, type ProviderRow, ProviderService } from './providers.service.ts';
 import { requireRole } from './roles.ts';
 import { costOf, type LiveRun, type RunEvent, type RunOutcome, RunService, TraceWriter } from './runs.service.ts';
@@ -89,6 +91,10 @@ export class GoClawService {
   readonly traces: TraceService;
   /** Sessions: the runs recorded under one session key, and their history. */
   readonly sessions: SessionService;
+  /** Memory documents and their hybrid search. */
+  readonly memory: MemoryService;
+  /** The knowledge graph. */
+  readonly kg: KgService;
   /** Where tools for agent runs come from (the agentTools module adds its sources here). */
   readonly tools = new ToolRegistry();
   private readonly http: LlmHttp;
@@ -124,6 +130,8 @@ export class GoClawService {
     });
     this.traces = new TraceService({ prisma, writer: this.writer });
     this.sessions = new SessionService({ prisma, writer: this.writer });
+    this.memory = new MemoryService({ prisma, logger, agents: this.agents, providers: this.providers, config });
+    this.kg = new KgService({ prisma, memory: this.memory });
   }
 
   /** The module's configuration (the WebSocket RPC reads its keepalive and rate limits here). */

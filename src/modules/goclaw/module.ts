@@ -4,6 +4,7 @@ import { execToolSource } from './exec.tool.ts';
 import { parseGoClawConfig } from './goclaw.config.ts';
 import { GoClawService } from './goclaw.service.ts';
 import { goclawTopics } from './goclaw.topics.ts';
+import { memoryToolSource } from './memory/memory.tools.ts';
 import { runJsToolSource } from './run-js.tool.ts';
 
 declare module '../../core/module.ts' {
@@ -36,6 +37,7 @@ export const goclawModule = defineModule({
     adapters.onInbound(async (message) => {
       await goclaw.answerChannelMessage(message, (text) => adapters.reply(message, text));
     });
+    goclaw.tools.add(memoryToolSource(goclaw.memory, goclaw.kg, modules.agenttools));
     return goclaw;
   },
   close: (goclaw) => goclaw.close(),

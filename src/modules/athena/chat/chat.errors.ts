@@ -71,14 +71,13 @@ export class ChatMessageDeletedError extends ChatError {
   }
 }
 
-/** Attachments name managed-storage files; managed storage is not served by this server, so none can be found. */
+/** An attachment names no managed-storage file (G12) the sender may read in this client. */
 export class ChatAttachmentNotFoundError extends ChatError {
   constructor(fileId: string) {
     super(
       'chat_attachment_not_found',
       404,
-      `Room or attachment file not found: file "${fileId}" is not in this client's managed storage ` +
-        '(managed storage is not available on this server)',
+      `Room or attachment file not found: file "${fileId}" is not a readable uploaded file of this client's managed storage`,
     );
     this.name = 'ChatAttachmentNotFoundError';
   }

@@ -318,6 +318,11 @@ export class AthenaChatService {
       clients: AthenaClientsService;
       pubsub: AppPubSub;
       logger: Logger;
+      /**
+       * Managed storage (G12): which of these file ids the session may read (live, uploaded files of its
+       * organization with a read grant, or public). Absent: no file can be attached.
+       */
+      readableFiles?: (principal: Principal, fileIds: string[]) => Promise<Set<string>>;
     },
   ) {}
 
@@ -523,7 +528,23 @@ export class AthenaChatService {
     const replyTo = input.replyToMessageId ?? null;
     if (replyTo !== null && !uuidPattern.test(replyTo))
       throw new ChatInvalidInputError('reply_to_message_id must be a uuid');
+    const attachments = input.attachments ?? [];
+    if (attachments.length > 20) throw new ChatInvalidInputError('at most 20 attachments');
+    if (new Set(attachments.map((a) => a.ordinal)).size !== attachments.length) {
+      throw new ChatInvalidInputError('attachment ordinals must be distinct');
+    }
     const db = await this.db(actor);
+    if (attachments.length > 0) {
+      // Checked before the send transaction (the storage tables are read on their own connection).
+      const readable = this.deps.readableFiles
+        ? await this.deps.readableFiles(
+            principal,
+            attachments.map((a) => String(a.fileId)),
+          )
+        : new Set<string>();
+      const missing = attachments.find((a) => !readable.has(String(a.fileId)));
+      if (missing) throw new ChatAttachmentNotFoundError(String(missing.fileId));
+    }
     const id = randomUUID();
     const result = await db.transaction({}, async (q) => {
       // The room's row lock serialises senders (and identical retries) of this room.
@@ -546,10 +567,6 @@ export class AthenaChatService {
           if (!same || existing.deleted_at) throw new ChatIdempotencyConflictError(clientMessageId);
           return { message: toMessage(existing), created: false };
         }
-      }
-      for (const a of input.attachments ?? []) {
-        // Managed storage (G12) is not served here, so no file can be found (never a fake attachment).
-        throw new ChatAttachmentNotFoundError(String(a.fileId));
       }
       if (replyTo !== null) {
         const parent = await q.query('SELECT 1 FROM athena_chat.chat_messages WHERE id = $1 AND room_id = $2', [
@@ -583,6 +600,12 @@ export class AthenaChatService {
           metadataJson === null ? null : JSON.stringify(metadataJson),
         ],
       );
+      for (const a of attachments) {
+        await q.query(
+          'INSERT INTO athena_chat.chat_message_attachments (message_id, file_id, ordinal) VALUES ($1, $2, $3)',
+          [id, String(a.fileId), a.ordinal],
+        );
+      }
       // The sender has read what it sent.
       await q.query(
         `UPDATE athena_chat.chat_room_members SET last_read_seq = GREATEST(last_read_seq, $3), last_read_message_id = $4

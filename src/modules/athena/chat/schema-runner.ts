@@ -95,23 +95,39 @@ export const chatMigrations: readonly ChatMigration[] = [
   },
 ];
 
-/** Applies every missing migration; returns the versions it applied (empty when the schema was current). */
-export async function migrateChatSchema(db: ClientDatabase): Promise<number[]> {
+/** Applies every missing chat migration; returns the versions it applied (empty when the schema was current). */
+export function migrateChatSchema(db: ClientDatabase): Promise<number[]> {
+  return migrateClientSchema(db, { schema: chatSchema, ledger: 'schema_migrations', migrations: chatMigrations });
+}
+
+/**
+ * The versioned runner of a schema Athena owns in client databases (chat's `athena_chat`, managed storage's
+ * `athena`): every missing migration of `migrations` is applied in one transaction under an advisory lock keyed by
+ * the ledger table, and recorded in `<schema>.<ledger>`. Returns the versions it applied.
+ */
+export async function migrateClientSchema(
+  db: ClientDatabase,
+  spec: { schema: string; ledger: string; migrations: readonly ChatMigration[] },
+): Promise<number[]> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(spec.schema) || !/^[a-z_][a-z0-9_]*$/.test(spec.ledger)) {
+    throw new Error('schema and ledger names are plain identifiers');
+  }
+  const ledger = `${spec.schema}.${spec.ledger}`;
   return db.transaction({}, async (q: Queryable) => {
-    await q.query(`SELECT pg_advisory_xact_lock(hashtext('athena_chat.schema_migrations'))`);
-    await q.query(`CREATE SCHEMA IF NOT EXISTS athena_chat`);
-    await q.query(`CREATE TABLE IF NOT EXISTS athena_chat.schema_migrations (
+    await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ledger]);
+    await q.query(`CREATE SCHEMA IF NOT EXISTS ${spec.schema}`);
+    await q.query(`CREATE TABLE IF NOT EXISTS ${ledger} (
       version int PRIMARY KEY,
       name text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const done = await q.query<{ version: number }>('SELECT version FROM athena_chat.schema_migrations');
+    const done = await q.query<{ version: number }>(`SELECT version FROM ${ledger}`);
     const have = new Set(done.rows.map((r) => Number(r.version)));
     const applied: number[] = [];
-    for (const m of chatMigrations) {
+    for (const m of spec.migrations) {
       if (have.has(m.version)) continue;
       for (const statement of m.statements) await q.query(statement);
-      await q.query('INSERT INTO athena_chat.schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      await q.query(`INSERT INTO ${ledger} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
       applied.push(m.version);
     }
     return applied;

@@ -58,7 +58,7 @@ described(ChatMessageDeletedError, 'ChatMessageDeletedError', 'The message is de
 described(
   ChatAttachmentNotFoundError,
   'ChatAttachmentNotFoundError',
-  'An attachment names a file this client’s managed storage does not have (managed storage is not served here).',
+  'An attachment names no uploaded managed-storage file (G12) of this client that the sender may read.',
 );
 described(ChatInvalidInputError, 'ChatInvalidInputError', 'A malformed or inconsistent chat input.');
 described(

@@ -8,3 +8,4 @@ import './keys.ts';
 import './chat.ts';
 import './s3.ts';
 import './s3-raw.ts';
+import './storage.ts';

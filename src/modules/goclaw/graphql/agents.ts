@@ -42,8 +42,25 @@ export const AgentRef = builder.node(builder.objectRef<AgentRow>('GoClawAgent'),
       description: '`{allow?, deny?}`: tool names the agent’s runs may (not) offer the model.',
       resolve: (a) => a.toolsConfig,
     }),
+    memoryConfig: t.field({
+      type: 'JSON',
+      description:
+        '`{embedding_provider?, embedding_model?}`: who embeds the agent’s memory (empty: the global configuration).',
+      resolve: (a) => a.memoryConfig,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+  }),
+});
+
+const MemoryConfigInput = builder.inputType('GoClawAgentMemoryConfigInput', {
+  description: 'Who embeds an agent’s memory documents and search queries.',
+  fields: (t) => ({
+    embeddingProvider: t.string({
+      required: false,
+      description: 'A provider’s name (slug) with an embeddings endpoint; empty = the global configuration.',
+    }),
+    embeddingModel: t.string({ required: false, description: 'The embedding model (with embeddingProvider).' }),
   }),
 });
 
@@ -67,6 +84,7 @@ const AgentInputRef = builder.inputType('GoClawAgentInput', {
     systemPrompt: t.string({ required: false, description: 'The system prompt.' }),
     maxToolIterations: t.int({ required: false, description: 'Cap on model calls per run, 1–100 (default 20).' }),
     toolsConfig: t.field({ type: ToolsConfigInput, required: false, description: 'Tool allow/deny lists.' }),
+    memoryConfig: t.field({ type: MemoryConfigInput, required: false, description: 'Who embeds its memory.' }),
   }),
 });
 

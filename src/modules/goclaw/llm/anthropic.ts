@@ -174,4 +174,11 @@ export class AnthropicAdapter implements LlmAdapter {
       .filter((m) => typeof m.id === 'string')
       .map((m) => ({ id: m.id as string, ...(typeof m.display_name === 'string' ? { name: m.display_name } : {}) }));
   }
+
+  /** Anthropic's API has no embeddings endpoint. */
+  async embed(): Promise<number[][]> {
+    throw new LlmProviderError(
+      'anthropic_native providers have no embeddings endpoint; use an OpenAI-compatible or Gemini provider',
+    );
+  }
 }

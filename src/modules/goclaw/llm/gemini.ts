@@ -1,5 +1,6 @@
 import type { LlmHttp } from './http.ts';
 import {
+  checkEmbeddings,
   type LlmAdapter,
   type LlmMessage,
   type LlmModel,
@@ -176,5 +177,24 @@ export class GeminiAdapter implements LlmAdapter {
         id: (m.name as string).replace(/^models\//, ''),
         ...(typeof m.displayName === 'string' ? { name: m.displayName } : {}),
       }));
+  }
+
+  /** `POST {base}/models/{model}:batchEmbedContents {requests: [{model, content}]}` → `embeddings[].values`. */
+  async embed(model: string, texts: string[], options: { signal?: AbortSignal }): Promise<number[][]> {
+    const name = model.startsWith('models/') ? model : `models/${model}`;
+    const res = (await this.http.json(
+      `${this.base}/${name.split('/').map(encodeURIComponent).join('/')}:batchEmbedContents`,
+      {
+        method: 'POST',
+        headers: this.headers(),
+        body: { requests: texts.map((text) => ({ model: name, content: { parts: [{ text }] } })) },
+      },
+      options.signal,
+    )) as { embeddings?: { values?: unknown }[] };
+    if (!Array.isArray(res.embeddings)) throw new LlmProviderError('provider answer has no `embeddings` array');
+    return checkEmbeddings(
+      res.embeddings.map((e) => e.values),
+      texts.length,
+    );
   }
 }

@@ -1,5 +1,6 @@
 import type { LlmHttp } from './http.ts';
 import {
+  checkEmbeddings,
   type LlmAdapter,
   type LlmMessage,
   type LlmModel,
@@ -161,5 +162,20 @@ export class OpenAiAdapter implements LlmAdapter {
         .map((m) => ({ id: m.id as string, ...(typeof m.name === 'string' ? { name: m.name } : {}) }));
     }
     throw new LlmProviderError('provider model list has no `data` array');
+  }
+
+  /** `POST {base}/embeddings {model, input}` → `data[].embedding`, ordered by `index`. */
+  async embed(model: string, texts: string[], options: { signal?: AbortSignal }): Promise<number[][]> {
+    const res = (await this.http.json(
+      `${this.base}/embeddings`,
+      { method: 'POST', headers: this.headers(), body: { model, input: texts, encoding_format: 'float' } },
+      options.signal,
+    )) as { data?: { index?: unknown; embedding?: unknown }[] };
+    if (!Array.isArray(res.data)) throw new LlmProviderError('provider embeddings answer has no `data` array');
+    const sorted = [...res.data].sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0));
+    return checkEmbeddings(
+      sorted.map((d) => d.embedding),
+      texts.length,
+    );
   }
 }

@@ -60,6 +60,31 @@ export interface LlmAdapter {
   complete(request: LlmRequest, options: { signal?: AbortSignal; onDelta?: OnDelta }): Promise<LlmResult>;
   /** The provider's model list. */
   models(options: { signal?: AbortSignal }): Promise<LlmModel[]>;
+  /**
+   * Embeds texts with `model`: one vector per text, in order (OpenAI-compatible `/embeddings`, Gemini
+   * `batchEmbedContents`); an LlmProviderError where the wire format has no embeddings (Anthropic).
+   */
+  embed(model: string, texts: string[], options: { signal?: AbortSignal }): Promise<number[][]>;
+}
+
+/** Checks an embeddings answer: `count` vectors of one length, finite numbers only. */
+export function checkEmbeddings(vectors: unknown[], count: number): number[][] {
+  if (vectors.length !== count) {
+    throw new LlmProviderError(`provider returned ${vectors.length} embeddings for ${count} inputs`);
+  }
+  const dims = Array.isArray(vectors[0]) ? vectors[0].length : 0;
+  for (const v of vectors) {
+    if (
+      !Array.isArray(v) ||
+      v.length === 0 ||
+      v.length !== dims ||
+      v.some((x) => typeof x !== 'number' || !Number.isFinite(x))
+    ) {
+      throw new LlmProviderError('provider returned an embedding that is not a list of numbers of one length');
+    }
+  }
+  if (dims > 16_000) throw new LlmProviderError(`provider returned embeddings of ${dims} dimensions (at most 16000)`);
+  return vectors as number[][];
 }
 
 /** The provider answered with an error status or an unreadable body (safe to show the caller). */
