@@ -20,9 +20,13 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const perRound = Number(process.env.BENCH_REQUESTS ?? 300);
 const streams = Number(process.env.BENCH_STREAMS ?? 100);
 
-const child = spawn(process.execPath, ['--import', 'tsx', new URL('./goclaw-servers.ts', import.meta.url).pathname], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+// BENCH_SERVER_NODE_ARGS: extra flags for the servers' node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(
+  process.execPath,
+  [...serverArgs, '--import', 'tsx', new URL('./goclaw-servers.ts', import.meta.url).pathname],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const { appUrl, standinUrl, adminKey, db } = await new Promise<{
   appUrl: string;
   standinUrl: string;

@@ -1,5 +1,5 @@
 import { transform } from 'esbuild';
-import type { GoClawCustomTool } from '../../../prisma/generated/client/client.ts';
+import type { GoClawBuiltinToolSetting, GoClawCustomTool } from '../../../prisma/generated/client/client.ts';
 import { type Principal, principalId } from '../../core/auth/principal.ts';
 import type { SecretBox } from '../../core/auth/secret-box.ts';
 import type { PrismaClient } from '../../core/db.ts';
@@ -88,8 +88,36 @@ const maxBodyChars = 100_000;
 const maxRunSeconds = 300;
 
 /** Custom tools (JavaScript bodies run in the mcp-v8 sandbox) and the built-in tools' settings. */
+/** How long one read of the built-in tool settings serves (a run's tool sources each ask for their tool's). */
+const builtinSnapshotMs = 250;
+
 export class ToolService {
+  /** The enabled custom tools, read once for the runs starting within builtinSnapshotMs. */
+  private customSnapshot: { at: number; rows: Promise<GoClawCustomTool[]> } | undefined;
+  /** The built-in tool settings, read once for the sources of the runs starting within builtinSnapshotMs. */
+  private builtinSnapshot: { at: number; rows: Promise<Map<string, GoClawBuiltinToolSetting>> } | undefined;
+
   constructor(private readonly deps: Deps) {}
+
+  /**
+   * Every stored built-in tool setting by name, from one query shared for builtinSnapshotMs: a run's tool set
+   * asks for several tools' settings at once (run_js, exec, the memory tools). A change made on this instance is
+   * seen at once; on another instance within that quarter second.
+   */
+  private builtinSettings(): Promise<Map<string, GoClawBuiltinToolSetting>> {
+    const now = Date.now();
+    if (!this.builtinSnapshot || now - this.builtinSnapshot.at > builtinSnapshotMs) {
+      const rows = this.deps.prisma.goClawBuiltinToolSetting
+        .findMany()
+        .then((stored) => new Map(stored.map((r) => [r.name, r])));
+      const snapshot = { at: now, rows };
+      this.builtinSnapshot = snapshot;
+      rows.catch(() => {
+        if (this.builtinSnapshot === snapshot) this.builtinSnapshot = undefined;
+      });
+    }
+    return this.builtinSnapshot.rows;
+  }
 
   async createCustom(principal: Principal, input: CustomToolInput): Promise<GoClawCustomTool> {
     requireRole(principal, 'operator');
@@ -112,6 +140,7 @@ export class ToolService {
         createdBy: principalId(principal),
       },
     });
+    this.customSnapshot = undefined;
     await this.deps.activity.record(principal, {
       action: 'custom_tool.create',
       entityType: 'custom_tool',
@@ -145,6 +174,7 @@ export class ToolService {
         ...(input.enabled !== undefined && input.enabled !== null ? { enabled: input.enabled } : {}),
       },
     });
+    this.customSnapshot = undefined;
     await this.deps.activity.record(principal, {
       action: 'custom_tool.update',
       entityType: 'custom_tool',
@@ -157,12 +187,37 @@ export class ToolService {
     requireRole(principal, 'operator');
     const row = await this.findCustom(id);
     await this.deps.prisma.goClawCustomTool.delete({ where: { id: row.id } });
+    this.customSnapshot = undefined;
     await this.deps.activity.record(principal, {
       action: 'custom_tool.delete',
       entityType: 'custom_tool',
       entityId: row.id,
     });
     return { id: row.id };
+  }
+
+  /**
+   * The enabled custom tools a run of `agentId` is offered (global ones and that agent's, newest first, at most
+   * 500), from one query shared by the runs starting within a quarter second: a run's tool set is assembled before
+   * its first model call, on the response path. Changes made on this instance are seen at once; on another
+   * instance within that quarter second.
+   */
+  async runnableCustom(principal: Principal, agentId: string | null): Promise<GoClawCustomTool[]> {
+    requireRole(principal, 'viewer');
+    const now = Date.now();
+    if (!this.customSnapshot || now - this.customSnapshot.at > builtinSnapshotMs) {
+      const rows = this.deps.prisma.goClawCustomTool.findMany({
+        where: { enabled: true },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: 500,
+      });
+      const snapshot = { at: now, rows };
+      this.customSnapshot = snapshot;
+      rows.catch(() => {
+        if (this.customSnapshot === snapshot) this.customSnapshot = undefined;
+      });
+    }
+    return (await this.customSnapshot.rows).filter((t) => t.agentId === null || t.agentId === agentId);
   }
 
   /** A page of custom tools, newest first (`agent_id` also matches global tools? no: exactly that agent's). */
@@ -332,8 +387,7 @@ export class ToolService {
 
   async listBuiltin(principal: Principal): Promise<BuiltinTool[]> {
     requireRole(principal, 'viewer');
-    const stored = await this.deps.prisma.goClawBuiltinToolSetting.findMany();
-    const byName = new Map(stored.map((s) => [s.name, s]));
+    const byName = await this.builtinSettings();
     return builtinTools.map((t) => withSettings(t, byName.get(t.name)));
   }
 
@@ -341,8 +395,7 @@ export class ToolService {
     requireRole(principal, 'viewer');
     const def = builtinTools.find((t) => t.name === name);
     if (!def) throw new GoClawNotFoundError('Built-in tool', name);
-    const stored = await this.deps.prisma.goClawBuiltinToolSetting.findUnique({ where: { name } });
-    return withSettings(def, stored ?? undefined);
+    return withSettings(def, (await this.builtinSettings()).get(name));
   }
 
   /** Changes a built-in tool's `enabled` and/or `settings` (settings replace the stored ones). */
@@ -363,6 +416,7 @@ export class ToolService {
       create: { name, enabled, settings: settings as object, updatedBy: principalId(principal) },
       update: { enabled, settings: settings as object, updatedBy: principalId(principal) },
     });
+    this.builtinSnapshot = undefined;
     await this.deps.activity.record(principal, {
       action: 'builtin_tool.update',
       entityType: 'builtin_tool',

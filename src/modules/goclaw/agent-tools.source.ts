@@ -10,21 +10,19 @@ export function customToolSource(agentTools: AgentTools): ToolSource {
   return {
     name: 'agenttools.custom',
     async tools(ctx) {
-      const { items } = await agentTools.tools.listCustom(ctx.principal, { take: 200, offset: 0 });
-      return items
-        .filter((t) => t.enabled && (t.agentId === null || t.agentId === ctx.agentId))
-        .map(
-          (t): GoClawTool => ({
-            name: t.name,
-            description: t.description,
-            parameters: t.parameters as Record<string, unknown>,
-            execute: async (args, run) =>
-              JSON.stringify(
-                (await agentTools.tools.runCustomTool(run.principal, { id: t.id, args, signal: run.signal })).result ??
-                  null,
-              ),
-          }),
-        );
+      const items = await agentTools.tools.runnableCustom(ctx.principal, ctx.agentId);
+      return items.map(
+        (t): GoClawTool => ({
+          name: t.name,
+          description: t.description,
+          parameters: t.parameters as Record<string, unknown>,
+          execute: async (args, run) =>
+            JSON.stringify(
+              (await agentTools.tools.runCustomTool(run.principal, { id: t.id, args, signal: run.signal })).result ??
+                null,
+            ),
+        }),
+      );
     },
   };
 }

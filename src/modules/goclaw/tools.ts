@@ -67,13 +67,17 @@ export class ToolRegistry {
     config: { allow?: string[]; deny?: string[] },
   ): Promise<Map<string, GoClawTool>> {
     const out = new Map<string, GoClawTool>();
-    for (const source of this.sources) {
-      let offered: GoClawTool[];
-      try {
-        offered = await source.tools(ctx);
-      } catch (err) {
-        throw new ToolSourceError(source.name, err);
-      }
+    // Sources are asked at once (each reads its own settings); their answers are merged in registration order.
+    const answers = await Promise.all(
+      this.sources.map(async (source) => {
+        try {
+          return await source.tools(ctx);
+        } catch (err) {
+          throw new ToolSourceError(source.name, err);
+        }
+      }),
+    );
+    for (const offered of answers) {
       for (const tool of offered) {
         if (!toolName.test(tool.name) || out.has(tool.name)) continue;
         if (config.allow && config.allow.length > 0 && !config.allow.includes(tool.name)) continue;

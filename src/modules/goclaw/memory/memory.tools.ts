@@ -177,12 +177,14 @@ export function memoryToolSource(memory: MemoryService, kg: KgService, agentTool
     name: 'memory',
     tools: async ({ principal, agentId }) => {
       if (!agentId) return [];
-      const offered: GoClawTool[] = [];
-      for (const [name, make] of Object.entries(tools)) {
-        const builtin = await agentTools.tools.getBuiltin(principal, name).catch(() => undefined);
-        if (builtin?.enabled) offered.push(make(builtin.settings));
-      }
-      return offered;
+      // A settings read that fails fails the run's tool set (never a run silently without its memory tools).
+      const settings = await Promise.all(
+        Object.entries(tools).map(async ([name, make]) => ({
+          make,
+          builtin: await agentTools.tools.getBuiltin(principal, name),
+        })),
+      );
+      return settings.filter((s) => s.builtin.enabled).map((s) => s.make(s.builtin.settings));
     },
   };
 }
