@@ -128,14 +128,15 @@ export class SlackAdapter extends LeasedChannelAdapter {
       const onAbort = () => finish('stop');
       signal.addEventListener('abort', onAbort, { once: true });
       const helloTimer = setTimeout(() => finish(new Error('Slack sent no hello')), helloTimeoutMs);
-      const renewTimer = setInterval(() => {
+      // Renews the lease; a lease lost (or a renewal that fails) ends the serving.
+      const renewOrStop = () =>
         this.renew(id).then(
           (held) => {
             if (!held) finish('stop');
           },
           () => finish('stop'),
         );
-      }, renewMs);
+      const renewTimer = setInterval(() => void renewOrStop(), renewMs);
       ws.on('message', (data, isBinary) => {
         if (isBinary) return;
         let frame: SocketFrame;
@@ -149,12 +150,7 @@ export class SlackAdapter extends LeasedChannelAdapter {
         if (frame.type === 'hello') {
           hello = true;
           clearTimeout(helloTimer);
-          this.renew(id).then(
-            (held) => {
-              if (!held) finish('stop');
-            },
-            () => finish('stop'),
-          );
+          void renewOrStop();
         } else if (frame.type === 'disconnect') {
           finish('reconnect');
         } else if (frame.type === 'events_api' && hello) {

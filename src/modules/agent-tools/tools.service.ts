@@ -87,37 +87,57 @@ interface Deps {
 const maxBodyChars = 100_000;
 const maxRunSeconds = 300;
 
-/** Custom tools (JavaScript bodies run in the mcp-v8 sandbox) and the built-in tools' settings. */
-/** How long one read of the built-in tool settings serves (a run's tool sources each ask for their tool's). */
-const builtinSnapshotMs = 250;
+/**
+ * One read shared by every caller within `ttlMs` (a run's tool sources, and the runs starting together): the rows
+ * a run's tool set needs are read before its first model call, on the response path. `invalidate` after a write
+ * on this instance makes it seen at once; another instance sees it within `ttlMs`. A failed read is not kept.
+ */
+class SharedRead<T> {
+  private current: { at: number; value: Promise<T> } | undefined;
 
-export class ToolService {
-  /** The enabled custom tools, read once for the runs starting within builtinSnapshotMs. */
-  private customSnapshot: { at: number; rows: Promise<GoClawCustomTool[]> } | undefined;
-  /** The built-in tool settings, read once for the sources of the runs starting within builtinSnapshotMs. */
-  private builtinSnapshot: { at: number; rows: Promise<Map<string, GoClawBuiltinToolSetting>> } | undefined;
+  constructor(
+    private readonly ttlMs: number,
+    private readonly load: () => Promise<T>,
+  ) {}
 
-  constructor(private readonly deps: Deps) {}
-
-  /**
-   * Every stored built-in tool setting by name, from one query shared for builtinSnapshotMs: a run's tool set
-   * asks for several tools' settings at once (run_js, exec, the memory tools). A change made on this instance is
-   * seen at once; on another instance within that quarter second.
-   */
-  private builtinSettings(): Promise<Map<string, GoClawBuiltinToolSetting>> {
+  get(): Promise<T> {
     const now = Date.now();
-    if (!this.builtinSnapshot || now - this.builtinSnapshot.at > builtinSnapshotMs) {
-      const rows = this.deps.prisma.goClawBuiltinToolSetting
-        .findMany()
-        .then((stored) => new Map(stored.map((r) => [r.name, r])));
-      const snapshot = { at: now, rows };
-      this.builtinSnapshot = snapshot;
-      rows.catch(() => {
-        if (this.builtinSnapshot === snapshot) this.builtinSnapshot = undefined;
+    if (!this.current || now - this.current.at > this.ttlMs) {
+      const entry = { at: now, value: this.load() };
+      this.current = entry;
+      entry.value.catch(() => {
+        if (this.current === entry) this.current = undefined;
       });
     }
-    return this.builtinSnapshot.rows;
+    return this.current.value;
   }
+
+  invalidate(): void {
+    this.current = undefined;
+  }
+}
+
+/** How long one read of the built-in settings or the enabled custom tools serves the runs that start. */
+const sharedReadMs = 250;
+
+/** Custom tools (JavaScript bodies run in the mcp-v8 sandbox) and the built-in tools' settings. */
+export class ToolService {
+  /** The enabled custom tools (newest first, at most 500). */
+  private readonly enabledCustom = new SharedRead(sharedReadMs, () =>
+    this.deps.prisma.goClawCustomTool.findMany({
+      where: { enabled: true },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: 500,
+    }),
+  );
+  /** Every stored built-in tool setting by name (run_js, exec and the memory tools each ask for theirs). */
+  private readonly builtinSettings = new SharedRead(sharedReadMs, () =>
+    this.deps.prisma.goClawBuiltinToolSetting
+      .findMany()
+      .then((stored) => new Map<string, GoClawBuiltinToolSetting>(stored.map((r) => [r.name, r]))),
+  );
+
+  constructor(private readonly deps: Deps) {}
 
   async createCustom(principal: Principal, input: CustomToolInput): Promise<GoClawCustomTool> {
     requireRole(principal, 'operator');
@@ -140,7 +160,7 @@ export class ToolService {
         createdBy: principalId(principal),
       },
     });
-    this.customSnapshot = undefined;
+    this.enabledCustom.invalidate();
     await this.deps.activity.record(principal, {
       action: 'custom_tool.create',
       entityType: 'custom_tool',
@@ -174,7 +194,7 @@ export class ToolService {
         ...(input.enabled !== undefined && input.enabled !== null ? { enabled: input.enabled } : {}),
       },
     });
-    this.customSnapshot = undefined;
+    this.enabledCustom.invalidate();
     await this.deps.activity.record(principal, {
       action: 'custom_tool.update',
       entityType: 'custom_tool',
@@ -187,7 +207,7 @@ export class ToolService {
     requireRole(principal, 'operator');
     const row = await this.findCustom(id);
     await this.deps.prisma.goClawCustomTool.delete({ where: { id: row.id } });
-    this.customSnapshot = undefined;
+    this.enabledCustom.invalidate();
     await this.deps.activity.record(principal, {
       action: 'custom_tool.delete',
       entityType: 'custom_tool',
@@ -198,26 +218,11 @@ export class ToolService {
 
   /**
    * The enabled custom tools a run of `agentId` is offered (global ones and that agent's, newest first, at most
-   * 500), from one query shared by the runs starting within a quarter second: a run's tool set is assembled before
-   * its first model call, on the response path. Changes made on this instance are seen at once; on another
-   * instance within that quarter second.
+   * 500), from the read the runs starting within a quarter second share.
    */
   async runnableCustom(principal: Principal, agentId: string | null): Promise<GoClawCustomTool[]> {
     requireRole(principal, 'viewer');
-    const now = Date.now();
-    if (!this.customSnapshot || now - this.customSnapshot.at > builtinSnapshotMs) {
-      const rows = this.deps.prisma.goClawCustomTool.findMany({
-        where: { enabled: true },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: 500,
-      });
-      const snapshot = { at: now, rows };
-      this.customSnapshot = snapshot;
-      rows.catch(() => {
-        if (this.customSnapshot === snapshot) this.customSnapshot = undefined;
-      });
-    }
-    return (await this.customSnapshot.rows).filter((t) => t.agentId === null || t.agentId === agentId);
+    return (await this.enabledCustom.get()).filter((t) => t.agentId === null || t.agentId === agentId);
   }
 
   /** A page of custom tools, newest first (`agent_id` also matches global tools? no: exactly that agent's). */
@@ -387,7 +392,7 @@ export class ToolService {
 
   async listBuiltin(principal: Principal): Promise<BuiltinTool[]> {
     requireRole(principal, 'viewer');
-    const byName = await this.builtinSettings();
+    const byName = await this.builtinSettings.get();
     return builtinTools.map((t) => withSettings(t, byName.get(t.name)));
   }
 
@@ -395,7 +400,7 @@ export class ToolService {
     requireRole(principal, 'viewer');
     const def = builtinTools.find((t) => t.name === name);
     if (!def) throw new GoClawNotFoundError('Built-in tool', name);
-    return withSettings(def, (await this.builtinSettings()).get(name));
+    return withSettings(def, (await this.builtinSettings.get()).get(name));
   }
 
   /** Changes a built-in tool's `enabled` and/or `settings` (settings replace the stored ones). */
@@ -416,7 +421,7 @@ export class ToolService {
       create: { name, enabled, settings: settings as object, updatedBy: principalId(principal) },
       update: { enabled, settings: settings as object, updatedBy: principalId(principal) },
     });
-    this.builtinSnapshot = undefined;
+    this.builtinSettings.invalidate();
     await this.deps.activity.record(principal, {
       action: 'builtin_tool.update',
       entityType: 'builtin_tool',

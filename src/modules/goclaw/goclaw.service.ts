@@ -5,6 +5,7 @@ import type { PrismaClient } from '../../core/db.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { OutboundPolicy } from '../../core/net/outbound.ts';
 import type { AppPubSub } from '../../core/pubsub.ts';
+import type { InboundMessage } from '../agent-tools/channel-adapter.ts';
 import { type AgentRow, AgentService, externalUser } from './agents.service.ts';
 import type { GoClawConfig } from './goclaw.config.ts';
 import { GoClawInvalidInputError, GoClawNotFoundError, GoClawProviderUnavailableError } from './goclaw.errors.ts';
@@ -251,15 +252,7 @@ export class GoClawService {
    * `<channel>:<chat>`) and the answer goes back through `reply`. Anything else was only recorded.
    */
   async answerChannelMessage(
-    message: {
-      channel: string;
-      agentId: string | null;
-      chatId: string;
-      senderId: string;
-      text: string;
-      group: boolean;
-      mentioned: boolean;
-    },
+    message: InboundMessage,
     reply: (text: string) => Promise<void>,
   ): Promise<RunOutcome | undefined> {
     if (!message.agentId || message.text.trim() === '' || (message.group && !message.mentioned)) return undefined;
